@@ -1,0 +1,1 @@
+"""The edge: command line, persistence settings, logging, and later the PBX adapters."""

@@ -1,0 +1,62 @@
+"""The one place that wires real parts together: the store, the wall clock, the PIN hasher."""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+
+from argon2 import PasswordHasher
+
+from core.service import CallrouteApp
+
+DEFAULT_DB = "callroute.sqlite"
+
+
+class WallClock:
+    """The production clock: the current UTC instant."""
+
+    def now(self) -> datetime:
+        return datetime.now(tz=UTC)
+
+
+class Argon2PinHasher:
+    """Argon2id with a random salt (argon2-cffi's defaults: RFC 9106 low-memory profile)."""
+
+    def __init__(self, hasher: PasswordHasher | None = None) -> None:
+        self._hasher = hasher or PasswordHasher()
+
+    def hash(self, pin: str) -> str:
+        return self._hasher.hash(pin)
+
+    def verify(self, pin_hash: str, pin: str) -> bool:
+        """Whether ``pin`` matches ``pin_hash``."""
+        try:
+            return self._hasher.verify(pin_hash, pin)
+        except Exception:  # argon2 raises VerifyMismatchError and friends
+            return False
+
+
+def db_path(explicit: str | None = None) -> Path:
+    """``--db``, else ``$CALLROUTE_DB``, else ``./callroute.sqlite``."""
+    return Path(explicit or os.environ.get("CALLROUTE_DB") or DEFAULT_DB)
+
+
+def sqlite_env(path: Path) -> dict[str, str]:
+    """eventsourcing settings for one SQLite file (WAL, so readers never block the writer)."""
+    return {
+        "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+        "SQLITE_DBNAME": str(path),
+        "SQLITE_LOCK_TIMEOUT": "10",
+    }
+
+
+def build_app(path: Path, *, clock: object | None = None, pin_hasher: object | None = None) -> CallrouteApp:
+    """A ``CallrouteApp`` on the SQLite file at ``path`` (created if missing)."""
+    if path.parent and not path.parent.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+    return CallrouteApp(
+        sqlite_env(path),
+        clock=clock or WallClock(),  # type: ignore[arg-type]
+        pin_hasher=pin_hasher or Argon2PinHasher(),  # type: ignore[arg-type]
+    )

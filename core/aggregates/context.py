@@ -1,0 +1,22 @@
+"""Who makes a change, when, and why: carried onto every event."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import msgspec
+
+
+class Actor(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """The principal making a change, and the channel partner it acts for, if any."""
+
+    principal: str
+    partner: str | None = None
+
+
+class CommandContext(msgspec.Struct, frozen=True):
+    """The actor, the instant (from the injected clock) and an optional reason of one change."""
+
+    actor: Actor
+    at: datetime
+    reason: str | None = None

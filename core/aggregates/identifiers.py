@@ -1,0 +1,89 @@
+"""Validation and normal forms of the identifiers commands carry.
+
+The msgspec schema checks the shape at the edge; these functions apply the rules a
+regex cannot (a number valid in its country's plan, an IANA zone that exists) and
+return the one normal form stored in events.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from functools import lru_cache
+from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+import msgspec
+import phonenumbers
+
+from core.errors import MalformedMacError, MalformedNumberError, PinRuleError, UnknownTimeZoneError
+
+TENANT_NAMESPACE = uuid.UUID("6f1d3c1e-5a8e-4b8e-9c57-2f0c1e7d4a10")
+
+Slug = Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9][a-z0-9-]{1,39}$", description="tenant id: 2-40 of a-z, 0-9, '-'")]
+Extension = Annotated[str, msgspec.Meta(pattern=r"^[0-9]{2,6}$", description="internal extension: 2-6 digits")]
+# Shape only; the numbering plan is checked by normalise_number().
+PhoneNumber = Annotated[str, msgspec.Meta(pattern=r"^\+?[0-9 ()-]{4,24}$", description="E.164 number, e.g. +441234567890 or 441234567890")]
+Name = Annotated[str, msgspec.Meta(min_length=1, max_length=120)]
+Reason = Annotated[str, msgspec.Meta(max_length=500)]
+LanguageTag = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$", description="BCP 47 language tag")]
+Email = Annotated[str, msgspec.Meta(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=254)]
+ClockTime = Annotated[str, msgspec.Meta(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$", description="local wall time HH:MM")]
+
+_MAC = re.compile(r"^[0-9a-f]{2}([:-]?)[0-9a-f]{2}(\1[0-9a-f]{2}){4}$")
+_PIN = re.compile(r"^[0-9]{6}$")
+
+
+def tenant_id(slug: str) -> uuid.UUID:
+    """The aggregate id of a tenant: derived from its slug, so lookups need no index."""
+    return uuid.uuid5(TENANT_NAMESPACE, slug)
+
+
+def normalise_number(raw: str, *, field: str) -> str:
+    """Return ``raw`` as E.164 (``+441234567890``), or raise naming ``field``.
+
+    Seed 000 writes numbers without the plus (``441234567890``); both are accepted.
+    """
+    digits = re.sub(r"[ ()-]", "", raw)
+    if not digits.startswith("+"):
+        digits = "+" + digits
+    try:
+        parsed = phonenumbers.parse(digits, None)
+    except phonenumbers.NumberParseException as exc:
+        raise MalformedNumberError(f"{raw!r} is not an E.164 number ({exc})", field=field) from None
+    if not phonenumbers.is_valid_number(parsed):
+        raise MalformedNumberError(
+            f"{raw!r} is not a valid number in its country's numbering plan (E.164, e.g. 441234567890)",
+            field=field,
+        )
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def normalise_mac(raw: str, *, field: str) -> str:
+    """Return a MAC address as lower-case colon-separated octets, or raise naming ``field``."""
+    candidate = raw.strip().lower()
+    if not _MAC.match(candidate):
+        raise MalformedMacError(f"{raw!r} is not a MAC address (six hex octets, e.g. 00:1a:2b:3c:4d:5e)", field=field)
+    hexdigits = re.sub(r"[:-]", "", candidate)
+    return ":".join(hexdigits[i : i + 2] for i in range(0, 12, 2))
+
+
+def check_pin(pin: str, *, field: str = "pin") -> None:
+    """Raise unless ``pin`` is exactly six digits. The message never repeats the PIN."""
+    if not _PIN.match(pin):
+        raise PinRuleError("the voice-portal PIN must be exactly 6 digits", field=field)
+
+
+@lru_cache(maxsize=None)
+def _zone_names() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
+def check_time_zone(name: str, *, field: str = "time_zone") -> ZoneInfo:
+    """Return the zone, or raise unless ``name`` is an IANA zone (``Europe/Stockholm``)."""
+    if name not in _zone_names():
+        raise UnknownTimeZoneError(f"{name!r} is not an IANA time zone name (e.g. Europe/Stockholm)", field=field)
+    try:
+        return ZoneInfo(name)
+    except ZoneInfoNotFoundError:  # pragma: no cover - listed but unloadable
+        raise UnknownTimeZoneError(f"{name!r} has no zone data on this machine", field=field) from None

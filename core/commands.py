@@ -1,0 +1,324 @@
+"""The public command schema: one msgspec tagged union shared by Python, the CLI, HTTP and scenarios.
+
+Every command names its tenant and may carry a ``reason`` that is recorded on its
+events. Decoding a document with ``COMMANDS_DECODER`` validates every field's shape
+and points at the offending field (``$.commands[3].target.number``); the aggregate
+then applies the rules that need state.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import msgspec
+
+from core.aggregates.handling import ApplyTo, DisplayNumberKind, SettingName
+from core.aggregates.identifiers import Email, Extension, Name, PhoneNumber, Reason, Slug
+from core.aggregates.schedule import OutOfHours
+from core.aggregates.state import Plan
+from core.aggregates.targets import (
+    DEFAULT_RING_SECONDS,
+    Condition,
+    DivertTarget,
+    Greeting,
+    RejectedHandling,
+    RingSeconds,
+    UnassignedHandling,
+)
+
+Mac = Annotated[str, msgspec.Meta(min_length=12, max_length=17, description="MAC address, e.g. 00:1a:2b:3c:4d:5e")]
+Pin = Annotated[str, msgspec.Meta(pattern=r"^[0-9]{6}$", description="exactly 6 digits")]
+TimeZone = Annotated[str, msgspec.Meta(min_length=1, max_length=64, description="IANA time zone, e.g. Europe/Stockholm")]
+
+
+class _Command(msgspec.Struct, frozen=True, forbid_unknown_fields=True, tag_field="command", kw_only=True):
+    tenant: Slug
+    reason: Reason | None = None
+
+
+class CreateTenant(_Command, kw_only=True, tag="create_tenant"):
+    """Create a tenant (customer organisation)."""
+
+    name: Name
+    time_zone: TimeZone
+    plan: Plan = "light"
+
+
+class RenameTenant(_Command, kw_only=True, tag="rename_tenant"):
+    """Rename a tenant."""
+
+    name: Name
+
+
+class CloseTenant(_Command, kw_only=True, tag="close_tenant"):
+    """Close a tenant; its history stays readable."""
+
+
+class AddUser(_Command, kw_only=True, tag="add_user"):
+    """Add a user with a new extension."""
+
+    extension: Extension
+    name: Name
+    email: Email | None = None
+
+
+class UpdateUserProfile(_Command, kw_only=True, tag="update_user_profile"):
+    """Change a user's name and/or e-mail (``email: null`` clears it)."""
+
+    extension: Extension
+    name: Name | msgspec.UnsetType = msgspec.UNSET
+    email: Email | None | msgspec.UnsetType = msgspec.UNSET
+
+
+class RemoveUser(_Command, kw_only=True, tag="remove_user"):
+    """Remove a user (refused while a setting routes calls to it)."""
+
+    extension: Extension
+
+
+class AssignNumber(_Command, kw_only=True, tag="assign_number"):
+    """Assign a number to a user."""
+
+    extension: Extension
+    number: PhoneNumber
+
+
+class UnassignNumber(_Command, kw_only=True, tag="unassign_number"):
+    """Take a number from a user."""
+
+    extension: Extension
+    number: PhoneNumber
+
+
+class SetDefaultNumber(_Command, kw_only=True, tag="set_default_number"):
+    """Choose the user's default number."""
+
+    extension: Extension
+    number: PhoneNumber
+
+
+class SetPresentationNumber(_Command, kw_only=True, tag="set_presentation_number"):
+    """Choose the number shown on outgoing calls (null: the default number)."""
+
+    extension: Extension
+    number: PhoneNumber | None
+
+
+class AddDevice(_Command, kw_only=True, tag="add_device"):
+    """Register a device by MAC address."""
+
+    extension: Extension
+    mac: Mac
+    model: Name | None = None
+
+
+class RemoveDevice(_Command, kw_only=True, tag="remove_device"):
+    """Unregister a device."""
+
+    extension: Extension
+    mac: Mac
+
+
+class SetPermanentRedirect(_Command, kw_only=True, tag="set_permanent_redirect"):
+    """Redirect the user's device permanently to a number (null ends it)."""
+
+    extension: Extension
+    number: PhoneNumber | None
+
+
+class SetNotifications(_Command, kw_only=True, tag="set_notifications"):
+    """Missed-call and new-voicemail notifications."""
+
+    extension: Extension
+    missed_call: bool | None = None
+    voicemail: bool | None = None
+
+
+class SetDivert(_Command, kw_only=True, tag="set_divert"):
+    """Set one divert: always, no_answer (with ring_seconds), busy or unreachable."""
+
+    extension: Extension
+    condition: Condition
+    target: DivertTarget
+    ring_seconds: RingSeconds | None = None
+
+
+class SetOutOfHours(_Command, kw_only=True, tag="set_out_of_hours"):
+    """Set or remove (null) the weekly out-of-hours schedule."""
+
+    extension: Extension
+    out_of_hours: OutOfHours | None
+
+
+class SetRejectAnonymous(_Command, kw_only=True, tag="set_reject_anonymous"):
+    """Reject anonymous callers."""
+
+    extension: Extension
+    enabled: bool
+
+
+class SetCallWaiting(_Command, kw_only=True, tag="set_call_waiting"):
+    """Call waiting on or off for a user."""
+
+    extension: Extension
+    enabled: bool
+
+
+class SetVoicemailGreeting(_Command, kw_only=True, tag="set_voicemail_greeting"):
+    """The user's voicemail greeting: text-to-speech or an audio file."""
+
+    extension: Extension
+    greeting: Greeting
+
+
+class SetTranscription(_Command, kw_only=True, tag="set_transcription"):
+    """Voicemail transcription for a user (if the tenant lets users change it)."""
+
+    extension: Extension
+    enabled: bool
+
+
+class SetRejectedCallHandling(_Command, kw_only=True, tag="set_rejected_call_handling"):
+    """What happens to calls the user rejects."""
+
+    extension: Extension
+    handling: RejectedHandling
+
+
+class SetDisplayNumberPreference(_Command, kw_only=True, tag="set_display_number_preference"):
+    """Show the user's mobile or landline number by default."""
+
+    extension: Extension
+    kind: DisplayNumberKind
+
+
+class ResetCallHandling(_Command, kw_only=True, tag="reset_call_handling"):
+    """Forget the user's own values of these settings; tenant defaults apply again."""
+
+    extension: Extension
+    settings: Annotated[tuple[SettingName, ...], msgspec.Meta(min_length=1)]
+
+
+class SetVoicePortalPin(_Command, kw_only=True, tag="set_voice_portal_pin"):
+    """Set the voice-portal PIN (exactly 6 digits; only a salted hash is stored)."""
+
+    extension: Extension
+    pin: Pin
+
+    def __repr__(self) -> str:
+        return f"SetVoicePortalPin(tenant={self.tenant!r}, extension={self.extension!r}, pin='******')"
+
+
+class SetDefaultVoicemailGreeting(_Command, kw_only=True, tag="set_default_voicemail_greeting"):
+    """Tenant default voicemail greeting."""
+
+    greeting: Greeting
+    apply_to: ApplyTo
+
+
+class SetDefaultTranscription(_Command, kw_only=True, tag="set_default_transcription"):
+    """Tenant default transcription, and whether users may change it."""
+
+    enabled: bool
+    users_may_change: bool | None = None
+    apply_to: ApplyTo
+
+
+class SetDefaultNoAnswer(_Command, kw_only=True, tag="set_default_no_answer"):
+    """Tenant default for unanswered calls."""
+
+    target: DivertTarget
+    ring_seconds: RingSeconds = DEFAULT_RING_SECONDS
+    apply_to: ApplyTo
+
+
+class SetDefaultBusy(_Command, kw_only=True, tag="set_default_busy"):
+    """Tenant default for busy lines, and call waiting."""
+
+    target: DivertTarget | None = None
+    call_waiting: bool | None = None
+    apply_to: ApplyTo
+
+
+class SetDefaultRejectedCallHandling(_Command, kw_only=True, tag="set_default_rejected_call_handling"):
+    """Tenant default for rejected calls: voicemail, message and hang up, busy tone, forward."""
+
+    handling: RejectedHandling
+    apply_to: ApplyTo
+
+
+class SetDefaultDisplayNumber(_Command, kw_only=True, tag="set_default_display_number"):
+    """Tenant default display number: mobile or landline."""
+
+    kind: DisplayNumberKind
+    apply_to: ApplyTo
+
+
+class SetUnassignedNumberHandling(_Command, kw_only=True, tag="set_unassigned_number_handling"):
+    """What happens to calls to the tenant's numbers that route nowhere."""
+
+    handling: UnassignedHandling
+
+
+Command = (
+    CreateTenant
+    | RenameTenant
+    | CloseTenant
+    | AddUser
+    | UpdateUserProfile
+    | RemoveUser
+    | AssignNumber
+    | UnassignNumber
+    | SetDefaultNumber
+    | SetPresentationNumber
+    | AddDevice
+    | RemoveDevice
+    | SetPermanentRedirect
+    | SetNotifications
+    | SetDivert
+    | SetOutOfHours
+    | SetRejectAnonymous
+    | SetCallWaiting
+    | SetVoicemailGreeting
+    | SetTranscription
+    | SetRejectedCallHandling
+    | SetDisplayNumberPreference
+    | ResetCallHandling
+    | SetVoicePortalPin
+    | SetDefaultVoicemailGreeting
+    | SetDefaultTranscription
+    | SetDefaultNoAnswer
+    | SetDefaultBusy
+    | SetDefaultRejectedCallHandling
+    | SetDefaultDisplayNumber
+    | SetUnassignedNumberHandling
+)
+
+COMMAND_TYPES: tuple[type, ...] = Command.__args__  # type: ignore[attr-defined]
+
+
+class ActorSpec(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """Who a command file acts as (overridable from the command line)."""
+
+    principal: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+    partner: Annotated[str, msgspec.Meta(min_length=1, max_length=200)] | None = None
+
+
+class CommandFile(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """A JSON or TOML document of commands applied all-or-nothing."""
+
+    commands: Annotated[list[Command], msgspec.Meta(min_length=1)]
+    actor: ActorSpec | None = None
+    reason: Reason | None = None
+
+
+def command_tag(command: object) -> str:
+    """The stable wire name of a command (``set_divert``)."""
+    return type(command).__struct_config__.tag  # type: ignore[attr-defined]
+
+
+def decode_command_file(data: bytes, *, format: str) -> CommandFile:
+    """Decode a JSON or TOML command document; ``msgspec.ValidationError`` names the field."""
+    if format == "toml":
+        return msgspec.toml.decode(data, type=CommandFile)
+    return msgspec.json.decode(data, type=CommandFile)

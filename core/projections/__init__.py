@@ -1,0 +1,1 @@
+"""Read models built only from the events of the write model."""

@@ -1,0 +1,1 @@
+"""The deterministic trio call simulator (see DESIGN.md, "Simulation")."""

@@ -9,7 +9,7 @@ event's fields with msgspec, and decodes them back into typed values with
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 import msgspec
@@ -79,7 +79,7 @@ class MsgspecMapper(Mapper):
         return self.transcoder.decode(data)
 
 
-@lru_cache(maxsize=None)
+@cache
 def stable_topic(cls: type) -> str:
     """The explicit stored name of an event class; refuses a class that would inherit another's."""
     topic = getattr(cls, "TOPIC", None)

@@ -19,7 +19,7 @@ from eventsourcing.utils import register_topic
 from core.aggregates import events as ev
 from core.aggregates.chain import GENESIS, event_hash
 from core.aggregates.context import CommandContext
-from core.aggregates.handling import BUILT_IN, ApplyTo, CallHandling, DisplayNumberKind, SettingName
+from core.aggregates.handling import BUILT_IN, ApplyTo, CallHandling, SettingName
 from core.aggregates.identifiers import check_pin, check_time_zone, normalise_mac, normalise_number, tenant_id
 from core.aggregates.schedule import OutOfHours, UnavailableBetween
 from core.aggregates.state import Device, Plan, TenantState, User
@@ -27,9 +27,7 @@ from core.aggregates.targets import (
     Condition,
     DivertTarget,
     ForwardTo,
-    Greeting,
     NoAnswerRule,
-    RejectedHandling,
     ToExtension,
     ToNumber,
     UnassignedHandling,

@@ -1,0 +1,183 @@
+"""The command line against real SQLite files."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import msgspec
+import pytest
+from click.testing import CliRunner
+
+from adapters.cli import cli
+from core.aggregates.identifiers import tenant_id
+
+SEED = Path(__file__).resolve().parents[2] / "adapters" / "data" / "seed_tenant.toml"
+
+
+def run(db: Path, *args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(cli, ["--db", str(db), "--actor", "tester", *args], catch_exceptions=False)
+    return result.exit_code, result.stdout, result.stderr
+
+
+def write_json(path: Path, commands: list[dict[str, object]]) -> Path:
+    path.write_text(json.dumps({"commands": commands}))
+    return path
+
+
+CREATE = {"command": "create_tenant", "tenant": "acme", "name": "Acme", "time_zone": "Europe/London"}
+ADD_2001 = {"command": "add_user", "tenant": "acme", "extension": "2001", "name": "Ann"}
+
+
+def stored_rows(db: Path) -> int:
+    with sqlite3.connect(db) as conn:
+        return conn.execute("SELECT count(*) FROM stored_events").fetchone()[0]
+
+
+def test_apply_toml_file_stores_the_seed_tenant(tmp_path: Path) -> None:
+    db = tmp_path / "c.sqlite"
+    code, out, _ = run(db, "apply", str(SEED))
+    assert code == 0
+    assert "nordic-dental: now at version 19" in out
+    code, out, _ = run(db, "tenant", "show", "nordic-dental")
+    assert code == 0
+    assert "Carla Diaz" in out
+    assert "forward always: extension 2002" in out
+
+
+def test_apply_with_one_invalid_command_stores_nothing_and_names_it(tmp_path: Path) -> None:
+    db = tmp_path / "c.sqlite"
+    bad = {"command": "set_divert", "tenant": "acme", "extension": "2001", "condition": "busy",
+           "target": {"kind": "external", "number": "+99912"}}
+    file = write_json(tmp_path / "cmds.json", [CREATE, ADD_2001, bad])
+    code, _, err = run(db, "apply", str(file))
+    assert code == 2
+    assert "commands[2].target.number (set_divert)" in err
+    assert "nothing was stored" in err
+    assert stored_rows(db) == 0
+
+
+def test_apply_reports_schema_errors_with_their_path(tmp_path: Path) -> None:
+    db = tmp_path / "c.sqlite"
+    bad = {"command": "set_divert", "tenant": "acme", "extension": "2001", "condition": "no_answer",
+           "target": {"kind": "voicemail"}, "ring_seconds": 9000}
+    file = write_json(tmp_path / "cmds.json", [CREATE, ADD_2001, bad])
+    code, _, err = run(db, "apply", str(file))
+    assert code == 2
+    assert "$.commands[2].ring_seconds" in err
+    assert "<= 600" in err
+
+
+def test_apply_rejects_unknown_fields(tmp_path: Path) -> None:
+    file = write_json(tmp_path / "cmds.json", [{**CREATE, "colour": "red"}])
+    code, _, err = run(tmp_path / "c.sqlite", "apply", str(file))
+    assert code == 2
+    assert "colour" in err
+
+
+def test_apply_rejects_a_file_that_is_not_json(tmp_path: Path) -> None:
+    file = tmp_path / "cmds.json"
+    file.write_text("{not json")
+    code, _, err = run(tmp_path / "c.sqlite", "apply", str(file))
+    assert code == 2
+    assert "cmds.json" in err
+
+
+def test_database_path_comes_from_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    db = tmp_path / "from-env.sqlite"
+    monkeypatch.setenv("CALLROUTE_DB", str(db))
+    result = CliRunner().invoke(cli, ["tenant", "create", "acme", "--name", "Acme", "--time-zone", "Europe/Kyiv"])
+    assert result.exit_code == 0, result.output
+    assert stored_rows(db) == 1
+
+
+def test_divert_set_records_a_readable_divert(tmp_path: Path) -> None:
+    db = tmp_path / "c.sqlite"
+    run(db, "apply", str(write_json(tmp_path / "c.json", [CREATE, ADD_2001])))
+    code, _, err = run(db, "divert", "set", "--tenant", "acme", "--extension", "2001", "--when", "unreachable",
+                       "--to", "441234567890", "--announce", "--reason", "mobile while travelling")
+    assert code == 0, err
+    _, out, _ = run(db, "tenant", "show", "acme", "--json")
+    view = json.loads(out)
+    assert view["users"][0]["unreachable"] == {"kind": "external", "number": "+441234567890", "announce": True,
+                                               "present_dialled_number": False, "always": False}
+
+
+def test_divert_options_on_a_non_number_target_are_refused(tmp_path: Path) -> None:
+    db = tmp_path / "c.sqlite"
+    run(db, "apply", str(write_json(tmp_path / "c.json", [CREATE, ADD_2001])))
+    code, _, err = run(db, "divert", "set", "--tenant", "acme", "--extension", "2001", "--when", "busy",
+                       "--to", "voicemail", "--announce")
+    assert code == 2
+    assert "apply only to a number target" in err
+
+
+def test_tenant_show_of_an_unknown_tenant_exits_2(tmp_path: Path) -> None:
+    code, _, err = run(tmp_path / "c.sqlite", "tenant", "show", "nobody")
+    assert code == 2
+    assert "no tenant 'nobody'" in err
+
+
+def test_audit_verify_passes_on_an_intact_store(tmp_path: Path) -> None:
+    db = tmp_path / "c.sqlite"
+    run(db, "apply", str(SEED))
+    code, out, _ = run(db, "audit", "verify")
+    assert code == 0
+    assert "nordic-dental: intact, 19 events" in out
+
+
+def test_audit_verify_names_the_first_edited_row(tmp_path: Path) -> None:
+    db = tmp_path / "c.sqlite"
+    run(db, "apply", str(SEED))
+    with sqlite3.connect(db) as conn:
+        (state,) = conn.execute("SELECT state FROM stored_events WHERE originator_version = 12").fetchone()
+        edited = msgspec.json.decode(state)
+        edited["reason"] = "nobody will notice"
+        conn.execute("UPDATE stored_events SET state = ? WHERE originator_version = 12", (msgspec.json.encode(edited),))
+    code, out, _ = run(db, "audit", "verify", "--tenant", "nordic-dental")
+    assert code == 1
+    assert "BROKEN at event version 12: altered" in out
+
+
+def test_audit_verify_names_a_deleted_row(tmp_path: Path) -> None:
+    db = tmp_path / "c.sqlite"
+    run(db, "apply", str(SEED))
+    with sqlite3.connect(db) as conn:
+        conn.execute("DELETE FROM stored_events WHERE originator_id = ? AND originator_version = 4",
+                     (tenant_id("nordic-dental").hex,))
+    code, out, _ = run(db, "audit", "verify")
+    assert code == 1
+    assert "BROKEN at event version 4: missing" in out
+
+
+def test_audit_verify_with_expected_head_catches_truncation(tmp_path: Path) -> None:
+    db = tmp_path / "c.sqlite"
+    run(db, "apply", str(SEED))
+    _, out, _ = run(db, "audit", "verify")
+    head = out.strip().rsplit(" ", 1)[-1]
+    with sqlite3.connect(db) as conn:
+        conn.execute("DELETE FROM stored_events WHERE originator_version = 19")
+    code, out, _ = run(db, "audit", "verify", "--expect-head", head)
+    assert code == 1
+    assert "is not the expected" in out
+
+
+def test_demo_builds_and_verifies_the_sample_tenant(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["demo", "--db", str(tmp_path / "demo.sqlite")], catch_exceptions=False)
+    assert result.exit_code == 0
+    assert "Nordic Dental AB" in result.stdout
+    assert "Hash chain: intact over 20 events" in result.stdout
+
+
+def test_console_script_logs_json_lines_when_not_on_a_terminal(tmp_path: Path) -> None:
+    file = write_json(tmp_path / "c.json", [CREATE])
+    proc = subprocess.run(
+        [sys.executable, "-m", "adapters.cli", "--db", str(tmp_path / "c.sqlite"), "--log-level", "info", "apply", str(file)],
+        capture_output=True, text=True, check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    records = [json.loads(line) for line in proc.stderr.splitlines() if line.strip()]
+    assert any(r["event"] == "commands.applied" and r["versions"] == {"acme": 1} for r in records)

@@ -442,7 +442,7 @@ class Tenant(Aggregate):
         if condition == "always":
             self._check_forward_loop(extension, target)
         if condition == "no_answer" and ring_seconds is None:
-            current = user.own.no_answer or user.pinned.no_answer or self.state.defaults.no_answer or BUILT_IN.no_answer
+            current = _first_set(user.own.no_answer, user.pinned.no_answer, self.state.defaults.no_answer, BUILT_IN.no_answer)
             ring_seconds = current.ring_seconds  # type: ignore[union-attr]
         self._divert_set(extension=extension, condition=condition, target=target, ring_seconds=ring_seconds)
 
@@ -551,7 +551,7 @@ class Tenant(Aggregate):
         for extension, user in list(self.state.users.items()):
             if apply_to == "new_users":
                 kept = {
-                    name: getattr(self.state.defaults, name) or getattr(BUILT_IN, name)
+                    name: _first_set(getattr(self.state.defaults, name), getattr(BUILT_IN, name))
                     for name in names
                     if getattr(user.own, name) is None and getattr(user.pinned, name) is None
                 }
@@ -580,6 +580,11 @@ class Tenant(Aggregate):
 
     def _replace_user(self, extension: str, **changes: Any) -> None:
         self.state.users[extension] = msgspec.structs.replace(self.state.users[extension], **changes)
+
+
+def _first_set(*values: Any) -> Any:
+    """The first value that is not ``None`` (``False`` is a value)."""
+    return next(v for v in values if v is not None)
 
 
 __all__ = ["PinHasher", "Tenant", "TenantSnapshot", "command"]

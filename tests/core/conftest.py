@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -10,7 +10,7 @@ from core.aggregates.context import Actor
 from core.clock import SteppingClock
 from core.service import CallrouteApp
 
-START = datetime(2026, 11, 20, 17, 0, tzinfo=timezone.utc)
+START = datetime(2026, 11, 20, 17, 0, tzinfo=UTC)
 
 
 class FakeHasher:

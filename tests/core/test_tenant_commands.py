@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
@@ -17,7 +17,6 @@ import pytest
 
 from core import commands as c
 from core.aggregates.context import Actor, CommandContext
-from core.aggregates.handling import CallHandling
 from core.aggregates.identifiers import tenant_id
 from core.aggregates.schedule import AvailableAllDay, OutOfHours, UnavailableAllDay, UnavailableBetween
 from core.aggregates.state import Device
@@ -36,6 +35,7 @@ from core.aggregates.targets import (
 )
 from core.errors import (
     AlreadyExistsError,
+    ConflictError,
     DomainError,
     ForwardLoopError,
     InUseError,
@@ -93,7 +93,7 @@ def user(app: CallrouteApp, extension: str, slug: str = "acme") -> Any:
 
 
 def test_create_tenant_records_name_zone_plan_and_instant(app: CallrouteApp, actor: Actor, clock: Any) -> None:
-    instant = datetime(2026, 12, 1, 9, 30, tzinfo=timezone.utc)
+    instant = datetime(2026, 12, 1, 9, 30, tzinfo=UTC)
     clock.set(instant)
     receipt = app.create_tenant(actor=actor, tenant="globex", name="  Globex  ", time_zone="Europe/Stockholm", plan="unlimited")
     assert receipt == Receipt(versions={"globex": 1}, events=1)
@@ -877,7 +877,7 @@ def test_set_voice_portal_pin_refuses_a_pin_that_is_not_six_digits_by_schema(
 
 def test_set_voice_portal_pin_is_checked_by_the_aggregate_too(app: CallrouteApp, actor: Actor, acme: str) -> None:
     tenant = app.tenant(acme, version=app.get_tenant(acme).version)  # a fresh copy, not the cached object
-    ctx = CommandContext(actor=actor, at=datetime(2027, 1, 1, tzinfo=timezone.utc))
+    ctx = CommandContext(actor=actor, at=datetime(2027, 1, 1, tzinfo=UTC))
     with pytest.raises(PinRuleError, match="exactly 6 digits") as excinfo:
         tenant.set_voice_portal_pin(ctx, "2001", "12ab56", app.pin_hasher)
     assert "12ab56" not in str(excinfo.value)
@@ -1086,11 +1086,21 @@ def test_commands_later_in_a_batch_see_the_effects_of_earlier_ones(app: Callrout
     assert user(app, "2002").forward_always == Off()
 
 
+def test_a_batch_dated_before_the_tenants_last_change_is_refused(app: CallrouteApp, actor: Actor, acme: str) -> None:
+    with rejected(app, ConflictError, field="at", match="is before the tenant's last change"):
+        app.execute([c.RenameTenant(tenant=acme, name="Acme Group")], actor, at=datetime(2020, 1, 1, tzinfo=UTC))
+
+
+def test_a_batch_dated_with_a_naive_instant_is_refused(app: CallrouteApp, actor: Actor, acme: str) -> None:
+    with rejected(app, ValidationFailed, field="at", match="must carry a time zone"):
+        app.execute([c.RenameTenant(tenant=acme, name="Acme Group")], actor, at=datetime(2030, 1, 1))
+
+
 # -- who, when and why: on every event ---------------------------------------------------------------
 
 
 def test_an_event_records_the_actor_partner_reason_and_clock_instant(app: CallrouteApp, acme: str, clock: Any) -> None:
-    instant = datetime(2026, 12, 24, 8, 0, tzinfo=timezone.utc)
+    instant = datetime(2026, 12, 24, 8, 0, tzinfo=UTC)
     clock.set(instant)
     partner = Actor("partner:bt/pat", partner="bt")
     app.set_divert(actor=partner, reason="holiday", tenant=acme, extension="2001", condition="always", target=ToNumber(number=UK))
@@ -1117,8 +1127,9 @@ def test_a_commands_own_reason_overrides_the_batch_reason(app: CallrouteApp, act
 
 
 def test_every_event_of_a_batch_carries_the_same_instant_and_actor(app: CallrouteApp, actor: Actor, acme: str) -> None:
-    at = datetime(2027, 1, 4, 9, 0, tzinfo=timezone.utc)
-    app.execute([c.SetCallWaiting(tenant=acme, extension="2001", enabled=False), c.SetCallWaiting(tenant=acme, extension="2002", enabled=False)], actor, at=at)
+    at = datetime(2027, 1, 4, 9, 0, tzinfo=UTC)
+    batch = [c.SetCallWaiting(tenant=acme, extension=e, enabled=False) for e in ("2001", "2002")]
+    app.execute(batch, actor, at=at)
     last_two = events_of(app, acme)[-2:]
     assert [(e.timestamp, e.actor, e.partner, e.reason) for e in last_two] == [(at, "admin@acme", None, None)] * 2
 
@@ -1126,4 +1137,4 @@ def test_every_event_of_a_batch_carries_the_same_instant_and_actor(app: Callrout
 def test_every_event_of_the_fixture_tenant_is_stamped_by_the_stepping_clock(app: CallrouteApp, acme: str) -> None:
     stamps = [e.timestamp for e in events_of(app, acme)]
     assert stamps == sorted(stamps) and len(set(stamps)) == len(stamps) == 3
-    assert stamps[0] == datetime(2026, 11, 20, 17, 0, tzinfo=timezone.utc)
+    assert stamps[0] == datetime(2026, 11, 20, 17, 0, tzinfo=UTC)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from argon2 import PasswordHasher
 
+from adapters.directory import StoreDirectory, load_directory_file, tenant_users_of
 from core.service import CallrouteApp
 
 DEFAULT_DB = "callroute.sqlite"
@@ -51,12 +52,27 @@ def sqlite_env(path: Path) -> dict[str, str]:
     }
 
 
-def build_app(path: Path, *, clock: object | None = None, pin_hasher: object | None = None) -> CallrouteApp:
-    """A ``CallrouteApp`` on the SQLite file at ``path`` (created if missing)."""
+def directory_path(explicit: str | None = None) -> Path | None:
+    """``--pbx-directory``, else ``$CALLROUTE_PBX_DIRECTORY``, else none."""
+    value = explicit or os.environ.get("CALLROUTE_PBX_DIRECTORY")
+    return Path(value) if value else None
+
+
+def build_app(
+    path: Path, *, clock: object | None = None, pin_hasher: object | None = None, pbx_directory: Path | None = None
+) -> CallrouteApp:
+    """A ``CallrouteApp`` on the SQLite file at ``path`` (created if missing).
+
+    Other cloud PBXs are the store's other tenants; SIP PBXs come from the
+    ``pbx_directory`` TOML file, if given.
+    """
     if path.parent and not path.parent.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
-    return CallrouteApp(
+    sip = load_directory_file(pbx_directory) if pbx_directory is not None else None
+    app = CallrouteApp(
         sqlite_env(path),
         clock=clock or WallClock(),  # type: ignore[arg-type]
         pin_hasher=pin_hasher or Argon2PinHasher(),  # type: ignore[arg-type]
     )
+    app.pbx_directory = StoreDirectory(tenant_users_of(app), sip)
+    return app

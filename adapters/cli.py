@@ -11,7 +11,7 @@ from typing import Any
 import click
 import msgspec
 
-from adapters.bootstrap import build_app, db_path
+from adapters.bootstrap import build_app, db_path, directory_path
 from adapters.logging import configure_logging
 from adapters.render import render_tenant
 from core import commands as c
@@ -23,6 +23,7 @@ from core.errors import DomainError
 from core.service import CallrouteApp
 
 INVALID = 2
+NOT_PERMITTED = 3
 
 
 class Failure(click.ClickException):
@@ -48,22 +49,29 @@ def _default_actor() -> str:
 class Env:
     """What every sub-command gets: the store path and who acts."""
 
-    def __init__(self, db: str | None, actor: str | None, partner: str | None) -> None:
+    def __init__(
+        self, db: str | None, actor: str | None, partner: str | None, directory: str | None = None, operator: bool = False
+    ) -> None:
         self.db = db_path(db)
-        self.actor = Actor(principal=actor or os.environ.get("CALLROUTE_ACTOR") or _default_actor(), partner=partner)
+        self.directory = directory_path(directory)
+        principal = actor or os.environ.get("CALLROUTE_ACTOR") or _default_actor()
+        self.actor = Actor(principal=principal, partner=partner, operator=operator)
         self._app: CallrouteApp | None = None
 
     @property
     def app(self) -> CallrouteApp:
         if self._app is None:
-            self._app = build_app(self.db)
+            try:
+                self._app = build_app(self.db, pbx_directory=self.directory)
+            except (OSError, msgspec.ValidationError, msgspec.DecodeError) as exc:
+                raise Failure(f"PBX directory {self.directory}: {exc}") from None
         return self._app
 
     def execute(self, commands: list[Any], *, actor: Actor | None = None, reason: str | None = None) -> None:
         try:
             receipt = self.app.execute(commands, actor or self.actor, reason=reason)
         except DomainError as exc:
-            raise Failure(f"{exc}; nothing was stored") from None
+            raise Failure(f"{exc}; nothing was stored", exit_code(exc)) from None
         for slug, version in sorted(receipt.versions.items()):
             click.echo(f"{slug}: now at version {version}")
 
@@ -71,16 +79,26 @@ class Env:
 pass_env = click.make_pass_decorator(Env)
 
 
+def exit_code(exc: DomainError) -> int:
+    """3 when the actor lacks a permission, 2 for every other refused input."""
+    return NOT_PERMITTED if exc.rule == "permission_denied" else INVALID
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.option("--db", metavar="PATH", help="SQLite file (default: $CALLROUTE_DB, else ./callroute.sqlite).")
 @click.option("--actor", metavar="PRINCIPAL", help="Who makes the change (default: $CALLROUTE_ACTOR, else cli:$USER).")
 @click.option("--partner", metavar="PARTNER", help="The channel partner the actor acts for, if any.")
+@click.option("--operator", is_flag=True, help="Act as platform operator: may act for every tenant.")
+@click.option("--pbx-directory", metavar="FILE", help="TOML list of SIP PBXs and their internal numbers ($CALLROUTE_PBX_DIRECTORY).")
 @click.option("--log-level", default="warning", show_default=True, type=click.Choice(["debug", "info", "warning", "error"]))
 @click.pass_context
-def cli(ctx: click.Context, db: str | None, actor: str | None, partner: str | None, log_level: str) -> None:
+def cli(
+    ctx: click.Context, db: str | None, actor: str | None, partner: str | None, operator: bool, pbx_directory: str | None,
+    log_level: str,
+) -> None:
     """callroute: the routing core of a hosted phone system."""
     configure_logging(log_level)
-    ctx.obj = Env(db, actor, partner)
+    ctx.obj = Env(db, actor, partner, pbx_directory, operator)
 
 
 @cli.command("apply")
@@ -126,8 +144,12 @@ def tenant_create(env: Env, slug: str, name: str, time_zone: str, plan: str, rea
 @tenant.command("list")
 @pass_env
 def tenant_list(env: Env) -> None:
-    """List every tenant."""
+    """List the tenants the actor may read."""
     for slug in env.app.list_tenants():
+        try:
+            env.app.get_tenant(slug, env.actor)
+        except DomainError:
+            continue
         click.echo(slug)
 
 
@@ -138,9 +160,9 @@ def tenant_list(env: Env) -> None:
 def tenant_show(env: Env, slug: str, as_json: bool) -> None:
     """Show a tenant's current configuration."""
     try:
-        view = env.app.get_tenant(slug)
+        view = env.app.get_tenant(slug, env.actor)
     except DomainError as exc:
-        raise Failure(str(exc)) from None
+        raise Failure(str(exc), exit_code(exc)) from None
     if as_json:
         click.echo(msgspec.json.format(msgspec.json.encode(view), indent=2))
     else:

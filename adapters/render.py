@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from core.aggregates.groups import member_label
+from core.aggregates.hours import OpeningHours
 from core.aggregates.schedule import WEEKDAYS, AvailableAllDay, UnavailableAllDay, UnavailableBetween
 from core.aggregates.targets import (
     AudioFileRef,
@@ -11,10 +13,19 @@ from core.aggregates.targets import (
     MessageAndHangUp,
     NoAnswerRule,
     Off,
+    PlayMessage,
     TextToSpeech,
     ToExtension,
+    ToExternalSip,
+    ToGroup,
+    ToIvr,
     ToNumber,
+    ToQueue,
+    ToRemote,
+    ToResponsibleManager,
+    ToScheme,
     ToVoicemail,
+    ToWebhook,
 )
 from core.queries import TenantView, UserView
 
@@ -26,8 +37,28 @@ def describe(value: object) -> str:
             return "-"
         case Off():
             return "off"
+        case ToVoicemail(extension=ext) if ext is not None:
+            return f"voicemail of {ext}"
         case ToVoicemail() | HandleWithVoicemail():
             return "voicemail"
+        case ToGroup(group=key):
+            return f"answer group {key}"
+        case ToQueue(queue=key):
+            return f"queue {key}"
+        case ToIvr(ivr=key):
+            return f"IVR menu {key}"
+        case ToScheme(scheme=key):
+            return f"scheme {key}"
+        case ToExternalSip(uri=uri):
+            return f"external SIP {uri}"
+        case ToWebhook(url=url):
+            return f"number from webhook {url}"
+        case ToResponsibleManager():
+            return "responsible manager (CRM)"
+        case ToRemote(pbx=pbx, member=member):
+            return f"{member} on PBX {pbx}"
+        case PlayMessage(message=message):
+            return f"play {describe(message)} and hang up"
         case ToExtension(extension=ext):
             return f"extension {ext}"
         case ToNumber():
@@ -52,7 +83,7 @@ def describe(value: object) -> str:
 
 def render_user(user: UserView) -> list[str]:
     """Lines describing one user."""
-    lines = [f"  {user.extension}  {user.name}" + (f" <{user.email}>" if user.email else "")]
+    lines = [f"  {user.extension}  {user.name}" + (f" <{user.email}>" if user.email else "") + (" [Pro]" if user.license == "pro" else "")]
     if user.numbers:
         lines.append(f"      numbers: {', '.join(user.numbers)} (default {user.default_number}"
                      + (f", presents {user.presentation_number})" if user.presentation_number else ")"))
@@ -85,6 +116,58 @@ def render_user(user: UserView) -> list[str]:
     return lines
 
 
+def hours(value: OpeningHours | None) -> str:
+    """Opening hours in one line."""
+    if value is None:
+        return "always"
+    parts = [f"{day} " + ",".join(f"{w.start}-{w.end}" for w in windows) for day, windows in value.days.items() if windows]
+    return "; ".join(parts) or "never"
+
+
+def render_services(view: TenantView) -> list[str]:
+    """Lines for groups, queues, IVR menus, schemes, numbers and the catalogue."""
+    lines: list[str] = []
+    for group in view.groups:
+        s = group.settings
+        lines.append(f"  answer group {group.id}: {s.name}, number {s.number or '-'}, billing id {s.billing_id or '-'}, "
+                     f"display {s.display_number or '-'}, {s.strategy}, timeout {s.timeout_seconds}s, "
+                     f"if nobody answers → {describe(s.fallback)}")
+        for member in group.members:
+            lines.append(f"      {member_label(member.ref)} rings {member.ring_seconds}s" + (" (excluded)" if member.excluded else ""))
+        if group.supervisors:
+            lines.append(f"      supervisors: {', '.join(group.supervisors)}")
+    for key, queue in view.queues.items():
+        lines.append(f"  queue {key}: {queue.name}, agents {', '.join(queue.agents) or '-'}, {queue.strategy}, "
+                     f"ring {queue.agent_ring_seconds}s, wrap-up {queue.wrap_up_seconds}s, max wait {queue.max_wait_seconds}s "
+                     f"→ {describe(queue.after_max_wait)}, no agents → {describe(queue.when_no_agents)}")
+    for key, ivr in view.ivr_menus.items():
+        options = ", ".join(f"{digit}: {describe(dest)}" for digit, dest in sorted(ivr.options.items()))
+        lines.append(f"  IVR menu {key}: {ivr.name}, number {ivr.number or '-'}; {options}")
+        lines.append(f"      prompt {describe(ivr.prompt)}; open {hours(ivr.opening_hours)}, closed → {describe(ivr.when_closed)}")
+    for item in view.schemes:
+        scheme = item.scheme
+        steps = " → ".join(f"{describe(step.destination)} ({step.timeout_seconds}s)" for step in scheme.steps)
+        lines.append(f"  scheme {item.id}: {scheme.name}, {scheme.mode}: {steps}")
+        lines.append(f"      working hours {hours(scheme.working_hours)}, outside → {describe(scheme.outside_hours)}")
+        for warning in item.warnings:
+            lines.append(f"      warning: {warning}")
+    for number in view.numbers:
+        lines.append(f"  number {number.number} → {describe(number.entry) if number.entry else 'unassigned'} ({number.source})")
+    for display in view.display_numbers:
+        lines.append(f"  display number {display.number}{' (SMS)' if display.sms else ''}: users {', '.join(display.users) or '-'}, "
+                     f"groups {', '.join(display.groups) or '-'}")
+    for audio in view.audio_files:
+        lines.append(f"  audio file {audio.name!r} [{audio.language}] {audio.source}, {audio.duration_seconds:g}s")
+    for link in view.pbx_links:
+        lines.append(f"  linked {link.kind} PBX {link.id}: {link.name}")
+    for kind, allowance in view.allowances.items():
+        limit = "no limit" if allowance.included is None else f"{allowance.included} included + {allowance.bought} bought"
+        lines.append(f"  {kind.replace('_', ' ')}: {allowance.used} used ({limit})")
+    admins = ", ".join(view.admins) or "-"
+    lines.append(f"  telephony admins: {admins}; partner: {view.partner or '-'}")
+    return lines
+
+
 def render_tenant(view: TenantView) -> str:
     """The whole tenant as text."""
     lines = [
@@ -102,4 +185,5 @@ def render_tenant(view: TenantView) -> str:
     lines.append(f"  users ({len(view.users)}):")
     for user in view.users:
         lines.extend(render_user(user))
+    lines.extend(render_services(view))
     return "\n".join(lines)

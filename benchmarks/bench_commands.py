@@ -1,6 +1,10 @@
 """Command throughput on a SQLite file against the raw save ceiling, and tenant load time.
 
-Run:  python benchmarks/bench_commands.py [--commands 3000] [--users 100] [--events 10000]
+Run:  python benchmarks/bench_commands.py [--commands 3000] [--events 10000]
+
+Two tenants: the ledger's (100 users, diverts) and the whole model's (1,000 users,
+100 answer groups, 50 IVR menus, 50 forwarding schemes, with a mix of commands on
+all of them).
 
 Figures, all measured in this one run on files in one temporary directory:
 - ceiling: eventsourcing's SQLite recorder inserting one already-mapped event per
@@ -30,8 +34,11 @@ from eventsourcing.persistence import StoredEvent  # noqa: E402
 
 from adapters.bootstrap import sqlite_env  # noqa: E402
 from core import commands as c  # noqa: E402
+from core.aggregates.catalog import AudioFile  # noqa: E402
 from core.aggregates.context import Actor  # noqa: E402
-from core.aggregates.targets import ToExtension, ToNumber, ToVoicemail  # noqa: E402
+from core.aggregates.groups import GroupMember, GroupSettings, LocalMember  # noqa: E402
+from core.aggregates.services import ForwardingScheme, IvrMenu, SchemeStep  # noqa: E402
+from core.aggregates.targets import AudioFileRef, ToExtension, ToGroup, ToNumber, ToScheme, ToVoicemail  # noqa: E402
 from core.clock import SteppingClock  # noqa: E402
 from core.service import CallrouteApp  # noqa: E402
 
@@ -59,10 +66,53 @@ def make_app(path: Path, cls: type[CallrouteApp] = CallrouteApp) -> CallrouteApp
     return cls(sqlite_env(path), clock=clock, pin_hasher=FakeHasher())
 
 
-def seed(app: CallrouteApp, users: int) -> None:
-    cmds: list[object] = [c.CreateTenant(tenant="bench", name="Bench", time_zone="Europe/Stockholm")]
+def seed(app: CallrouteApp, users: int, groups: int = 0, ivrs: int = 0, schemes: int = 0) -> None:
+    cmds: list[object] = [c.CreateTenant(tenant="bench", name="Bench", time_zone="Europe/Stockholm", plan="unlimited")]
     cmds += [c.AddUser(tenant="bench", extension=str(10000 + i), name=f"User {i}") for i in range(users)]
-    app.execute(cmds, ACTOR)
+    cmds.append(c.AddAudioFile(tenant="bench", audio=AudioFile(name="welcome", language="sv", source="uploaded",
+                                                               content_sha256="ab" * 32, duration_seconds=5)))
+    for g in range(groups):
+        members = tuple(GroupMember(ref=LocalMember(extension=str(10000 + (g * 7 + k) % users))) for k in range(5))
+        cmds.append(c.CreateAnswerGroup(tenant="bench", group=f"g{g}", settings=GroupSettings(name=f"Group {g}"), members=members))
+    for k in range(schemes):
+        steps = (SchemeStep(destination=ToExtension(extension=str(10000 + k))), SchemeStep(destination=ToGroup(group=f"g{k % groups}")))
+        cmds.append(c.SaveForwardingScheme(tenant="bench", scheme=f"s{k}", spec=ForwardingScheme(name=f"Scheme {k}", steps=steps)))
+    for i in range(ivrs):
+        menu = IvrMenu(name=f"Menu {i}", prompt=AudioFileRef(audio_file="welcome"),
+                       options={"1": ToGroup(group=f"g{i % groups}"), "2": ToScheme(scheme=f"s{i % schemes}")})
+        cmds.append(c.SaveIvrMenu(tenant="bench", ivr=f"i{i}", spec=menu))
+    for i in range(0, len(cmds), 500):
+        app.execute(cmds[i : i + 500], ACTOR)
+
+
+def model_workload(n: int, users: int, groups: int, ivrs: int, schemes: int) -> list[object]:
+    """A mix over the whole model: diverts, group members, exclusions, menus, schemes."""
+    out: list[object] = []
+    for i in range(n):
+        ext = str(10000 + (i * 13) % users)
+        group = f"g{i % groups}"
+        match i % 6:
+            case 0:
+                out.append(c.SetDivert(tenant="bench", extension=ext, condition="busy", target=ToVoicemail()))
+            case 1:
+                out.append(c.AddGroupMember(tenant="bench", group=group,
+                                            member=GroupMember(ref=LocalMember(extension=str(10700 + (i * 31) % 300)))))
+            case 2:
+                # takes out the member the previous command added
+                out.append(c.RemoveGroupMember(tenant="bench", group=f"g{(i - 1) % groups}",
+                                               member=LocalMember(extension=str(10700 + ((i - 1) * 31) % 300))))
+            case 3:
+                out.append(c.UpdateAnswerGroup(tenant="bench", group=group,
+                                               settings=GroupSettings(name=f"Group {i}", fallback=ToGroup(group=f"g{(i + 1) % groups}"))))
+            case 4:
+                menu = IvrMenu(name=f"Menu {i}", prompt=AudioFileRef(audio_file="welcome"),
+                               options={"1": ToGroup(group=group), "9": ToExtension(extension=ext)})
+                out.append(c.SaveIvrMenu(tenant="bench", ivr=f"i{i % ivrs}", spec=menu))
+            case _:
+                steps = (SchemeStep(destination=ToExtension(extension=ext)), SchemeStep(destination=ToNumber(number="+46701234567")))
+                out.append(c.SaveForwardingScheme(tenant="bench", scheme=f"s{i % schemes}",
+                                                  spec=ForwardingScheme(name=f"Scheme {i}", steps=steps)))
+    return out
 
 
 def workload(n: int, users: int) -> list[object]:
@@ -75,12 +125,12 @@ def workload(n: int, users: int) -> list[object]:
     ]
 
 
-def throughput(tmp: Path, n: int, users: int, rounds: int) -> tuple[float, float, list[float]]:
+def throughput(path: Path, cmds: list[object], setup: dict[str, int], rounds: int) -> tuple[float, float, list[float]]:
     """Commands/s and ceiling events/s, measured in alternating rounds so drift hits both alike."""
-    app = make_app(tmp / "commands.sqlite")
-    seed(app, users)
+    app = make_app(path)
+    seed(app, **setup)
     raw_app = app  # the same file, as the issue asks; another originator id
-    cmds = workload(n, users)
+    n = len(cmds)
     app.execute([cmds[0]], ACTOR)
     sample = app.recorder.select_events(app.tenant("bench").id, desc=True, limit=1)[0].state
     originator = uuid.uuid4()
@@ -108,7 +158,7 @@ def load_times(path: Path, events: int) -> tuple[float, float, int]:
     app = make_app(path)
     users = 50
     seed(app, users)
-    batch = workload(events - users - 1, users)
+    batch = workload(events - users - 2, users)
     for i in range(0, len(batch), 500):
         app.execute(batch[i : i + 500], ACTOR)
     version = make_app(path).tenant("bench").version
@@ -127,17 +177,24 @@ def main() -> None:
     configure_quiet_logging()
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--commands", type=int, default=3000)
-    parser.add_argument("--users", type=int, default=100)
     parser.add_argument("--events", type=int, default=10_000)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(dir=".") as tmp:
-        rate, raw, latencies = throughput(Path(tmp), args.commands, args.users, rounds=6)
-        latencies.sort()
-        print(f"raw save ceiling (1 prepared event / transaction): {raw:9.0f} events/s")
-        print(f"commands (load, validate, save one event):        {rate:9.0f} commands/s")
-        print(f"ratio commands / ceiling:                          {rate / raw:9.2f}   (target >= 0.80)")
-        print(f"command latency p50 {latencies[len(latencies) // 2] * 1e6:.0f} us, "
-              f"p99 {latencies[int(len(latencies) * 0.99)] * 1e6:.0f} us  ({args.commands} commands, {args.users} users)")
+        ledger = {"users": 100}
+        model = {"users": 1000, "groups": 100, "ivrs": 50, "schemes": 50}
+        for label, setup, cmds in (
+            ("ledger tenant: 100 users, diverts", ledger, workload(args.commands, 100)),
+            ("whole model: 1,000 users, 100 groups, 50 IVRs, 50 schemes, mixed commands", model,
+             model_workload(args.commands, 1000, 100, 50, 50)),
+        ):
+            rate, raw, latencies = throughput(Path(tmp) / f"{setup['users']}.sqlite", cmds, setup, rounds=6)
+            latencies.sort()
+            print(label)
+            print(f"  raw save ceiling (1 prepared event / transaction): {raw:9.0f} events/s")
+            print(f"  commands (load, validate, save one event):        {rate:9.0f} commands/s")
+            print(f"  ratio commands / ceiling:                          {rate / raw:9.2f}   (target >= 0.80)")
+            print(f"  command latency p50 {latencies[len(latencies) // 2] * 1e6:.0f} us, "
+                  f"p99 {latencies[int(len(latencies) * 0.99)] * 1e6:.0f} us  ({len(cmds)} commands)")
         snap, replay, version = load_times(Path(tmp) / "load.sqlite", args.events)
         print(f"load tenant of {version} events: {snap * 1e3:.1f} ms from snapshot, "
               f"{replay * 1e3:.1f} ms replaying from the first event (x{replay / snap:.0f})")

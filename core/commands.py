@@ -12,15 +12,22 @@ from typing import Annotated
 
 import msgspec
 
+from core.aggregates.access import Permission
+from core.aggregates.catalog import AudioFile, ExtraKind, PbxKind, Plan
+from core.aggregates.groups import GroupMember, GroupSettings, MemberRef
 from core.aggregates.handling import ApplyTo, DisplayNumberKind, SettingName
 from core.aggregates.identifiers import Email, Extension, Name, PhoneNumber, Reason, Slug
 from core.aggregates.schedule import OutOfHours
-from core.aggregates.state import Plan
+from core.aggregates.services import CallQueue, ForwardingScheme, IvrMenu
+from core.aggregates.state import License
 from core.aggregates.targets import (
     DEFAULT_RING_SECONDS,
     Condition,
+    Destination,
     DivertTarget,
+    EntityId,
     Greeting,
+    MemberRingSeconds,
     RejectedHandling,
     RingSeconds,
     UnassignedHandling,
@@ -98,10 +105,10 @@ class SetDefaultNumber(_Command, kw_only=True, tag="set_default_number"):
 
 
 class SetPresentationNumber(_Command, kw_only=True, tag="set_presentation_number"):
-    """Choose the number shown on outgoing calls (null: the default number)."""
+    """Choose the number shown on outgoing calls (omitted: the default number)."""
 
     extension: Extension
-    number: PhoneNumber | None
+    number: PhoneNumber | None = None
 
 
 class AddDevice(_Command, kw_only=True, tag="add_device"):
@@ -120,10 +127,10 @@ class RemoveDevice(_Command, kw_only=True, tag="remove_device"):
 
 
 class SetPermanentRedirect(_Command, kw_only=True, tag="set_permanent_redirect"):
-    """Redirect the user's device permanently to a number (null ends it)."""
+    """Redirect the user's device permanently to a number (omitted: no redirect)."""
 
     extension: Extension
-    number: PhoneNumber | None
+    number: PhoneNumber | None = None
 
 
 class SetNotifications(_Command, kw_only=True, tag="set_notifications"):
@@ -144,10 +151,10 @@ class SetDivert(_Command, kw_only=True, tag="set_divert"):
 
 
 class SetOutOfHours(_Command, kw_only=True, tag="set_out_of_hours"):
-    """Set or remove (null) the weekly out-of-hours schedule."""
+    """Set, or remove (omitted), the weekly out-of-hours schedule."""
 
     extension: Extension
-    out_of_hours: OutOfHours | None
+    out_of_hours: OutOfHours | None = None
 
 
 class SetRejectAnonymous(_Command, kw_only=True, tag="set_reject_anonymous"):
@@ -260,6 +267,224 @@ class SetUnassignedNumberHandling(_Command, kw_only=True, tag="set_unassigned_nu
     handling: UnassignedHandling
 
 
+PrincipalId = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+
+
+class SetUserLicense(_Command, kw_only=True, tag="set_user_license"):
+    """Basic or Pro licence for a user (only Pro users may supervise answer groups)."""
+
+    extension: Extension
+    license: License
+
+
+class ChangePlan(_Command, kw_only=True, tag="change_plan"):
+    """Move the tenant to the Light or Unlimited plan."""
+
+    plan: Plan
+
+
+class BuyExtras(_Command, kw_only=True, tag="buy_extras"):
+    """Buy answer groups or IVR menus beyond the plan; billed on the next invoice."""
+
+    kind: ExtraKind
+    quantity: Annotated[int, msgspec.Meta(ge=1, le=1000)]
+
+
+class GrantPermission(_Command, kw_only=True, tag="grant_permission"):
+    """Give a principal a permission on the tenant."""
+
+    principal: PrincipalId
+    permission: Permission = "telephony_admin"
+
+
+class RevokePermission(_Command, kw_only=True, tag="revoke_permission"):
+    """Take a permission away from a principal."""
+
+    principal: PrincipalId
+    permission: Permission = "telephony_admin"
+
+
+class SetPartner(_Command, kw_only=True, tag="set_partner"):
+    """Choose the channel partner that manages the tenant (omitted: none)."""
+
+    partner: PrincipalId | None = None
+
+
+class LinkPbx(_Command, kw_only=True, tag="link_pbx"):
+    """Link another cloud PBX or an office SIP PBX (seed 003)."""
+
+    pbx: EntityId
+    kind: PbxKind
+    name: Name
+
+
+class UnlinkPbx(_Command, kw_only=True, tag="unlink_pbx"):
+    """Unlink a PBX (refused while referred to)."""
+
+    pbx: EntityId
+
+
+class CreateAnswerGroup(_Command, kw_only=True, tag="create_answer_group"):
+    """Create an answer group / department."""
+
+    group: EntityId
+    settings: GroupSettings
+    members: Annotated[tuple[GroupMember, ...], msgspec.Meta(max_length=500)] = ()
+    supervisors: tuple[Extension, ...] = ()
+
+
+class UpdateAnswerGroup(_Command, kw_only=True, tag="update_answer_group"):
+    """Replace a group's settings."""
+
+    group: EntityId
+    settings: GroupSettings
+
+
+class AddGroupMember(_Command, kw_only=True, tag="add_group_member"):
+    """Add a member to a group (here, another cloud PBX, or a SIP PBX)."""
+
+    group: EntityId
+    member: GroupMember
+    position: Annotated[int, msgspec.Meta(ge=0)] | None = None
+
+
+class RemoveGroupMember(_Command, kw_only=True, tag="remove_group_member"):
+    """Remove a member from a group."""
+
+    group: EntityId
+    member: MemberRef
+
+
+class ReorderGroupMembers(_Command, kw_only=True, tag="reorder_group_members"):
+    """Put a group's members in a new order."""
+
+    group: EntityId
+    order: tuple[MemberRef, ...]
+
+
+class SetGroupMemberExcluded(_Command, kw_only=True, tag="set_group_member_excluded"):
+    """Exclude a member temporarily, or bring them back."""
+
+    group: EntityId
+    member: MemberRef
+    excluded: bool
+
+
+class SetGroupMemberRingTime(_Command, kw_only=True, tag="set_group_member_ring_time"):
+    """How long one member rings."""
+
+    group: EntityId
+    member: MemberRef
+    ring_seconds: MemberRingSeconds
+
+
+class SetGroupSupervisors(_Command, kw_only=True, tag="set_group_supervisors"):
+    """A group's supervisors (Pro users)."""
+
+    group: EntityId
+    supervisors: tuple[Extension, ...]
+
+
+class DeleteAnswerGroup(_Command, kw_only=True, tag="delete_answer_group"):
+    """Delete an answer group (refused while referred to)."""
+
+    group: EntityId
+
+
+class SaveQueue(_Command, kw_only=True, tag="save_queue"):
+    """Create or replace a call queue."""
+
+    queue: EntityId
+    spec: CallQueue
+
+
+class DeleteQueue(_Command, kw_only=True, tag="delete_queue"):
+    """Delete a call queue (refused while referred to)."""
+
+    queue: EntityId
+
+
+class SaveIvrMenu(_Command, kw_only=True, tag="save_ivr_menu"):
+    """Create or replace an IVR menu."""
+
+    ivr: EntityId
+    spec: IvrMenu
+
+
+class DeleteIvrMenu(_Command, kw_only=True, tag="delete_ivr_menu"):
+    """Delete an IVR menu (refused while referred to)."""
+
+    ivr: EntityId
+
+
+class SaveForwardingScheme(_Command, kw_only=True, tag="save_forwarding_scheme"):
+    """Create or replace a forwarding scheme."""
+
+    scheme: EntityId
+    spec: ForwardingScheme
+
+
+class DeleteForwardingScheme(_Command, kw_only=True, tag="delete_forwarding_scheme"):
+    """Delete a forwarding scheme (refused while referred to)."""
+
+    scheme: EntityId
+
+
+class RouteNumber(_Command, kw_only=True, tag="route_number"):
+    """Add a number to the tenant or re-route it (no entry: unassigned-number handling)."""
+
+    number: PhoneNumber
+    entry: Destination | None = None
+
+
+class ReleaseNumber(_Command, kw_only=True, tag="release_number"):
+    """Remove a number from the tenant's number list."""
+
+    number: PhoneNumber
+
+
+class SaveDisplayNumber(_Command, kw_only=True, tag="save_display_number"):
+    """Add or change a display number and whom it is assigned to."""
+
+    number: PhoneNumber
+    sms: bool = False
+    users: tuple[Extension, ...] = ()
+    groups: tuple[EntityId, ...] = ()
+
+
+class SetDisplayNumberAccess(_Command, kw_only=True, tag="set_display_number_access"):
+    """Agents' and supervisors' access to a display number linked to an answer group."""
+
+    number: PhoneNumber
+    group: EntityId
+    agents: bool
+    supervisors: bool
+
+
+class RemoveDisplayNumber(_Command, kw_only=True, tag="remove_display_number"):
+    """Remove a display number (refused while linked to an answer group)."""
+
+    number: PhoneNumber
+
+
+class AddAudioFile(_Command, kw_only=True, tag="add_audio_file"):
+    """Register an audio file (name, language tag, recorded/uploaded, content hash, duration)."""
+
+    audio: AudioFile
+
+
+class UpdateAudioFile(_Command, kw_only=True, tag="update_audio_file"):
+    """Change an audio file's language or content."""
+
+    audio: AudioFile
+
+
+class RemoveAudioFile(_Command, kw_only=True, tag="remove_audio_file"):
+    """Delete an audio file (only when unused)."""
+
+    name: Name
+
+
 Command = (
     CreateTenant
     | RenameTenant
@@ -292,6 +517,37 @@ Command = (
     | SetDefaultRejectedCallHandling
     | SetDefaultDisplayNumber
     | SetUnassignedNumberHandling
+    | SetUserLicense
+    | ChangePlan
+    | BuyExtras
+    | GrantPermission
+    | RevokePermission
+    | SetPartner
+    | LinkPbx
+    | UnlinkPbx
+    | CreateAnswerGroup
+    | UpdateAnswerGroup
+    | AddGroupMember
+    | RemoveGroupMember
+    | ReorderGroupMembers
+    | SetGroupMemberExcluded
+    | SetGroupMemberRingTime
+    | SetGroupSupervisors
+    | DeleteAnswerGroup
+    | SaveQueue
+    | DeleteQueue
+    | SaveIvrMenu
+    | DeleteIvrMenu
+    | SaveForwardingScheme
+    | DeleteForwardingScheme
+    | RouteNumber
+    | ReleaseNumber
+    | SaveDisplayNumber
+    | SetDisplayNumberAccess
+    | RemoveDisplayNumber
+    | AddAudioFile
+    | UpdateAudioFile
+    | RemoveAudioFile
 )
 
 COMMAND_TYPES: tuple[type, ...] = Command.__args__  # type: ignore[attr-defined]

@@ -109,3 +109,15 @@ class NotAllowedError(ConflictError):
     """The tenant's policy forbids this change (e.g. users may not change transcription)."""
 
     rule = "not_allowed"
+
+
+class PermissionDeniedError(DomainError):
+    """The actor may not read or change this tenant's telephony settings."""
+
+    rule = "permission_denied"
+
+
+class PlanLimitError(ConflictError):
+    """The tenant's plan (with what was bought) allows no more of something."""
+
+    rule = "plan_limit"

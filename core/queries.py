@@ -6,10 +6,13 @@ from datetime import datetime
 
 import msgspec
 
+from core.aggregates.catalog import INCLUDED, AudioFile, BillingItem, DisplayNumber, ExtraKind, PbxLink, Plan
+from core.aggregates.groups import AnswerGroup
 from core.aggregates.handling import ApplyTo, CallHandling, ResolvedHandling
 from core.aggregates.schedule import OutOfHours
-from core.aggregates.state import Device, Plan, User
-from core.aggregates.targets import DivertTarget, UnassignedHandling
+from core.aggregates.services import CallQueue, ForwardingScheme, IvrMenu
+from core.aggregates.state import Device, License, TenantState, User
+from core.aggregates.targets import Destination, DivertTarget, ToExtension, ToGroup, ToIvr, UnassignedHandling
 
 
 class UserView(msgspec.Struct, frozen=True):
@@ -30,8 +33,34 @@ class UserView(msgspec.Struct, frozen=True):
     out_of_hours: OutOfHours | None
     reject_anonymous: bool
     has_voice_portal_pin: bool
+    license: License
     own: CallHandling
     handling: ResolvedHandling
+
+
+class NumberView(msgspec.Struct, frozen=True):
+    """A number of the tenant and where its calls enter (``None``: unassigned-number handling)."""
+
+    number: str
+    entry: Destination | None
+    source: str
+    """Where the route is configured: ``user``, ``answer group``, ``IVR menu`` or ``number list``."""
+
+
+class Allowance(msgspec.Struct, frozen=True):
+    """How many of something the plan allows, and how many exist."""
+
+    included: int | None
+    bought: int
+    used: int
+
+
+class SchemeView(msgspec.Struct, frozen=True):
+    """A forwarding scheme and the warnings recorded when it was saved."""
+
+    id: str
+    scheme: ForwardingScheme
+    warnings: tuple[str, ...]
 
 
 class TenantView(msgspec.Struct, frozen=True):
@@ -49,6 +78,18 @@ class TenantView(msgspec.Struct, frozen=True):
     transcription_users_may_change: bool
     unassigned: UnassignedHandling
     users: tuple[UserView, ...]
+    groups: tuple[AnswerGroup, ...]
+    queues: dict[str, CallQueue]
+    ivr_menus: dict[str, IvrMenu]
+    schemes: tuple[SchemeView, ...]
+    numbers: tuple[NumberView, ...]
+    display_numbers: tuple[DisplayNumber, ...]
+    audio_files: tuple[AudioFile, ...]
+    pbx_links: tuple[PbxLink, ...]
+    allowances: dict[ExtraKind, Allowance]
+    billing: tuple[BillingItem, ...]
+    admins: dict[str, tuple[str, ...]]
+    partner: str | None
 
 
 def user_view(user: User, handling: ResolvedHandling) -> UserView:
@@ -69,6 +110,7 @@ def user_view(user: User, handling: ResolvedHandling) -> UserView:
         out_of_hours=user.out_of_hours,
         reject_anonymous=user.reject_anonymous,
         has_voice_portal_pin=user.pin_hash is not None,
+        license=user.license,
         own=user.own,
         handling=handling,
     )
@@ -91,4 +133,29 @@ def tenant_view(tenant: object) -> TenantView:
         transcription_users_may_change=state.transcription_users_may_change,
         unassigned=state.unassigned,
         users=users,
+        groups=tuple(state.groups[k] for k in sorted(state.groups)),
+        queues=dict(sorted(state.queues.items())),
+        ivr_menus=dict(sorted(state.ivrs.items())),
+        schemes=tuple(SchemeView(id=k, scheme=state.schemes[k], warnings=state.scheme_warnings.get(k, ())) for k in sorted(state.schemes)),
+        numbers=number_table(state),
+        display_numbers=tuple(state.display_numbers[k] for k in sorted(state.display_numbers)),
+        audio_files=tuple(state.audio_files[k] for k in sorted(state.audio_files)),
+        pbx_links=tuple(state.pbx_links[k] for k in sorted(state.pbx_links)),
+        allowances={
+            "answer_groups": Allowance(INCLUDED[state.plan]["answer_groups"], state.extras.get("answer_groups", 0), len(state.groups)),
+            "ivr_menus": Allowance(INCLUDED[state.plan]["ivr_menus"], state.extras.get("ivr_menus", 0), len(state.ivrs)),
+        },
+        billing=tuple(state.billing),
+        admins=dict(sorted(state.admins.items())),
+        partner=state.partner,
     )
+
+
+def number_table(state: TenantState) -> tuple[NumberView, ...]:
+    """Every number of the tenant and where it enters, in number order."""
+    rows = [NumberView(number=n, entry=ToExtension(extension=u.extension), source="user") for u in state.users.values() for n in u.numbers]
+    rows += [NumberView(number=g.settings.number, entry=ToGroup(group=k), source="answer group")
+             for k, g in state.groups.items() if g.settings.number]
+    rows += [NumberView(number=i.number, entry=ToIvr(ivr=k), source="IVR menu") for k, i in state.ivrs.items() if i.number]
+    rows += [NumberView(number=r.number, entry=r.entry, source="number list") for r in state.numbers.values()]
+    return tuple(sorted(rows, key=lambda row: row.number))

@@ -19,14 +19,23 @@ from eventsourcing.application import AggregateNotFoundError, Application, Proce
 from eventsourcing.persistence import IntegrityError, Mapper, Recording
 
 from core import commands as c
+from core.aggregates.access import check_access
 from core.aggregates.context import Actor, CommandContext
 from core.aggregates.handling import CallHandling
 from core.aggregates.identifiers import tenant_id
+from core.aggregates.rules import PbxDirectory
 from core.aggregates.targets import NoAnswerRule
 from core.aggregates.tenant import PinHasher, Tenant, TenantSnapshot
 from core.clock import Clock
 from core.codec import MsgspecMapper
-from core.errors import AlreadyExistsError, ConflictError, DomainError, UnknownExtensionError, UnknownTenantError
+from core.errors import (
+    AlreadyExistsError,
+    ConflictError,
+    DomainError,
+    PermissionDeniedError,
+    UnknownExtensionError,
+    UnknownTenantError,
+)
 from core.queries import TenantView, UserView, tenant_view, user_view
 
 logger = structlog.get_logger()
@@ -92,11 +101,19 @@ class CallrouteApp(Application):
         # then evicts it and runs the batch once more on the fresh state.
         "AGGREGATE_CACHE_FASTFORWARD": "n",
     }
-    snapshotting_intervals = {Tenant: 200}  # noqa: RUF012
+    snapshotting_intervals = {Tenant: 500}  # noqa: RUF012
 
-    def __init__(self, env: dict[str, str] | None = None, *, clock: Clock, pin_hasher: PinHasher) -> None:
+    def __init__(
+        self,
+        env: dict[str, str] | None = None,
+        *,
+        clock: Clock,
+        pin_hasher: PinHasher,
+        pbx_directory: PbxDirectory | None = None,
+    ) -> None:
         self.clock = clock
         self.pin_hasher = pin_hasher
+        self.pbx_directory = pbx_directory
         super().__init__(env)
 
     def construct_mapper(self) -> Mapper:
@@ -122,12 +139,14 @@ class CallrouteApp(Application):
             for index, command in enumerate(commands):
                 try:
                     checked = _COMMAND_DECODER.decode(_COMMAND_ENCODER.encode(command))
-                    ctx = CommandContext(actor=actor, at=at, reason=checked.reason or reason)
+                    ctx = CommandContext(actor=actor, at=at, reason=checked.reason or reason, directory=self.pbx_directory)
                     self._apply(checked, ctx, touched)
                 except (DomainError, msgspec.ValidationError) as exc:
                     rejected = CommandRejected(index, command, exc)
                     logger.warning(
                         "command.rejected",
+                        principal=actor.principal,
+                        partner=actor.partner,
                         index=index,
                         command=rejected.command_name,
                         tenant=getattr(command, "tenant", None),
@@ -197,6 +216,9 @@ class CallrouteApp(Application):
             touched[aggregate_id] = Tenant.create(ctx, cmd.tenant, cmd.name, cmd.time_zone, cmd.plan)
             return
         t = self._load(cmd.tenant, touched)
+        check_access(ctx.actor, t.state.slug, t.state.admins, t.state.partner, action="change")
+        if isinstance(cmd, c.SetPartner) and ctx.actor.partner is not None and not ctx.actor.operator:
+            raise PermissionDeniedError("a partner cannot hand its customer to another partner", field="partner")
         match cmd:
             case c.RenameTenant():
                 t.rename(ctx, cmd.name)
@@ -259,6 +281,68 @@ class CallrouteApp(Application):
                 t.set_default(ctx, CallHandling(display_number=cmd.kind), cmd.apply_to)
             case c.SetUnassignedNumberHandling():
                 t.set_unassigned_handling(ctx, cmd.handling)
+            case c.SetUserLicense():
+                t.set_user_license(ctx, cmd.extension, cmd.license)
+            case c.ChangePlan():
+                t.change_plan(ctx, cmd.plan)
+            case c.BuyExtras():
+                t.buy_extras(ctx, cmd.kind, cmd.quantity)
+            case c.GrantPermission():
+                t.grant_permission(ctx, cmd.principal, cmd.permission)
+            case c.RevokePermission():
+                t.revoke_permission(ctx, cmd.principal, cmd.permission)
+            case c.SetPartner():
+                t.set_partner(ctx, cmd.partner)
+            case c.LinkPbx():
+                t.link_pbx(ctx, cmd.pbx, cmd.kind, cmd.name)
+            case c.UnlinkPbx():
+                t.unlink_pbx(ctx, cmd.pbx)
+            case c.CreateAnswerGroup():
+                t.create_answer_group(ctx, cmd.group, cmd.settings, cmd.members, cmd.supervisors)
+            case c.UpdateAnswerGroup():
+                t.update_answer_group(ctx, cmd.group, cmd.settings)
+            case c.AddGroupMember():
+                t.add_group_member(ctx, cmd.group, cmd.member, cmd.position)
+            case c.RemoveGroupMember():
+                t.remove_group_member(ctx, cmd.group, cmd.member)
+            case c.ReorderGroupMembers():
+                t.reorder_group_members(ctx, cmd.group, cmd.order)
+            case c.SetGroupMemberExcluded():
+                t.set_group_member_excluded(ctx, cmd.group, cmd.member, cmd.excluded)
+            case c.SetGroupMemberRingTime():
+                t.set_group_member_ring_time(ctx, cmd.group, cmd.member, cmd.ring_seconds)
+            case c.SetGroupSupervisors():
+                t.set_group_supervisors(ctx, cmd.group, cmd.supervisors)
+            case c.DeleteAnswerGroup():
+                t.delete_answer_group(ctx, cmd.group)
+            case c.SaveQueue():
+                t.save_queue(ctx, cmd.queue, cmd.spec)
+            case c.DeleteQueue():
+                t.delete_queue(ctx, cmd.queue)
+            case c.SaveIvrMenu():
+                t.save_ivr_menu(ctx, cmd.ivr, cmd.spec)
+            case c.DeleteIvrMenu():
+                t.delete_ivr_menu(ctx, cmd.ivr)
+            case c.SaveForwardingScheme():
+                t.save_forwarding_scheme(ctx, cmd.scheme, cmd.spec)
+            case c.DeleteForwardingScheme():
+                t.delete_forwarding_scheme(ctx, cmd.scheme)
+            case c.RouteNumber():
+                t.route_number(ctx, cmd.number, cmd.entry)
+            case c.ReleaseNumber():
+                t.release_number(ctx, cmd.number)
+            case c.SaveDisplayNumber():
+                t.save_display_number(ctx, cmd.number, cmd.sms, cmd.users, cmd.groups)
+            case c.SetDisplayNumberAccess():
+                t.set_display_number_access(ctx, cmd.number, cmd.group, cmd.agents, cmd.supervisors)
+            case c.RemoveDisplayNumber():
+                t.remove_display_number(ctx, cmd.number)
+            case c.AddAudioFile():
+                t.add_audio_file(ctx, cmd.audio)
+            case c.UpdateAudioFile():
+                t.update_audio_file(ctx, cmd.audio)
+            case c.RemoveAudioFile():
+                t.remove_audio_file(ctx, cmd.name)
             case _:  # pragma: no cover - the schema and this match are kept in step by a test
                 msg = f"no handler for {type(cmd).__name__}"
                 raise TypeError(msg)
@@ -266,19 +350,32 @@ class CallrouteApp(Application):
     # -- queries ---------------------------------------------------------------------------
 
     def tenant(self, slug: str, *, version: int | None = None) -> Tenant:
-        """The tenant aggregate, now or at ``version``; read it, never mutate it."""
+        """The tenant aggregate, now or at ``version``, for infrastructure (projections, audit, tests).
+
+        No permission check: code serving a principal uses ``get_tenant``/``get_user``.
+        Read it, never mutate it (it may be the cached object).
+        """
         try:
             return self.repository.get(tenant_id(slug), version=version)
         except AggregateNotFoundError:
             raise UnknownTenantError(f"no tenant {slug!r}", field="tenant") from None
 
-    def get_tenant(self, slug: str) -> TenantView:
-        """The tenant's whole current configuration."""
-        return tenant_view(self.tenant(slug))
+    def _readable(self, slug: str, actor: Actor) -> Tenant:
+        tenant = self.tenant(slug)
+        try:
+            check_access(actor, slug, tenant.state.admins, tenant.state.partner, action="read")
+        except PermissionDeniedError:
+            logger.warning("query.refused", principal=actor.principal, partner=actor.partner, tenant=slug)
+            raise
+        return tenant
 
-    def get_user(self, slug: str, extension: str) -> UserView:
-        """One user's current settings, with defaults resolved."""
-        state = self.tenant(slug).state
+    def get_tenant(self, slug: str, actor: Actor) -> TenantView:
+        """The tenant's whole current configuration, if ``actor`` may read it."""
+        return tenant_view(self._readable(slug, actor))
+
+    def get_user(self, slug: str, extension: str, actor: Actor) -> UserView:
+        """One user's current settings, with defaults resolved, if ``actor`` may read them."""
+        state = self._readable(slug, actor).state
         if extension not in state.users:
             raise UnknownExtensionError(f"tenant {slug!r} has no extension {extension!r}", field="extension")
         return user_view(state.users[extension], state.resolved(extension))

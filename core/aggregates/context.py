@@ -12,6 +12,9 @@ class Actor(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
     principal: str
     partner: str | None = None
+    """The channel partner the principal acts for (seed 002), if any."""
+    operator: bool = False
+    """A platform operator: may act for every tenant."""
 
 
 class CommandContext(msgspec.Struct, frozen=True):
@@ -20,3 +23,5 @@ class CommandContext(msgspec.Struct, frozen=True):
     actor: Actor
     at: datetime
     reason: str | None = None
+    directory: object | None = None
+    """The PBX directory port (``rules.PbxDirectory``) used to check members of other PBXs."""

@@ -12,10 +12,13 @@ from typing import Any
 
 from eventsourcing.domain import Aggregate
 
+from core.aggregates.catalog import AudioFile, DisplayNumber, ExtraKind, PbxLink, Plan
+from core.aggregates.groups import AnswerGroup, GroupMember, GroupSettings, MemberRef
 from core.aggregates.handling import ApplyTo, CallHandling
 from core.aggregates.schedule import OutOfHours
-from core.aggregates.state import Plan
-from core.aggregates.targets import Condition, DivertTarget, UnassignedHandling
+from core.aggregates.services import CallQueue, ForwardingScheme, IvrMenu
+from core.aggregates.state import License
+from core.aggregates.targets import Condition, Destination, DivertTarget, UnassignedHandling
 
 
 class TenantEvent(Aggregate.Event):
@@ -168,6 +171,171 @@ class TenantDefaultSet(TenantEvent):
 class UnassignedHandlingSet(TenantEvent):
     TOPIC = "callroute/UnassignedHandlingSet"
     handling: UnassignedHandling
+
+
+class UserLicenseSet(TenantEvent):
+    TOPIC = "callroute/UserLicenseSet"
+    extension: str
+    license: License
+
+
+class PlanChanged(TenantEvent):
+    TOPIC = "callroute/PlanChanged"
+    plan: Plan
+
+
+class ExtrasBought(TenantEvent):
+    TOPIC = "callroute/ExtrasBought"
+    kind: ExtraKind
+    quantity: int
+
+
+class PermissionGranted(TenantEvent):
+    TOPIC = "callroute/PermissionGranted"
+    principal: str
+    permission: str
+
+
+class PermissionRevoked(TenantEvent):
+    TOPIC = "callroute/PermissionRevoked"
+    principal: str
+    permission: str
+
+
+class PartnerSet(TenantEvent):
+    TOPIC = "callroute/PartnerSet"
+    managing_partner: str | None
+    """The partner that manages the tenant (``partner``, on every event, is the one acting)."""
+
+
+class PbxLinked(TenantEvent):
+    TOPIC = "callroute/PbxLinked"
+    link: PbxLink
+
+
+class PbxUnlinked(TenantEvent):
+    TOPIC = "callroute/PbxUnlinked"
+    pbx: str
+
+
+class AnswerGroupCreated(TenantEvent):
+    TOPIC = "callroute/AnswerGroupCreated"
+    group: AnswerGroup
+
+
+class AnswerGroupSettingsChanged(TenantEvent):
+    TOPIC = "callroute/AnswerGroupSettingsChanged"
+    group_id: str
+    settings: GroupSettings
+
+
+class GroupMemberAdded(TenantEvent):
+    TOPIC = "callroute/GroupMemberAdded"
+    group_id: str
+    member: GroupMember
+    position: int
+
+
+class GroupMemberRemoved(TenantEvent):
+    TOPIC = "callroute/GroupMemberRemoved"
+    group_id: str
+    member: MemberRef
+
+
+class GroupMembersReordered(TenantEvent):
+    TOPIC = "callroute/GroupMembersReordered"
+    group_id: str
+    order: tuple[MemberRef, ...]
+
+
+class GroupMemberExclusionSet(TenantEvent):
+    TOPIC = "callroute/GroupMemberExclusionSet"
+    group_id: str
+    member: MemberRef
+    excluded: bool
+
+
+class GroupMemberRingTimeSet(TenantEvent):
+    TOPIC = "callroute/GroupMemberRingTimeSet"
+    group_id: str
+    member: MemberRef
+    ring_seconds: int
+
+
+class GroupSupervisorsSet(TenantEvent):
+    TOPIC = "callroute/GroupSupervisorsSet"
+    group_id: str
+    supervisors: tuple[str, ...]
+
+
+class AnswerGroupDeleted(TenantEvent):
+    TOPIC = "callroute/AnswerGroupDeleted"
+    group_id: str
+
+
+class QueueSaved(TenantEvent):
+    TOPIC = "callroute/QueueSaved"
+    queue_id: str
+    queue: CallQueue
+
+
+class QueueDeleted(TenantEvent):
+    TOPIC = "callroute/QueueDeleted"
+    queue_id: str
+
+
+class IvrMenuSaved(TenantEvent):
+    TOPIC = "callroute/IvrMenuSaved"
+    ivr_id: str
+    ivr: IvrMenu
+
+
+class IvrMenuDeleted(TenantEvent):
+    TOPIC = "callroute/IvrMenuDeleted"
+    ivr_id: str
+
+
+class SchemeSaved(TenantEvent):
+    TOPIC = "callroute/SchemeSaved"
+    scheme_id: str
+    scheme: ForwardingScheme
+    warnings: tuple[str, ...]
+
+
+class SchemeDeleted(TenantEvent):
+    TOPIC = "callroute/SchemeDeleted"
+    scheme_id: str
+
+
+class NumberRouted(TenantEvent):
+    TOPIC = "callroute/NumberRouted"
+    number: str
+    entry: Destination | None
+
+
+class NumberReleased(TenantEvent):
+    TOPIC = "callroute/NumberReleased"
+    number: str
+
+
+class DisplayNumberSaved(TenantEvent):
+    TOPIC = "callroute/DisplayNumberSaved"
+    display: DisplayNumber
+
+
+class DisplayNumberRemoved(TenantEvent):
+    TOPIC = "callroute/DisplayNumberRemoved"
+    number: str
+
+
+class AudioFileSaved(TenantEvent):
+    TOPIC = "callroute/AudioFileSaved"
+    audio: AudioFile
+
+
+class AudioFileRemoved(TenantEvent):
+    TOPIC = "callroute/AudioFileRemoved"
+    name: str
 
 
 __all__ = [name for name, value in list(globals().items()) if isinstance(value, type) and issubclass(value, TenantEvent)]

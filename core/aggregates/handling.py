@@ -43,7 +43,7 @@ SettingName = Literal[
 ]
 
 
-class CallHandling(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+class CallHandling(msgspec.Struct, frozen=True, forbid_unknown_fields=True, omit_defaults=True):
     """A partial set of call-handling values; ``None`` means "not set at this level"."""
 
     voicemail_greeting: Greeting | None = None

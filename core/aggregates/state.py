@@ -6,11 +6,14 @@ from typing import Literal
 
 import msgspec
 
+from core.aggregates.catalog import AudioFile, BillingItem, DisplayNumber, ExtraKind, NumberRoute, PbxLink, Plan
+from core.aggregates.groups import AnswerGroup
 from core.aggregates.handling import ApplyTo, CallHandling, ResolvedHandling, resolve
 from core.aggregates.schedule import OutOfHours
-from core.aggregates.targets import BusyTone, DivertTarget, Off, UnassignedHandling, extension_of
+from core.aggregates.services import CallQueue, ForwardingScheme, IvrMenu
+from core.aggregates.targets import BusyTone, DivertTarget, Off, UnassignedHandling
 
-Plan = Literal["light", "unlimited"]
+License = Literal["basic", "pro"]
 
 
 class Device(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -20,7 +23,7 @@ class Device(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     model: str | None = None
 
 
-class User(msgspec.Struct, frozen=True):
+class User(msgspec.Struct, frozen=True, omit_defaults=True):
     """A user (extension) of a tenant and every per-user setting of seeds 000 and 002."""
 
     extension: str
@@ -43,25 +46,11 @@ class User(msgspec.Struct, frozen=True):
     pinned: CallHandling = CallHandling()
     """Values kept when a tenant default changed for new users only."""
     pin_hash: str | None = None
-
-    def targets(self) -> list[tuple[str, object]]:
-        """Every setting of this user that can send a call somewhere, by name."""
-        found: list[tuple[str, object]] = [
-            ("forward_always", self.forward_always),
-            ("unreachable", self.unreachable),
-        ]
-        if self.out_of_hours is not None:
-            found.append(("out_of_hours.when_unavailable", self.out_of_hours.when_unavailable))
-        for level in ("own", "pinned"):
-            handling: CallHandling = getattr(self, level)
-            for name in ("no_answer", "busy", "rejected"):
-                value = getattr(handling, name)
-                if value is not None:
-                    found.append((f"{name}", value))
-        return found
+    license: License = "basic"
+    """Pro users may be answer-group supervisors (seed 001 "endast Pro")."""
 
 
-class TenantState(msgspec.Struct):
+class TenantState(msgspec.Struct, omit_defaults=True):
     """Everything the tenant aggregate knows; mutated only by its event methods."""
 
     slug: str
@@ -74,24 +63,39 @@ class TenantState(msgspec.Struct):
     default_scopes: dict[str, ApplyTo] = {}
     transcription_users_may_change: bool = True
     unassigned: UnassignedHandling = BusyTone()
+    groups: dict[str, AnswerGroup] = {}
+    queues: dict[str, CallQueue] = {}
+    ivrs: dict[str, IvrMenu] = {}
+    schemes: dict[str, ForwardingScheme] = {}
+    scheme_warnings: dict[str, tuple[str, ...]] = {}
+    numbers: dict[str, NumberRoute] = {}
+    """Numbers routed explicitly (and unassigned ones); users', groups' and IVRs' own numbers live with them."""
+    display_numbers: dict[str, DisplayNumber] = {}
+    audio_files: dict[str, AudioFile] = {}
+    pbx_links: dict[str, PbxLink] = {}
+    extras: dict[ExtraKind, int] = {}
+    billing: list[BillingItem] = []
+    admins: dict[str, tuple[str, ...]] = {}
+    """Principal → permissions on this tenant."""
+    partner: str | None = None
+    """The channel partner that manages this customer (seed 002)."""
 
     def resolved(self, extension: str) -> ResolvedHandling:
         """The call handling of a user after tenant defaults are resolved."""
         user = self.users[extension]
         return resolve(user.own, user.pinned, self.defaults)
 
-    def referrers_of(self, extension: str) -> list[str]:
-        """Every setting that sends calls to ``extension``, as readable paths."""
-        found = [
-            f"user {user.extension}: {name}"
-            for user in self.users.values()
-            if user.extension != extension
-            for name, target in user.targets()
-            if extension_of(target) == extension
-        ]
-        for name in ("no_answer", "busy", "rejected"):
-            if extension_of(getattr(self.defaults, name)) == extension:
-                found.append(f"tenant default: {name}")
-        if extension_of(self.unassigned) == extension:
-            found.append("tenant: unassigned-number handling")
-        return found
+    def number_owner(self, number: str) -> str | None:
+        """What a number of the tenant already belongs to, readable, or ``None``."""
+        for user in self.users.values():
+            if number in user.numbers:
+                return f"extension {user.extension}"
+        for key, group in self.groups.items():
+            if group.settings.number == number:
+                return f"answer group {key}"
+        for key, ivr in self.ivrs.items():
+            if ivr.number == number:
+                return f"IVR menu {key}"
+        if number in self.numbers:
+            return "the tenant's number list"
+        return None

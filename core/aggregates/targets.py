@@ -13,9 +13,26 @@ MAX_RING_SECONDS = 600
 DEFAULT_RING_SECONDS = 300  # seed 000: "the default time (300 seconds)"
 
 RingSeconds = Annotated[int, msgspec.Meta(ge=MIN_RING_SECONDS, le=MAX_RING_SECONDS)]
+MemberRingSeconds = Annotated[int, msgspec.Meta(ge=5, le=300)]
 
 Condition = Literal["always", "no_answer", "busy", "unreachable"]
 CONDITIONS: tuple[Condition, ...] = ("always", "no_answer", "busy", "unreachable")
+
+
+class TextToSpeech(msgspec.Struct, frozen=True, forbid_unknown_fields=True, tag_field="kind", tag="tts"):
+    """A greeting read out by speech synthesis."""
+
+    text: Annotated[str, msgspec.Meta(min_length=1, max_length=2000)]
+    language: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")]
+
+
+class AudioFileRef(msgspec.Struct, frozen=True, forbid_unknown_fields=True, tag_field="kind", tag="audio"):
+    """A greeting played from an uploaded or recorded audio file."""
+
+    audio_file: Name
+
+
+Greeting = TextToSpeech | AudioFileRef
 
 
 class _Target(msgspec.Struct, frozen=True, forbid_unknown_fields=True, tag_field="kind"):
@@ -27,7 +44,9 @@ class Off(_Target, tag="off"):
 
 
 class ToVoicemail(_Target, tag="voicemail"):
-    """The user's own voicemail box."""
+    """A voicemail box: the user's own in a user's diverts, else the box of ``extension``."""
+
+    extension: Extension | None = None
 
 
 class ToExtension(_Target, tag="extension"):
@@ -51,6 +70,80 @@ class ToNumber(_Target, tag="external"):
 DivertTarget = Off | ToVoicemail | ToExtension | ToNumber
 OffHoursTarget = ToVoicemail | ToExtension | ToNumber
 
+EntityId = Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9][a-z0-9-]{0,39}$", description="id: 1-40 of a-z, 0-9, '-'")]
+SipUri = Annotated[str, msgspec.Meta(pattern=r"^sips?:[^@\s]+@[^@\s]+$", description="SIP URI, e.g. sip:alice@pbx.example")]
+HttpsUrl = Annotated[str, msgspec.Meta(pattern=r"^https?://\S+$", max_length=500)]
+
+
+class ToGroup(_Target, tag="group"):
+    """An answer group (department) of this tenant."""
+
+    group: EntityId
+
+
+class ToQueue(_Target, tag="queue"):
+    """A call queue of this tenant."""
+
+    queue: EntityId
+
+
+class ToIvr(_Target, tag="ivr"):
+    """An IVR menu of this tenant."""
+
+    ivr: EntityId
+
+
+class ToScheme(_Target, tag="scheme"):
+    """A forwarding scheme of this tenant."""
+
+    scheme: EntityId
+
+
+class ToExternalSip(_Target, tag="external_sip"):
+    """A SIP account outside this PBX (seed 004 "зовнішній sip")."""
+
+    uri: SipUri
+
+
+class ToWebhook(_Target, tag="webhook"):
+    """A number resolved at call time by asking a webhook (seed 004 "webhook номер")."""
+
+    url: HttpsUrl
+
+
+class ToResponsibleManager(_Target, tag="responsible_manager"):
+    """The manager the CRM names as responsible for the caller (seed 004); skipped when the CRM names nobody."""
+
+
+class ToRemote(_Target, tag="remote"):
+    """An employee or department of another PBX linked to this tenant (seed 003)."""
+
+    pbx: EntityId
+    member: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+    """On a cloud PBX: an entry of its member list; on a SIP PBX: an internal number."""
+
+
+class PlayMessage(_Target, tag="message"):
+    """Play a message and end the call."""
+
+    message: Greeting
+
+
+Destination = (
+    ToVoicemail
+    | ToExtension
+    | ToNumber
+    | ToGroup
+    | ToQueue
+    | ToIvr
+    | ToScheme
+    | ToExternalSip
+    | ToWebhook
+    | ToResponsibleManager
+    | ToRemote
+    | PlayMessage
+)
+
 
 class NoAnswerRule(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """What happens when a ringing phone is not answered within ``ring_seconds``."""
@@ -59,20 +152,6 @@ class NoAnswerRule(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     ring_seconds: RingSeconds = DEFAULT_RING_SECONDS
 
 
-class TextToSpeech(msgspec.Struct, frozen=True, forbid_unknown_fields=True, tag_field="kind", tag="tts"):
-    """A greeting read out by speech synthesis."""
-
-    text: Annotated[str, msgspec.Meta(min_length=1, max_length=2000)]
-    language: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")]
-
-
-class AudioFileRef(msgspec.Struct, frozen=True, forbid_unknown_fields=True, tag_field="kind", tag="audio"):
-    """A greeting played from an uploaded or recorded audio file."""
-
-    audio_file: Name
-
-
-Greeting = TextToSpeech | AudioFileRef
 
 
 class _Handling(msgspec.Struct, frozen=True, forbid_unknown_fields=True, tag_field="action"):
@@ -106,6 +185,8 @@ UnassignedHandling = MessageAndHangUp | BusyTone | ForwardTo
 def extension_of(target: object) -> str | None:
     """The extension a target or handling points at, if any."""
     if isinstance(target, ToExtension):
+        return target.extension
+    if isinstance(target, ToVoicemail):
         return target.extension
     if isinstance(target, ForwardTo):
         return extension_of(target.target)

@@ -15,12 +15,25 @@ from click.testing import CliRunner
 from adapters.cli import cli
 from core.aggregates.identifiers import tenant_id
 
-SEED = Path(__file__).resolve().parents[2] / "adapters" / "data" / "seed_tenant.toml"
+DATA = Path(__file__).resolve().parents[2] / "adapters" / "data"
+SEED = DATA / "seed_tenant.toml"
+SEED_EVENTS = 37
+ADMIN = "admin@nordic-dental.example"
 
 
-def run(db: Path, *args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(cli, ["--db", str(db), "--actor", "tester", *args], catch_exceptions=False)
+def run(db: Path, *args: str, actor: str = "tester") -> tuple[int, str, str]:
+    result = CliRunner().invoke(
+        cli, ["--db", str(db), "--actor", actor, "--pbx-directory", str(DATA / "pbx_directory.toml"), *args],
+        catch_exceptions=False,
+    )
     return result.exit_code, result.stdout, result.stderr
+
+
+def apply_seed(db: Path) -> None:
+    """The sample tenant: the Malmö cloud PBX first, whose users the reception group takes."""
+    for name in ("seed_malmo.toml", "seed_tenant.toml"):
+        code, _, err = run(db, "apply", str(DATA / name), actor=ADMIN)
+        assert code == 0, err
 
 
 def write_json(path: Path, commands: list[dict[str, object]]) -> Path:
@@ -39,10 +52,11 @@ def stored_rows(db: Path) -> int:
 
 def test_apply_toml_file_stores_the_seed_tenant(tmp_path: Path) -> None:
     db = tmp_path / "c.sqlite"
-    code, out, _ = run(db, "apply", str(SEED))
+    run(db, "apply", str(DATA / "seed_malmo.toml"), actor=ADMIN)
+    code, out, _ = run(db, "apply", str(SEED), actor=ADMIN)
     assert code == 0
-    assert "nordic-dental: now at version 19" in out
-    code, out, _ = run(db, "tenant", "show", "nordic-dental")
+    assert f"nordic-dental: now at version {SEED_EVENTS}" in out
+    code, out, _ = run(db, "tenant", "show", "nordic-dental", actor=ADMIN)
     assert code == 0
     assert "Carla Diaz" in out
     assert "forward always: extension 2002" in out
@@ -123,15 +137,15 @@ def test_tenant_show_of_an_unknown_tenant_exits_2(tmp_path: Path) -> None:
 
 def test_audit_verify_passes_on_an_intact_store(tmp_path: Path) -> None:
     db = tmp_path / "c.sqlite"
-    run(db, "apply", str(SEED))
+    apply_seed(db)
     code, out, _ = run(db, "audit", "verify")
     assert code == 0
-    assert "nordic-dental: intact, 19 events" in out
+    assert f"nordic-dental: intact, {SEED_EVENTS} events" in out
 
 
 def test_audit_verify_names_the_first_edited_row(tmp_path: Path) -> None:
     db = tmp_path / "c.sqlite"
-    run(db, "apply", str(SEED))
+    apply_seed(db)
     with sqlite3.connect(db) as conn:
         (state,) = conn.execute("SELECT state FROM stored_events WHERE originator_version = 12").fetchone()
         edited = msgspec.json.decode(state)
@@ -144,7 +158,7 @@ def test_audit_verify_names_the_first_edited_row(tmp_path: Path) -> None:
 
 def test_audit_verify_names_a_deleted_row(tmp_path: Path) -> None:
     db = tmp_path / "c.sqlite"
-    run(db, "apply", str(SEED))
+    apply_seed(db)
     with sqlite3.connect(db) as conn:
         conn.execute("DELETE FROM stored_events WHERE originator_id = ? AND originator_version = 4",
                      (tenant_id("nordic-dental").hex,))
@@ -155,12 +169,13 @@ def test_audit_verify_names_a_deleted_row(tmp_path: Path) -> None:
 
 def test_audit_verify_with_expected_head_catches_truncation(tmp_path: Path) -> None:
     db = tmp_path / "c.sqlite"
-    run(db, "apply", str(SEED))
-    _, out, _ = run(db, "audit", "verify")
+    apply_seed(db)
+    _, out, _ = run(db, "audit", "verify", "--tenant", "nordic-dental")
     head = out.strip().rsplit(" ", 1)[-1]
     with sqlite3.connect(db) as conn:
-        conn.execute("DELETE FROM stored_events WHERE originator_version = 19")
-    code, out, _ = run(db, "audit", "verify", "--expect-head", head)
+        conn.execute("DELETE FROM stored_events WHERE originator_id = ? AND originator_version = ?",
+                     (tenant_id("nordic-dental").hex, SEED_EVENTS))
+    code, out, _ = run(db, "audit", "verify", "--tenant", "nordic-dental", "--expect-head", head)
     assert code == 1
     assert "is not the expected" in out
 
@@ -169,7 +184,8 @@ def test_demo_builds_and_verifies_the_sample_tenant(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["demo", "--db", str(tmp_path / "demo.sqlite")], catch_exceptions=False)
     assert result.exit_code == 0
     assert "Nordic Dental AB" in result.stdout
-    assert "Hash chain: intact over 20 events" in result.stdout
+    assert f"Hash chain: intact over {SEED_EVENTS + 1} events" in result.stdout
+    assert "answer group reception" in result.stdout
 
 
 def test_console_script_logs_json_lines_when_not_on_a_terminal(tmp_path: Path) -> None:
@@ -181,3 +197,50 @@ def test_console_script_logs_json_lines_when_not_on_a_terminal(tmp_path: Path) -
     assert proc.returncode == 0, proc.stderr
     records = [json.loads(line) for line in proc.stderr.splitlines() if line.strip()]
     assert any(r["event"] == "commands.applied" and r["versions"] == {"acme": 1} for r in records)
+
+
+def test_reading_a_tenant_without_permission_exits_3(tmp_path: Path) -> None:
+    db = tmp_path / "c.sqlite"
+    apply_seed(db)
+    code, _, err = run(db, "tenant", "show", "nordic-dental", actor="mallory")
+    assert code == 3
+    assert "lacks the telephony_admin permission" in err
+
+
+def test_a_partner_may_change_its_own_customer_but_not_another(tmp_path: Path) -> None:
+    db = tmp_path / "c.sqlite"
+    apply_seed(db)
+    args = ["divert", "set", "--tenant", "nordic-dental", "--extension", "2002", "--when", "busy", "--to", "voicemail"]
+    result = CliRunner().invoke(cli, ["--db", str(db), "--actor", "pat", "--partner", "phoneline-plus", *args])
+    assert result.exit_code == 0, result.output
+    result = CliRunner().invoke(cli, ["--db", str(db), "--actor", "eve", "--partner", "other-partner", *args])
+    assert result.exit_code == 3
+    assert "does not manage tenant 'nordic-dental'" in result.stderr
+
+
+def test_tenant_list_shows_only_readable_tenants(tmp_path: Path) -> None:
+    db = tmp_path / "c.sqlite"
+    apply_seed(db)
+    run(db, "tenant", "create", "own", "--name", "Own", "--time-zone", "Europe/Kyiv", actor="mallory")
+    _, out, _ = run(db, "tenant", "list", actor="mallory")
+    assert out.split() == ["own"]
+
+
+def test_a_sip_member_unknown_to_the_directory_is_refused(tmp_path: Path) -> None:
+    db = tmp_path / "c.sqlite"
+    apply_seed(db)
+    file = write_json(tmp_path / "m.json", [{
+        "command": "add_group_member", "tenant": "nordic-dental", "group": "sales",
+        "member": {"ref": {"on": "sip", "pbx": "kyiv-office", "internal_number": "999"}},
+    }])
+    code, _, err = run(db, "apply", str(file), actor=ADMIN)
+    assert code == 2
+    assert "commands[0].member.ref (add_group_member): SIP PBX 'kyiv-office' has no internal number '999'" in err
+
+
+def test_a_malformed_pbx_directory_file_is_reported_with_its_field(tmp_path: Path) -> None:
+    bad = tmp_path / "dir.toml"
+    bad.write_text('[sip_pbx.x]\nname = "X"\ninternal_numbers = ["10a"]\n')
+    result = CliRunner().invoke(cli, ["--db", str(tmp_path / "c.sqlite"), "--pbx-directory", str(bad), "tenant", "list"])
+    assert result.exit_code == 2
+    assert "$.sip_pbx.x.internal_numbers[0]" in result.stderr

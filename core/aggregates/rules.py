@@ -1,0 +1,99 @@
+"""Validation shared by the tenant's commands: normal forms, references, remote PBX members."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Protocol
+
+import msgspec
+
+from core.aggregates.groups import CloudMember, SipMember
+from core.aggregates.identifiers import normalise_number
+from core.aggregates.references import collect, exists, refs_in
+from core.aggregates.targets import ToNumber, ToRemote
+from core.errors import NotFoundError, UnknownExtensionError, ValidationFailed
+
+if TYPE_CHECKING:
+    from core.aggregates.state import TenantState
+
+_LABELS = {
+    "user": "extension",
+    "group": "answer group",
+    "queue": "call queue",
+    "ivr": "IVR menu",
+    "scheme": "forwarding scheme",
+    "audio": "audio file",
+    "display_number": "display number",
+    "pbx": "linked PBX",
+}
+
+
+class PbxDirectory(Protocol):
+    """What callroute can learn about other PBXs (a port: adapters implement it, tests fake it)."""
+
+    def cloud_members(self, pbx: str) -> Mapping[str, str] | None:
+        """Member id → name of a cloud PBX, or ``None`` if the directory does not know it."""
+
+    def sip_internal_number_exists(self, pbx: str, internal_number: str) -> bool | None:
+        """Whether a SIP PBX has that internal number, or ``None`` if the directory does not know it."""
+
+
+def normalise(value: Any, field: str) -> Any:
+    """``value`` with every phone number inside it in E.164 form; raises naming the field."""
+    match value:
+        case ToNumber():
+            return msgspec.structs.replace(value, number=normalise_number(value.number, field=f"{field}.number"))
+        case msgspec.Struct():
+            changes = {}
+            for name in value.__struct_fields__:
+                item = getattr(value, name)
+                new = normalise(item, f"{field}.{name}")
+                if new is not item:
+                    changes[name] = new
+            return msgspec.structs.replace(value, **changes) if changes else value
+        case dict():
+            items = {key: normalise(item, f"{field}.{key}") for key, item in value.items()}
+            return items if any(items[k] is not value[k] for k in value) else value
+        case tuple():
+            items = tuple(normalise(item, f"{field}[{i}]") for i, item in enumerate(value))
+            return items if any(a is not b for a, b in zip(items, value, strict=True)) else value
+    return value
+
+
+def check_refs(state: TenantState, value: Any, field: str) -> None:
+    """Raise ``NotFoundError`` naming the path of the first reference in ``value`` to something missing."""
+    for kind, key, where in refs_in(value, field):
+        if not exists(state, kind, key):
+            error = UnknownExtensionError if kind == "user" else NotFoundError
+            raise error(f"tenant {state.slug!r} has no {_LABELS[kind]} {key!r}", field=where)
+
+
+def check_remote(state: TenantState, value: Any, field: str, directory: PbxDirectory | None) -> None:
+    """Check members of other PBXs against the directory (seed 003: an unknown internal number is an error)."""
+    for item, where in find(value, (ToRemote, CloudMember, SipMember), field):
+        pbx = state.pbx_links[item.pbx]
+        if directory is None:
+            raise ValidationFailed("no PBX directory is configured to check members of other PBXs", field=where)
+        if isinstance(item, SipMember) or (isinstance(item, ToRemote) and pbx.kind == "sip"):
+            number = item.internal_number if isinstance(item, SipMember) else item.member
+            if pbx.kind != "sip":
+                raise ValidationFailed(f"PBX {pbx.id!r} is a cloud PBX; choose a member from its list", field=where)
+            found = directory.sip_internal_number_exists(pbx.id, number)
+            if found is None:
+                raise NotFoundError(f"the directory does not know SIP PBX {pbx.id!r}", field=where)
+            if not found:
+                raise NotFoundError(f"SIP PBX {pbx.id!r} has no internal number {number!r}", field=where)
+        else:
+            member = item.member
+            if pbx.kind != "cloud":
+                raise ValidationFailed(f"PBX {pbx.id!r} is a SIP PBX; give an internal number", field=where)
+            members = directory.cloud_members(pbx.id)
+            if members is None:
+                raise NotFoundError(f"the directory does not know cloud PBX {pbx.id!r}", field=where)
+            if member not in members:
+                raise NotFoundError(f"cloud PBX {pbx.id!r} has no member {member!r} in its list", field=where)
+
+
+def find(value: Any, types: tuple[type, ...], field: str) -> list[tuple[Any, str]]:
+    """Every instance of ``types`` inside ``value``, with its path."""
+    return collect(value, field, types, [])

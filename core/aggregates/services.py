@@ -1,0 +1,121 @@
+"""Call queues (seed 004), IVR menus (seed 001) and forwarding schemes (seed 004)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+import msgspec
+
+from core.aggregates.hours import OpeningHours
+from core.aggregates.identifiers import Extension, Name
+from core.aggregates.targets import (
+    Destination,
+    Greeting,
+    ToExtension,
+    ToExternalSip,
+    ToGroup,
+    ToIvr,
+    ToNumber,
+    ToQueue,
+    ToResponsibleManager,
+    ToVoicemail,
+    ToWebhook,
+)
+
+AudioName = Annotated[str, msgspec.Meta(min_length=1, max_length=120)]
+
+QueueStrategy = Literal["ring_all", "longest_idle", "round_robin", "fewest_calls", "random", "sequential"]
+
+
+class CallQueue(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """Holds callers until an agent is free."""
+
+    name: Name
+    agents: Annotated[tuple[Extension, ...], msgspec.Meta(max_length=500)] = ()
+    strategy: QueueStrategy = "longest_idle"
+    agent_ring_seconds: Annotated[int, msgspec.Meta(ge=5, le=300)] = 20
+    wrap_up_seconds: Annotated[int, msgspec.Meta(ge=0, le=900)] = 10
+    max_wait_seconds: Annotated[int, msgspec.Meta(ge=10, le=7200)] = 600
+    after_max_wait: Destination | None = None
+    """Where a caller goes after the maximum wait (``None``: the call ends)."""
+    when_no_agents: Destination | None = None
+    """Where a caller goes when no agent is logged in (``None``: wait anyway)."""
+    announce_position: bool = False
+    announce_hold_time: bool = False
+    announce_every_seconds: Annotated[int, msgspec.Meta(ge=15, le=600)] = 60
+    hold_music: AudioName | None = None
+
+
+Digit = Literal["0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "*", "#"]
+
+
+class IvrMenu(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """A voice menu: a prompt, digit options, and what happens on no or invalid input and when closed."""
+
+    name: Name
+    prompt: Greeting
+    options: dict[Digit, Destination] = {}
+    number: str | None = None
+    billing_id: Annotated[str, msgspec.Meta(min_length=1, max_length=40)] | None = None
+    timeout_seconds: Annotated[int, msgspec.Meta(ge=1, le=60)] = 5
+    retries: Annotated[int, msgspec.Meta(ge=0, le=5)] = 2
+    on_invalid: Destination | None = None
+    """After the retries are used up by invalid digits (``None``: the call ends)."""
+    on_no_input: Destination | None = None
+    """After the retries are used up with no digit (``None``: the call ends)."""
+    opening_hours: OpeningHours | None = None
+    """``None``: always open."""
+    when_closed: Destination | None = None
+
+
+SchemeStepDestination = (
+    ToNumber | ToExtension | ToExternalSip | ToIvr | ToVoicemail | ToGroup | ToWebhook | ToQueue | ToResponsibleManager
+)
+BackupDestination = ToNumber | ToExtension | ToExternalSip
+"""Seed 004 2.2: a backup scheme may only use a phone number, a SIP account or an external SIP account."""
+
+MIN_STEP_SECONDS = 15
+RECOMMENDED_STEP_SECONDS = 30
+
+
+class SchemeStep(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """One destination of a scheme and how long it rings."""
+
+    destination: SchemeStepDestination
+    timeout_seconds: Annotated[int, msgspec.Meta(ge=MIN_STEP_SECONDS, le=600)] = RECOMMENDED_STEP_SECONDS
+
+
+class BackupStep(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """One destination of a backup scheme."""
+
+    destination: BackupDestination
+    timeout_seconds: Annotated[int, msgspec.Meta(ge=MIN_STEP_SECONDS, le=600)] = RECOMMENDED_STEP_SECONDS
+
+
+class ForwardingScheme(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """A forwarding scheme (seed 004): ordered steps, sequential or parallel, with a working-time condition."""
+
+    name: Name
+    steps: Annotated[tuple[SchemeStep, ...], msgspec.Meta(min_length=1, max_length=20)]
+    mode: Literal["sequential", "parallel"] = "sequential"
+    working_hours: OpeningHours | None = None
+    """The scheme's steps apply within these hours (``None``: always)."""
+    outside_hours: Destination | None = None
+    """Where calls go outside the working hours (``None``: they are missed)."""
+    backup: Annotated[tuple[BackupStep, ...], msgspec.Meta(max_length=10)] = ()
+    """Tried when every step failed (seed 004 "резервна схема")."""
+    greeting: Greeting | None = None
+    hold_music: AudioName | None = None
+    whisper: Greeting | None = None
+    """Played to the agent before the call is connected."""
+    post_call_menu: bool = False
+    """Ask the agent for a call category after the call."""
+
+
+def step_warnings(scheme: ForwardingScheme) -> tuple[str, ...]:
+    """Seed 004's advice: steps under 30 s (except voicemail) rarely give people time to answer."""
+    return tuple(
+        f"steps[{index}]: {step.timeout_seconds} s is under the recommended {RECOMMENDED_STEP_SECONDS} s"
+        for index, step in enumerate(scheme.steps)
+        if step.timeout_seconds < RECOMMENDED_STEP_SECONDS and not isinstance(step.destination, ToVoicemail)
+    )

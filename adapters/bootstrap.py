@@ -9,6 +9,8 @@ from pathlib import Path
 from argon2 import PasswordHasher
 
 from adapters.directory import StoreDirectory, load_directory_file, tenant_users_of
+from adapters.projection_store import SQLiteProjectionStore
+from core.projections.routing import RoutingProjection
 from core.service import CallrouteApp
 
 DEFAULT_DB = "callroute.sqlite"
@@ -76,3 +78,10 @@ def build_app(
     )
     app.pbx_directory = StoreDirectory(tenant_users_of(app), sip)
     return app
+
+
+def build_projection(app: CallrouteApp, path: Path) -> RoutingProjection:
+    """The routing projection of ``app``, tracked in the same SQLite file, caught up to the last event."""
+    projection = RoutingProjection(app, SQLiteProjectionStore(path))
+    projection.catch_up()
+    return projection

@@ -5,21 +5,28 @@ from __future__ import annotations
 import getpass
 import os
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import click
 import msgspec
 
-from adapters.bootstrap import build_app, db_path, directory_path
+from adapters.bootstrap import build_app, build_projection, db_path, directory_path
 from adapters.logging import configure_logging
 from adapters.render import render_tenant
+from adapters.render_plan import explanation_lines, pending_lines, plan_lines, table_lines
 from core import commands as c
 from core.aggregates.context import Actor
+from core.aggregates.hours import OpeningHours
 from core.aggregates.identifiers import tenant_id
+from core.aggregates.provisioning import ProviderPolicy
+from core.aggregates.schedule import WEEKDAYS
 from core.aggregates.targets import Off, ToExtension, ToNumber, ToVoicemail
 from core.audit import verify_chain
 from core.errors import DomainError
+from core.projections.table import RoutingTable
+from core.routing import Call, route
 from core.service import CallrouteApp
 
 INVALID = 2
@@ -277,6 +284,162 @@ def audit_verify(env: Env, slug: str | None, expect_head: str | None) -> None:
             broken = True
     if broken:
         sys.exit(1)
+
+
+def parse_instant(value: str | None, option: str = "--at") -> datetime:
+    """An ISO 8601 instant with an offset (``2026-11-20T17:59:59+01:00`` or ``...Z``); now when omitted."""
+    if value is None:
+        return datetime.now(tz=UTC)
+    try:
+        instant = datetime.fromisoformat(value)
+    except ValueError:
+        raise Failure(f"{option}: {value!r} is not an ISO 8601 instant, e.g. 2026-11-20T17:59:59+01:00") from None
+    if instant.tzinfo is None:
+        raise Failure(f"{option}: {value!r} has no offset; add one, e.g. +01:00 or Z") from None
+    return instant
+
+
+class Tables:
+    """The routing projection of the store, caught up, with a permission check per tenant."""
+
+    def __init__(self, env: Env, slug: str) -> None:
+        self.env = env
+        self.slug = slug
+        try:
+            env.app.get_tenant(slug, env.actor)
+        except DomainError as exc:
+            raise Failure(str(exc), exit_code(exc)) from None
+        self.projection = build_projection(env.app, env.db)
+
+    def table(self, at: datetime, desired: bool) -> RoutingTable:
+        if desired:
+            table = self.projection.desired(self.slug, at)
+            missing = "the tenant did not exist yet"
+        else:
+            table = self.projection.effective(self.slug, at)
+            missing = "nothing was confirmed live by then (see `callroute pending`; use --desired for the saved settings)"
+        if table is None:
+            raise Failure(f"no routing table of {self.slug!r} at {at.isoformat()}: {missing}")
+        return table
+
+
+effective_option = click.option("--effective/--desired", "effective", default=True, show_default=True,
+                                help="The table live on the PBX at that instant, or the one saved.")
+
+
+@cli.command()
+@click.option("--tenant", "slug", required=True)
+@click.option("--to", "dialled", required=True, help="Dialled number (E.164) or extension.")
+@click.option("--from", "caller", default=None, help="Caller id, or 'anonymous' (default: anonymous).")
+@click.option("--at", "at", help="ISO 8601 instant with offset (default: now).")
+@click.option("--busy", multiple=True, metavar="EXT", help="An endpoint that is busy (repeatable).")
+@click.option("--unreachable", multiple=True, metavar="EXT", help="An endpoint that is unreachable (repeatable).")
+@click.option("--excluded", multiple=True, metavar="EXT", help="An endpoint excluded from group and queue calls.")
+@click.option("--digits", help="The IVR digits the caller presses ('' for none; default: show every option).")
+@effective_option
+@click.option("--json", "as_json", is_flag=True)
+@pass_env
+def explain(
+    env: Env, slug: str, dialled: str, caller: str | None, at: str | None, busy: tuple[str, ...], unreachable: tuple[str, ...],
+    excluded: tuple[str, ...], digits: str | None, effective: bool, as_json: bool,
+) -> None:
+    """Where a call goes and why: the plan as a tree, and every rule consulted."""
+    instant = parse_instant(at)
+    table = Tables(env, slug).table(instant, desired=not effective)
+    states = {**{e: "excluded" for e in excluded}, **{e: "unreachable" for e in unreachable}, **{e: "busy" for e in busy}}
+    call = Call(dialled=dialled, at=instant, caller=None if caller in (None, "anonymous") else caller, digits=digits)
+    try:
+        decision = route(table, call, states)  # type: ignore[arg-type]
+    except DomainError as exc:
+        raise Failure(str(exc), exit_code(exc)) from None
+    if as_json:
+        click.echo(msgspec.json.format(msgspec.json.encode({"table_version": table.version, "effective": effective,
+                                                             "plan": decision.plan, "explanation": decision.explanation}), indent=2))
+        return
+    kind = "effective (live)" if effective else "desired (saved)"
+    click.echo(f"{slug}: call to {dialled} from {call.caller or 'anonymous'} at {instant.isoformat()}, "
+               f"{kind} table version {table.version}")
+    click.echo("\nPlan:")
+    click.echo("\n".join(plan_lines(decision.plan, "  ")))
+    click.echo("\nWhy:")
+    click.echo("\n".join(explanation_lines(decision.explanation)))
+
+
+@cli.command("table")
+@click.option("--tenant", "slug", required=True)
+@click.option("--at", "at", help="ISO 8601 instant with offset (default: now).")
+@effective_option
+@click.option("--json", "as_json", is_flag=True)
+@pass_env
+def table_command(env: Env, slug: str, at: str | None, effective: bool, as_json: bool) -> None:
+    """The routing table, live or saved, at an instant."""
+    table = Tables(env, slug).table(parse_instant(at), desired=not effective)
+    if as_json:
+        click.echo(msgspec.json.format(msgspec.json.encode(table), indent=2))
+    else:
+        click.echo("\n".join(table_lines(table)))
+
+
+@cli.command()
+@click.option("--tenant", "slug", required=True)
+@click.option("--at", "at", help="ISO 8601 instant with offset (default: now).")
+@click.option("--json", "as_json", is_flag=True)
+@pass_env
+def pending(env: Env, slug: str, at: str | None, as_json: bool) -> None:
+    """Changes not yet live at an instant, with their deadlines; overdue ones are marked."""
+    instant = parse_instant(at)
+    changes = Tables(env, slug).projection.pending(slug, instant)
+    if as_json:
+        click.echo(msgspec.json.format(msgspec.json.encode(changes), indent=2))
+        return
+    click.echo(f"{slug} at {instant.isoformat()}: {len(changes)} pending, {sum(p.overdue for p in changes)} overdue")
+    click.echo("\n".join(pending_lines(changes)))
+
+
+@cli.group()
+def provision() -> None:
+    """What the PBX confirmed live, and the provider's policy."""
+
+
+@provision.command("confirm")
+@click.option("--tenant", "slug", required=True)
+@click.option("--version", type=int, required=True, help="Every version up to this one is live.")
+@click.option("--at", "at", help="When it went live (ISO 8601 with offset; default: now).")
+@click.option("--reason")
+@pass_env
+def provision_confirm(env: Env, slug: str, version: int, at: str | None, reason: str | None) -> None:
+    """Record that the PBX applied every change up to VERSION."""
+    env.execute([c.ConfirmProvisioning(tenant=slug, version=version, applied_at=parse_instant(at) if at else None, reason=reason)])
+
+
+@provision.command("policy")
+@click.option("--tenant", "slug", required=True)
+@click.option("--max-delay-hours", type=float, default=24, show_default=True)
+@click.option("--office-hours", help="e.g. 'mon-fri 09:00-17:00' (default: none, the clock always runs).")
+@click.option("--time-zone", default="UTC", show_default=True, help="Zone of the office hours.")
+@click.option("--reason")
+@pass_env
+def provision_policy(env: Env, slug: str, max_delay_hours: float, office_hours: str | None, time_zone: str,
+                     reason: str | None) -> None:
+    """Set the provider's maximum delay and office hours."""
+    hours = parse_office_hours(office_hours) if office_hours else None
+    policy = ProviderPolicy(max_delay_seconds=round(max_delay_hours * 3600), office_hours=hours, time_zone=time_zone)
+    env.execute([c.SetProviderPolicy(tenant=slug, policy=policy, reason=reason)])
+
+
+def parse_office_hours(text: str) -> OpeningHours:
+    """``mon-fri 09:00-17:00`` or ``mon,wed 08:00-12:00``."""
+    try:
+        days_part, window = text.split()
+        start, end = window.split("-")
+        if "-" in days_part:
+            first, last = days_part.split("-")
+            days = WEEKDAYS[WEEKDAYS.index(first) : WEEKDAYS.index(last) + 1]  # type: ignore[arg-type]
+        else:
+            days = tuple(days_part.split(","))
+        return msgspec.convert({"days": {d: [{"start": start, "end": end}] for d in days}}, OpeningHours)
+    except (ValueError, msgspec.ValidationError) as exc:
+        raise Failure(f"--office-hours: {text!r} is not like 'mon-fri 09:00-17:00' ({exc})") from None
 
 
 @cli.command()

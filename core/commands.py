@@ -8,6 +8,7 @@ then applies the rules that need state.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 import msgspec
@@ -17,6 +18,7 @@ from core.aggregates.catalog import AudioFile, ExtraKind, PbxKind, Plan
 from core.aggregates.groups import GroupMember, GroupSettings, MemberRef
 from core.aggregates.handling import ApplyTo, DisplayNumberKind, SettingName
 from core.aggregates.identifiers import Email, Extension, Name, PhoneNumber, Reason, Slug
+from core.aggregates.provisioning import ProviderPolicy
 from core.aggregates.schedule import OutOfHours
 from core.aggregates.services import CallQueue, ForwardingScheme, IvrMenu
 from core.aggregates.state import License
@@ -485,6 +487,19 @@ class RemoveAudioFile(_Command, kw_only=True, tag="remove_audio_file"):
     name: Name
 
 
+class SetProviderPolicy(_Command, kw_only=True, tag="set_provider_policy"):
+    """The provider's maximum delay for applying changes and its office hours."""
+
+    policy: ProviderPolicy
+
+
+class ConfirmProvisioning(_Command, kw_only=True, tag="confirm_provisioning"):
+    """The PBX applied every version up to ``version`` (at ``applied_at``, default: now)."""
+
+    version: Annotated[int, msgspec.Meta(ge=1)]
+    applied_at: datetime | None = None
+
+
 Command = (
     CreateTenant
     | RenameTenant
@@ -548,6 +563,8 @@ Command = (
     | AddAudioFile
     | UpdateAudioFile
     | RemoveAudioFile
+    | SetProviderPolicy
+    | ConfirmProvisioning
 )
 
 COMMAND_TYPES: tuple[type, ...] = Command.__args__  # type: ignore[attr-defined]

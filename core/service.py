@@ -23,6 +23,7 @@ from core.aggregates.access import check_access
 from core.aggregates.context import Actor, CommandContext
 from core.aggregates.handling import CallHandling
 from core.aggregates.identifiers import tenant_id
+from core.aggregates.provisioning import Provisioning, provisioning_id
 from core.aggregates.rules import PbxDirectory
 from core.aggregates.targets import NoAnswerRule
 from core.aggregates.tenant import PinHasher, Tenant, TenantSnapshot
@@ -134,7 +135,7 @@ class CallrouteApp(Application):
     def _execute(
         self, commands: Sequence[Any], actor: Actor, reason: str | None, at: datetime, *, last_try: bool = False
     ) -> Receipt:
-        touched: dict[UUID, Tenant] = {}
+        touched: dict[UUID, Any] = {}
         try:
             for index, command in enumerate(commands):
                 try:
@@ -163,7 +164,7 @@ class CallrouteApp(Application):
         except BaseException:
             self._evict(touched)
             raise
-        versions = {tenant.state.slug: tenant.version for tenant in touched.values()}
+        versions = {agg.state.slug: agg.version for agg in touched.values() if isinstance(agg, Tenant)}
         logger.info("commands.applied", count=len(commands), versions=versions, actor=actor.principal)
         return Receipt(versions=versions, events=sum(1 for _ in commands))
 
@@ -199,7 +200,7 @@ class CallrouteApp(Application):
                 except KeyError:
                     pass
 
-    def _load(self, slug: str, touched: dict[UUID, Tenant]) -> Tenant:
+    def _load(self, slug: str, touched: dict[UUID, Any]) -> Tenant:
         aggregate_id = tenant_id(slug)
         if aggregate_id not in touched:
             try:
@@ -208,7 +209,7 @@ class CallrouteApp(Application):
                 raise UnknownTenantError(f"no tenant {slug!r}", field="tenant") from None
         return touched[aggregate_id]
 
-    def _apply(self, cmd: Any, ctx: CommandContext, touched: dict[UUID, Tenant]) -> None:
+    def _apply(self, cmd: Any, ctx: CommandContext, touched: dict[UUID, Any]) -> None:
         if isinstance(cmd, c.CreateTenant):
             aggregate_id = tenant_id(cmd.tenant)
             if aggregate_id in touched or aggregate_id in self.repository:
@@ -343,9 +344,38 @@ class CallrouteApp(Application):
                 t.update_audio_file(ctx, cmd.audio)
             case c.RemoveAudioFile():
                 t.remove_audio_file(ctx, cmd.name)
+            case c.SetProviderPolicy():
+                self._provisioning(t, ctx, touched).set_policy(ctx, cmd.policy)
+            case c.ConfirmProvisioning():
+                record = self._provisioning(t, ctx, touched)
+                changed_at = self.change_instant(t, cmd.version) if cmd.version <= t.version else ctx.at
+                record.confirm(ctx, cmd.version, cmd.applied_at or ctx.at, tenant_version=t.version, changed_at=changed_at)
             case _:  # pragma: no cover - the schema and this match are kept in step by a test
                 msg = f"no handler for {type(cmd).__name__}"
                 raise TypeError(msg)
+
+    def _provisioning(self, tenant: Tenant, ctx: CommandContext, touched: dict[UUID, Any]) -> Provisioning:
+        record_id = provisioning_id(tenant.state.slug)
+        if record_id not in touched:
+            try:
+                touched[record_id] = self.repository.get(record_id)
+            except AggregateNotFoundError:
+                touched[record_id] = Provisioning.open(ctx, tenant.state.slug)
+        return touched[record_id]
+
+    def change_instant(self, tenant: Tenant, version: int) -> datetime:
+        """When the tenant's event ``version`` was made."""
+        if version == tenant.version:
+            return tenant.modified_on
+        (change,) = self.events.get(tenant.id, gt=version - 1, lte=version)
+        return change.timestamp
+
+    def provisioning(self, slug: str) -> Provisioning | None:
+        """The tenant's provisioning record, if anything was ever confirmed or set."""
+        try:
+            return self.repository.get(provisioning_id(slug))
+        except AggregateNotFoundError:
+            return None
 
     # -- queries ---------------------------------------------------------------------------
 

@@ -8,11 +8,10 @@ clock), the actor and partner, the optional reason, and its place in the hash ch
 
 from __future__ import annotations
 
-from typing import Any
-
 from eventsourcing.domain import Aggregate
 
 from core.aggregates.catalog import AudioFile, DisplayNumber, ExtraKind, PbxLink, Plan
+from core.aggregates.chained import ChainedEvent
 from core.aggregates.groups import AnswerGroup, GroupMember, GroupSettings, MemberRef
 from core.aggregates.handling import ApplyTo, CallHandling
 from core.aggregates.schedule import OutOfHours
@@ -21,20 +20,10 @@ from core.aggregates.state import License
 from core.aggregates.targets import Condition, Destination, DivertTarget, UnassignedHandling
 
 
-class TenantEvent(Aggregate.Event):
+class TenantEvent(ChainedEvent):
     """Base of every tenant event."""
 
     TOPIC = "callroute/TenantEvent"
-    actor: str
-    partner: str | None
-    reason: str | None
-    prev_hash: str
-    hash: str
-
-    def mutate(self, aggregate: Any) -> Any:
-        aggregate = super().mutate(aggregate)
-        aggregate.head = self.hash
-        return aggregate
 
 
 class TenantCreated(TenantEvent, Aggregate.Created):

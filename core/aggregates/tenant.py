@@ -7,13 +7,11 @@ runs again on every replay). A command that fails records nothing.
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable
 from datetime import datetime
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol
 
 import msgspec
-from eventsourcing.domain import Aggregate, ProgrammingError, Snapshot, event
+from eventsourcing.domain import Aggregate, Snapshot, event
 from eventsourcing.utils import register_topic
 
 from core.aggregates import events as ev
@@ -29,7 +27,8 @@ from core.aggregates.catalog import (
     Plan,
     allowance,
 )
-from core.aggregates.chain import GENESIS, event_hash
+from core.aggregates.chain import GENESIS
+from core.aggregates.chained import Chained, command
 from core.aggregates.context import CommandContext
 from core.aggregates.groups import AnswerGroup, CloudMember, GroupMember, GroupSettings, MemberRef, SipMember, member_label
 from core.aggregates.handling import BUILT_IN, ApplyTo, CallHandling, SettingName
@@ -53,7 +52,6 @@ from core.aggregates.targets import (
     ToVoicemail,
     UnassignedHandling,
 )
-from core.codec import stable_topic, stored_state
 from core.errors import (
     AlreadyExistsError,
     ConflictError,
@@ -67,9 +65,6 @@ from core.errors import (
     ValidationFailed,
 )
 
-F = TypeVar("F", bound=Callable[..., Any])
-
-
 _INSPECTED = (*REFERRING, ToNumber)
 
 
@@ -77,23 +72,6 @@ class PinHasher(Protocol):
     """Turns a PIN into a salted slow hash; supplied by the edge (core draws no random salt)."""
 
     def hash(self, pin: str) -> str: ...
-
-
-def command(method: F) -> F:
-    """Run a public command under ``ctx`` (its first argument) on an open tenant."""
-
-    @functools.wraps(method)
-    def run(self: Tenant, ctx: CommandContext, /, *args: Any, **kwargs: Any) -> Any:
-        if self.state.closed:
-            raise TenantClosedError(f"tenant {self.state.slug!r} is closed and accepts no changes", field="tenant")
-        self._check_instant(ctx.at)
-        self._ctx = ctx
-        try:
-            return method(self, *args, **kwargs)
-        finally:
-            del self._ctx
-
-    return run  # type: ignore[return-value]
 
 
 class SnapshotState(msgspec.Struct):
@@ -140,7 +118,7 @@ class TenantSnapshot(Snapshot):
 register_topic(TenantSnapshot.TOPIC, TenantSnapshot)
 
 
-class Tenant(Aggregate):
+class Tenant(Chained, Aggregate):
     """A customer organisation of the hosted PBX and its call-handling configuration."""
 
     TOPIC = "callroute/Tenant"
@@ -235,40 +213,9 @@ class Tenant(Aggregate):
         tenant._seal(tenant.pending_events[-1])
         return tenant
 
-    # -- chain and context -------------------------------------------------------
-
-    def trigger_event(self, event_class: Any, **kwargs: Any) -> None:
-        ctx: CommandContext | None = self.__dict__.get("_ctx")
-        if ctx is None:
-            msg = "tenant events are triggered only by public command methods (no command context)"
-            raise ProgrammingError(msg)
-        kwargs.update(
-            timestamp=ctx.at,
-            actor=ctx.actor.principal,
-            partner=ctx.actor.partner,
-            reason=ctx.reason,
-            prev_hash=self.head,
-            hash="",
-        )
-        super().trigger_event(event_class, **kwargs)
-        self._seal(self.pending_events[-1])
-
-    def _seal(self, new_event: Any) -> None:
-        state = msgspec.to_builtins(stored_state(new_event))
-        del state["hash"]
-        digest = event_hash(stable_topic(type(new_event)), str(self.id), new_event.originator_version, state)
-        object.__setattr__(new_event, "hash", digest)
-        self.head = digest
-
-    def _check_instant(self, at: datetime) -> None:
-        if at.tzinfo is None:
-            raise ValidationFailed("the instant of a change must carry a time zone", field="at")
-        if at < self.modified_on:
-            raise ConflictError(
-                f"the instant {at.isoformat()} is before the tenant's last change ({self.modified_on.isoformat()}); "
-                "events of a tenant are recorded in time order",
-                field="at",
-            )
+    def _check_open(self) -> None:
+        if self.state.closed:
+            raise TenantClosedError(f"tenant {self.state.slug!r} is closed and accepts no changes", field="tenant")
 
     # -- lookups and shared validation ---------------------------------------------
 

@@ -1,0 +1,85 @@
+"""The routing projection's rows and tracked position in SQLite (the same file as the events, by default)."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import msgspec
+
+from core.aggregates.provisioning import Confirmation
+from core.projections.routing import ChangeRecord, LoadedProjection, PolicyRecord, ProjectionBatch
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS projection_position (name TEXT PRIMARY KEY, position INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS projection_tenants (aggregate_id TEXT PRIMARY KEY, slug TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS projection_changes (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, slug TEXT NOT NULL, record BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS projection_confirmations (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, slug TEXT NOT NULL, record BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS projection_policies (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, slug TEXT NOT NULL, record BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS projection_tables (
+    slug TEXT NOT NULL, version INTEGER NOT NULL, blob BLOB NOT NULL, PRIMARY KEY (slug, version));
+"""
+
+_encode = msgspec.msgpack.Encoder().encode
+_change = msgspec.msgpack.Decoder(ChangeRecord)
+_confirmation = msgspec.msgpack.Decoder(Confirmation)
+_policy = msgspec.msgpack.Decoder(PolicyRecord)
+
+
+class ProjectionMoved(RuntimeError):
+    """Another process committed the projection first; this one must reload before going on."""
+
+
+class SQLiteProjectionStore:
+    """Projection rows and position, committed together in one SQLite transaction."""
+
+    def __init__(self, path: Path, name: str = "routing") -> None:
+        self.name = name
+        self.connection = sqlite3.connect(path, isolation_level=None, timeout=10)
+        self.connection.execute("PRAGMA journal_mode=WAL")
+        self.connection.executescript(SCHEMA)
+
+    def load(self) -> LoadedProjection:
+        db = self.connection
+        row = db.execute("SELECT position FROM projection_position WHERE name = ?", (self.name,)).fetchone()
+        return LoadedProjection(
+            position=row[0] if row else 0,
+            tenants=dict(db.execute("SELECT aggregate_id, slug FROM projection_tenants")),
+            changes=[(slug, _change.decode(r)) for slug, r in db.execute("SELECT slug, record FROM projection_changes ORDER BY seq")],
+            confirmations=[(slug, _confirmation.decode(r))
+                           for slug, r in db.execute("SELECT slug, record FROM projection_confirmations ORDER BY seq")],
+            policies=[(slug, _policy.decode(r)) for slug, r in db.execute("SELECT slug, record FROM projection_policies ORDER BY seq")],
+        )
+
+    def commit(self, expected_position: int, batch: ProjectionBatch) -> None:
+        db = self.connection
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            row = db.execute("SELECT position FROM projection_position WHERE name = ?", (self.name,)).fetchone()
+            current = row[0] if row else 0
+            if current != expected_position:
+                raise ProjectionMoved(f"projection {self.name!r} is at {current}, not {expected_position}: reload it")
+            db.executemany("INSERT INTO projection_tenants VALUES (?, ?)", batch.tenants.items())
+            db.executemany("INSERT INTO projection_changes (slug, record) VALUES (?, ?)",
+                           [(slug, _encode(r)) for slug, r in batch.changes])
+            db.executemany("INSERT INTO projection_confirmations (slug, record) VALUES (?, ?)",
+                           [(slug, _encode(r)) for slug, r in batch.confirmations])
+            db.executemany("INSERT INTO projection_policies (slug, record) VALUES (?, ?)",
+                           [(slug, _encode(r)) for slug, r in batch.policies])
+            db.executemany("INSERT OR REPLACE INTO projection_tables VALUES (?, ?, ?)", batch.tables)
+            db.execute("INSERT OR REPLACE INTO projection_position VALUES (?, ?)", (self.name, batch.position))
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+
+    def table(self, slug: str, version: int) -> bytes | None:
+        row = self.connection.execute("SELECT blob FROM projection_tables WHERE slug = ? AND version = ?", (slug, version)).fetchone()
+        return row[0] if row else None
+
+    def close(self) -> None:
+        """Close the connection."""
+        self.connection.close()

@@ -1,0 +1,89 @@
+"""The compiled routing table of one tenant at one version: what a routing decision reads.
+
+Compiling resolves every user's call handling against the tenant defaults (by their
+apply-to scope) once, so a decision does dictionary look-ups only.
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+from core.aggregates.catalog import PbxLink
+from core.aggregates.groups import AnswerGroup
+from core.aggregates.schedule import OutOfHours
+from core.aggregates.services import CallQueue, ForwardingScheme, IvrMenu
+from core.aggregates.state import TenantState
+from core.aggregates.targets import Destination, DivertTarget, Greeting, NoAnswerRule, RejectedHandling, UnassignedHandling
+from core.queries import number_table
+
+
+class UserRule(msgspec.Struct, frozen=True, omit_defaults=True):
+    """Everything routing needs of one user, defaults resolved."""
+
+    extension: str
+    name: str
+    reject_anonymous: bool
+    forward_always: DivertTarget
+    permanent_redirect: str | None
+    out_of_hours: OutOfHours | None
+    """Only when enabled."""
+    unreachable: DivertTarget
+    busy: DivertTarget
+    call_waiting: bool
+    no_answer: NoAnswerRule
+    rejected: RejectedHandling
+    voicemail_greeting: Greeting
+
+
+class RoutingTable(msgspec.Struct, frozen=True):
+    """A tenant's routing at one version."""
+
+    tenant: str
+    version: int
+    time_zone: str
+    users: dict[str, UserRule]
+    groups: dict[str, AnswerGroup]
+    queues: dict[str, CallQueue]
+    ivrs: dict[str, IvrMenu]
+    schemes: dict[str, ForwardingScheme]
+    numbers: dict[str, Destination | None]
+    """Every number of the tenant → where it enters (``None``: unassigned-number handling)."""
+    unassigned: UnassignedHandling
+    pbx_links: dict[str, PbxLink]
+    closed: bool = False
+
+
+def compile_table(state: TenantState, version: int) -> RoutingTable:
+    """The routing table of ``state`` (the tenant at ``version``)."""
+    users = {}
+    for ext, user in state.users.items():
+        handling = state.resolved(ext)
+        ooh = user.out_of_hours if user.out_of_hours is not None and user.out_of_hours.enabled else None
+        users[ext] = UserRule(
+            extension=ext,
+            name=user.name,
+            reject_anonymous=user.reject_anonymous,
+            forward_always=user.forward_always,
+            permanent_redirect=user.permanent_redirect,
+            out_of_hours=ooh,
+            unreachable=user.unreachable,
+            busy=handling.busy,
+            call_waiting=handling.call_waiting,
+            no_answer=handling.no_answer,
+            rejected=handling.rejected,
+            voicemail_greeting=handling.voicemail_greeting,
+        )
+    return RoutingTable(
+        tenant=state.slug,
+        version=version,
+        time_zone=state.time_zone,
+        users=users,
+        groups=dict(state.groups),
+        queues=dict(state.queues),
+        ivrs=dict(state.ivrs),
+        schemes=dict(state.schemes),
+        numbers={row.number: row.entry for row in number_table(state)},
+        unassigned=state.unassigned,
+        pbx_links=dict(state.pbx_links),
+        closed=state.closed,
+    )

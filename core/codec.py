@@ -72,11 +72,15 @@ class MsgspecMapper(Mapper):
 
     def decode_raw(self, data: bytes) -> dict[str, Any]:
         """The stored fields of an event as plain JSON values, before any upcasting."""
+        return self.transcoder.decode(self.decode_raw_bytes(data))
+
+    def decode_raw_bytes(self, data: bytes) -> bytes:
+        """The stored JSON of an event, decrypted and decompressed."""
         if self.cipher:
             data = self.cipher.decrypt(data)
         if self.compressor:
             data = self.compressor.decompress(data)
-        return self.transcoder.decode(data)
+        return data
 
 
 @cache

@@ -367,6 +367,9 @@ class CallrouteApp(Application):
         """When the tenant's event ``version`` was made."""
         if version == tenant.version:
             return tenant.modified_on
+        for pending in tenant.pending_events:  # made earlier in the same batch, not stored yet
+            if pending.originator_version == version:
+                return pending.timestamp
         (change,) = self.events.get(tenant.id, gt=version - 1, lte=version)
         return change.timestamp
 

@@ -19,11 +19,14 @@ from __future__ import annotations
 import bisect
 from collections.abc import Iterable
 from datetime import datetime
+from functools import cache
 from typing import Any, Protocol
 from uuid import UUID
 
 import msgspec
+from eventsourcing.utils import resolve_topic
 
+from core.aggregates.chained import replay
 from core.aggregates.events import TenantCreated, TenantEvent
 from core.aggregates.identifiers import tenant_id
 from core.aggregates.provisioning import (
@@ -39,6 +42,17 @@ from core.errors import UnknownTenantError
 from core.projections.deadlines import deadline
 from core.projections.table import RoutingTable, compile_table
 
+
+class _ChangeMeta(msgspec.Struct):
+    timestamp: datetime
+    actor: str
+    partner: str | None = None
+    reason: str | None = None
+    slug: str | None = None
+
+
+_META = msgspec.json.Decoder(_ChangeMeta)
+_CREATED = TenantCreated
 _TABLE_ENCODER = msgspec.msgpack.Encoder()
 _TABLE_DECODER = msgspec.msgpack.Decoder(RoutingTable)
 
@@ -198,6 +212,7 @@ class RoutingProjection:
         for slug, policy in loaded.policies:
             self._timeline(slug).policies.append(policy)
         self._live: dict[str, Tenant] = {}
+        self._backlog: dict[str, list[Any]] = {}
         self._tables: dict[tuple[str, int], RoutingTable] = {}
 
     def _timeline(self, slug: str) -> Timeline:
@@ -228,17 +243,21 @@ class RoutingProjection:
         mapper = self.app.mapper
         for notification in notifications:
             key = _hex(notification.originator_id)
-            event = mapper.to_domain_event(notification)
-            if isinstance(event, TenantEvent):
-                if isinstance(event, TenantCreated):
-                    self.slugs[key] = batch.tenants[key] = event.slug
+            cls = _event_class(notification.topic)
+            if issubclass(cls, TenantEvent):
+                # Only the change's metadata is read now; the event itself is applied
+                # when a table at or after its version is needed.
+                meta = _META.decode(mapper.decode_raw_bytes(notification.state))
+                if cls is _CREATED:
+                    self.slugs[key] = batch.tenants[key] = meta.slug  # type: ignore[assignment]
                 slug = self.slugs[key]
-                self._apply_tenant_event(slug, event)
-                change = ChangeRecord(version=event.originator_version, at=event.timestamp, topic=notification.topic,
-                                      actor=event.actor, partner=event.partner, reason=event.reason)
+                change = ChangeRecord(version=notification.originator_version, at=meta.timestamp, topic=notification.topic,
+                                      actor=meta.actor, partner=meta.partner, reason=meta.reason)
                 self._timeline(slug).add_change(change)
+                self._backlog.setdefault(slug, []).append(notification)
                 batch.changes.append((slug, change))
-            elif isinstance(event, ProvisioningEvent):
+            elif issubclass(cls, ProvisioningEvent):
+                event = mapper.to_domain_event(notification)
                 if isinstance(event, ProvisioningOpened):
                     self.slugs[key] = batch.tenants[key] = event.slug
                 slug = self.slugs[key]
@@ -253,14 +272,25 @@ class RoutingProjection:
                     table = self._table_at(slug, event.version)
                     batch.tables.append((slug, event.version, _TABLE_ENCODER.encode(table)))
 
-    def _apply_tenant_event(self, slug: str, event: Any) -> None:
+    def _advance(self, slug: str, version: int) -> Tenant | None:
+        """The live tenant brought to ``version`` from the backlog, or ``None`` if it is already past it."""
         live = self._live.get(slug)
-        if live is None and not isinstance(event, TenantCreated):
-            live = self._load_live(slug, event.originator_version - 1)
-        self._live[slug] = event.mutate(live)
-
-    def _load_live(self, slug: str, version: int) -> Tenant:
-        return self.app.repository.get(tenant_id(slug), version=version)
+        backlog = self._backlog.get(slug, [])
+        if live is None and (not backlog or backlog[0].originator_version > 1):
+            start = backlog[0].originator_version - 1 if backlog else version
+            live = self.app.repository.get(tenant_id(slug), version=min(start, version))
+        if live is not None and live.version > version:
+            return None
+        mapper = self.app.mapper
+        applied = 0
+        for notification in backlog:
+            if notification.originator_version > version:
+                break
+            live = replay(mapper.to_domain_event(notification), live)
+            applied += 1
+        del backlog[:applied]
+        self._live[slug] = live  # type: ignore[assignment]
+        return live
 
     def _table_at(self, slug: str, version: int) -> RoutingTable:
         cached = self._tables.get((slug, version))
@@ -270,9 +300,9 @@ class RoutingProjection:
         if blob is not None:
             table = _TABLE_DECODER.decode(blob)
         else:
-            live = self._live.get(slug)
+            live = self._advance(slug, version)
             if live is None or live.version != version:
-                live = self._load_live(slug, version)
+                live = self.app.repository.get(tenant_id(slug), version=version)
             table = compile_table(live.state, version)
         self._tables[(slug, version)] = table
         return table
@@ -299,6 +329,11 @@ class RoutingProjection:
     def pending(self, slug: str, at: datetime) -> list[PendingChange]:
         """Changes made by ``at`` that were not live at ``at``, with deadlines."""
         return self.timeline(slug).pending(at)
+
+
+@cache
+def _event_class(topic: str) -> type:
+    return resolve_topic(topic)
 
 
 def _hex(originator_id: Any) -> str:

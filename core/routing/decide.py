@@ -114,6 +114,7 @@ def record_answer(memory: RoutingMemory, member_key: str, at: datetime) -> Routi
     return msgspec.structs.replace(memory, last_answered={**memory.last_answered, member_key: at.timestamp()})
 
 
+@lru_cache(maxsize=65536)
 def member_key(ref: object) -> str:
     """The endpoint-state and memory key of a group member."""
     match ref:
@@ -159,6 +160,7 @@ class _Router:
         self._last_offered = memory.last_offered
         self._offered_changes: dict[str, str] = {}
         self._memory = memory
+        self._when: str | None = None
 
     def memory(self) -> RoutingMemory:
         if not self._offered_changes:
@@ -166,13 +168,20 @@ class _Router:
         return msgspec.structs.replace(self._memory, last_offered={**self._last_offered, **self._offered_changes})
 
     def note(self, depth: int, at: str, rule: str, matched: bool, reason: str) -> None:
-        self.steps.append(Step(depth=depth, at=at, rule=rule, matched=matched, reason=reason))
+        self.steps.append(Step(depth, at, rule, matched, reason))
+
+    @property
+    def when(self) -> str:
+        """The call's instant on the tenant's wall clock, for explanations (formatted once)."""
+        if self._when is None:
+            self._when = describe_local(self.local)
+        return self._when
 
     # -- entry ------------------------------------------------------------------------------
 
     def entry(self) -> Node:
         table, dialled = self.table, self.call.dialled
-        when = describe_local(self.local)
+        when = self.when
         if dialled in table.users:
             self.note(0, f"number {dialled}", "entry", True, f"internal call to extension {dialled} at {when}")
             return self.user(dialled, ())
@@ -287,9 +296,9 @@ class _Router:
             window = out_of_hours_window(rule.out_of_hours, self.local)
             if window is not None:
                 self.note(depth, at, "out of hours", True,
-                          f"{describe_local(self.local)} is in {window}: to {_label(rule.out_of_hours.when_unavailable)}")
+                          f"{self.when} is in {window}: to {_label(rule.out_of_hours.when_unavailable)}")
                 return self.destination(rule.out_of_hours.when_unavailable, path, owner=ext)
-            self.note(depth, at, "out of hours", False, f"{describe_local(self.local)} is in no unavailable window")
+            self.note(depth, at, "out of hours", False, f"{self.when} is in no unavailable window")
         else:
             self.note(depth, at, "out of hours", False, "no schedule")
 
@@ -423,7 +432,7 @@ class _Router:
         if menu.opening_hours is not None:
             window = open_window(menu.opening_hours, self.local)
             if window is None:
-                self.note(depth, at, "opening hours", True, f"{describe_local(self.local)} is outside the opening hours: closed")
+                self.note(depth, at, "opening hours", True, f"{self.when} is outside the opening hours: closed")
                 return self.destination(menu.when_closed, path, owner=None) if menu.when_closed else Missed()
             self.note(depth, at, "opening hours", False, f"open: {window}")
         base = {"ivr": key, "prompt": menu.prompt, "timeout_seconds": menu.timeout_seconds, "retries": menu.retries}
@@ -459,7 +468,7 @@ class _Router:
             if window is None:
                 outside = scheme.outside_hours
                 self.note(depth, at, "working hours", True,
-                          f"{describe_local(self.local)} is outside working hours: {_label(outside) if outside else 'missed'}")
+                          f"{self.when} is outside working hours: {_label(outside) if outside else 'missed'}")
                 return self.destination(outside, path, owner=None) if outside is not None else Missed()
             self.note(depth, at, "working hours", False, f"within {window}")
         backup = [(step, f"{at} backup step {i + 1}") for i, step in enumerate(scheme.backup)]

@@ -273,22 +273,27 @@ class RoutingProjection:
                     batch.tables.append((slug, event.version, _TABLE_ENCODER.encode(table)))
 
     def _advance(self, slug: str, version: int) -> Tenant | None:
-        """The live tenant brought to ``version`` from the backlog, or ``None`` if it is already past it."""
+        """The live tenant brought to ``version`` (from the backlog where it can), or ``None`` if it is past it."""
         live = self._live.get(slug)
-        backlog = self._backlog.get(slug, [])
-        if live is None and (not backlog or backlog[0].originator_version > 1):
-            start = backlog[0].originator_version - 1 if backlog else version
-            live = self.app.repository.get(tenant_id(slug), version=min(start, version))
         if live is not None and live.version > version:
             return None
-        mapper = self.app.mapper
-        applied = 0
-        for notification in backlog:
-            if notification.originator_version > version:
-                break
-            live = replay(mapper.to_domain_event(notification), live)
-            applied += 1
-        del backlog[:applied]
+        backlog = self._backlog.get(slug, [])
+        first = backlog[0].originator_version if backlog else None
+        repository = self.app.repository
+        if first is not None and first <= version:
+            if live is None or live.version != first - 1:
+                # Events before the backlog were processed before a restart: load them.
+                live = None if first == 1 else repository.get(tenant_id(slug), version=first - 1)
+            mapper = self.app.mapper
+            applied = 0
+            for notification in backlog:
+                if notification.originator_version > version:
+                    break
+                live = replay(mapper.to_domain_event(notification), live)
+                applied += 1
+            del backlog[:applied]
+        elif live is None or live.version != version:
+            live = repository.get(tenant_id(slug), version=version)
         self._live[slug] = live  # type: ignore[assignment]
         return live
 

@@ -20,7 +20,7 @@ from core import commands as c
 from core.aggregates.context import Actor
 from core.aggregates.hours import OpeningHours
 from core.aggregates.identifiers import tenant_id
-from core.aggregates.provisioning import ProviderPolicy
+from core.aggregates.provisioning import ProviderPolicy, provisioning_id
 from core.aggregates.schedule import WEEKDAYS
 from core.aggregates.targets import Off, ToExtension, ToNumber, ToVoicemail
 from core.audit import verify_chain
@@ -271,6 +271,13 @@ def audit_verify(env: Env, slug: str | None, expect_head: str | None) -> None:
         raise Failure(f"no tenant {slug!r}")
     broken = False
     for name in slugs:
+        record = provisioning_id(name)
+        if record in app.repository:
+            provisioning = verify_chain(app.recorder, app.mapper, record)
+            if provisioning.first_break is not None:
+                b = provisioning.first_break
+                click.echo(f"{name} provisioning: BROKEN at event version {b.version}: {b.problem}: {b.detail}")
+                broken = True
         report = verify_chain(app.recorder, app.mapper, tenant_id(name), app.snapshots)
         if report.first_break is None and expect_head and report.head != expect_head:
             click.echo(f"{name}: chain intact over {report.events} events, but its head {report.head} "

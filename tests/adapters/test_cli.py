@@ -184,8 +184,11 @@ def test_demo_builds_and_verifies_the_sample_tenant(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["demo", "--db", str(tmp_path / "demo.sqlite")], catch_exceptions=False)
     assert result.exit_code == 0
     assert "Nordic Dental AB" in result.stdout
-    assert f"Hash chain: intact over {SEED_EVENTS + 1} events" in result.stdout
+    assert f"Hash chain of the tenant: intact over {SEED_EVENTS + 2} events" in result.stdout
     assert "answer group reception" in result.stdout
+    assert "routed by the table live on the PBX (effective), version 38:\n  ring user 2002" in result.stdout
+    assert "routed by the table as saved (desired), version 39:\n  ring user 2003" in result.stdout
+    assert "v39 DivertSet" in result.stdout
 
 
 def test_console_script_logs_json_lines_when_not_on_a_terminal(tmp_path: Path) -> None:

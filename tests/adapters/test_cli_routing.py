@@ -1,0 +1,122 @@
+"""explain, table, pending and provision on a real SQLite file."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tests.adapters.test_cli import ADMIN, apply_seed, run
+
+T = "nordic-dental"
+
+
+def seeded(tmp_path: Path, confirm: int | None = 37) -> Path:
+    db = tmp_path / "c.sqlite"
+    apply_seed(db)
+    if confirm is not None:
+        code, _, err = run(db, "provision", "confirm", "--tenant", T, "--version", str(confirm), actor=ADMIN)
+        assert code == 0, err
+    return db
+
+
+def test_explain_prints_the_plan_and_every_rule_consulted(tmp_path: Path) -> None:
+    db = seeded(tmp_path)
+    code, out, err = run(db, "explain", "--tenant", T, "--to", "+46812345600", "--from", "+441234567890",
+                         "--busy", "2001", actor=ADMIN)
+    assert code == 0, err
+    assert "effective (live) table version 37" in out
+    assert "ring remote nordic-dental-malmo/3001 (25 s), remote kyiv-office/101 (25 s) — one after another, at most 60 s" in out
+    assert "· group reception: member — 2001 is busy" in out
+    assert "ring remote kyiv-office/205" in out
+
+
+def test_explain_json_carries_plan_and_explanation(tmp_path: Path) -> None:
+    db = seeded(tmp_path)
+    code, out, _ = run(db, "explain", "--tenant", T, "--to", "+46701234567", "--json", actor=ADMIN)
+    assert code == 0
+    document = json.loads(out)
+    assert document["plan"] == {"do": "message", "message": {"kind": "tts", "text": "We cannot take your call right now.",
+                                                             "language": "sv-SE"}}
+    assert document["explanation"][1]["rule"] == "anonymous rejection"
+    assert document["explanation"][1]["matched"] is True
+
+
+def test_explain_follows_the_digits_pressed_in_the_ivr(tmp_path: Path) -> None:
+    db = seeded(tmp_path)
+    code, out, _ = run(db, "explain", "--tenant", T, "--to", "+46812345601", "--from", "+441234567890",
+                       "--at", "2026-11-24T10:00:00+01:00", "--digits", "2", actor=ADMIN)
+    assert code == 0
+    assert "caller pressed 2" in out
+    assert "queue support: agents 2002, 2003" in out
+
+
+def test_explain_without_a_confirmed_table_says_so_and_exits_2(tmp_path: Path) -> None:
+    db = seeded(tmp_path, confirm=None)
+    code, _, err = run(db, "explain", "--tenant", T, "--to", "2001", actor=ADMIN)
+    assert code == 2
+    assert "nothing was confirmed live by then" in err
+
+
+def test_explain_desired_works_before_any_confirmation(tmp_path: Path) -> None:
+    db = seeded(tmp_path, confirm=None)
+    code, out, _ = run(db, "explain", "--tenant", T, "--to", "2003", "--desired", actor=ADMIN)
+    assert code == 0
+    assert "desired (saved) table version 37" in out
+    assert "ring user 2002" in out
+
+
+def test_explain_rejects_an_unknown_number_a_malformed_instant_and_an_unknown_tenant(tmp_path: Path) -> None:
+    db = seeded(tmp_path)
+    code, _, err = run(db, "explain", "--tenant", T, "--to", "+46899999999", actor=ADMIN)
+    assert (code, "is not a number of tenant 'nordic-dental'" in err) == (2, True)
+    code, _, err = run(db, "explain", "--tenant", T, "--to", "2001", "--at", "2026-11-24 25:00", actor=ADMIN)
+    assert (code, "is not an ISO 8601 instant" in err) == (2, True)
+    code, _, err = run(db, "explain", "--tenant", T, "--to", "2001", "--at", "2026-11-24T10:00:00", actor=ADMIN)
+    assert (code, "has no offset" in err) == (2, True)
+    code, _, err = run(db, "explain", "--tenant", "nobody", "--to", "2001", actor=ADMIN)
+    assert (code, "no tenant 'nobody'" in err) == (2, True)
+
+
+def test_explain_needs_the_permission_to_read_the_tenant(tmp_path: Path) -> None:
+    db = seeded(tmp_path)
+    code, _, err = run(db, "explain", "--tenant", T, "--to", "2001", actor="mallory")
+    assert code == 3
+    assert "lacks the telephony_admin permission" in err
+
+
+def test_an_unassigned_number_gets_the_unassigned_handling(tmp_path: Path) -> None:
+    db = seeded(tmp_path)
+    code, out, _ = run(db, "explain", "--tenant", T, "--to", "+46812345603", "--from", "+441234567890", actor=ADMIN)
+    assert code == 0
+    assert "unassigned-number handling" in out
+    assert "ring user 2001" in out
+
+
+def test_table_and_pending_show_what_is_live_and_what_is_not(tmp_path: Path) -> None:
+    db = seeded(tmp_path, confirm=30)
+    code, out, _ = run(db, "table", "--tenant", T, actor=ADMIN)
+    assert code == 0
+    assert "routing table at version 30" in out
+    code, out, _ = run(db, "table", "--tenant", T, "--desired", actor=ADMIN)
+    assert "routing table at version 37" in out
+    code, out, _ = run(db, "pending", "--tenant", T, actor=ADMIN)
+    assert code == 0
+    assert "7 pending, 0 overdue" in out
+    assert "v31 " in out and "v37 " in out
+
+
+def test_provision_confirm_refuses_a_version_the_tenant_does_not_have(tmp_path: Path) -> None:
+    db = seeded(tmp_path, confirm=None)
+    code, _, err = run(db, "provision", "confirm", "--tenant", T, "--version", "99", actor=ADMIN)
+    assert code == 2
+    assert "commands[0].version (confirm_provisioning)" in err
+
+
+def test_provision_policy_with_office_hours_is_recorded(tmp_path: Path) -> None:
+    db = seeded(tmp_path)
+    code, _, err = run(db, "provision", "policy", "--tenant", T, "--office-hours", "mon-fri 09:00-17:00",
+                       "--time-zone", "Europe/London", "--max-delay-hours", "24", actor=ADMIN)
+    assert code == 0, err
+    code, _, err = run(db, "provision", "policy", "--tenant", T, "--office-hours", "weekdays 9-5", actor=ADMIN)
+    assert code == 2
+    assert "--office-hours" in err

@@ -12,6 +12,7 @@ import msgspec
 
 from core.aggregates.identifiers import ClockTime
 from core.aggregates.schedule import Weekday
+from core.errors import ValidationFailed
 
 
 class Window(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -27,10 +28,9 @@ class OpeningHours(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     days: dict[Weekday, Annotated[tuple[Window, ...], msgspec.Meta(max_length=8)]] = {}
 
 
-def check_hours(hours: OpeningHours, *, field: str) -> str | None:
-    """A rule broken by ``hours`` (as ``field.path: message``), or ``None``."""
+def check_hours(hours: OpeningHours, *, field: str) -> None:
+    """Raise ``ValidationFailed`` naming the first window of ``hours`` that breaks a rule."""
     for day, windows in hours.days.items():
         for index, window in enumerate(windows):
             if window.start == window.end:
-                return f"{field}.days.{day}[{index}]: a window needs different start and end"
-    return None
+                raise ValidationFailed("a window needs different start and end", field=f"{field}.days.{day}[{index}]")

@@ -102,9 +102,7 @@ class Provisioning(Chained, Aggregate):
         """Set the provider's maximum delay and office hours."""
         check_time_zone(policy.time_zone, field="policy.time_zone")
         if policy.office_hours is not None:
-            broken = check_hours(policy.office_hours, field="policy.office_hours")
-            if broken:
-                raise ValidationFailed(broken)
+            check_hours(policy.office_hours, field="policy.office_hours")
             if not any(policy.office_hours.days.values()):
                 raise ValidationFailed("office hours need at least one open window", field="policy.office_hours")
         if policy == self.policy:

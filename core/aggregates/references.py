@@ -35,6 +35,13 @@ REFERRING = (ToExtension, LocalMember, ToVoicemail, ToGroup, ToQueue, ToIvr, ToS
               AudioFileRef)
 
 
+KEY_FIELD: dict[type, str] = {
+    ToExtension: "extension", LocalMember: "extension", ToVoicemail: "extension", ToGroup: "group", ToQueue: "queue",
+    ToIvr: "ivr", ToScheme: "scheme", ToRemote: "pbx", CloudMember: "pbx", SipMember: "pbx", AudioFileRef: "audio_file",
+}
+"""The field of each referring value that names what it refers to (for error paths)."""
+
+
 def ref_of(value: object) -> tuple[Kind, str] | None:
     """What one referring value names, if anything."""
     match value:

@@ -9,7 +9,7 @@ import msgspec
 
 from core.aggregates.groups import CloudMember, SipMember
 from core.aggregates.identifiers import normalise_number
-from core.aggregates.references import collect, exists, refs_in
+from core.aggregates.references import KEY_FIELD, REFERRING, collect, exists, ref_of
 from core.aggregates.targets import ToNumber, ToRemote
 from core.errors import NotFoundError, UnknownExtensionError, ValidationFailed
 
@@ -61,11 +61,12 @@ def normalise(value: Any, field: str) -> Any:
 
 
 def check_refs(state: TenantState, value: Any, field: str) -> None:
-    """Raise ``NotFoundError`` naming the path of the first reference in ``value`` to something missing."""
-    for kind, key, where in refs_in(value, field):
-        if not exists(state, kind, key):
-            error = UnknownExtensionError if kind == "user" else NotFoundError
-            raise error(f"tenant {state.slug!r} has no {_LABELS[kind]} {key!r}", field=where)
+    """Raise ``NotFoundError`` naming the field of the first reference in ``value`` to something missing."""
+    for item, where in collect(value, field, REFERRING, []):
+        ref = ref_of(item)
+        if ref is not None and not exists(state, *ref):
+            error = UnknownExtensionError if ref[0] == "user" else NotFoundError
+            raise error(f"tenant {state.slug!r} has no {_LABELS[ref[0]]} {ref[1]!r}", field=f"{where}.{KEY_FIELD[type(item)]}")
 
 
 def check_remote(state: TenantState, value: Any, field: str, directory: PbxDirectory | None) -> None:

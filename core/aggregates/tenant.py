@@ -756,6 +756,8 @@ class Tenant(Chained, Aggregate):
             raise NotFoundError(f"there is no answer group {group_id!r}", field=field) from None
 
     def _group_settings(self, group_id: str, settings: GroupSettings) -> GroupSettings:
+        if isinstance(settings.fallback, ToGroup) and settings.fallback.group == group_id:
+            raise ValidationFailed("a group cannot fall back to itself", field="settings.fallback.group")
         current = self.state.groups.get(group_id)
         number = settings.number
         if number is not None:
@@ -767,8 +769,6 @@ class Tenant(Chained, Aggregate):
             if display not in self.state.display_numbers:
                 raise NotFoundError(f"{display} is not one of the tenant's display numbers", field="settings.display_number")
         fallback = self._destination(settings.fallback, field="settings.fallback", mailbox_required=True)
-        if isinstance(fallback, ToGroup) and fallback.group == group_id:
-            raise ValidationFailed("a group cannot fall back to itself", field="settings.fallback.group")
         return msgspec.structs.replace(settings, number=number, display_number=display, fallback=fallback)
 
     def _member(self, member: GroupMember, field: str) -> GroupMember:
@@ -815,7 +815,16 @@ class Tenant(Chained, Aggregate):
 
     @event(ev.AnswerGroupSettingsChanged)
     def _group_settings_changed(self, group_id: str, settings: GroupSettings) -> None:
+        old = self.state.groups[group_id].settings.display_number
         self._replace_group(group_id, settings=settings)
+        display = self.state.display_numbers.get(old) if old is not None and old != settings.display_number else None
+        if display is not None and group_id not in display.groups:
+            # Agent and supervisor access exist only while the number is linked to the group.
+            self.state.display_numbers[display.number] = msgspec.structs.replace(
+                display,
+                agent_access=tuple(g for g in display.agent_access if g != group_id),
+                supervisor_access=tuple(g for g in display.supervisor_access if g != group_id),
+            )
 
     @command
     def add_group_member(self, group_id: str, member: GroupMember, position: int | None = None) -> None:
@@ -917,15 +926,15 @@ class Tenant(Chained, Aggregate):
     def save_queue(self, queue_id: str, queue: CallQueue) -> None:
         """Create or replace a call queue (seed 004)."""
         if len(set(queue.agents)) != len(queue.agents):
-            raise ValidationFailed("an agent is listed twice", field="queue.agents")
+            raise ValidationFailed("an agent is listed twice", field="spec.agents")
         for index, ext in enumerate(queue.agents):
-            self.user(ext, field=f"queue.agents[{index}]")
+            self.user(ext, field=f"spec.agents[{index}]")
         if queue.hold_music is not None:
-            self._audio(queue.hold_music, field="queue.hold_music")
+            self._audio(queue.hold_music, field="spec.hold_music")
         queue = msgspec.structs.replace(
             queue,
-            after_max_wait=self._destination(queue.after_max_wait, field="queue.after_max_wait", mailbox_required=True),
-            when_no_agents=self._destination(queue.when_no_agents, field="queue.when_no_agents", mailbox_required=True),
+            after_max_wait=self._destination(queue.after_max_wait, field="spec.after_max_wait", mailbox_required=True),
+            when_no_agents=self._destination(queue.when_no_agents, field="spec.when_no_agents", mailbox_required=True),
         )
         self._queue_saved(queue_id=queue_id, queue=queue)
 
@@ -953,12 +962,12 @@ class Tenant(Chained, Aggregate):
         number = ivr.number
         if number is not None:
             keep = f"IVR menu {ivr_id}" if ivr_id in self.state.ivrs else None
-            number = self._free_number(number, field="ivr.number", keep=keep)
-        if ivr.opening_hours is not None and (broken := check_hours(ivr.opening_hours, field="ivr.opening_hours")):
-            raise ValidationFailed(broken)
+            number = self._free_number(number, field="spec.number", keep=keep)
+        if ivr.opening_hours is not None:
+            check_hours(ivr.opening_hours, field="spec.opening_hours")
         if ivr.opening_hours is not None and ivr.when_closed is None:
-            raise ValidationFailed("a menu with opening hours needs a destination when closed", field="ivr.when_closed")
-        checked = self._destination(msgspec.structs.replace(ivr, number=number), field="ivr", mailbox_required=True)
+            raise ValidationFailed("a menu with opening hours needs a destination when closed", field="spec.when_closed")
+        checked = self._destination(msgspec.structs.replace(ivr, number=number), field="spec", mailbox_required=True)
         self._ivr_saved(ivr_id=ivr_id, ivr=checked)
 
     @event(ev.IvrMenuSaved)
@@ -980,14 +989,14 @@ class Tenant(Chained, Aggregate):
     @command
     def save_forwarding_scheme(self, scheme_id: str, scheme: ForwardingScheme) -> None:
         """Create or replace a forwarding scheme; steps under 30 s (but voicemail) are recorded with a warning."""
-        if scheme.working_hours is not None and (broken := check_hours(scheme.working_hours, field="scheme.working_hours")):
-            raise ValidationFailed(broken)
+        if scheme.working_hours is not None:
+            check_hours(scheme.working_hours, field="spec.working_hours")
         if scheme.hold_music is not None:
-            self._audio(scheme.hold_music, field="scheme.hold_music")
-        checked = self._destination(scheme, field="scheme", mailbox_required=True)
-        for target, where in find(checked, (ToScheme,), "scheme"):
+            self._audio(scheme.hold_music, field="spec.hold_music")
+        for target, where in find(scheme, (ToScheme,), "spec"):
             if target.scheme == scheme_id:
-                raise ValidationFailed("a scheme cannot send calls to itself", field=where)
+                raise ValidationFailed("a scheme cannot send calls to itself", field=f"{where}.scheme")
+        checked = self._destination(scheme, field="spec", mailbox_required=True)
         self._scheme_saved(scheme_id=scheme_id, scheme=checked, warnings=step_warnings(checked))
 
     @event(ev.SchemeSaved)
@@ -1059,6 +1068,10 @@ class Tenant(Chained, Aggregate):
     @event(ev.DisplayNumberSaved)
     def _display_saved(self, display: DisplayNumber) -> None:
         self.state.display_numbers[display.number] = display
+        for ext, user in list(self.state.users.items()):
+            # A user no longer assigned the number stops presenting it (back to the default number).
+            if user.presentation_number == display.number and ext not in display.users and display.number not in user.numbers:
+                self._replace_user(ext, presentation_number=None)
 
     def _display(self, number: str) -> DisplayNumber:
         normal = normalise_number(number, field="number")
@@ -1079,13 +1092,14 @@ class Tenant(Chained, Aggregate):
             rest = tuple(g for g in current if g != group_id)
             return (*rest, group_id) if on else rest
 
-        self._display_saved(
-            display=msgspec.structs.replace(
-                display,
-                agent_access=toggled(display.agent_access, agents),
-                supervisor_access=toggled(display.supervisor_access, supervisors),
-            )
+        changed = msgspec.structs.replace(
+            display,
+            agent_access=toggled(display.agent_access, agents),
+            supervisor_access=toggled(display.supervisor_access, supervisors),
         )
+        if changed == display:
+            raise ValidationFailed(f"answer group {group_id} already has this access to {display.number}", field="agents")
+        self._display_saved(display=changed)
 
     @command
     def remove_display_number(self, number: str) -> None:
@@ -1115,14 +1129,14 @@ class Tenant(Chained, Aggregate):
     def add_audio_file(self, audio: AudioFile) -> None:
         """Register a recorded or uploaded audio file by name, language, content hash and duration."""
         if audio.name in self.state.audio_files:
-            raise AlreadyExistsError(f"audio file {audio.name!r} already exists", field="name")
+            raise AlreadyExistsError(f"audio file {audio.name!r} already exists", field="audio.name")
         self._audio_saved(audio=audio)
 
     @command
     def update_audio_file(self, audio: AudioFile) -> None:
         """Change an audio file's language or content."""
-        if self._audio(audio.name, field="name") == audio:
-            raise ValidationFailed("the audio file already has these settings", field="name")
+        if self._audio(audio.name, field="audio.name") == audio:
+            raise ValidationFailed("the audio file already has these settings", field="audio.name")
         self._audio_saved(audio=audio)
 
     @event(ev.AudioFileSaved)

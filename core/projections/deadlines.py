@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
@@ -31,20 +31,22 @@ def next_opening(hours: OpeningHours, after: datetime, zone: ZoneInfo) -> dateti
 
 
 def deadline(changed_at: datetime, policy: ProviderPolicy) -> datetime:
-    """When a change made at ``changed_at`` must be live under ``policy``.
+    """When (in UTC) a change made at ``changed_at`` must be live under ``policy``.
 
     Within office hours (or with none set) the clock starts at once; outside them it
     starts when the office re-opens (seed 000). The delay itself runs on elapsed
     time, not only office time.
     """
+    # Arithmetic in UTC: adding to a zoned local time would add wall-clock hours.
     delay = timedelta(seconds=policy.max_delay_seconds)
+    start = changed_at.astimezone(UTC)
     hours = policy.office_hours
     if hours is None:
-        return changed_at + delay
+        return start + delay
     zone = _zone(policy.time_zone)
     if open_window(hours, changed_at.astimezone(zone)) is not None:
-        return changed_at + delay
+        return start + delay
     opening = next_opening(hours, changed_at, zone)
     if opening is None:  # pragma: no cover - policies need at least one window
-        return changed_at + delay
-    return opening.astimezone(changed_at.tzinfo) + delay
+        return start + delay
+    return opening.astimezone(UTC) + delay

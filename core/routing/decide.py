@@ -182,6 +182,9 @@ class _Router:
     def entry(self) -> Node:
         table, dialled = self.table, self.call.dialled
         when = self.when
+        if table.closed:
+            self.note(0, f"number {dialled}", "entry", True, f"tenant {table.tenant!r} is closed: no call is routed")
+            return Unavailable()
         if dialled in table.users:
             self.note(0, f"number {dialled}", "entry", True, f"internal call to extension {dialled} at {when}")
             return self.user(dialled, ())
@@ -287,10 +290,12 @@ class _Router:
         if rule.permanent_redirect is not None:
             self.note(depth, at, "permanent redirect", True, f"the device redirects every call to {rule.permanent_redirect}")
             return Ring(legs=(Leg(endpoint=Endpoint(kind="external", id=rule.permanent_redirect)),), via=f"user {ext} redirect")
+        self.note(depth, at, "permanent redirect", False, "none")
         for name, target in (("no answer", rule.no_answer.target), ("busy", rule.busy)):
             if isinstance(target, ToNumber) and target.always:
                 self.note(depth, at, f"{name} divert marked always", True, f"redirects every call to {target.number} at once")
                 return Ring(legs=(self.external_leg(target),), via=f"user {ext} always-redirect")
+        self.note(depth, at, "redirect always", False, "no number divert is marked always")
 
         if rule.out_of_hours is not None:
             window = out_of_hours_window(rule.out_of_hours, self.local)
@@ -473,14 +478,19 @@ class _Router:
             self.note(depth, at, "working hours", False, f"within {window}")
         backup = [(step, f"{at} backup step {i + 1}") for i, step in enumerate(scheme.backup)]
         if scheme.mode == "parallel":
-            legs, rest = [], []
-            for step in scheme.steps:
-                leg = self.ring_leg(step.destination, step.timeout_seconds, depth, at)
-                (legs.append(leg) if leg is not None else rest.append(step))
+            legs, timeouts, rest = [], [], []
+            for index, step in enumerate(scheme.steps):
+                if not isinstance(step.destination, ToExtension | ToNumber | ToExternalSip):
+                    rest.append(step)
+                    continue
+                leg = self.ring_leg(step.destination, step.timeout_seconds, depth, f"{at} step {index + 1}")
+                if leg is not None:
+                    legs.append(leg)
+                    timeouts.append(step.timeout_seconds)
             if not legs:
                 self.note(depth, at, "parallel", False, "no destination can ring at once")
                 return self.chain([(step, f"{at} step {i + 1}") for i, step in enumerate(rest)] + backup, path) or Missed()
-            limit = max(step.timeout_seconds for step in scheme.steps)
+            limit = max(timeouts)
             self.note(depth, at, "parallel", True, f"{len(legs)} destinations ring at once for up to {limit} s")
             then = self.chain([(step, f"{at} after the parallel ring {i + 1}") for i, step in enumerate(rest)] + backup, path)
             return Ring(legs=tuple(legs), mode="parallel", limit_seconds=limit, via=at, then=then)
@@ -493,7 +503,7 @@ class _Router:
             return None
         (step, at), rest = steps[0], steps[1:]
         dest, seconds, depth = step.destination, step.timeout_seconds, len(path)
-        if isinstance(dest, ToExtension) and self.states.get(dest.extension, "available") != "available":
+        if isinstance(dest, ToExtension) and self.states.get(dest.extension) in ("busy", "unreachable"):
             self.note(depth, at, "step", False, f"extension {dest.extension} is {self.states[dest.extension]}: skipped")
             return self.chain(rest, path)
         leg = self.ring_leg(dest, seconds, depth, at)
@@ -502,6 +512,9 @@ class _Router:
             return Ring(legs=(leg,), via=at, then=self.chain(rest, path))
         self.note(depth, at, "step", True, f"goes to {_label(dest)}")
         node = self.destination(dest, path, owner=None)
+        if isinstance(node, Missed) and rest:
+            self.note(depth, at, "step", False, f"{_label(dest)} cannot take the call: on to the next step")
+            return self.chain(rest, path)
         if isinstance(node, Lookup | Ring) and node.then is None and rest:
             return msgspec.structs.replace(node, then=self.chain(rest, path))
         if rest and not isinstance(node, Lookup | Ring):
@@ -513,7 +526,7 @@ class _Router:
         match dest:
             case ToExtension(extension=ext):
                 state = self.states.get(ext, "available")
-                if state != "available":
+                if state in ("busy", "unreachable"):  # "excluded" only concerns groups and queues
                     self.note(depth, at, "step", False, f"extension {ext} is {state}: skipped")
                     return None
                 return Leg(endpoint=Endpoint(kind="user", id=ext), seconds=seconds)

@@ -242,3 +242,17 @@ def test_provisioning_events_form_their_own_hash_chain(tmp_path: Path) -> None:
     report = verify_chain(app.recorder, app.mapper, provisioning_id(T))
     assert report.intact and report.events == 3
     assert verify_chain(app.recorder, app.mapper, tenant_id(T)).intact
+
+
+def test_calls_to_a_closed_tenant_are_not_routed(tmp_path: Path) -> None:
+    from core.routing import Call, route
+    from core.routing.plan import Unavailable
+
+    app, _ = make_app(tmp_path / "store.sqlite")
+    seed(app)
+    app.execute([c.CloseTenant(tenant=T)], ADMIN)
+    projection = RoutingProjection(app, MemoryProjectionStore())
+    projection.catch_up()
+    decision = route(projection.desired(T), Call(dialled="+46812345670", at=START + timedelta(days=1), caller="+441234567890"))
+    assert decision.plan == Unavailable()
+    assert "is closed" in decision.explanation[0].reason

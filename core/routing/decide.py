@@ -332,7 +332,7 @@ class _Router:
 
     def ring_user(self, rule: UserRule, path: tuple[str, ...], depth: int, at: str) -> Node:
         no_answer = rule.no_answer
-        leg = Endpoint(kind="user", id=rule.extension)
+        leg = _user_endpoint(rule.extension)
         if isinstance(no_answer.target, Off):
             self.note(depth, at, "no answer", False, "the divert is off: keeps ringing until answered or the caller hangs up")
             return Ring(legs=(Leg(endpoint=leg),), via=at)
@@ -350,18 +350,18 @@ class _Router:
         group = self.table.groups[key]
         settings = group.settings
         legs = []
+        steps, states = self.steps, self.states
         for member in self.member_order(group, at, depth):
-            mkey = member_key(member.ref)
+            mkey, leg, ringing = _member_leg(member)
             if member.excluded:
-                self.note(depth, at, "member", False, f"{mkey} is excluded from the group for now")
+                steps.append(Step(depth, at, "member", False, f"{mkey} is excluded from the group for now"))
                 continue
-            state = self.states.get(mkey, "available")
+            state = states.get(mkey, "available")
             if state != "available":
-                self.note(depth, at, "member", False, f"{mkey} is {state}")
+                steps.append(Step(depth, at, "member", False, f"{mkey} is {state}"))
                 continue
-            kind = "user" if isinstance(member.ref, LocalMember) else "remote"
-            legs.append(Leg(endpoint=Endpoint(kind=kind, id=mkey), seconds=member.ring_seconds))
-            self.note(depth, at, "member", True, f"{mkey} rings {member.ring_seconds} s")
+            legs.append(leg)
+            steps.append(Step(depth, at, "member", True, ringing))
         if settings.fallback is not None:
             then = self.destination(settings.fallback, path, owner=None)
             fallback = f"then {_label(settings.fallback)}"
@@ -535,6 +535,20 @@ class _Router:
             case ToExternalSip(uri=uri):
                 return Leg(endpoint=Endpoint(kind="external_sip", id=uri), seconds=seconds)
         return None
+
+
+@lru_cache(maxsize=65536)
+def _member_leg(member: object) -> tuple[str, Leg, str]:
+    """A group member's key, ring leg and explanation text (all immutable, so built once)."""
+    mkey = member_key(member.ref)  # type: ignore[attr-defined]
+    kind = "user" if isinstance(member.ref, LocalMember) else "remote"  # type: ignore[attr-defined]
+    seconds = member.ring_seconds  # type: ignore[attr-defined]
+    return mkey, Leg(endpoint=Endpoint(kind=kind, id=mkey), seconds=seconds), f"{mkey} rings {seconds} s"
+
+
+@lru_cache(maxsize=65536)
+def _user_endpoint(extension: str) -> Endpoint:
+    return Endpoint(kind="user", id=extension)
 
 
 def _at(path: tuple[str, ...]) -> str:

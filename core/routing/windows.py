@@ -55,5 +55,4 @@ def open_window(hours: OpeningHours, local: datetime) -> str | None:
 def describe_local(local: datetime) -> str:
     """``fri 17:59:59 Europe/Stockholm``."""
     # strftime costs ~2 us; routing formats this once per decision.
-    return (f"{WEEKDAYS[local.weekday()]} {local.year:04d}-{local.month:02d}-{local.day:02d} "
-            f"{local.hour:02d}:{local.minute:02d}:{local.second:02d} {local.tzname()}")
+    return f"{WEEKDAYS[local.weekday()]} {local.isoformat(' ', 'seconds')[:19]} {local.tzname()}"

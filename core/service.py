@@ -47,6 +47,24 @@ _COMMAND_ENCODER = msgspec.msgpack.Encoder()
 _COMMAND_DECODER = msgspec.msgpack.Decoder(c.Command)
 
 
+# Commands whose value the aggregate checks under its setting's name: the error names the
+# command's own field instead (``handling.target.extension``, not ``rejected.target.extension``).
+_FIELD_RENAMES: dict[type, tuple[str, str]] = {
+    c.SetRejectedCallHandling: ("rejected", "handling"),
+    c.SetDefaultRejectedCallHandling: ("rejected", "handling"),
+    c.SetVoicemailGreeting: ("voicemail_greeting", "greeting"),
+    c.SetDefaultVoicemailGreeting: ("voicemail_greeting", "greeting"),
+    c.SetDefaultNoAnswer: ("no_answer.target", "target"),
+    c.SetDefaultBusy: ("busy", "target"),
+}
+
+
+def _rename_field(command: object, error: DomainError) -> None:
+    rename = _FIELD_RENAMES.get(type(command))
+    if rename is not None and error.field is not None and (error.field + ".").startswith(rename[0] + "."):
+        error.field = rename[1] + error.field[len(rename[0]):]
+
+
 class CommandRejected(DomainError):
     """One command of a batch was refused; nothing of the batch was stored."""
 
@@ -143,6 +161,8 @@ class CallrouteApp(Application):
                     ctx = CommandContext(actor=actor, at=at, reason=checked.reason or reason, directory=self.pbx_directory)
                     self._apply(checked, ctx, touched)
                 except (DomainError, msgspec.ValidationError) as exc:
+                    if isinstance(exc, DomainError):
+                        _rename_field(command, exc)
                     rejected = CommandRejected(index, command, exc)
                     logger.warning(
                         "command.rejected",

@@ -10,8 +10,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-import pytest
-
 from core.aggregates.hours import OpeningHours, Window
 from core.aggregates.provisioning import DEFAULT_MAX_DELAY_SECONDS, ProviderPolicy
 from core.projections.deadlines import deadline, next_opening

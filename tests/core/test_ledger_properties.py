@@ -15,26 +15,32 @@ from hypothesis import strategies as st
 from adapters.bootstrap import sqlite_env
 from core import commands as c
 from core.aggregates import events as ev
+from core.aggregates.catalog import AudioFile
 from core.aggregates.context import Actor
+from core.aggregates.groups import CloudMember, GroupMember, GroupSettings, LocalMember, SipMember
+from core.aggregates.hours import OpeningHours, Window
 from core.aggregates.identifiers import tenant_id
+from core.aggregates.references import dangling
 from core.aggregates.schedule import OutOfHours, UnavailableAllDay, UnavailableBetween
+from core.aggregates.services import BackupStep, CallQueue, ForwardingScheme, IvrMenu, SchemeStep
 from core.aggregates.targets import (
+    AudioFileRef,
     BusyTone,
     ForwardTo,
     HandleWithVoicemail,
     MessageAndHangUp,
     Off,
+    PlayMessage,
     TextToSpeech,
     ToExtension,
+    ToGroup,
+    ToIvr,
     ToNumber,
+    ToQueue,
+    ToRemote,
+    ToScheme,
     ToVoicemail,
 )
-from core.aggregates.catalog import AudioFile
-from core.aggregates.groups import CloudMember, GroupMember, GroupSettings, LocalMember, SipMember
-from core.aggregates.hours import OpeningHours, Window
-from core.aggregates.references import dangling
-from core.aggregates.services import BackupStep, CallQueue, ForwardingScheme, IvrMenu, SchemeStep
-from core.aggregates.targets import AudioFileRef, PlayMessage, ToGroup, ToIvr, ToQueue, ToRemote, ToScheme
 from core.aggregates.tenant import Tenant
 from core.audit import verify_chain
 from core.clock import SteppingClock
@@ -142,6 +148,10 @@ GROUPS = ["sales", "support", "billing"]
 group_id = st.sampled_from(GROUPS)
 audio_name = st.sampled_from(["welcome", "hold"])
 mailbox = ext.map(lambda e: ToVoicemail(extension=e))
+audio_prompt = audio_name.map(lambda a: AudioFileRef(audio_file=a))
+to_number = number.map(lambda n: ToNumber(number=n))
+to_group = group_id.map(lambda g: ToGroup(group=g))
+scheme_step = st.builds(SchemeStep, destination=st.one_of(mailbox, to_number, to_group), timeout_seconds=st.sampled_from([15, 20, 30, 45]))
 destination = st.one_of(
     mailbox,
     ext.map(lambda e: ToExtension(extension=e)),
@@ -192,19 +202,17 @@ model_command = st.one_of(
                              after_max_wait=st.one_of(st.none(), destination), hold_music=st.one_of(st.none(), audio_name))),
     st.builds(c.DeleteQueue, tenant=st.just(T), queue=st.sampled_from(["q1", "q2"])),
     st.builds(c.SaveIvrMenu, tenant=st.just(T), ivr=st.sampled_from(["main", "after"]),
-              spec=st.builds(IvrMenu, name=st.just("Menu"), prompt=st.one_of(greeting, audio_name.map(lambda a: AudioFileRef(audio_file=a))),
+              spec=st.builds(IvrMenu, name=st.just("Menu"), prompt=st.one_of(greeting, audio_prompt),
                              options=st.dictionaries(st.sampled_from(["1", "2", "*"]), destination, max_size=2),
                              number=st.one_of(st.none(), number), opening_hours=st.one_of(st.none(), hours),
                              when_closed=st.one_of(st.none(), destination))),
     st.builds(c.DeleteIvrMenu, tenant=st.just(T), ivr=st.sampled_from(["main", "after"])),
     st.builds(c.SaveForwardingScheme, tenant=st.just(T), scheme=st.sampled_from(["s1", "s2"]),
               spec=st.builds(ForwardingScheme, name=st.just("Scheme"),
-                             steps=st.lists(st.builds(SchemeStep, destination=st.one_of(mailbox, number.map(lambda n: ToNumber(number=n)),
-                                                                                        group_id.map(lambda g: ToGroup(group=g))),
-                                                      timeout_seconds=st.sampled_from([15, 20, 30, 45])), min_size=1, max_size=3).map(tuple),
+                             steps=st.lists(scheme_step, min_size=1, max_size=3).map(tuple),
                              mode=st.sampled_from(["sequential", "parallel"]), working_hours=st.one_of(st.none(), hours),
                              outside_hours=st.one_of(st.none(), destination),
-                             backup=st.lists(st.builds(BackupStep, destination=number.map(lambda n: ToNumber(number=n))), max_size=1).map(tuple),
+                             backup=st.lists(st.builds(BackupStep, destination=to_number), max_size=1).map(tuple),
                              hold_music=st.one_of(st.none(), audio_name))),
     st.builds(c.DeleteForwardingScheme, tenant=st.just(T), scheme=st.sampled_from(["s1", "s2"])),
     st.builds(c.RouteNumber, tenant=st.just(T), number=number, entry=st.one_of(st.none(), destination)),

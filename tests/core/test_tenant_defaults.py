@@ -18,13 +18,14 @@ from core.aggregates.handling import BUILT_IN, CallHandling
 from core.aggregates.targets import AudioFileRef, NoAnswerRule, Off, TextToSpeech, ToExtension, ToNumber, ToVoicemail
 from core.errors import InUseError, ValidationFailed
 from core.service import CallrouteApp, CommandRejected
+from tests.core.conftest import ADMIN, add_audio
 
 UK = "+441234567890"
 SETTINGS = CallHandling.__struct_fields__
 
 
 def handling(app: CallrouteApp, extension: str) -> Any:
-    return app.get_user("acme", extension).handling
+    return app.get_user("acme", extension, ADMIN).handling
 
 
 def stored_user(app: CallrouteApp, extension: str) -> Any:
@@ -36,7 +37,7 @@ def stored_user(app: CallrouteApp, extension: str) -> Any:
 
 def test_new_users_keeps_existing_users_on_the_built_in_value_they_had(app: CallrouteApp, actor: Actor, acme: str) -> None:
     app.set_default_display_number(actor=actor, tenant=acme, kind="mobile", apply_to="new_users")
-    assert app.get_tenant(acme).defaults.display_number == "mobile"
+    assert app.get_tenant(acme, ADMIN).defaults.display_number == "mobile"
     for extension in ("2001", "2002"):
         resolved = handling(app, extension)
         assert (resolved.display_number, resolved.sources["display_number"]) == ("landline", "pinned")
@@ -51,6 +52,7 @@ def test_new_users_gives_users_added_afterwards_the_new_default(app: CallrouteAp
 
 
 def test_new_users_keeps_existing_users_on_the_previous_tenant_default(app: CallrouteApp, actor: Actor, acme: str) -> None:
+    add_audio(app, actor, acme, "old.wav", "new.wav")
     old = AudioFileRef(audio_file="old.wav")
     new = AudioFileRef(audio_file="new.wav")
     app.set_default_voicemail_greeting(actor=actor, tenant=acme, greeting=old, apply_to="unchanged_users")
@@ -140,7 +142,7 @@ def test_unchanged_users_leaves_a_users_other_own_settings_alone(app: CallrouteA
 def test_all_users_overrides_users_own_values(app: CallrouteApp, actor: Actor, acme: str) -> None:
     app.set_display_number_preference(actor=actor, tenant=acme, extension="2001", kind="landline")
     app.set_default_display_number(actor=actor, tenant=acme, kind="mobile", apply_to="all_users")
-    ann = app.get_user(acme, "2001")
+    ann = app.get_user(acme, "2001", ADMIN)
     assert (ann.handling.display_number, ann.handling.sources["display_number"], ann.own.display_number) == (
         "mobile",
         "tenant",
@@ -168,7 +170,7 @@ def test_all_users_clears_only_the_named_setting_of_users_own_values(app: Callro
     app.set_call_waiting(actor=actor, tenant=acme, extension="2001", enabled=False)
     app.set_display_number_preference(actor=actor, tenant=acme, extension="2001", kind="landline")
     app.set_default_display_number(actor=actor, tenant=acme, kind="mobile", apply_to="all_users")
-    assert app.get_user(acme, "2001").own == CallHandling(call_waiting=False)
+    assert app.get_user(acme, "2001", ADMIN).own == CallHandling(call_waiting=False)
 
 
 def test_all_users_leaves_nothing_of_the_setting_to_reset(app: CallrouteApp, actor: Actor, acme: str) -> None:
@@ -210,7 +212,7 @@ def test_default_scopes_record_the_latest_apply_to_of_each_setting(app: Callrout
     app.set_default_display_number(actor=actor, tenant=acme, kind="mobile", apply_to="new_users")
     app.set_default_transcription(actor=actor, tenant=acme, enabled=True, apply_to="unchanged_users")
     app.set_default_display_number(actor=actor, tenant=acme, kind="landline", apply_to="all_users")
-    assert app.get_tenant(acme).default_scopes == {"display_number": "all_users", "transcription": "unchanged_users"}
+    assert app.get_tenant(acme, ADMIN).default_scopes == {"display_number": "all_users", "transcription": "unchanged_users"}
 
 
 # -- defaults meet other commands ---------------------------------------------------------------------
@@ -233,7 +235,7 @@ def test_a_pinned_value_that_routes_to_a_user_keeps_that_user_from_being_removed
     app.set_default_busy(actor=actor, tenant=acme, target=ToExtension(extension="2001"), apply_to="unchanged_users")
     app.set_default_busy(actor=actor, tenant=acme, target=ToVoicemail(), apply_to="new_users")  # 2002 keeps "busy → 2001"
     assert handling(app, "2002").busy == ToExtension(extension="2001")
-    with pytest.raises(CommandRejected, match="extension 2001 is still a destination of: user 2002: busy") as excinfo:
+    with pytest.raises(CommandRejected, match="extension 2001 is still used by: user 2002: pinned.busy") as excinfo:
         app.remove_user(actor=actor, tenant=acme, extension="2001")
     assert isinstance(excinfo.value.cause, InUseError)
 
@@ -242,6 +244,7 @@ def test_a_tenant_rebuilt_from_its_events_resolves_defaults_like_the_live_one(ap
     app.set_display_number_preference(actor=actor, tenant=acme, extension="2001", kind="mobile")
     app.set_default_display_number(actor=actor, tenant=acme, kind="mobile", apply_to="new_users")
     app.add_user(actor=actor, tenant=acme, extension="2003", name="Cid")
+    add_audio(app, actor, acme, "a.wav")
     app.set_default_voicemail_greeting(actor=actor, tenant=acme, greeting=AudioFileRef(audio_file="a.wav"), apply_to="unchanged_users")
     app.set_default_busy(actor=actor, tenant=acme, target=ToVoicemail(), call_waiting=False, apply_to="all_users")
     live = app.tenant(acme)

@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo
 
 import msgspec
 
+from core.aggregates.describe import describe
 from core.aggregates.groups import AnswerGroup, CloudMember, LocalMember, SipMember
 from core.aggregates.identifiers import normalise_number
 from core.aggregates.targets import (
@@ -199,7 +200,7 @@ class _Router:
         if entry is None:
             self.note(0, f"number {number}", "entry", True, f"{number} routes nowhere at {when}: unassigned-number handling")
             return self.handling(table.unassigned, (), 1, owner=None)
-        self.note(0, f"number {number}", "entry", True, f"{number} enters at {_label(entry)} at {when}")
+        self.note(0, f"number {number}", "entry", True, f"{number} enters at {describe(entry)} at {when}")
         return self.destination(entry, (), owner=None)
 
     # -- destinations ---------------------------------------------------------------------
@@ -284,7 +285,7 @@ class _Router:
                   "reject anonymous is off" if not rule.reject_anonymous else f"caller id {caller} is present")
 
         if not isinstance(rule.forward_always, Off):
-            self.note(depth, at, "forward always", True, f"every call goes to {_label(rule.forward_always)}")
+            self.note(depth, at, "forward always", True, f"every call goes to {describe(rule.forward_always)}")
             return self.destination(rule.forward_always, path, owner=ext)
         self.note(depth, at, "forward always", False, "off")
         if rule.permanent_redirect is not None:
@@ -301,7 +302,7 @@ class _Router:
             window = out_of_hours_window(rule.out_of_hours, self.local)
             if window is not None:
                 self.note(depth, at, "out of hours", True,
-                          f"{self.when} is in {window}: to {_label(rule.out_of_hours.when_unavailable)}")
+                          f"{self.when} is in {window}: to {describe(rule.out_of_hours.when_unavailable)}")
                 return self.destination(rule.out_of_hours.when_unavailable, path, owner=ext)
             self.note(depth, at, "out of hours", False, f"{self.when} is in no unavailable window")
         else:
@@ -312,7 +313,7 @@ class _Router:
             if isinstance(rule.unreachable, Off):
                 self.note(depth, at, "unreachable", True, "the phone is unreachable and the divert is off: unavailable")
                 return Unavailable()
-            self.note(depth, at, "unreachable", True, f"the phone is unreachable: to {_label(rule.unreachable)}")
+            self.note(depth, at, "unreachable", True, f"the phone is unreachable: to {describe(rule.unreachable)}")
             return self.destination(rule.unreachable, path, owner=ext)
         self.note(depth, at, "unreachable", False, f"the phone is {state}")
 
@@ -323,7 +324,7 @@ class _Router:
                 self.note(depth, at, "busy", True, "the user is on a call, call waiting is off, the divert is off: engaged tone")
                 return BusyTone()
             else:
-                self.note(depth, at, "busy", True, f"the user is on a call and call waiting is off: to {_label(rule.busy)}")
+                self.note(depth, at, "busy", True, f"the user is on a call and call waiting is off: to {describe(rule.busy)}")
                 return self.destination(rule.busy, path, owner=ext)
         else:
             self.note(depth, at, "busy", False, f"the phone is {state}")
@@ -336,7 +337,7 @@ class _Router:
         if isinstance(no_answer.target, Off):
             self.note(depth, at, "no answer", False, "the divert is off: keeps ringing until answered or the caller hangs up")
             return Ring(legs=(Leg(endpoint=leg),), via=at)
-        self.note(depth, at, "no answer", True, f"rings {no_answer.ring_seconds} s, then to {_label(no_answer.target)}")
+        self.note(depth, at, "no answer", True, f"rings {no_answer.ring_seconds} s, then to {describe(no_answer.target)}")
         then = self.destination(no_answer.target, path, owner=rule.extension)
         return Ring(legs=(Leg(endpoint=leg, seconds=no_answer.ring_seconds),), via=at, then=then)
 
@@ -364,7 +365,7 @@ class _Router:
             steps.append(Step(depth, at, "member", True, ringing))
         if settings.fallback is not None:
             then = self.destination(settings.fallback, path, owner=None)
-            fallback = f"then {_label(settings.fallback)}"
+            fallback = f"then {describe(settings.fallback)}"
         else:
             then = None
             fallback = "then nothing: a missed call"
@@ -408,13 +409,13 @@ class _Router:
         queue = self.table.queues[key]
         logged_in = [ext for ext in queue.agents if self.states.get(ext, "available") in ("available", "busy")]
         if not logged_in and queue.when_no_agents is not None:
-            self.note(depth, at, "no agents", True, f"no agent is logged in: to {_label(queue.when_no_agents)}")
+            self.note(depth, at, "no agents", True, f"no agent is logged in: to {describe(queue.when_no_agents)}")
             return self.destination(queue.when_no_agents, path, owner=None)
         free = [ext for ext in logged_in if self.states.get(ext, "available") == "available"]
         self.note(depth, at, "no agents", False, f"{len(logged_in)} agents logged in, {len(free)} free")
         after = self.destination(queue.after_max_wait, path, owner=None) if queue.after_max_wait is not None else None
         self.note(depth, at, "maximum wait", True,
-                  f"waits at most {queue.max_wait_seconds} s, then {_label(queue.after_max_wait) if after else 'the call ends'}")
+                  f"waits at most {queue.max_wait_seconds} s, then {describe(queue.after_max_wait) if after else 'the call ends'}")
         return Queue(
             queue=key,
             agents=tuple(Endpoint(kind="user", id=ext) for ext in logged_in),
@@ -448,7 +449,7 @@ class _Router:
                 branch = self.destination(menu.on_no_input, path, owner=None) if menu.on_no_input else Missed()
                 return Menu(**base, on_no_input=branch, chosen="")
             if digit in menu.options:
-                self.note(depth, at, "caller input", True, f"pressed {digit}: {_label(menu.options[digit])}")
+                self.note(depth, at, "caller input", True, f"pressed {digit}: {describe(menu.options[digit])}")
                 return Menu(**base, options={digit: self.destination(menu.options[digit], path, owner=None)}, chosen=digit)
             self.note(depth, at, "caller input", True, f"pressed {digit}, which is no option")
             branch = self.destination(menu.on_invalid, path, owner=None) if menu.on_invalid else Missed()
@@ -473,7 +474,7 @@ class _Router:
             if window is None:
                 outside = scheme.outside_hours
                 self.note(depth, at, "working hours", True,
-                          f"{self.when} is outside working hours: {_label(outside) if outside else 'missed'}")
+                          f"{self.when} is outside working hours: {describe(outside) if outside else 'missed'}")
                 return self.destination(outside, path, owner=None) if outside is not None else Missed()
             self.note(depth, at, "working hours", False, f"within {window}")
         backup = [(step, f"{at} backup step {i + 1}") for i, step in enumerate(scheme.backup)]
@@ -510,15 +511,15 @@ class _Router:
         if leg is not None:
             self.note(depth, at, "step", True, f"rings {leg.endpoint.id} for {seconds} s")
             return Ring(legs=(leg,), via=at, then=self.chain(rest, path))
-        self.note(depth, at, "step", True, f"goes to {_label(dest)}")
+        self.note(depth, at, "step", True, f"goes to {describe(dest)}")
         node = self.destination(dest, path, owner=None)
         if isinstance(node, Missed) and rest:
-            self.note(depth, at, "step", False, f"{_label(dest)} cannot take the call: on to the next step")
+            self.note(depth, at, "step", False, f"{describe(dest)} cannot take the call: on to the next step")
             return self.chain(rest, path)
         if isinstance(node, Lookup | Ring) and node.then is None and rest:
             return msgspec.structs.replace(node, then=self.chain(rest, path))
         if rest and not isinstance(node, Lookup | Ring):
-            self.note(depth, at, "later steps", False, f"{_label(dest)} ends the scheme: {len(rest)} later steps never run")
+            self.note(depth, at, "later steps", False, f"{describe(dest)} ends the scheme: {len(rest)} later steps never run")
         return node
 
     def ring_leg(self, dest: object, seconds: int, depth: int, at: str) -> Leg | None:
@@ -553,34 +554,3 @@ def _user_endpoint(extension: str) -> Endpoint:
 
 def _at(path: tuple[str, ...]) -> str:
     return path[-1] if path else "entry"
-
-
-def _label(dest: object) -> str:
-    match dest:
-        case None:
-            return "nothing"
-        case ToExtension(extension=ext):
-            return f"extension {ext}"
-        case ToVoicemail(extension=ext):
-            return f"voicemail of {ext}" if ext else "voicemail"
-        case ToNumber(number=number):
-            return number
-        case ToGroup(group=key):
-            return f"group {key}"
-        case ToQueue(queue=key):
-            return f"queue {key}"
-        case ToIvr(ivr=key):
-            return f"IVR {key}"
-        case ToScheme(scheme=key):
-            return f"scheme {key}"
-        case ToExternalSip(uri=uri):
-            return uri
-        case ToRemote(pbx=pbx, member=member):
-            return f"{member} on PBX {pbx}"
-        case ToWebhook():
-            return "a number from the webhook"
-        case ToResponsibleManager():
-            return "the responsible manager"
-        case PlayMessage():
-            return "a message"
-    return type(dest).__name__

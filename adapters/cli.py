@@ -309,14 +309,15 @@ def parse_instant(value: str | None, option: str = "--at") -> datetime:
 class Tables:
     """The routing projection of the store, caught up, with a permission check per tenant."""
 
-    def __init__(self, env: Env, slug: str) -> None:
+    def __init__(self, env: Env, slug: str, *, build: bool = True) -> None:
         self.env = env
         self.slug = slug
         try:
             env.app.get_tenant(slug, env.actor)
         except DomainError as exc:
             raise Failure(str(exc), exit_code(exc)) from None
-        self.projection = build_projection(env.app, env.db)
+        if build:
+            self.projection = build_projection(env.app, env.db)
 
     def table(self, at: datetime, desired: bool) -> RoutingTable:
         if desired:
@@ -456,6 +457,9 @@ def demo(demo_db: str) -> None:
     from adapters.demo import run_demo
 
     run_demo(Path(demo_db))
+
+
+from adapters import cli_audit  # noqa: E402,F401  (registers the audit history/as-of/diff/explain-call commands)
 
 
 def main() -> None:

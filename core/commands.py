@@ -69,6 +69,7 @@ class AddUser(_Command, kw_only=True, tag="add_user"):
     extension: Extension
     name: Name
     email: Email | None = None
+    license: License = "basic"
 
 
 class UpdateUserProfile(_Command, kw_only=True, tag="update_user_profile"):

@@ -246,7 +246,7 @@ class CallrouteApp(Application):
             case c.CloseTenant():
                 t.close(ctx)
             case c.AddUser():
-                t.add_user(ctx, cmd.extension, cmd.name, cmd.email)
+                t.add_user(ctx, cmd.extension, cmd.name, cmd.email, cmd.license)
             case c.UpdateUserProfile():
                 t.update_user_profile(ctx, cmd.extension, None if cmd.name is msgspec.UNSET else cmd.name, cmd.email)
             case c.RemoveUser():

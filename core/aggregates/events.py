@@ -8,6 +8,8 @@ clock), the actor and partner, the optional reason, and its place in the hash ch
 
 from __future__ import annotations
 
+from typing import Any
+
 from eventsourcing.domain import Aggregate
 
 from core.aggregates.catalog import AudioFile, DisplayNumber, ExtraKind, PbxLink, Plan
@@ -44,10 +46,19 @@ class TenantClosed(TenantEvent):
 
 
 class UserAdded(TenantEvent):
+    """A user was added. Version 2 adds ``license``: users can be added as Pro directly."""
+
     TOPIC = "callroute/UserAdded"
+    class_version = 2
     extension: str
     name: str
     email: str | None
+    license: License
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        """Version 1 had no licence: every user was added with the basic one."""
+        state["license"] = "basic"
 
 
 class UserProfileUpdated(TenantEvent):

@@ -295,17 +295,19 @@ class Tenant(Chained, Aggregate):
     # -- users -------------------------------------------------------------------------
 
     @command
-    def add_user(self, extension: str, name: str, email: str | None = None) -> None:
-        """Add a user with a new extension; tenant defaults apply to it."""
+    def add_user(self, extension: str, name: str, email: str | None = None, license: License = "basic") -> None:
+        """Add a user with a new extension (basic or Pro licence); tenant defaults apply to it."""
         if extension in self.state.users:
             raise AlreadyExistsError(f"extension {extension} already exists", field="extension")
         if not name.strip():
             raise ValidationFailed("a user name must not be blank", field="name")
-        self._user_added(extension=extension, name=name.strip(), email=email)
+        self._user_added(extension=extension, name=name.strip(), email=email, license=license)
 
     @event(ev.UserAdded)
-    def _user_added(self, extension: str, name: str, email: str | None) -> None:
-        self.state.users[extension] = User(extension=extension, name=name, email=email, added_at_version=self.version + 1)
+    def _user_added(self, extension: str, name: str, email: str | None, license: License) -> None:
+        self.state.users[extension] = User(
+            extension=extension, name=name, email=email, added_at_version=self.version + 1, license=license
+        )
 
     @command
     def update_user_profile(self, extension: str, name: str | None = None, email: Any = msgspec.UNSET) -> None:

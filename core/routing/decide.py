@@ -407,18 +407,24 @@ class _Router:
             return entered
         path, at, depth = entered, f"queue {key}", len(entered)
         queue = self.table.queues[key]
-        logged_in = [ext for ext in queue.agents if self.states.get(ext, "available") in ("available", "busy")]
+        states = self.states
+        if states:
+            # Only agents that are not available appear in the states; most are.
+            logged_in = tuple(_user_endpoint(ext) for ext in queue.agents if states.get(ext) in (None, "busy"))
+            free = sum(1 for ext in queue.agents if ext not in states)
+        else:
+            logged_in = _queue_endpoints(queue.agents)
+            free = len(logged_in)
         if not logged_in and queue.when_no_agents is not None:
             self.note(depth, at, "no agents", True, f"no agent is logged in: to {describe(queue.when_no_agents)}")
             return self.destination(queue.when_no_agents, path, owner=None)
-        free = [ext for ext in logged_in if self.states.get(ext, "available") == "available"]
-        self.note(depth, at, "no agents", False, f"{len(logged_in)} agents logged in, {len(free)} free")
+        self.note(depth, at, "no agents", False, f"{len(logged_in)} agents logged in, {free} free")
         after = self.destination(queue.after_max_wait, path, owner=None) if queue.after_max_wait is not None else None
         self.note(depth, at, "maximum wait", True,
                   f"waits at most {queue.max_wait_seconds} s, then {describe(queue.after_max_wait) if after else 'the call ends'}")
         return Queue(
             queue=key,
-            agents=tuple(Endpoint(kind="user", id=ext) for ext in logged_in),
+            agents=logged_in,
             strategy=queue.strategy,
             agent_ring_seconds=queue.agent_ring_seconds,
             wrap_up_seconds=queue.wrap_up_seconds,
@@ -550,6 +556,11 @@ def _member_leg(member: object) -> tuple[str, Leg, str]:
 @lru_cache(maxsize=65536)
 def _user_endpoint(extension: str) -> Endpoint:
     return Endpoint(kind="user", id=extension)
+
+
+@lru_cache(maxsize=1024)
+def _queue_endpoints(agents: tuple[str, ...]) -> tuple[Endpoint, ...]:
+    return tuple(_user_endpoint(ext) for ext in agents)
 
 
 def _at(path: tuple[str, ...]) -> str:

@@ -1,0 +1,122 @@
+"""The configuration a simulation runs against: a ledger in memory, its changes and their provisioning.
+
+The scenario's commands become events in an in-memory eventsourcing store (the same
+aggregate and rules as production), confirmed live at the start; changes during the
+run are applied at their virtual instants and confirmed after the modelled
+provisioning delay. Each call is routed by the table effective at its instant.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from core import commands as c
+from core.aggregates.context import Actor
+from core.aggregates.identifiers import tenant_id
+from core.clock import SteppingClock
+from core.errors import DomainError
+from core.projections.routing import MemoryProjectionStore, RoutingProjection
+from core.projections.table import RoutingTable
+from core.service import CallrouteApp
+from simulator.scenario import Scenario, ScenarioError
+
+OPERATOR = Actor(principal="simulator", operator=True)
+
+
+class _Hasher:
+    """Deterministic stand-in for the PIN hasher: a simulation stores no real PIN."""
+
+    def hash(self, pin: str) -> str:
+        return "sim-sha256$" + hashlib.sha256(pin.encode()).hexdigest()
+
+
+class _Directory:
+    """Other cloud PBXs are the other tenants of the simulation's own store; SIP PBXs accept any internal number."""
+
+    def __init__(self, app: CallrouteApp) -> None:
+        self.app = app
+
+    def cloud_members(self, pbx: str) -> Mapping[str, str] | None:
+        try:
+            return {ext: user.name for ext, user in self.app.tenant(pbx).state.users.items()}
+        except DomainError:
+            return None
+
+    def sip_internal_number_exists(self, pbx: str, internal_number: str) -> bool | None:
+        return True
+
+
+class LiveConfig:
+    """Desired and effective routing of the simulated tenant over virtual time."""
+
+    def __init__(self, scenario: Scenario, base: Path) -> None:
+        self.slug = scenario.tenant.slug
+        self.clock = SteppingClock(scenario.start)
+        self.app = CallrouteApp({"PERSISTENCE_MODULE": "eventsourcing.popo"}, clock=self.clock, pin_hasher=_Hasher())
+        self.app.pbx_directory = _Directory(self.app)
+        spec = scenario.tenant
+        if spec.store is not None:
+            self._copy_from_store(Path(base, spec.store.db), spec.store.tenant)
+        commands: list[Any] = []
+        for name in spec.commands_files:
+            path = Path(base, name)
+            try:
+                document = c.decode_command_file(path.read_bytes(), format="toml" if path.suffix == ".toml" else "json")
+            except (OSError, msgspec.ValidationError, msgspec.DecodeError) as exc:
+                raise ScenarioError(f"{path}: {exc}") from None
+            commands.extend(document.commands)
+        commands.extend(spec.commands)
+        if commands:
+            self.apply(scenario.start, commands, "scenario", field="$.tenant.commands")
+        try:
+            version = self.app.tenant(self.slug).version
+        except DomainError:
+            raise ScenarioError(f"the scenario's commands do not create tenant {self.slug!r} - at `$.tenant.slug`") from None
+        self.confirm(scenario.start, version)
+        self.projection = RoutingProjection(self.app, MemoryProjectionStore())
+        self.projection.catch_up()
+        self._last: tuple[datetime, RoutingTable] | None = None
+
+    def _copy_from_store(self, path: Path, slug: str) -> None:
+        """Copy a tenant's stored events from a SQLite store into the simulation's memory store."""
+        from eventsourcing.application import Application
+
+        if not path.exists():
+            raise ScenarioError(f"{path}: no such store - at `$.tenant.store.db`")
+        source = Application({"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": str(path)})
+        events = list(source.recorder.select_events(tenant_id(slug)))
+        if not events:
+            raise ScenarioError(f"{path}: no tenant {slug!r} - at `$.tenant.store.tenant`")
+        self.app.recorder.insert_events(events)
+        self.clock.set(max(self.app.tenant(slug).modified_on, self.clock.now()))
+
+    def apply(self, at: datetime, commands: list[Any], actor: str, *, field: str) -> int:
+        """Apply commands at virtual wall instant ``at``; return the tenant's new version."""
+        self.clock.set(max(at, self.clock.now()))
+        try:
+            self.app.execute(commands, Actor(principal=actor, operator=True))
+        except DomainError as exc:
+            raise ScenarioError(f"{exc} - at `{field}`") from None
+        return self.app.tenant(self.slug).version
+
+    def confirm(self, at: datetime, version: int) -> None:
+        """The PBX applied everything up to ``version`` at ``at``."""
+        self.clock.set(max(at, self.clock.now()))
+        record = self.app.provisioning(self.slug)
+        if record is not None and record.confirmed is not None and record.confirmed.version >= version:
+            return
+        self.app.execute([c.ConfirmProvisioning(tenant=self.slug, version=version, applied_at=self.clock.now())], OPERATOR)
+        if hasattr(self, "projection"):
+            self.projection.catch_up()
+
+    def table_at(self, at: datetime) -> RoutingTable:
+        """The table effective at ``at``."""
+        table = self.projection.effective(self.slug, at)
+        assert table is not None  # the initial configuration is confirmed at the start
+        return table

@@ -1,0 +1,221 @@
+"""Key figures of a run, gathered in constant memory (histograms, counters, hourly series)."""
+
+from __future__ import annotations
+
+import math
+
+import msgspec
+
+BUCKET = 0.1
+"""Wait histogram resolution, seconds."""
+BUCKETS = 36_000 * 4
+"""Four hours of waits at 0.1 s; longer waits fall in the last bucket."""
+
+
+class Breakdown(msgspec.Struct):
+    """Calls of one number, group or queue."""
+
+    offered: int = 0
+    answered: int = 0
+    abandoned: int = 0
+    voicemail: int = 0
+    other: int = 0
+
+
+class AgentFigures(msgspec.Struct, frozen=True):
+    """One agent's figures."""
+
+    answered: int
+    busy_seconds: float
+    logged_in_seconds: float
+    occupancy: float
+
+
+class Kpis(msgspec.Struct, frozen=True):
+    """Everything a run measured."""
+
+    offered: int
+    answered: int
+    abandoned: int
+    abandoned_ringing: int
+    abandoned_ivr: int
+    abandoned_queue: int
+    voicemail: int
+    rejected: int
+    busy: int
+    message: int
+    unavailable: int
+    missed: int
+    waited: int
+    """Answered or abandoned calls that waited in a queue."""
+    asa_seconds: float
+    """Average speed of answer: mean time from arrival to answer of answered calls."""
+    wait_p50: float
+    wait_p90: float
+    wait_p95: float
+    wait_p99: float
+    wait_max: float
+    probability_of_waiting: float
+    """Share of calls offered to agents (answered or abandoned) that did not get an agent at once."""
+    abandon_rate: float
+    """Abandoned / (answered + abandoned)."""
+    service_level: dict[str, float]
+    """``"20s"`` → answered within 20 s of arrival / (answered + abandoned)."""
+    agents: dict[str, AgentFigures]
+    numbers: dict[str, Breakdown]
+    queues: dict[str, Breakdown]
+    groups: dict[str, Breakdown]
+    hourly_arrivals: list[int]
+    hourly_answered: list[int]
+    hourly_abandoned: list[int]
+    hourly_mean_wait: list[float]
+    wait_histogram: list[tuple[float, int]]
+    """Non-empty buckets: (start of bucket in seconds, calls)."""
+    simulated_seconds: float
+    events: int
+
+    def flat(self) -> dict[str, float]:
+        """Every scalar figure by name (``service_level_20s``, ``calls_to_voicemail`` …) for assertions."""
+        out: dict[str, float] = {}
+        for name in self.__struct_fields__:
+            value = getattr(self, name)
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                out[name] = float(value)
+        for key, value in self.service_level.items():
+            out[f"service_level_{key}"] = value
+        for name in ("voicemail", "answered", "abandoned", "rejected", "busy", "missed", "offered"):
+            out[f"calls_{name}"] = out[name]
+        out["calls_to_voicemail"] = out["voicemail"]
+        out["occupancy"] = (sum(a.busy_seconds for a in self.agents.values())
+                            / max(1e-9, sum(a.logged_in_seconds for a in self.agents.values())))
+        return out
+
+
+class Collector:
+    """Accumulates figures while the switch runs."""
+
+    def __init__(self, service_levels: list[float]) -> None:
+        self.counts = dict.fromkeys(("offered", "answered", "abandoned_ringing", "abandoned_ivr", "abandoned_queue",
+                                     "voicemail", "rejected", "busy", "message", "unavailable", "missed", "waited"), 0)
+        self.histogram = [0] * BUCKETS
+        self.answer_wait_sum = 0.0
+        self.max_wait = 0.0
+        self.service_levels = service_levels
+        self.within = [0] * len(service_levels)
+        self.numbers: dict[str, Breakdown] = {}
+        self.queues: dict[str, Breakdown] = {}
+        self.groups: dict[str, Breakdown] = {}
+        self.hourly_arrivals: list[int] = []
+        self.hourly_answered: list[int] = []
+        self.hourly_abandoned: list[int] = []
+        self.hourly_wait: list[float] = []
+        self.hourly_waited: list[int] = []
+
+    @staticmethod
+    def _hour(series: list, hour: int, zero: object) -> None:
+        while len(series) <= hour:
+            series.append(zero)
+
+    def arrival(self, t: float, number: str) -> None:
+        self.counts["offered"] += 1
+        hour = int(t // 3600)
+        self._hour(self.hourly_arrivals, hour, 0)
+        self.hourly_arrivals[hour] += 1
+        self.numbers.setdefault(number, Breakdown()).offered += 1
+
+    def _wait(self, t: float, wait: float) -> None:
+        index = min(int(wait / BUCKET), BUCKETS - 1)
+        self.histogram[index] += 1
+        if wait > self.max_wait:
+            self.max_wait = wait
+        hour = int(t // 3600)
+        self._hour(self.hourly_wait, hour, 0.0)
+        self._hour(self.hourly_waited, hour, 0)
+        self.hourly_wait[hour] += wait
+        self.hourly_waited[hour] += 1
+
+    def answered(self, t: float, arrived: float, number: str, queue: str | None, group: str | None, queued: bool) -> None:
+        self.counts["answered"] += 1
+        wait = t - arrived
+        self.answer_wait_sum += wait
+        self._wait(arrived, wait)
+        if queued:
+            self.counts["waited"] += 1
+        for index, threshold in enumerate(self.service_levels):
+            if wait <= threshold:
+                self.within[index] += 1
+        hour = int(arrived // 3600)
+        self._hour(self.hourly_answered, hour, 0)
+        self.hourly_answered[hour] += 1
+        self.numbers[number].answered += 1
+        if queue is not None:
+            self.queues.setdefault(queue, Breakdown()).answered += 1
+        if group is not None:
+            self.groups.setdefault(group, Breakdown()).answered += 1
+
+    def abandoned(self, t: float, arrived: float, number: str, where: str, queue: str | None, group: str | None) -> None:
+        self.counts[f"abandoned_{where}"] += 1
+        self._wait(arrived, t - arrived)
+        if where == "queue":
+            self.counts["waited"] += 1
+        hour = int(arrived // 3600)
+        self._hour(self.hourly_abandoned, hour, 0)
+        self.hourly_abandoned[hour] += 1
+        self.numbers[number].abandoned += 1
+        if queue is not None:
+            self.queues.setdefault(queue, Breakdown()).abandoned += 1
+        if group is not None:
+            self.groups.setdefault(group, Breakdown()).abandoned += 1
+
+    def ended(self, outcome: str, number: str) -> None:
+        """A call that ended without an agent: voicemail, rejected, busy, message, unavailable, missed."""
+        self.counts[outcome] += 1
+        breakdown = self.numbers[number]
+        if outcome == "voicemail":
+            breakdown.voicemail += 1
+        else:
+            breakdown.other += 1
+
+    def offered_to(self, queue: str | None, group: str | None) -> None:
+        if queue is not None:
+            self.queues.setdefault(queue, Breakdown()).offered += 1
+        if group is not None:
+            self.groups.setdefault(group, Breakdown()).offered += 1
+
+    def percentile(self, share: float, total: int) -> float:
+        if total == 0:
+            return 0.0
+        rank = math.ceil(share * total)
+        seen = 0
+        for index, count in enumerate(self.histogram):
+            seen += count
+            if seen >= rank:
+                return (index + 1) * BUCKET if index < BUCKETS - 1 else self.max_wait
+        return self.max_wait
+
+    def result(self, agents: dict[str, AgentFigures], simulated: float, events: int) -> Kpis:
+        c = self.counts
+        abandoned = c["abandoned_ringing"] + c["abandoned_ivr"] + c["abandoned_queue"]
+        handled = c["answered"] + abandoned
+        waited_total = sum(self.histogram)
+        hours = max(len(self.hourly_arrivals), len(self.hourly_wait))
+        for series, zero in ((self.hourly_arrivals, 0), (self.hourly_answered, 0), (self.hourly_abandoned, 0),
+                             (self.hourly_wait, 0.0), (self.hourly_waited, 0)):
+            self._hour(series, hours - 1, zero)
+        return Kpis(
+            offered=c["offered"], answered=c["answered"], abandoned=abandoned, abandoned_ringing=c["abandoned_ringing"],
+            abandoned_ivr=c["abandoned_ivr"], abandoned_queue=c["abandoned_queue"], voicemail=c["voicemail"],
+            rejected=c["rejected"], busy=c["busy"], message=c["message"], unavailable=c["unavailable"], missed=c["missed"],
+            waited=c["waited"],
+            asa_seconds=self.answer_wait_sum / c["answered"] if c["answered"] else 0.0,
+            wait_p50=self.percentile(0.5, waited_total), wait_p90=self.percentile(0.9, waited_total),
+            wait_p95=self.percentile(0.95, waited_total), wait_p99=self.percentile(0.99, waited_total), wait_max=self.max_wait,
+            probability_of_waiting=c["waited"] / handled if handled else 0.0,
+            abandon_rate=abandoned / handled if handled else 0.0,
+            service_level={f"{t:g}s": (w / handled if handled else 0.0) for t, w in zip(self.service_levels, self.within, strict=True)},
+            agents=agents, numbers=self.numbers, queues=self.queues, groups=self.groups,
+            hourly_arrivals=self.hourly_arrivals, hourly_answered=self.hourly_answered, hourly_abandoned=self.hourly_abandoned,
+            hourly_mean_wait=[w / n if n else 0.0 for w, n in zip(self.hourly_wait, self.hourly_waited, strict=True)],
+            wait_histogram=[(i * BUCKET, n) for i, n in enumerate(self.histogram) if n],
+            simulated_seconds=simulated, events=events,
+        )

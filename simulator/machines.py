@@ -1,0 +1,119 @@
+"""Explicit state machines for calls and agents: synchronous transitions, each allowed one listed.
+
+The switch drives them; a transition not in the table is a bug and raises at once.
+"""
+
+from __future__ import annotations
+
+import math
+
+CALL_TRANSITIONS: dict[tuple[str, str], str] = {
+    ("arrived", "ring"): "ringing",
+    ("arrived", "enter_ivr"): "ivr",
+    ("arrived", "enqueue"): "queued",
+    ("arrived", "end"): "ended",
+    ("ringing", "ring"): "ringing",
+    ("ringing", "answer"): "talking",
+    ("ringing", "enter_ivr"): "ivr",
+    ("ringing", "enqueue"): "queued",
+    ("ringing", "end"): "ended",
+    ("ringing", "abandon"): "ended",
+    ("ivr", "ring"): "ringing",
+    ("ivr", "enter_ivr"): "ivr",
+    ("ivr", "enqueue"): "queued",
+    ("ivr", "end"): "ended",
+    ("ivr", "abandon"): "ended",
+    ("queued", "offer"): "queued",
+    ("queued", "answer"): "talking",
+    ("queued", "ring"): "ringing",
+    ("queued", "enter_ivr"): "ivr",
+    ("queued", "enqueue"): "queued",
+    ("queued", "end"): "ended",
+    ("queued", "abandon"): "ended",
+    ("talking", "hang_up"): "ended",
+}
+
+AGENT_TRANSITIONS: dict[tuple[str, str], str] = {
+    ("offline", "log_in"): "available",
+    ("available", "log_out"): "offline",
+    ("available", "offer"): "ringing",
+    ("ringing", "answer"): "talking",
+    ("ringing", "miss"): "available",
+    ("ringing", "caller_gone"): "available",
+    ("talking", "hang_up"): "wrap_up",
+    ("wrap_up", "ready"): "available",
+    ("wrap_up", "ready_to_leave"): "offline",
+}
+
+ROUTING_STATE = {"available": "available", "offline": "unreachable", "ringing": "busy", "talking": "busy", "wrap_up": "busy"}
+"""How an agent's state looks to routing."""
+
+
+class IllegalTransition(RuntimeError):
+    """A state machine was asked for a transition it does not have."""
+
+
+class Call:
+    """One call: who dialled what, when, and where it is now."""
+
+    __slots__ = ("id", "dialled", "caller", "digits", "arrived", "deadline", "state", "token", "stage", "where",
+                 "queue", "outcome", "endpoint", "answered_at", "ring", "group")
+
+    def __init__(self, call_id: int, dialled: str, caller: str | None, digits: str | None, arrived: float,
+                 patience: float) -> None:
+        self.id = call_id
+        self.dialled = dialled
+        self.caller = caller
+        self.digits = digits
+        self.arrived = arrived
+        self.deadline = arrived + patience if patience != math.inf else math.inf
+        self.state = "arrived"
+        self.token = 0
+        """Bumped by every transition: timers scheduled under an older token are stale."""
+        self.stage = "routing"
+        self.where = ""
+        self.queue: str | None = None
+        self.outcome: str | None = None
+        self.endpoint: str | None = None
+        self.answered_at: float | None = None
+        self.ring: object = None
+        self.group: str | None = None
+
+    def transition(self, event: str) -> str:
+        """Apply ``event``; return the new state."""
+        new = CALL_TRANSITIONS.get((self.state, event))
+        if new is None:
+            raise IllegalTransition(f"call {self.id}: {event!r} in state {self.state!r}")
+        self.state = new
+        self.token += 1
+        return new
+
+
+class Agent:
+    """A person at an extension: logged in or not, ringing, talking, wrapping up."""
+
+    __slots__ = ("extension", "state", "free_since", "leaving", "busy_seconds", "logged_in_since", "logged_in_seconds",
+                 "answered", "call", "answer_delay", "talk_time", "wrap_up", "order")
+
+    def __init__(self, extension: str, order: int) -> None:
+        self.extension = extension
+        self.order = order
+        self.state = "offline"
+        self.free_since = 0.0
+        self.leaving = False
+        self.busy_seconds = 0.0
+        self.logged_in_since: float | None = None
+        self.logged_in_seconds = 0.0
+        self.answered = 0
+        self.call: Call | None = None
+        self.answer_delay = None
+        self.talk_time = None
+        self.wrap_up = None
+
+    def transition(self, event: str) -> str:
+        """Apply ``event``; return the new state."""
+        new = AGENT_TRANSITIONS.get((self.state, event))
+        if new is None:
+            raise IllegalTransition(f"agent {self.extension}: {event!r} in state {self.state!r}")
+        self.state = new
+        return new

@@ -1,0 +1,157 @@
+"""Running a scenario: trio hosts the switch in virtual time; results, trace and assertions.
+
+One nursery per run; ``trio.testing.MockClock`` makes ``trio.current_time()`` the virtual
+time: the switch jumps the clock to each event's instant. trio does not order wake-ups
+at the same instant deterministically, so the switch keeps its own calendar and the run
+is one task stepping it; it yields to trio every few thousand events so that other
+tasks (the progress reporter) run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import IO, Any
+
+import msgspec
+import trio
+import trio.testing
+
+from simulator.config import LiveConfig
+from simulator.kpis import Kpis
+from simulator.scenario import Scenario
+from simulator.switch import Switch
+
+CHECKPOINT_EVENTS = 4096
+
+
+class AssertionResult(msgspec.Struct, frozen=True):
+    """One scenario assertion and whether it held."""
+
+    assertion: str
+    passed: bool
+    detail: str
+
+
+class RunResult(msgspec.Struct, frozen=True):
+    """The figures of a run, its assertions, and the hash of its trace (when one was written)."""
+
+    seed: int
+    kpis: Kpis
+    assertions: tuple[AssertionResult, ...]
+    trace_sha256: str | None
+
+    @property
+    def passed(self) -> bool:
+        """Whether every assertion held."""
+        return all(a.passed for a in self.assertions)
+
+
+class TraceWriter:
+    """JSON Lines of every state change, streamed to a file as they happen; hashes what it writes."""
+
+    def __init__(self, out: IO[bytes]) -> None:
+        self.out = out
+        self.encoder = msgspec.json.Encoder()
+        self.digest = hashlib.sha256()
+        self.buffer = bytearray()
+
+    def __call__(self, record: dict[str, Any]) -> None:
+        self.encoder.encode_into(record, self.buffer, -1)
+        self.buffer.extend(b"\n")
+        if len(self.buffer) > 1 << 16:
+            self.flush()
+
+    def flush(self) -> None:
+        self.digest.update(self.buffer)
+        self.out.write(self.buffer)
+        self.buffer.clear()
+
+
+_CALL_OUTCOME = re.compile(r"^call (\d+) (ends at|is answered by|ends) (.+)$")
+_FIGURE = re.compile(r"^([a-z_0-9]+)\s*(>=|<=|==|!=|>|<)\s*(-?[0-9.]+)$")
+
+
+def watched_calls(assertions: list[str]) -> frozenset[int]:
+    """Calls whose outcome an assertion names (``call 17 ends at voicemail of 2002``)."""
+    return frozenset(int(m.group(1)) for a in assertions if (m := _CALL_OUTCOME.match(a.strip())))
+
+
+def check(assertion: str, kpis: Kpis, outcomes: dict[int, tuple[str, str | None]]) -> AssertionResult:
+    """Evaluate one assertion: ``figure op number`` or a call's outcome."""
+    text = assertion.strip()
+    if m := _FIGURE.match(text):
+        name, op, value = m.group(1), m.group(2), float(m.group(3))
+        figures = kpis.flat()
+        if name not in figures:
+            return AssertionResult(assertion, False, f"unknown figure {name!r}; known: {', '.join(sorted(figures))}")
+        actual = figures[name]
+        ok = {">=": actual >= value, "<=": actual <= value, "==": actual == value, "!=": actual != value,
+              ">": actual > value, "<": actual < value}[op]
+        return AssertionResult(assertion, ok, f"{name} = {actual:g}")
+    if m := _CALL_OUTCOME.match(text):
+        call_id, verb, expected = int(m.group(1)), m.group(2), m.group(3).strip()
+        outcome, endpoint = outcomes.get(call_id, ("never arrived", None))
+        actual = _describe_outcome(outcome, endpoint)
+        if verb == "is answered by":
+            expected = f"answered by {expected}"
+        elif verb == "ends at":
+            expected = expected if expected.startswith(("voicemail", "answered")) else f"answered by {expected}"
+        ok = actual == expected or (verb == "ends" and actual.split(" ")[0] == expected.split(" ")[0] and actual == expected)
+        return AssertionResult(assertion, ok, f"call {call_id}: {actual}")
+    return AssertionResult(assertion, False, "not understood: use 'figure >= number' or 'call N ends at voicemail of EXT'")
+
+
+def _describe_outcome(outcome: str, endpoint: str | None) -> str:
+    if outcome == "voicemail":
+        return f"voicemail of {endpoint}"
+    if outcome == "answered":
+        return f"answered by {endpoint}"
+    return outcome.replace("_", " in ") if outcome.startswith("abandoned_") else outcome
+
+
+async def _host(switch: Switch, clock: trio.testing.MockClock, progress: Callable[[Switch], None] | None) -> None:
+    async with trio.open_nursery() as nursery:
+        done = trio.Event()
+
+        async def drive() -> None:
+            step = switch.step
+            heap = switch.heap
+            counter = 0
+            virtual = trio.current_time()
+            while True:
+                if heap and heap[0][0] > virtual:
+                    clock.jump(heap[0][0] - virtual)
+                    virtual = heap[0][0]
+                if not step():
+                    break
+                counter += 1
+                if counter >= CHECKPOINT_EVENTS:
+                    counter = 0
+                    if progress is not None:
+                        progress(switch)
+                    await trio.lowlevel.checkpoint()
+            done.set()
+
+        nursery.start_soon(drive)
+        await done.wait()
+
+
+def run_scenario(scenario: Scenario, *, base: Path = Path("."), seed: int | None = None, trace: IO[bytes] | None = None,
+                 progress: Callable[[Switch], None] | None = None) -> RunResult:
+    """Run ``scenario`` (with ``seed`` instead of its own, if given); stream its trace to ``trace``."""
+    if seed is not None:
+        scenario = msgspec.structs.replace(scenario, seed=seed)
+    config = LiveConfig(scenario, base)
+    writer = TraceWriter(trace) if trace is not None else None
+    switch = Switch(scenario, config, writer, watched_calls(scenario.assertions))
+    switch.schedule_arrivals()
+    clock = trio.testing.MockClock()
+    trio.run(_host, switch, clock, progress, clock=clock)
+    if writer is not None:
+        writer.flush()
+    kpis = switch.result()
+    results = tuple(check(a, kpis, switch.outcomes) for a in scenario.assertions)
+    return RunResult(seed=scenario.seed, kpis=kpis, assertions=results, trace_sha256=writer.digest.hexdigest() if writer else None)

@@ -1,0 +1,168 @@
+"""Scenario files (TOML or JSON): a tenant, its agents, the calls that arrive, and what to check.
+
+Validated by msgspec at the edge; an error names the field (``$.arrivals[1].rate_per_hour``).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Literal
+
+import msgspec
+
+from core.aggregates.identifiers import ClockTime, Extension
+from core.commands import Command
+from simulator.streams import Distribution, Exponential, Fixed, Never
+
+Seconds = Annotated[float, msgspec.Meta(ge=0)]
+Probability = Annotated[float, msgspec.Meta(ge=0, le=1)]
+
+
+class StoreRef(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """Simulate a tenant as it is in an existing store (its desired table at the start)."""
+
+    db: str
+    tenant: str
+
+
+class TenantSpec(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """The configuration: shared commands (applied at the start), or a store to read it from."""
+
+    slug: Annotated[str, msgspec.Meta(min_length=2, max_length=40)]
+    commands: list[Command] = []
+    commands_files: list[str] = []
+    """Command files (JSON or TOML), relative to the scenario file, applied before ``commands``."""
+    store: StoreRef | None = None
+
+
+class Shift(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """A daily shift on the tenant's wall clock, ``[start, end)``."""
+
+    start: ClockTime
+    end: ClockTime
+
+
+class AgentSpec(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """A person at an extension and how they behave."""
+
+    extension: Extension
+    answer_delay: Distribution = Fixed(value=3)
+    talk_time: Distribution = Exponential(mean=180)
+    wrap_up: Distribution = Fixed(value=0)
+    shifts: list[Shift] = []
+    """Logged in only during these daily shifts (none: logged in all the time)."""
+
+
+class AgentGroupSpec(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """Many agents with the same behaviour: extensions ``first`` … ``first + count - 1``."""
+
+    first: Annotated[int, msgspec.Meta(ge=10)]
+    count: Annotated[int, msgspec.Meta(ge=1, le=100_000)]
+    answer_delay: Distribution = Fixed(value=3)
+    talk_time: Distribution = Exponential(mean=180)
+    wrap_up: Distribution = Fixed(value=0)
+
+
+class OthersSpec(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """Endpoints that are not agents: users without a spec, external numbers, SIP accounts, other PBXs."""
+
+    answer_probability: Probability = 0.0
+    answer_delay: Distribution = Fixed(value=5)
+    talk_time: Distribution = Exponential(mean=120)
+
+
+class PresenceChange(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """An agent logs in or out, or goes on a break, at a moment of the run."""
+
+    at_seconds: Seconds
+    extension: Extension
+    state: Literal["available", "offline"]
+
+
+class ExplicitCall(msgspec.Struct, frozen=True, forbid_unknown_fields=True, rename={"caller": "from"}):
+    """One call at a given moment."""
+
+    at_seconds: Seconds
+    to: Annotated[str, msgspec.Meta(min_length=2, max_length=32)]
+    caller: str | None = None
+    """``from`` in the file; absent or null: anonymous."""
+    digits: str | None = None
+
+
+class PoissonArrivals(msgspec.Struct, frozen=True, forbid_unknown_fields=True, tag_field="kind", tag="poisson"):
+    """Calls to ``to`` at a Poisson rate, shaped by an hourly and a weekly profile on the tenant's wall clock."""
+
+    to: Annotated[str, msgspec.Meta(min_length=2, max_length=32)]
+    rate_per_hour: Annotated[float, msgspec.Meta(gt=0)]
+    hourly_profile: Annotated[list[Annotated[float, msgspec.Meta(ge=0)]], msgspec.Meta(min_length=24, max_length=24)] | None = None
+    weekly_profile: Annotated[list[Annotated[float, msgspec.Meta(ge=0)]], msgspec.Meta(min_length=7, max_length=7)] | None = None
+    anonymous_share: Probability = 0.0
+    digits: dict[str, Probability] = {}
+    """IVR input: the digits a caller presses (``""``: none) and their probabilities."""
+
+
+class ExplicitArrivals(msgspec.Struct, frozen=True, forbid_unknown_fields=True, tag_field="kind", tag="explicit"):
+    """A list of calls."""
+
+    calls: list[ExplicitCall]
+
+
+Arrivals = PoissonArrivals | ExplicitArrivals
+
+
+class ConfigChange(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """Commands applied at a moment of the run (live only once provisioning confirms them)."""
+
+    at_seconds: Seconds
+    commands: Annotated[list[Command], msgspec.Meta(min_length=1)]
+    actor: str = "scenario"
+
+
+class ProvisioningSpec(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """How long the PBX takes to apply a change (0: at once)."""
+
+    delay: Distribution = Fixed(value=0)
+
+
+class Scenario(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """A simulation: configuration, people, calls, and assertions on the outcome."""
+
+    tenant: TenantSpec
+    arrivals: Annotated[list[Arrivals], msgspec.Meta(min_length=1)]
+    start: datetime = datetime.fromisoformat("2026-11-16T08:00:00+00:00")
+    """The virtual wall-clock instant the run starts at (a Monday by default)."""
+    duration_seconds: Annotated[float, msgspec.Meta(gt=0)] | None = None
+    max_calls: Annotated[int, msgspec.Meta(ge=1)] | None = None
+    seed: int = 0
+    agents: list[AgentSpec] = []
+    agent_groups: list[AgentGroupSpec] = []
+    others: OthersSpec = OthersSpec()
+    patience: Distribution = Never()
+    presence: list[PresenceChange] = []
+    changes: list[ConfigChange] = []
+    provisioning: ProvisioningSpec = ProvisioningSpec()
+    service_level_seconds: list[Annotated[float, msgspec.Meta(gt=0)]] = msgspec.field(default_factory=lambda: [20.0])
+    assertions: list[Annotated[str, msgspec.Meta(min_length=3, max_length=200)]] = []
+    max_hops: Annotated[int, msgspec.Meta(ge=1, le=50)] = 8
+
+
+class ScenarioError(ValueError):
+    """A scenario file that cannot be used; the message names the field."""
+
+
+def load_scenario(path: Path) -> Scenario:
+    """Read and validate a scenario (TOML by suffix, else JSON)."""
+    data = path.read_bytes()
+    try:
+        if path.suffix.lower() == ".toml":
+            scenario = msgspec.toml.decode(data, type=Scenario)
+        else:
+            scenario = msgspec.json.decode(data, type=Scenario)
+    except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+        raise ScenarioError(f"{path}: {exc}") from None
+    if scenario.duration_seconds is None and scenario.max_calls is None:
+        raise ScenarioError(f"{path}: give duration_seconds or max_calls - at `$`")
+    if scenario.start.tzinfo is None:
+        raise ScenarioError(f"{path}: the start instant needs an offset - at `$.start`")
+    return scenario

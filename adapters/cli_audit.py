@@ -17,7 +17,7 @@ from adapters.render import render_tenant
 from adapters.render_plan import explanation_lines, plan_lines, table_lines
 from core.errors import DomainError
 from core.projections.compare import RecordedCall, allows, describe_possible, possible_outcomes
-from core.projections.history import HistoryEntry, short, state_changes, tenant_history
+from core.projections.history import HistoryEntry, plain, short, state_changes, tenant_history
 from core.queries import tenant_view
 from core.routing import Call, route
 
@@ -124,8 +124,8 @@ def diff_command(env: Env, slug: str, start: str, end: str, as_json: bool) -> No
     """What changed between two instants or versions, grouped by user, group, number…"""
     tables = Tables(env, slug)
     first, last = _version_of(tables, slug, start, "--from"), _version_of(tables, slug, end, "--to")
-    before = msgspec.to_builtins(env.app.tenant(slug, version=first).state)
-    after = msgspec.to_builtins(env.app.tenant(slug, version=last).state)
+    before = plain(env.app.tenant(slug, version=first).state)
+    after = plain(env.app.tenant(slug, version=last).state)
     changes = state_changes(before, after)
     if as_json:
         click.echo(msgspec.json.format(msgspec.json.encode({"from_version": first, "to_version": last, "changes": changes}),

@@ -35,7 +35,7 @@ class RecordedCall(msgspec.Struct, frozen=True, forbid_unknown_fields=True, rena
 
     call_id: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
     to: Annotated[str, msgspec.Meta(min_length=2, max_length=32)]
-    at: datetime
+    at: Annotated[datetime, msgspec.Meta(tz=True)]
     outcome: Outcome
     caller: str | None = None
     """``from`` in the file; null or absent for an anonymous caller."""

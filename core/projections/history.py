@@ -82,14 +82,15 @@ def state_changes(before: Any, after: Any) -> tuple[FieldChange, ...]:
     """The changes between two plain views of (parts of) a tenant state, by subject."""
     out = []
     for path, old, new in diff(before, after):
-        if old is None and (new is False or (isinstance(new, dict | list | tuple) and not new)):
-            continue  # an empty initial value says nothing
+        if old is None and isinstance(new, dict | list | tuple) and not new:
+            continue  # an empty initial collection says nothing
         if path and path[0] in _SUBJECT and len(path) >= 2:
             subject, field = f"{_SUBJECT[path[0]]} {path[1]}", ".".join(path[2:])
         else:
             subject, field = "tenant", ".".join(path)
         if field.endswith("pin_hash"):
-            old, new = ("set" if old else None), ("set" if new else None)  # a salted hash, but no need to show it
+            old, new = ("set" if old else None), ("set" if new else None)
+        old, new = _masked(old), _masked(new)
         out.append(FieldChange(subject=subject, field=field, before=old, after=new))
     return tuple(out)
 
@@ -120,6 +121,32 @@ def _selectors(event: Any) -> list[tuple[str, ...]]:
     return [(f,) for f in _SMALL_FIELDS]
 
 
+def plain(value: Any) -> Any:
+    """A value as plain JSON-like data with every field present (defaults included, unlike ``to_builtins``)."""
+    if isinstance(value, msgspec.Struct):
+        config = value.__struct_config__
+        out: dict[str, Any] = {}
+        if config.tag_field is not None:
+            out[config.tag_field] = config.tag
+        for name in value.__struct_fields__:
+            out[name] = plain(getattr(value, name))
+        return out
+    if isinstance(value, dict):
+        return {key: plain(item) for key, item in value.items()}
+    if isinstance(value, tuple | list):
+        return [plain(item) for item in value]
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return value
+
+
+def _masked(value: Any) -> Any:
+    """The value with any PIN hash shown as "set": it is a salted hash, but there is no need to show it."""
+    if isinstance(value, dict):
+        return {k: ("set" if k == "pin_hash" and v else _masked(v)) for k, v in value.items()}
+    return value
+
+
 def _view(state: TenantState | None, selectors: list[tuple[str, ...]]) -> dict[str, Any]:
     if state is None:
         return {selector[0]: {selector[1]: None} for selector in selectors if len(selector) > 1}
@@ -127,16 +154,29 @@ def _view(state: TenantState | None, selectors: list[tuple[str, ...]]) -> dict[s
     for selector in selectors:
         value = getattr(state, selector[0])
         if len(selector) == 1:
-            view[selector[0]] = msgspec.to_builtins(value)
+            view[selector[0]] = plain(value)
         else:
             item = value.get(selector[1])
-            view.setdefault(selector[0], {})[selector[1]] = None if item is None else msgspec.to_builtins(item)
+            view.setdefault(selector[0], {})[selector[1]] = None if item is None else plain(item)
     return view
 
 
 def _mentions(event: Any, extension: str) -> bool:
-    state = {k: v for k, v in event.__dict__.items() if k not in ("originator_id",)}
-    return any(kind == "user" and key == extension for kind, key, _ in refs_in(state, ""))
+    """Whether an event refers to ``extension``: as a destination or member, or as a plain value (agents, supervisors)."""
+    state = {k: v for k, v in event.__dict__.items() if k not in ("originator_id", "timestamp", "hash", "prev_hash")}
+    if any(kind == "user" and key == extension for kind, key, _ in refs_in(state, "")):
+        return True
+
+    def contains(value: Any) -> bool:
+        if isinstance(value, str):
+            return value == extension
+        if isinstance(value, dict):
+            return any(contains(v) for v in value.values())
+        if isinstance(value, list | tuple):
+            return any(contains(v) for v in value)
+        return False
+
+    return contains(plain(state))
 
 
 def tenant_history(
@@ -175,17 +215,18 @@ def _provisioning_history(app: Any, slug: str, since: datetime | None, until: da
                           actor: str | None) -> list[HistoryEntry]:
     entries = []
     policy: Any = None
+    live: dict[str, Any] | None = None
     for event in app.events.get(provisioning_id(slug)):
         if until is not None and event.timestamp > until:
             break
         if isinstance(event, ProviderPolicySet):
             changes = tuple(FieldChange(subject="provisioning", field=".".join(("policy", *path)), before=old, after=new)
-                            for path, old, new in diff(msgspec.to_builtins(policy) if policy else None,
-                                                       msgspec.to_builtins(event.policy)))
+                            for path, old, new in diff(plain(policy) if policy else None, plain(event.policy)))
             policy = event.policy
         elif isinstance(event, ProvisioningConfirmed):
-            changes = (FieldChange(subject="provisioning", field="live_version", before=None,
-                                   after={"version": event.version, "applied_at": event.applied_at.isoformat()}),)
+            now_live = {"version": event.version, "applied_at": event.applied_at.isoformat()}
+            changes = (FieldChange(subject="provisioning", field="live_version", before=live, after=now_live),)
+            live = now_live
         else:
             changes = ()
         if (since is not None and event.timestamp < since) or (actor is not None and event.actor != actor):

@@ -459,7 +459,7 @@ def demo(demo_db: str) -> None:
     run_demo(Path(demo_db))
 
 
-from adapters import cli_audit  # noqa: E402,F401  (registers the audit history/as-of/diff/explain-call commands)
+from adapters import cli_audit, cli_simulate  # noqa: E402,F401  (register the audit and simulate commands)
 
 
 def main() -> None:

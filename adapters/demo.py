@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
@@ -9,6 +10,7 @@ from pathlib import Path
 import click
 
 from adapters.bootstrap import build_app, build_projection
+from adapters.cli_simulate import run_and_report, summary_lines
 from adapters.render import render_tenant
 from adapters.render_plan import explanation_lines, pending_lines, plan_lines
 from core import commands as c
@@ -19,6 +21,7 @@ from core.aggregates.provisioning import ProviderPolicy, provisioning_id
 from core.aggregates.targets import Off
 from core.audit import verify_chain
 from core.routing import Call, route
+from simulator.scenario import load_scenario
 
 SEED_TENANT = "nordic-dental"
 
@@ -71,5 +74,14 @@ def run_demo(db: Path) -> None:
         report = verify_chain(app.recorder, app.mapper, aggregate_id, app.snapshots)
         click.echo(f"\nHash chain of the {name}: {'intact' if report.intact else 'BROKEN'} over {report.events} events, "
                    f"head {report.head}")
+    # A simulated Monday at the same tenant, with a divert change at noon that goes live at 15:00.
+    with resources.as_file(data.joinpath("demo_day.toml")) as scenario_path:
+        scenario = load_scenario(scenario_path)
+        report = db.with_name(db.stem + "-report.html")
+        trace = db.with_name(db.stem + "-trace.jsonl")
+        result = run_and_report(scenario, scenario_path.parent, None, trace, report, progress=sys.stderr.isatty())
+    click.echo("\nA simulated Monday (adapters/data/demo_day.toml):")
+    click.echo("\n".join(summary_lines(result)))
+    click.echo(f"  report: {report}\n  trace: {trace}")
     click.echo(f"\nTry: callroute --db {db} --actor admin@nordic-dental.example explain --tenant {SEED_TENANT} "
                f"--to +46812345601 --from +441234567890 --digits 3")

@@ -63,17 +63,15 @@ class LiveConfig:
         spec = scenario.tenant
         if spec.store is not None:
             self._copy_from_store(Path(base, spec.store.db), spec.store.tenant)
-        commands: list[Any] = []
-        for name in spec.commands_files:
+        for index, name in enumerate(spec.commands_files):  # one batch per file: later files may refer to earlier tenants
             path = Path(base, name)
             try:
                 document = c.decode_command_file(path.read_bytes(), format="toml" if path.suffix == ".toml" else "json")
             except (OSError, msgspec.ValidationError, msgspec.DecodeError) as exc:
-                raise ScenarioError(f"{path}: {exc}") from None
-            commands.extend(document.commands)
-        commands.extend(spec.commands)
-        if commands:
-            self.apply(scenario.start, commands, "scenario", field="$.tenant.commands")
+                raise ScenarioError(f"{path}: {exc} - at `$.tenant.commands_files[{index}]`") from None
+            self.apply(scenario.start, list(document.commands), "scenario", field=f"$.tenant.commands_files[{index}]")
+        if spec.commands:
+            self.apply(scenario.start, list(spec.commands), "scenario", field="$.tenant.commands")
         try:
             version = self.app.tenant(self.slug).version
         except DomainError:
@@ -97,13 +95,13 @@ class LiveConfig:
         self.clock.set(max(self.app.tenant(slug).modified_on, self.clock.now()))
 
     def apply(self, at: datetime, commands: list[Any], actor: str, *, field: str) -> int:
-        """Apply commands at virtual wall instant ``at``; return the tenant's new version."""
+        """Apply commands at virtual wall instant ``at``; return the tenant's new version (0 if it does not exist yet)."""
         self.clock.set(max(at, self.clock.now()))
         try:
-            self.app.execute(commands, Actor(principal=actor, operator=True))
+            receipt = self.app.execute(commands, Actor(principal=actor, operator=True))
         except DomainError as exc:
             raise ScenarioError(f"{exc} - at `{field}`") from None
-        return self.app.tenant(self.slug).version
+        return receipt.versions.get(self.slug, 0)
 
     def confirm(self, at: datetime, version: int) -> None:
         """The PBX applied everything up to ``version`` at ``at``."""

@@ -190,7 +190,7 @@ class Collector:
         for index, count in enumerate(self.histogram):
             seen += count
             if seen >= rank:
-                return (index + 1) * BUCKET if index < BUCKETS - 1 else self.max_wait
+                return index * BUCKET if index < BUCKETS - 1 else self.max_wait
         return self.max_wait
 
     def result(self, agents: dict[str, AgentFigures], simulated: float, events: int) -> Kpis:

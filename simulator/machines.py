@@ -56,12 +56,13 @@ class IllegalTransition(RuntimeError):
 class Call:
     """One call: who dialled what, when, and where it is now."""
 
-    __slots__ = ("id", "dialled", "caller", "digits", "arrived", "deadline", "state", "token", "stage", "where",
+    __slots__ = ("id", "label", "dialled", "caller", "digits", "arrived", "deadline", "state", "token", "stage", "where",
                  "queue", "outcome", "endpoint", "answered_at", "ring", "group")
 
     def __init__(self, call_id: int, dialled: str, caller: str | None, digits: str | None, arrived: float,
                  patience: float) -> None:
         self.id = call_id
+        self.label = str(call_id)
         self.dialled = dialled
         self.caller = caller
         self.digits = digits

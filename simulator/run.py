@@ -21,7 +21,7 @@ import trio.testing
 
 from simulator.config import LiveConfig
 from simulator.kpis import Kpis
-from simulator.scenario import Scenario
+from simulator.scenario import Scenario, ScenarioError
 from simulator.switch import Switch
 
 CHECKPOINT_EVENTS = 4096
@@ -70,16 +70,16 @@ class TraceWriter:
         self.buffer.clear()
 
 
-_CALL_OUTCOME = re.compile(r"^call (\d+) (ends at|is answered by|ends) (.+)$")
+_CALL_OUTCOME = re.compile(r"^call (\S+) (ends at|is answered by|ends) (.+)$")
 _FIGURE = re.compile(r"^([a-z_0-9]+)\s*(>=|<=|==|!=|>|<)\s*(-?[0-9.]+)$")
 
 
-def watched_calls(assertions: list[str]) -> frozenset[int]:
-    """Calls whose outcome an assertion names (``call 17 ends at voicemail of 2002``)."""
-    return frozenset(int(m.group(1)) for a in assertions if (m := _CALL_OUTCOME.match(a.strip())))
+def watched_calls(assertions: list[str]) -> frozenset[str]:
+    """Calls whose outcome an assertion names (``call 17 ends at voicemail of 2002``, ``call saturday …``)."""
+    return frozenset(m.group(1) for a in assertions if (m := _CALL_OUTCOME.match(a.strip())))
 
 
-def check(assertion: str, kpis: Kpis, outcomes: dict[int, tuple[str, str | None]]) -> AssertionResult:
+def check(assertion: str, kpis: Kpis, outcomes: dict[str, tuple[str, str | None]]) -> AssertionResult:
     """Evaluate one assertion: ``figure op number`` or a call's outcome."""
     text = assertion.strip()
     if m := _FIGURE.match(text):
@@ -92,7 +92,7 @@ def check(assertion: str, kpis: Kpis, outcomes: dict[int, tuple[str, str | None]
               ">": actual > value, "<": actual < value}[op]
         return AssertionResult(assertion, ok, f"{name} = {actual:g}")
     if m := _CALL_OUTCOME.match(text):
-        call_id, verb, expected = int(m.group(1)), m.group(2), m.group(3).strip()
+        call_id, verb, expected = m.group(1), m.group(2), m.group(3).strip()
         outcome, endpoint = outcomes.get(call_id, ("never arrived", None))
         actual = _describe_outcome(outcome, endpoint)
         if verb == "is answered by":
@@ -149,9 +149,23 @@ def run_scenario(scenario: Scenario, *, base: Path = Path("."), seed: int | None
     switch = Switch(scenario, config, writer, watched_calls(scenario.assertions))
     switch.schedule_arrivals()
     clock = trio.testing.MockClock()
-    trio.run(_host, switch, clock, progress, clock=clock)
+    try:
+        trio.run(_host, switch, clock, progress, clock=clock)
+    except BaseExceptionGroup as group:
+        # A configuration change refused during the run is the scenario's fault: report it plainly.
+        scenario_errors = group.subgroup(ScenarioError)
+        if scenario_errors is not None:
+            raise _first_leaf(scenario_errors) from None
+        raise
     if writer is not None:
         writer.flush()
     kpis = switch.result()
     results = tuple(check(a, kpis, switch.outcomes) for a in scenario.assertions)
     return RunResult(seed=scenario.seed, kpis=kpis, assertions=results, trace_sha256=writer.digest.hexdigest() if writer else None)
+
+
+def _first_leaf(group: BaseExceptionGroup) -> BaseException:
+    error: BaseException = group
+    while isinstance(error, BaseExceptionGroup):
+        error = error.exceptions[0]
+    return error

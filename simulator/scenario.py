@@ -88,6 +88,8 @@ class ExplicitCall(msgspec.Struct, frozen=True, forbid_unknown_fields=True, rena
     caller: str | None = None
     """``from`` in the file; absent or null: anonymous."""
     digits: str | None = None
+    id: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_.:-]{1,40}$")] | None = None
+    """A name for assertions (``call saturday ends at voicemail of 2004``); else its arrival number."""
 
 
 class PoissonArrivals(msgspec.Struct, frozen=True, forbid_unknown_fields=True, tag_field="kind", tag="poisson"):

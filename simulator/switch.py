@@ -53,7 +53,7 @@ class Switch:
     """One simulation run's state: calendar, calls, agents, queues, figures."""
 
     def __init__(self, scenario: Scenario, config: LiveConfig, trace: Callable[[dict[str, Any]], None] | None = None,
-                 watch_calls: frozenset[int] = frozenset()) -> None:
+                 watch_calls: frozenset[str] = frozenset()) -> None:
         self.scenario = scenario
         self.config = config
         self.trace = trace
@@ -75,7 +75,7 @@ class Switch:
         self.active = 0
         self.arrivals_open = 0
         self.watch = watch_calls
-        self.outcomes: dict[int, tuple[str, str | None]] = {}
+        self.outcomes: dict[str, tuple[str, str | None]] = {}
         seed = scenario.seed
         self.patience = sampler(scenario.patience, stream(seed, "patience"))
         others = scenario.others
@@ -234,8 +234,10 @@ class Switch:
             elif isinstance(spec, PoissonArrivals):
                 rng = stream(self.scenario.seed, f"arrivals:{index}")
                 process = _Poisson(spec, rng, self.scenario.start.astimezone(zone), stream(self.scenario.seed, f"callers:{index}"))
-                self.arrivals_open += 1
-                self.at(process.next_after(0.0), self._poisson_arrival, process)
+                first = process.next_after(0.0)
+                if self._within_duration(first):
+                    self.arrivals_open += 1
+                    self.at(first, self._poisson_arrival, process)
         for change_index, change in enumerate(self.scenario.changes):
             self.at(change.at_seconds, self._config_change, (change_index, change))
 
@@ -246,7 +248,7 @@ class Switch:
     def _explicit_arrival(self, t: float, spec: Any) -> None:
         self.arrivals_open -= 1
         if self._within_duration(t) and self._arrivals_left():
-            self._arrive(t, spec.to, spec.caller, spec.digits)
+            self._arrive(t, spec.to, spec.caller, spec.digits, spec.id)
 
     def _within_duration(self, t: float) -> bool:
         duration = self.scenario.duration_seconds
@@ -258,8 +260,9 @@ class Switch:
             return
         caller, digits = process.caller()
         self._arrive(t, process.spec.to, caller, digits)
-        if self._arrivals_left():
-            self.at(process.next_after(t), self._poisson_arrival, process)
+        following = process.next_after(t)
+        if self._arrivals_left() and self._within_duration(following):
+            self.at(following, self._poisson_arrival, process)
         else:
             self.arrivals_open -= 1
 
@@ -279,8 +282,9 @@ class Switch:
 
     # -- calls ------------------------------------------------------------------------------------
 
-    def _arrive(self, t: float, dialled: str, caller: str | None, digits: str | None) -> None:
+    def _arrive(self, t: float, dialled: str, caller: str | None, digits: str | None, label: str | None = None) -> None:
         call = Call(self.next_call_id, dialled, caller, digits, t, self.patience())
+        call.label = label or str(call.id)
         self.next_call_id += 1
         self.active += 1
         self.kpis.arrival(t, dialled)
@@ -557,8 +561,8 @@ class Switch:
     def _finish(self, t: float, call: Call, outcome: str, endpoint: str | None) -> None:
         call.outcome = outcome
         self.active -= 1
-        if call.id in self.watch:
-            self.outcomes[call.id] = (outcome, endpoint)
+        if call.label in self.watch:
+            self.outcomes[call.label] = (outcome, endpoint)
         if self.trace is not None:
             self.emit({"t": t, "ev": "end", "call": call.id, "outcome": outcome, "endpoint": endpoint})
 

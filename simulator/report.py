@@ -1,0 +1,448 @@
+"""One self-contained HTML report of a simulation run: the scenario, key figures, assertions, breakdowns and plots.
+
+Everything is in the one file: the style sheet inline, the plots as PNG data URIs. The plots are
+drawn on ``matplotlib.figure.Figure`` objects with the Agg canvas, never through pyplot, so writing
+a report changes no global matplotlib state. The same result gives the same bytes: the PNGs carry
+no ``Software`` (matplotlib version) text chunk and PNG has no date, and the page itself holds
+nothing but the run's figures (no clock, no host name).
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import math
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from simulator.kpis import BUCKET, Breakdown, Kpis
+from simulator.run import RunResult
+from simulator.scenario import ExplicitArrivals, PoissonArrivals, Scenario
+from simulator.streams import Distribution, Exponential, Fixed, LogNormal, Never, Uniform
+
+MANY_AGENTS = 60
+"""Above this many agents the occupancy plot is a histogram instead of one bar per agent."""
+LONG_TABLE = 50
+"""Tables with more rows than this are folded (``<details>``) so that the page stays readable."""
+WAIT_BINS = 60
+"""Bars in the wait distribution."""
+
+_STYLE = """
+body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2rem auto; max-width: 64rem;
+       padding: 0 1rem; color: #1d1d1f; line-height: 1.4; }
+h1 { font-size: 1.6rem; margin-bottom: .2rem; }
+h2 { font-size: 1.2rem; margin-top: 2rem; border-bottom: 1px solid #ddd; padding-bottom: .2rem; }
+table { border-collapse: collapse; margin: .5rem 0 1rem; }
+th, td { padding: .2rem .7rem; border-bottom: 1px solid #eee; text-align: left; vertical-align: top; }
+td.n, th.n { text-align: right; font-variant-numeric: tabular-nums; }
+tr.sub td:first-child { padding-left: 1.8rem; color: #555; }
+.pass { color: #137333; font-weight: 600; }
+.fail { color: #b3261e; font-weight: 600; }
+.note { color: #666; font-size: .9rem; }
+.summary { font-size: 1.05rem; }
+figure { margin: 1rem 0; }
+figcaption { color: #555; font-size: .9rem; }
+img { max-width: 100%; height: auto; }
+code { font-size: .9em; }
+"""
+
+
+def write_report(result: RunResult, scenario: Scenario, path: Path) -> None:
+    """Write the HTML report of ``result`` (a run of ``scenario``) to ``path``."""
+    path.write_bytes(render_report(result, scenario).encode("utf-8"))
+
+
+def render_report(result: RunResult, scenario: Scenario) -> str:
+    """The report as one HTML document."""
+    k = result.kpis
+    title = f"Simulation report: {scenario.tenant.slug}, seed {result.seed}"
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en">',
+        "<head>",
+        '<meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>{_e(title)}</title>",
+        f"<style>{_STYLE}</style>",
+        "</head>",
+        "<body>",
+        f"<h1>{_e(title)}</h1>",
+        _headline(result),
+        _scenario_section(result, scenario),
+        _kpi_section(k),
+        _assertion_section(result),
+        _breakdown_section("Numbers", "Number", k.numbers),
+        _breakdown_section("Queues", "Queue", k.queues),
+        _breakdown_section("Answer groups", "Group", k.groups),
+        _agent_section(k),
+        _plot_section(k, scenario),
+        "</body>",
+        "</html>",
+        "",
+    ]
+    return "\n".join(parts)
+
+
+# -- text ------------------------------------------------------------------------------------------
+
+
+def _e(value: object) -> str:
+    return html.escape(str(value), quote=True)
+
+
+def _count(n: int) -> str:
+    return f"{n:,}"
+
+
+def _seconds(s: float) -> str:
+    if s == math.inf:
+        return "never"
+    return f"{s:,.1f} s"
+
+
+def _share(x: float) -> str:
+    return f"{x:.1%}"
+
+
+def _duration(s: float) -> str:
+    """``80,113 s (22 h 15 min)``."""
+    if s < 60:
+        return f"{s:,.1f} s"
+    minutes = int(s // 60)
+    hours, minutes = divmod(minutes, 60)
+    days, hours = divmod(hours, 24)
+    spoken = (f"{days} d " if days else "") + (f"{hours} h " if hours or days else "") + f"{minutes} min"
+    return f"{s:,.0f} s ({spoken})"
+
+
+def _distribution(d: Distribution) -> str:
+    match d:
+        case Fixed(value=value):
+            return f"fixed {value:g} s"
+        case Exponential(mean=mean):
+            return f"exponential, mean {mean:g} s"
+        case Uniform(low=low, high=high):
+            return f"uniform {low:g}–{high:g} s"
+        case LogNormal(mean=mean, sd=sd):
+            return f"log-normal, mean {mean:g} s, sd {sd:g} s"
+        case Never():
+            return "never"
+    return str(d)
+
+
+def _table(head: Sequence[tuple[str, bool]], rows: Iterable[Sequence[str]], *, raw: bool = False,
+           row_classes: Sequence[str] | None = None) -> str:
+    """A table; ``head`` is (label, numeric). Cells are escaped unless ``raw``."""
+    cells = "".join(f'<th class="n">{_e(h)}</th>' if numeric else f"<th>{_e(h)}</th>" for h, numeric in head)
+    out = ["<table>", f"<thead><tr>{cells}</tr></thead>", "<tbody>"]
+    count = 0
+    for index, row in enumerate(rows):
+        count += 1
+        klass = row_classes[index] if row_classes and row_classes[index] else ""
+        tds = "".join(('<td class="n">' if numeric else "<td>") + (cell if raw else _e(cell)) + "</td>"
+                      for cell, (_, numeric) in zip(row, head, strict=True))
+        out.append(f'<tr class="{klass}">{tds}</tr>' if klass else f"<tr>{tds}</tr>")
+    out += ["</tbody>", "</table>"]
+    body = "\n".join(out)
+    if count > LONG_TABLE:
+        return f"<details><summary>{count:,} rows</summary>\n{body}\n</details>"
+    return body
+
+
+def _headline(result: RunResult) -> str:
+    k = result.kpis
+    failed = sum(1 for a in result.assertions if not a.passed)
+    if not result.assertions:
+        verdict = '<span class="note">no assertions</span>'
+    elif failed:
+        verdict = f'<span class="fail">{failed} of {len(result.assertions)} assertions failed</span>'
+    else:
+        verdict = f'<span class="pass">all {len(result.assertions)} assertions held</span>'
+    sl = ", ".join(f"service level {_e(t)} {_e(_share(v))}" for t, v in k.service_level.items())
+    return (f'<p class="summary">{_e(_count(k.offered))} calls offered, {_e(_count(k.answered))} answered, '
+            f"{_e(_count(k.abandoned))} abandoned ({_e(_share(k.abandon_rate))}); ASA {_e(_seconds(k.asa_seconds))}"
+            f"{'; ' + sl if sl else ''}. {verdict}.</p>")
+
+
+# -- sections --------------------------------------------------------------------------------------
+
+
+def _scenario_section(result: RunResult, scenario: Scenario) -> str:
+    k = result.kpis
+    agents = len(scenario.agents) + sum(g.count for g in scenario.agent_groups)
+    rows: list[tuple[str, str]] = [
+        ("Tenant", scenario.tenant.slug),
+        ("Seed", str(result.seed)),
+        ("Start", scenario.start.isoformat()),
+    ]
+    if scenario.duration_seconds is not None:
+        rows.append(("Duration", _duration(scenario.duration_seconds)))
+    if scenario.max_calls is not None:
+        rows.append(("Calls (at most)", _count(scenario.max_calls)))
+    rows.append(("Simulated time", _duration(k.simulated_seconds)))
+    rows.append(("Events", _count(k.events)))
+    rows.append(("Agents", _count(agents)))
+    for spec in scenario.agent_groups:
+        rows.append((f"  extensions {spec.first}–{spec.first + spec.count - 1}",
+                     f"{spec.count:,} agents; answer delay {_distribution(spec.answer_delay)}; talk time "
+                     f"{_distribution(spec.talk_time)}; wrap-up {_distribution(spec.wrap_up)}"))
+    for spec in scenario.agents:
+        shifts = ", ".join(f"{s.start}–{s.end}" for s in spec.shifts) or "always logged in"
+        rows.append((f"  extension {spec.extension}",
+                     f"answer delay {_distribution(spec.answer_delay)}; talk time {_distribution(spec.talk_time)}; "
+                     f"wrap-up {_distribution(spec.wrap_up)}; {shifts}"))
+    for index, arrivals in enumerate(scenario.arrivals):
+        if isinstance(arrivals, PoissonArrivals):
+            shaped = []
+            if arrivals.hourly_profile is not None:
+                shaped.append("hourly profile")
+            if arrivals.weekly_profile is not None:
+                shaped.append("weekly profile")
+            extra = f" ({', '.join(shaped)})" if shaped else ""
+            anonymous = f", {_share(arrivals.anonymous_share)} anonymous" if arrivals.anonymous_share else ""
+            text = f"Poisson to {arrivals.to}, {arrivals.rate_per_hour:,g} calls/h{extra}{anonymous}"
+        elif isinstance(arrivals, ExplicitArrivals):
+            text = f"{len(arrivals.calls):,} explicit calls"
+        else:  # pragma: no cover - the union has two members
+            text = str(arrivals)
+        rows.append((f"Arrivals {index + 1}", text))
+    rows.append(("Caller patience", _distribution(scenario.patience)))
+    if scenario.others.answer_probability:
+        rows.append(("Other endpoints", f"answer with probability {scenario.others.answer_probability:g}"))
+    if scenario.presence:
+        rows.append(("Presence changes", _count(len(scenario.presence))))
+    if scenario.changes:
+        rows.append(("Configuration changes", f"{len(scenario.changes):,}; provisioning delay "
+                                              f"{_distribution(scenario.provisioning.delay)}"))
+    rows.append(("Service level thresholds", ", ".join(f"{s:g} s" for s in scenario.service_level_seconds)))
+    if result.trace_sha256 is not None:
+        rows.append(("Trace SHA-256", result.trace_sha256))
+    body = "".join(f"<tr><th>{_e(label)}</th><td>{_e(value)}</td></tr>" for label, value in rows)
+    return f"<h2>Scenario</h2>\n<table><tbody>{body}</tbody></table>"
+
+
+def _kpi_section(k: Kpis) -> str:
+    offered = k.offered
+
+    def of_offered(n: int) -> str:
+        return _share(n / offered) if offered else ""
+
+    counts: list[tuple[str, int, bool]] = [
+        ("Offered", k.offered, False),
+        ("Answered", k.answered, False),
+        ("Abandoned", k.abandoned, False),
+        ("in a queue", k.abandoned_queue, True),
+        ("while ringing", k.abandoned_ringing, True),
+        ("in a menu (IVR)", k.abandoned_ivr, True),
+        ("Voicemail", k.voicemail, False),
+        ("Rejected (anonymous)", k.rejected, False),
+        ("Busy tone", k.busy, False),
+        ("Message", k.message, False),
+        ("Unavailable", k.unavailable, False),
+        ("Missed", k.missed, False),
+        ("Waited in a queue", k.waited, False),
+    ]
+    rows: list[tuple[str, str, str]] = [(label, _count(n), of_offered(n)) for label, n, _ in counts]
+    classes = ["sub" if sub else "" for _, _, sub in counts]
+    figures: list[tuple[str, str]] = [
+        ("Average speed of answer (ASA)", _seconds(k.asa_seconds)),
+        ("Wait, median (p50)", _seconds(k.wait_p50)),
+        ("Wait, p90", _seconds(k.wait_p90)),
+        ("Wait, p95", _seconds(k.wait_p95)),
+        ("Wait, p99", _seconds(k.wait_p99)),
+        ("Wait, longest", _seconds(k.wait_max)),
+        ("Probability of waiting", _share(k.probability_of_waiting)),
+        ("Abandon rate", _share(k.abandon_rate)),
+    ]
+    figures += [(f"Service level ({threshold})", _share(value)) for threshold, value in k.service_level.items()]
+    figures.append(("Agent occupancy (all agents)", _share(k.flat()["occupancy"])))
+    rows += [(label, value, "") for label, value in figures]
+    classes += [""] * len(figures)
+    note = ('<p class="note">Waits run from arrival to answer or abandonment, over answered and abandoned calls; '
+            f"percentiles are read from a histogram of {BUCKET:g} s buckets. Abandon rate and service level are shares "
+            "of answered + abandoned calls. A rejected call is also counted under how it ended.</p>")
+    table = _table((("Figure", False), ("Value", True), ("Of offered", True)), rows, row_classes=classes)
+    return "<h2>Key figures</h2>\n" + table + "\n" + note
+
+
+def _assertion_section(result: RunResult) -> str:
+    if not result.assertions:
+        return '<h2>Assertions</h2>\n<p class="note">The scenario states no assertions.</p>'
+    rows = []
+    for a in result.assertions:
+        verdict = '<span class="pass">PASS</span>' if a.passed else '<span class="fail">FAIL</span>'
+        rows.append((verdict, f"<code>{_e(a.assertion)}</code>", _e(a.detail)))
+    return "<h2>Assertions</h2>\n" + _table((("Result", False), ("Assertion", False), ("Actual", False)), rows, raw=True)
+
+
+def _breakdown_section(title: str, label: str, breakdowns: dict[str, Breakdown]) -> str:
+    if not breakdowns:
+        return ""
+    rows = []
+    for key, b in breakdowns.items():
+        handled = b.answered + b.abandoned
+        rows.append((key, _count(b.offered), _count(b.answered), _count(b.abandoned),
+                     _share(b.abandoned / handled) if handled else "–", _count(b.voicemail), _count(b.other)))
+    head = ((label, False), ("Offered", True), ("Answered", True), ("Abandoned", True), ("Abandon rate", True),
+            ("Voicemail", True), ("Other endings", True))
+    return f"<h2>{_e(title)}</h2>\n" + _table(head, rows)
+
+
+def _agent_section(k: Kpis) -> str:
+    if not k.agents:
+        return '<h2>Agents</h2>\n<p class="note">No agents.</p>'
+    rows = [(extension, _count(a.answered), _duration(a.busy_seconds), _duration(a.logged_in_seconds), _share(a.occupancy))
+            for extension, a in k.agents.items()]
+    occupancies = sorted(a.occupancy for a in k.agents.values())
+    summary = (f'<p class="note">Occupancy: busy (talking and wrap-up) / logged in. Lowest {_e(_share(occupancies[0]))}, '
+               f"median {_e(_share(occupancies[len(occupancies) // 2]))}, highest {_e(_share(occupancies[-1]))}.</p>")
+    head = (("Agent", False), ("Answered", True), ("Busy", True), ("Logged in", True), ("Occupancy", True))
+    return "<h2>Agents</h2>\n" + summary + "\n" + _table(head, rows)
+
+
+# -- plots -----------------------------------------------------------------------------------------
+
+
+def _plot_section(k: Kpis, scenario: Scenario) -> str:
+    start = scenario.start.isoformat()
+    plots = [
+        (_plot_hourly(k), f"Calls per hour by the hour they arrived in, hours since the start ({start}); the last hour may be partial."),
+        (_plot_mean_wait(k), "Mean wait of answered and abandoned calls, by the hour they arrived in."),
+        (_plot_waits(k), "Distribution of waits (arrival to answer or abandonment)."),
+        (_plot_occupancy(k), "Agent occupancy: busy time / logged-in time."),
+    ]
+    out = ["<h2>Plots</h2>"]
+    for png, caption in plots:
+        data = base64.b64encode(png).decode("ascii")
+        out.append(f'<figure><img alt="{_e(caption)}" src="data:image/png;base64,{data}">'
+                   f"<figcaption>{_e(caption)}</figcaption></figure>")
+    return "\n".join(out)
+
+
+def _figure(width: float = 8.0, height: float = 3.2) -> Any:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(width, height), dpi=100, layout="constrained")
+    FigureCanvasAgg(figure)
+    return figure
+
+
+def _png(figure: Any) -> bytes:
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", metadata={"Software": None})
+    return buffer.getvalue()
+
+
+def _whole_hours() -> Any:
+    from matplotlib.ticker import MaxNLocator
+
+    return MaxNLocator(integer=True)
+
+
+def _empty(ax: Any, text: str) -> None:
+    ax.text(0.5, 0.5, text, ha="center", va="center", transform=ax.transAxes, color="#666")
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
+def _plot_hourly(k: Kpis) -> bytes:
+    figure = _figure()
+    ax = figure.add_subplot()
+    hours = len(k.hourly_arrivals)
+    if hours == 0:
+        _empty(ax, "no calls")
+    else:
+        x = list(range(hours + 1))  # each hour drawn from its start to the next one's
+
+        def series(values: list[int]) -> list[int]:
+            values = values + [0] * (hours - len(values))
+            return values + values[-1:]
+
+        ax.step(x, series(k.hourly_arrivals), where="post", label="arrivals", color="#1f77b4")
+        ax.step(x, series(k.hourly_answered), where="post", label="answered", color="#2ca02c")
+        ax.step(x, series(k.hourly_abandoned), where="post", label="abandoned", color="#d62728")
+        ax.set_xlabel("hour since start")
+        ax.xaxis.set_major_locator(_whole_hours())
+        ax.set_ylabel("calls")
+        ax.set_ylim(bottom=0)
+        ax.legend(loc="best", fontsize="small")
+        ax.grid(True, alpha=0.3)
+    ax.set_title("Arrivals, answered and abandoned per hour")
+    return _png(figure)
+
+
+def _plot_mean_wait(k: Kpis) -> bytes:
+    figure = _figure()
+    ax = figure.add_subplot()
+    if not k.hourly_mean_wait:
+        _empty(ax, "no calls waited")
+    else:
+        waits = k.hourly_mean_wait
+        ax.step(range(len(waits) + 1), waits + waits[-1:], where="post", color="#9467bd")
+        ax.set_xlabel("hour since start")
+        ax.xaxis.set_major_locator(_whole_hours())
+        ax.set_ylabel("mean wait (s)")
+        ax.set_ylim(bottom=0)
+        ax.grid(True, alpha=0.3)
+    ax.set_title("Mean wait per hour")
+    return _png(figure)
+
+
+def _plot_waits(k: Kpis) -> bytes:
+    figure = _figure()
+    ax = figure.add_subplot()
+    total = sum(n for _, n in k.wait_histogram)
+    # The first bucket (no wait to speak of) usually dwarfs the rest: it is stated, not drawn.
+    immediate = sum(n for start, n in k.wait_histogram if start < BUCKET / 2)
+    rest = [(start, n) for start, n in k.wait_histogram if start >= BUCKET / 2]
+    if not rest:
+        _empty(ax, "no call waited" if total == 0 else f"all {total:,} calls waited under {BUCKET:g} s")
+        ax.set_title("Waits")
+    else:
+        # Work in whole buckets so that float bucket starts cannot land a call in the wrong bar.
+        indices = [(round(start / BUCKET), n) for start, n in rest]
+        last = max(index for index, _ in indices)
+        per_bar = max(1, math.ceil((last + 1) / WAIT_BINS))
+        bins = [0] * (last // per_bar + 1)
+        for index, n in indices:
+            bins[index // per_bar] += n
+        width = per_bar * BUCKET
+        ax.bar([i * width for i in range(len(bins))], bins, width=width, align="edge", color="#ff7f0e", edgecolor="white",
+               linewidth=0.3)
+        ax.set_xlabel(f"wait (s), bars of {width:g} s")
+        ax.set_ylabel("calls")
+        ax.set_xlim(0, len(bins) * width)
+        ax.grid(True, axis="y", alpha=0.3)
+        ax.set_title(f"Waits: {immediate:,} of {total:,} calls ({immediate / total:.1%}) waited under {BUCKET:g} s "
+                     "(not drawn)", fontsize="medium")
+    return _png(figure)
+
+
+def _plot_occupancy(k: Kpis) -> bytes:
+    figure = _figure()
+    ax = figure.add_subplot()
+    agents = list(k.agents.items())
+    if not agents:
+        _empty(ax, "no agents")
+        ax.set_title("Occupancy")
+    elif len(agents) <= MANY_AGENTS:
+        x = range(len(agents))
+        ax.bar(x, [100 * a.occupancy for _, a in agents], color="#17becf")
+        ax.set_xticks(list(x), [ext for ext, _ in agents], rotation=90, fontsize="x-small" if len(agents) > 20 else "small")
+        ax.set_xlabel("agent")
+        ax.set_ylabel("occupancy (%)")
+        ax.set_ylim(0, 100)
+        ax.grid(True, axis="y", alpha=0.3)
+        ax.set_title("Occupancy per agent")
+    else:
+        edges = [i * 2 for i in range(51)]
+        ax.hist([100 * a.occupancy for _, a in agents], bins=edges, color="#17becf", edgecolor="white", linewidth=0.3)
+        ax.set_xlabel("occupancy (%)")
+        ax.set_ylabel("agents")
+        ax.set_xlim(0, 100)
+        ax.grid(True, axis="y", alpha=0.3)
+        ax.set_title(f"Occupancy of {len(agents):,} agents")
+    return _png(figure)

@@ -37,7 +37,7 @@ h2 { font-size: 1.2rem; margin-top: 2rem; border-bottom: 1px solid #ddd; padding
 table { border-collapse: collapse; margin: .5rem 0 1rem; }
 th, td { padding: .2rem .7rem; border-bottom: 1px solid #eee; text-align: left; vertical-align: top; }
 td.n, th.n { text-align: right; font-variant-numeric: tabular-nums; }
-tr.sub td:first-child { padding-left: 1.8rem; color: #555; }
+tr.sub td:first-child, tr.sub th { padding-left: 1.8rem; color: #555; font-weight: normal; }
 .pass { color: #137333; font-weight: 600; }
 .fail { color: #b3261e; font-weight: 600; }
 .note { color: #666; font-size: .9rem; }
@@ -219,7 +219,8 @@ def _scenario_section(result: RunResult, scenario: Scenario) -> str:
     rows.append(("Service level thresholds", ", ".join(f"{s:g} s" for s in scenario.service_level_seconds)))
     if result.trace_sha256 is not None:
         rows.append(("Trace SHA-256", result.trace_sha256))
-    body = "".join(f"<tr><th>{_e(label)}</th><td>{_e(value)}</td></tr>" for label, value in rows)
+    body = "".join(f'<tr class="sub"><th>{_e(label.strip())}</th><td>{_e(value)}</td></tr>' if label.startswith(" ")
+                   else f"<tr><th>{_e(label)}</th><td>{_e(value)}</td></tr>" for label, value in rows)
     return f"<h2>Scenario</h2>\n<table><tbody>{body}</tbody></table>"
 
 

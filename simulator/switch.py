@@ -194,7 +194,8 @@ class Switch:
         """An agent became available: serve a waiting call of one of its queues, or wait in their free lists."""
         agent.free_since = t
         agent.call = None
-        self._refresh_table(t)
+        if self.table is None:
+            self._refresh_table(t)
         for queue_id in self.agent_queues.get(agent.extension, ()):
             waiting = self.waiting.get(queue_id)
             while waiting:
@@ -290,7 +291,8 @@ class Switch:
         self.kpis.arrival(t, dialled)
         if self.trace is not None:
             self.emit({"t": t, "ev": "arrive", "call": call.id, "to": dialled, "from": caller})
-        self._refresh_table(t)
+        if self.table is None:
+            self._refresh_table(t)  # afterwards the table changes only when a change goes live (_provisioned)
         decision = route(self.table, RoutingCall(dialled=dialled, at=self.wall(t), caller=caller, digits=digits,  # type: ignore[arg-type]
                                                  call_id=str(call.id)),
                          self.states, self.memory, hop_limit=self.scenario.max_hops)  # type: ignore[arg-type]
@@ -424,7 +426,9 @@ class Switch:
         self._finish(t, call, "answered", call.endpoint)
         if agent is not None:
             self._set_state(agent, "hang_up", t)
-            wrap = agent.wrap_up()  # type: ignore[misc]
+            queue = self.table.queues.get(call.queue) if call.queue is not None else None  # type: ignore[union-attr]
+            # A queue call takes the queue's wrap-up time; other calls the agent's own.
+            wrap = float(queue.wrap_up_seconds) if queue is not None else agent.wrap_up()  # type: ignore[misc]
             agent.busy_seconds += (t - (call.answered_at or t)) + wrap
             self.at(t + wrap, self._ready, agent)
 
@@ -475,7 +479,7 @@ class Switch:
         else:
             call.where = "waited"
             self.waiting.setdefault(node.queue, deque()).append(call)
-        self.at(t + node.max_wait_seconds, self._max_wait, (call, node))
+        self.at(t + node.max_wait_seconds, self._max_wait, (call, node.queue, node.after_max_wait))
 
     def _free_agent(self, queue_id: str, strategy: str) -> Agent | None:
         free = self.free.get(queue_id)
@@ -515,22 +519,24 @@ class Switch:
 
     def _offer_missed(self, t: float, item: tuple[Call, int, Agent]) -> None:
         call, token, agent = item
-        if agent.state == "ringing" and agent.call is call:
-            self._set_state(agent, "miss", t)
+        if not (agent.state == "ringing" and agent.call is call):
+            return  # the caller left first and the agent was already freed (and may be ringing for another call)
+        self._set_state(agent, "miss", t)
         if call.token == token and call.state == "queued":
             call.ring = None
             call.where = "waited"
             self.waiting.setdefault(call.queue, deque()).appendleft(call)  # type: ignore[arg-type]
         self._agent_free(t, agent)
 
-    def _max_wait(self, t: float, item: tuple[Call, Queue]) -> None:
-        call, node = item
-        if call.state != "queued" or call.queue != node.queue:
+    def _max_wait(self, t: float, item: tuple[Call, str, Any]) -> None:
+        # Holds the queue id and the next node only, not the plan's agent list: the timer outlives most calls.
+        call, queue_id, after = item
+        if call.state != "queued" or call.queue != queue_id:
             return
         self._release(t, call)
         if self.trace is not None:
-            self.emit({"t": t, "ev": "max_wait", "call": call.id, "queue": node.queue})
-        self._run(t, call, node.after_max_wait)
+            self.emit({"t": t, "ev": "max_wait", "call": call.id, "queue": queue_id})
+        self._run(t, call, after)
 
     # endings
 

@@ -149,16 +149,23 @@ def diff_command(env: Env, slug: str, start: str, end: str, as_json: bool) -> No
 @click.option("--calls", "calls_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Recorded call history (JSON Lines): compare what happened with what the configuration said.")
 @click.option("--desired", is_flag=True, help="Use the saved table instead of the one live at that instant.")
+@click.option("--latest", is_flag=True,
+              help="Use the latest saved table for every call (e.g. to check a simulated day: `simulate --calls`).")
 @pass_env
 def explain_call(env: Env, slug: str, dialled: str | None, caller: str | None, at: str | None, calls_file: Path | None,
-                 desired: bool) -> None:
+                 desired: bool, latest: bool) -> None:
     """Why a past call went where it went, by the table live at its instant; with --calls, check recorded calls."""
     tables = Tables(env, slug)
+    current = tables.projection.desired(slug) if latest else None
+
+    def table_for(instant: datetime) -> Any:
+        return current if current is not None else tables.table(instant, desired=desired)
+
     if calls_file is None:
         if dialled is None or at is None:
             raise Failure("give --to and --at for one call, or --calls FILE")
         call = Call(dialled=dialled, at=parse_instant(at), caller=None if caller in (None, "anonymous") else caller)
-        table = tables.table(call.at, desired=desired)
+        table = table_for(call.at)
         decision = _route(table, call, {})
         click.echo(f"{slug}: call to {dialled} from {call.caller or 'anonymous'} at {call.at.isoformat()}, "
                    f"{'desired' if desired else 'live'} table version {table.version}\n\nPlan:")
@@ -174,7 +181,7 @@ def explain_call(env: Env, slug: str, dialled: str | None, caller: str | None, a
             recorded = msgspec.json.decode(line, type=RecordedCall)
         except (msgspec.ValidationError, msgspec.DecodeError) as exc:
             raise Failure(f"{calls_file}:{number}: {exc}") from None
-        table = tables.table(recorded.at, desired=desired)
+        table = table_for(recorded.at)
         decision = _route(table, Call(dialled=recorded.to, at=recorded.at, caller=recorded.caller, digits=recorded.digits,
                                       call_id=recorded.call_id), dict(recorded.states))
         possible = possible_outcomes(decision.plan)

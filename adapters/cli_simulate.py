@@ -40,7 +40,7 @@ def summary_lines(result: RunResult) -> list[str]:
 
 
 def run_and_report(scenario: Scenario, base: Path, seed: int | None, trace: Path | None, report: Path | None,
-                   progress: bool) -> RunResult:
+                   progress: bool, calls: Path | None = None) -> RunResult:
     """Run with an optional progress bar; write the trace and the report."""
     bar: Any = None
     total = scenario.max_calls or int(scenario.duration_seconds or 0)
@@ -50,19 +50,21 @@ def run_and_report(scenario: Scenario, base: Path, seed: int | None, trace: Path
         bar.update(max(0, done - bar.pos))
 
     trace_file = trace.open("wb") if trace is not None else None
+    calls_file = calls.open("wb") if calls is not None else None
     try:
         if progress and total:
             label = "calls" if scenario.max_calls else "simulated seconds"
             with click.progressbar(length=total, label=f"simulating ({label})", file=sys.stderr) as bar:
-                result = run_scenario(scenario, base=base, seed=seed, trace=trace_file, progress=tick)
+                result = run_scenario(scenario, base=base, seed=seed, trace=trace_file, progress=tick, calls_out=calls_file)
                 bar.update(total - bar.pos)
         else:
-            result = run_scenario(scenario, base=base, seed=seed, trace=trace_file)
+            result = run_scenario(scenario, base=base, seed=seed, trace=trace_file, calls_out=calls_file)
     except ScenarioError as exc:
         raise Failure(str(exc)) from None
     finally:
-        if trace_file is not None:
-            trace_file.close()
+        for handle in (trace_file, calls_file):
+            if handle is not None:
+                handle.close()
     if report is not None:
         from simulator.report import write_report
 
@@ -75,14 +77,18 @@ def run_and_report(scenario: Scenario, base: Path, seed: int | None, trace: Path
 @click.option("--seed", type=int, help="Override the scenario's seed.")
 @click.option("--trace", type=click.Path(dir_okay=False, path_type=Path), help="Write every state change as JSON Lines.")
 @click.option("--report", type=click.Path(dir_okay=False, path_type=Path), help="Write an HTML report with plots.")
+@click.option("--calls", "calls", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write one line per call in the format `audit explain-call --calls` checks.")
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
-def simulate(scenario_file: Path, seed: int | None, trace: Path | None, report: Path | None, as_json: bool) -> None:
+def simulate(scenario_file: Path, seed: int | None, trace: Path | None, report: Path | None, calls: Path | None,
+             as_json: bool) -> None:
     """Run a call simulation; exit 1 when an assertion fails."""
     try:
         scenario = load_scenario(scenario_file)
     except ScenarioError as exc:
         raise Failure(str(exc)) from None
-    result = run_and_report(scenario, scenario_file.parent, seed, trace, report, progress=sys.stderr.isatty() and not as_json)
+    result = run_and_report(scenario, scenario_file.parent, seed, trace, report, progress=sys.stderr.isatty() and not as_json,
+                            calls=calls)
     if as_json:
         click.echo(msgspec.json.format(msgspec.json.encode(result), indent=2))
     else:

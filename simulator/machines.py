@@ -57,7 +57,7 @@ class Call:
     """One call: who dialled what, when, and where it is now."""
 
     __slots__ = ("id", "label", "dialled", "caller", "digits", "arrived", "deadline", "state", "token", "stage", "where",
-                 "queue", "outcome", "endpoint", "answered_at", "ring", "group")
+                 "queue", "outcome", "endpoint", "answered_at", "ring", "group", "ring_states")
 
     def __init__(self, call_id: int, dialled: str, caller: str | None, digits: str | None, arrived: float,
                  patience: float) -> None:

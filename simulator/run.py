@@ -140,13 +140,18 @@ async def _host(switch: Switch, clock: trio.testing.MockClock, progress: Callabl
 
 
 def run_scenario(scenario: Scenario, *, base: Path = Path("."), seed: int | None = None, trace: IO[bytes] | None = None,
-                 progress: Callable[[Switch], None] | None = None) -> RunResult:
-    """Run ``scenario`` (with ``seed`` instead of its own, if given); stream its trace to ``trace``."""
+                 progress: Callable[[Switch], None] | None = None, calls_out: IO[bytes] | None = None) -> RunResult:
+    """Run ``scenario`` (with ``seed`` instead of its own, if given); stream its trace to ``trace``.
+
+    ``calls_out`` receives one JSON line per finished call in the recorded-call format of
+    ``callroute audit explain-call --calls``, so a simulated day can be checked like a real one.
+    """
     if seed is not None:
         scenario = msgspec.structs.replace(scenario, seed=seed)
     config = LiveConfig(scenario, base)
     writer = TraceWriter(trace) if trace is not None else None
-    switch = Switch(scenario, config, writer, watched_calls(scenario.assertions))
+    calls_writer = TraceWriter(calls_out) if calls_out is not None else None
+    switch = Switch(scenario, config, writer, watched_calls(scenario.assertions), calls_writer)
     switch.schedule_arrivals()
     clock = trio.testing.MockClock()
     try:
@@ -157,8 +162,9 @@ def run_scenario(scenario: Scenario, *, base: Path = Path("."), seed: int | None
         if scenario_errors is not None:
             raise _first_leaf(scenario_errors) from None
         raise
-    if writer is not None:
-        writer.flush()
+    for stream_writer in (writer, calls_writer):
+        if stream_writer is not None:
+            stream_writer.flush()
     kpis = switch.result()
     results = tuple(check(a, kpis, switch.outcomes) for a in scenario.assertions)
     return RunResult(seed=scenario.seed, kpis=kpis, assertions=results, trace_sha256=writer.digest.hexdigest() if writer else None)

@@ -53,10 +53,12 @@ class Switch:
     """One simulation run's state: calendar, calls, agents, queues, figures."""
 
     def __init__(self, scenario: Scenario, config: LiveConfig, trace: Callable[[dict[str, Any]], None] | None = None,
-                 watch_calls: frozenset[str] = frozenset()) -> None:
+                 watch_calls: frozenset[str] = frozenset(), calls_out: Callable[[dict[str, Any]], None] | None = None) -> None:
         self.scenario = scenario
         self.config = config
         self.trace = trace
+        self.calls_out = calls_out
+        """Receives one record per finished call, in the recorded-call format `audit explain-call --calls` reads."""
         self.heap: list[tuple[float, int, Callable[..., None], Any]] = []
         self.seq = 0
         self.now = 0.0
@@ -286,6 +288,8 @@ class Switch:
     def _arrive(self, t: float, dialled: str, caller: str | None, digits: str | None, label: str | None = None) -> None:
         call = Call(self.next_call_id, dialled, caller, digits, t, self.patience())
         call.label = label or str(call.id)
+        if self.calls_out is not None:
+            call.ring_states = dict(self.states)  # type: ignore[attr-defined]
         self.next_call_id += 1
         self.active += 1
         self.kpis.arrival(t, dialled)
@@ -569,6 +573,12 @@ class Switch:
         self.active -= 1
         if call.label in self.watch:
             self.outcomes[call.label] = (outcome, endpoint)
+        if self.calls_out is not None:
+            self.calls_out({
+                "call_id": call.label, "to": call.dialled, "from": call.caller, "at": self.wall(call.arrived).isoformat(),
+                "outcome": "missed" if outcome.startswith("abandoned_") else outcome, "endpoint": endpoint,
+                "states": call.ring_states, "digits": call.digits,  # type: ignore[attr-defined]
+            })
         if self.trace is not None:
             self.emit({"t": t, "ev": "end", "call": call.id, "outcome": outcome, "endpoint": endpoint})
 

@@ -74,3 +74,30 @@ def test_the_report_is_written(tmp_path: Path) -> None:
     assert code == 0
     assert f"report: {report}" in out
     assert report.read_text().startswith("<!DOCTYPE html>") or "<html" in report.read_text()
+
+
+def test_a_simulated_day_can_be_checked_by_audit_explain_call(tmp_path: Path) -> None:
+    """simulate --calls writes recorded calls; explain-call flags those routed by a table no longer current."""
+    calls = tmp_path / "calls.jsonl"
+    assert simulate(str(EXAMPLES / "friday_divert.toml"), "--calls", str(calls))[0] == 0
+    lines = [json.loads(line) for line in calls.read_text().splitlines()]
+    assert [(c["call_id"], c["outcome"], c["endpoint"]) for c in lines] == [
+        ("1", "answered", "2001"), ("2", "answered", "2001"), ("3", "answered", "2002")]
+    db = tmp_path / "c.sqlite"
+    runner = CliRunner()
+    base = ["--db", str(db), "--actor", "admin@office.example", "--log-level", "error"]
+    setup = tmp_path / "office.json"
+    setup.write_text(json.dumps({"commands": [
+        {"command": "create_tenant", "tenant": "office", "name": "Office", "time_zone": "Europe/Stockholm"},
+        {"command": "add_user", "tenant": "office", "extension": "2001", "name": "Anna"},
+        {"command": "add_user", "tenant": "office", "extension": "2002", "name": "Björn"},
+        {"command": "assign_number", "tenant": "office", "extension": "2001", "number": "+46812345670"},
+        {"command": "set_divert", "tenant": "office", "extension": "2001", "condition": "always",
+         "target": {"kind": "extension", "extension": "2002"}},
+    ]}))
+    assert runner.invoke(cli, [*base, "apply", str(setup)]).exit_code == 0
+    result = runner.invoke(cli, [*base, "audit", "explain-call", "--tenant", "office", "--calls", str(calls), "--latest"])
+    assert result.exit_code == 1
+    assert "call 1: answered 2001 — DIFFERS from version 5, which allows: answered by 2002" in result.stdout
+    assert "call 3: answered 2002 — as configured (version 5)" in result.stdout
+    assert "2 calls differ from the configuration" in result.stdout

@@ -57,7 +57,7 @@ class Call:
     """One call: who dialled what, when, and where it is now."""
 
     __slots__ = ("id", "label", "dialled", "caller", "digits", "arrived", "deadline", "state", "token", "stage", "where",
-                 "queue", "outcome", "endpoint", "answered_at", "ring", "group", "ring_states")
+                 "queue", "outcome", "endpoint", "answered_at", "ring", "group", "ring_states", "refused")
 
     def __init__(self, call_id: int, dialled: str, caller: str | None, digits: str | None, arrived: float,
                  patience: float) -> None:
@@ -79,6 +79,8 @@ class Call:
         self.answered_at: float | None = None
         self.ring: object = None
         self.group: str | None = None
+        self.refused: set[str] | None = None
+        """Agents who let this queue call ring out: offered to others first."""
 
     def transition(self, event: str) -> str:
         """Apply ``event``; return the new state."""

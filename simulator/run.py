@@ -21,7 +21,7 @@ import trio.testing
 
 from simulator.config import LiveConfig
 from simulator.kpis import Kpis
-from simulator.scenario import Scenario, ScenarioError
+from simulator.scenario import Scenario, ScenarioError, needs_limit
 from simulator.switch import Switch
 
 CHECKPOINT_EVENTS = 4096
@@ -71,7 +71,7 @@ class TraceWriter:
 
 
 _CALL_OUTCOME = re.compile(r"^call (\S+) (ends at|is answered by|ends) (.+)$")
-_FIGURE = re.compile(r"^([a-z_0-9]+)\s*(>=|<=|==|!=|>|<)\s*(-?[0-9.]+)$")
+_FIGURE = re.compile(r"^([a-z_0-9]+)\s*(>=|<=|==|!=|>|<)\s*(-?[0-9]+(?:\.[0-9]+)?)$")
 
 
 def watched_calls(assertions: list[str]) -> frozenset[str]:
@@ -148,6 +148,8 @@ def run_scenario(scenario: Scenario, *, base: Path = Path("."), seed: int | None
     """
     if seed is not None:
         scenario = msgspec.structs.replace(scenario, seed=seed)
+    if needs_limit(scenario):
+        raise ScenarioError("Poisson arrivals never end: give duration_seconds or max_calls - at `$`")
     config = LiveConfig(scenario, base)
     writer = TraceWriter(trace) if trace is not None else None
     calls_writer = TraceWriter(calls_out) if calls_out is not None else None

@@ -163,8 +163,14 @@ def load_scenario(path: Path) -> Scenario:
             scenario = msgspec.json.decode(data, type=Scenario)
     except (msgspec.ValidationError, msgspec.DecodeError) as exc:
         raise ScenarioError(f"{path}: {exc}") from None
-    if scenario.duration_seconds is None and scenario.max_calls is None:
-        raise ScenarioError(f"{path}: give duration_seconds or max_calls - at `$`")
+    if needs_limit(scenario):
+        raise ScenarioError(f"{path}: Poisson arrivals never end: give duration_seconds or max_calls - at `$`")
     if scenario.start.tzinfo is None:
         raise ScenarioError(f"{path}: the start instant needs an offset - at `$.start`")
     return scenario
+
+
+def needs_limit(scenario: Scenario) -> bool:
+    """Whether the scenario would run for ever: Poisson arrivals and neither a duration nor a number of calls."""
+    unbounded = scenario.duration_seconds is None and scenario.max_calls is None
+    return unbounded and any(isinstance(a, PoissonArrivals) for a in scenario.arrivals)

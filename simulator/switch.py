@@ -26,6 +26,8 @@ from collections.abc import Callable
 from datetime import UTC, timedelta
 from typing import Any
 
+from core.aggregates.identifiers import normalise_number
+from core.errors import DomainError
 from core.routing import Call as RoutingCall
 from core.routing import RoutingMemory, route
 from core.routing.plan import (
@@ -43,7 +45,7 @@ from core.routing.plan import (
 from simulator.config import LiveConfig
 from simulator.kpis import AgentFigures, Collector, Kpis
 from simulator.machines import ROUTING_STATE, Agent, Call
-from simulator.scenario import ExplicitArrivals, PoissonArrivals, Scenario
+from simulator.scenario import ExplicitArrivals, PoissonArrivals, Scenario, ScenarioError
 from simulator.streams import sampler, stream
 
 IVR_PRESS_SECONDS = 3.0
@@ -153,8 +155,9 @@ class Switch:
                 end = begin.replace(hour=h2, minute=m2)
                 if end <= begin:
                     end += timedelta(days=1)
-                t_begin = (begin - local_start).total_seconds()
-                t_end = (end - local_start).total_seconds()
+                # Subtract in UTC: two times of one zone subtract as wall clocks, an hour off across DST.
+                t_begin = (begin.astimezone(UTC) - self.start).total_seconds()
+                t_end = (end.astimezone(UTC) - self.start).total_seconds()
                 if t_end <= 0:
                     continue
                 self.at(max(0.0, t_begin), self._log_in, agent)
@@ -196,17 +199,43 @@ class Switch:
         """An agent became available: serve a waiting call of one of its queues, or wait in their free lists."""
         agent.free_since = t
         agent.call = None
+        if agent.leaving:  # logged out while ringing: leaves now that the offer is over
+            agent.leaving = False
+            self._close_login(agent, t)
+            self._set_state(agent, "log_out", t)
+            return
         if self.table is None:
             self._refresh_table(t)
         for queue_id in self.agent_queues.get(agent.extension, ()):
-            waiting = self.waiting.get(queue_id)
-            while waiting:
-                call = waiting.popleft()
-                if call.state == "queued" and call.ring is None:
-                    self._offer(t, call, agent, queue_id)
-                    return
+            call = self._next_waiting(queue_id, agent)
+            if call is not None:
+                self._offer(t, call, agent, queue_id)
+                return
         for queue_id in self.agent_queues.get(agent.extension, ()):
             heapq.heappush(self.free.setdefault(queue_id, []), (t, agent.order, agent))
+
+    def _next_waiting(self, queue_id: str, agent: Agent) -> Call | None:
+        """The longest-waiting call of a queue that ``agent`` has not just let ring out, removed from the queue."""
+        waiting = self.waiting.get(queue_id)
+        if not waiting:
+            return None
+        logged_in = sum(1 for ext in self.table.queues[queue_id].agents  # type: ignore[union-attr]
+                        if ext in self.agents and self.agents[ext].state != "offline")
+        index = 0
+        while index < len(waiting):
+            call = waiting[index]
+            if call.state != "queued" or call.ring is not None or call.queue != queue_id:
+                del waiting[index]  # left the queue (abandoned, moved on) or being offered
+                continue
+            refused = call.refused
+            if refused and agent.extension in refused and len(refused) < logged_in:
+                index += 1  # let another agent try first
+                continue
+            if refused and len(refused) >= logged_in:
+                refused.clear()  # every agent has let it ring: start over
+            del waiting[index]
+            return call
+        return None
 
     def _refresh_table(self, t: float) -> None:
         table = self.config.table_at(self.wall(t))
@@ -228,13 +257,17 @@ class Switch:
         """Put every arrival process on the calendar."""
         from zoneinfo import ZoneInfo
 
-        zone = ZoneInfo(self.config.table_at(self.scenario.start).time_zone)
+        table = self.config.table_at(self.scenario.start)
+        zone = ZoneInfo(table.time_zone)
         for index, spec in enumerate(self.scenario.arrivals):
             if isinstance(spec, ExplicitArrivals):
+                for position, call in enumerate(spec.calls):
+                    _check_dialled(table, call.to, f"$.arrivals[{index}].calls[{position}].to")
                 for call in sorted(spec.calls, key=lambda c: c.at_seconds):
                     self.arrivals_open += 1
                     self.at(call.at_seconds, self._explicit_arrival, call)
             elif isinstance(spec, PoissonArrivals):
+                _check_dialled(table, spec.to, f"$.arrivals[{index}].to")
                 rng = stream(self.scenario.seed, f"arrivals:{index}")
                 process = _Poisson(spec, rng, self.scenario.start.astimezone(zone), stream(self.scenario.seed, f"callers:{index}"))
                 first = process.next_after(0.0)
@@ -282,6 +315,18 @@ class Switch:
         if self.trace is not None:
             self.emit({"t": t, "ev": "live", "version": version})
         self._refresh_table(t)
+        # Agents the change put in a queue may serve calls already waiting there.
+        for queue_id, waiting in list(self.waiting.items()):
+            queue = self.table.queues.get(queue_id)  # type: ignore[union-attr]
+            while waiting and queue is not None:
+                agent = self._free_agent(queue_id, queue.strategy)
+                if agent is None:
+                    break
+                call = self._next_waiting(queue_id, agent)
+                if call is None:
+                    heapq.heappush(self.free.setdefault(queue_id, []), (agent.free_since, agent.order, agent))
+                    break
+                self._offer(t, call, agent, queue_id)
 
     # -- calls ------------------------------------------------------------------------------------
 
@@ -297,9 +342,12 @@ class Switch:
             self.emit({"t": t, "ev": "arrive", "call": call.id, "to": dialled, "from": caller})
         if self.table is None:
             self._refresh_table(t)  # afterwards the table changes only when a change goes live (_provisioned)
-        decision = route(self.table, RoutingCall(dialled=dialled, at=self.wall(t), caller=caller, digits=digits,  # type: ignore[arg-type]
-                                                 call_id=str(call.id)),
-                         self.states, self.memory, hop_limit=self.scenario.max_hops)  # type: ignore[arg-type]
+        try:
+            decision = route(self.table, RoutingCall(dialled=dialled, at=self.wall(t), caller=caller, digits=digits,  # type: ignore[arg-type]
+                                                     call_id=str(call.id)),
+                             self.states, self.memory, hop_limit=self.scenario.max_hops)  # type: ignore[arg-type]
+        except DomainError as exc:
+            raise ScenarioError(f"call {call.label} at {t:g} s: {exc} - at `$.arrivals`") from None
         self.memory = decision.memory
         if any(step.rule == "anonymous rejection" and step.matched for step in decision.explanation):
             self.kpis.counts["rejected"] += 1
@@ -485,17 +533,23 @@ class Switch:
             self.waiting.setdefault(node.queue, deque()).append(call)
         self.at(t + node.max_wait_seconds, self._max_wait, (call, node.queue, node.after_max_wait))
 
-    def _free_agent(self, queue_id: str, strategy: str) -> Agent | None:
+    def _free_agent(self, queue_id: str, strategy: str, exclude: set[str] | None = None) -> Agent | None:
         free = self.free.get(queue_id)
         if not free:
             return None
-        if strategy == "longest_idle":
+        if strategy == "longest_idle" and not exclude:
             while free:
                 since, _, agent = heapq.heappop(free)
                 if agent.state == "available" and agent.free_since == since:
                     return agent
             return None
-        candidates = [entry for entry in free if entry[2].state == "available" and entry[2].free_since == entry[0]]
+        candidates = [entry for entry in free if entry[2].state == "available" and entry[2].free_since == entry[0]
+                      and not (exclude and entry[2].extension in exclude)]
+        if strategy == "longest_idle" and candidates:
+            chosen = min(candidates)
+            free.remove(chosen)
+            heapq.heapify(free)
+            return chosen[2]
         if not candidates:
             free.clear()
             return None
@@ -529,7 +583,15 @@ class Switch:
         if call.token == token and call.state == "queued":
             call.ring = None
             call.where = "waited"
-            self.waiting.setdefault(call.queue, deque()).appendleft(call)  # type: ignore[arg-type]
+            if call.refused is None:
+                call.refused = set()
+            call.refused.add(agent.extension)
+            queue = self.table.queues[call.queue]  # type: ignore[union-attr,index]
+            other = self._free_agent(call.queue, queue.strategy, exclude=call.refused)  # type: ignore[arg-type]
+            if other is not None:
+                self._offer(t, call, other, call.queue)  # type: ignore[arg-type]
+            else:
+                self.waiting.setdefault(call.queue, deque()).appendleft(call)  # type: ignore[arg-type]
         self._agent_free(t, agent)
 
     def _max_wait(self, t: float, item: tuple[Call, str, Any]) -> None:
@@ -594,6 +656,18 @@ class Switch:
         return self.kpis.result(figures, end, self.events)
 
 
+def _check_dialled(table: Any, dialled: str, field: str) -> None:
+    """Refuse, before the run, a call to something that is neither an extension nor a number of the tenant."""
+    if dialled in table.users:
+        return
+    try:
+        number = normalise_number(dialled, field=field)
+    except DomainError:
+        number = None
+    if number not in table.numbers:
+        raise ScenarioError(f"{dialled!r} is neither an extension nor a number of tenant {table.tenant!r} - at `{field}`")
+
+
 class _Poisson:
     """A non-homogeneous Poisson process by thinning, on the tenant's wall clock."""
 
@@ -605,16 +679,14 @@ class _Poisson:
         self.weekly = spec.weekly_profile or [1.0] * 7
         self.peak = spec.rate_per_hour / 3600 * max(self.hourly) * max(self.weekly)
         self.base = spec.rate_per_hour / 3600
-        self.offset = local_start.hour * 3600 + local_start.minute * 60 + local_start.second
-        self.weekday = local_start.weekday()
+        self.start_utc = local_start.astimezone(UTC)
+        self.zone = local_start.tzinfo
         self.flat = spec.hourly_profile is None and spec.weekly_profile is None
         self.digits = sorted(spec.digits.items())
 
     def rate(self, t: float) -> float:
-        seconds = self.offset + t
-        hour = int(seconds // 3600) % 24
-        day = (self.weekday + int(seconds // 86400)) % 7
-        return self.base * self.hourly[hour] * self.weekly[day]
+        local = (self.start_utc + timedelta(seconds=t)).astimezone(self.zone)  # wall clock, DST included
+        return self.base * self.hourly[local.hour] * self.weekly[local.weekday()]
 
     def next_after(self, t: float) -> float:
         if self.peak <= 0:

@@ -418,8 +418,11 @@ class Switch:
             leg = legs[index]
             index += 1
             delay, agent = self._answer_delay(leg.endpoint.kind, leg.endpoint.id)
-            if leg.endpoint.kind == "user" and leg.endpoint.id in self.agents and self.agents[leg.endpoint.id].state != "available":
-                continue  # became busy or unreachable since the call was routed
+            person = self.agents.get(leg.endpoint.id) if leg.endpoint.kind == "user" else None
+            if person is not None and person.state != "available":
+                if person.state == "offline" or not ring.via.startswith("user "):
+                    continue  # unreachable, or a group or scheme member who became busy since the call was routed
+                # A call to a busy user with call waiting on rings (the waiting tone) but is not answered.
             if self.trace is not None:
                 self.emit({"t": t, "ev": "ring", "call": call.id, "endpoints": [leg.endpoint.id]})
             end = min(limit_end, t + (leg.seconds if leg.seconds is not None else math.inf))

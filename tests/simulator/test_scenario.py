@@ -460,3 +460,16 @@ def test_an_agent_who_logs_out_while_ringing_is_logged_out_when_the_offer_ends()
     result = run_scenario(s)
     assert result.passed, [a.detail for a in result.assertions]  # today: call 2: abandoned in queue (2001 still logged in)
     assert result.kpis.agents["2001"].logged_in_seconds <= 20
+
+
+def test_a_call_to_a_busy_user_with_call_waiting_rings_out_then_follows_the_no_answer_divert() -> None:
+    """2001 talks from t=0 to t=100 (call waiting on by default); a second call at t=10 rings 20 s unanswered, then voicemail."""
+    commands = [create_tenant(), add_user("2001"),
+                set_divert("2001", "no_answer", {"kind": "voicemail"}, ring_seconds=20)]
+    s = scenario(commands, [explicit({"at_seconds": 0, "to": "2001"}, {"at_seconds": 10, "to": "2001"})],
+                 agents=[{"extension": "2001", "answer_delay": fixed(1), "talk_time": fixed(100)}],
+                 assertions=["call 1 is answered by 2001", "call 2 ends at voicemail of 2001"])
+    result, _, trace = run_traced(s)
+    assert result.passed, result.assertions
+    ends = {r["call"]: r["t"] for r in trace if r["ev"] == "end"}
+    assert ends[2] == 30.0, "the waiting call rang its 20 s before going to voicemail"

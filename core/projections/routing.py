@@ -52,6 +52,8 @@ class _ChangeMeta(msgspec.Struct):
 
 
 _META = msgspec.json.Decoder(_ChangeMeta)
+_AFFECTS_ALL_USERS = frozenset({"TenantDefaultSet", "TenantCreated"})
+"""Events that change every user's resolved rules; others change at most the user they name."""
 _CREATED = TenantCreated
 _TABLE_ENCODER = msgspec.msgpack.Encoder()
 _TABLE_DECODER = msgspec.msgpack.Decoder(RoutingTable)
@@ -213,6 +215,9 @@ class RoutingProjection:
             self._timeline(slug).policies.append(policy)
         self._live: dict[str, Tenant] = {}
         self._backlog: dict[str, list[Any]] = {}
+        # The last table compiled from the live tenant, and the users changed since (None: unknown, compile all).
+        self._compiled: dict[str, RoutingTable] = {}
+        self._changed: dict[str, set[str] | None] = {}
         self._tables: dict[tuple[str, int], RoutingTable] = {}
 
     def _timeline(self, slug: str) -> Timeline:
@@ -284,16 +289,26 @@ class RoutingProjection:
             if live is None or live.version != first - 1:
                 # Events before the backlog were processed before a restart: load them.
                 live = None if first == 1 else repository.get(tenant_id(slug), version=first - 1)
+                self._changed[slug] = None
             mapper = self.app.mapper
+            changed = self._changed.get(slug)
             applied = 0
             for notification in backlog:
                 if notification.originator_version > version:
                     break
-                live = replay(mapper.to_domain_event(notification), live)
+                event = mapper.to_domain_event(notification)
+                live = replay(event, live)
                 applied += 1
+                if changed is not None:
+                    extension = event.__dict__.get("extension")
+                    if extension is not None:
+                        changed.add(extension)
+                    elif type(event).__name__ in _AFFECTS_ALL_USERS:
+                        changed = self._changed[slug] = None
             del backlog[:applied]
         elif live is None or live.version != version:
             live = repository.get(tenant_id(slug), version=version)
+            self._changed[slug] = None
         self._live[slug] = live  # type: ignore[assignment]
         return live
 
@@ -307,8 +322,11 @@ class RoutingProjection:
         else:
             live = self._advance(slug, version)
             if live is None or live.version != version:
-                live = self.app.repository.get(tenant_id(slug), version=version)
-            table = compile_table(live.state, version)
+                table = compile_table(self.app.repository.get(tenant_id(slug), version=version).state, version)
+            else:
+                previous, changed = self._compiled.get(slug), self._changed.get(slug)
+                table = compile_table(live.state, version, previous=previous, changed_users=changed)
+                self._compiled[slug], self._changed[slug] = table, set()
         self._tables[(slug, version)] = table
         return table
 

@@ -53,26 +53,45 @@ class RoutingTable(msgspec.Struct, frozen=True):
     closed: bool = False
 
 
-def compile_table(state: TenantState, version: int) -> RoutingTable:
-    """The routing table of ``state`` (the tenant at ``version``)."""
-    users = {}
-    for ext, user in state.users.items():
-        handling = state.resolved(ext)
-        ooh = user.out_of_hours if user.out_of_hours is not None and user.out_of_hours.enabled else None
-        users[ext] = UserRule(
-            extension=ext,
-            name=user.name,
-            reject_anonymous=user.reject_anonymous,
-            forward_always=user.forward_always,
-            permanent_redirect=user.permanent_redirect,
-            out_of_hours=ooh,
-            unreachable=user.unreachable,
-            busy=handling.busy,
-            call_waiting=handling.call_waiting,
-            no_answer=handling.no_answer,
-            rejected=handling.rejected,
-            voicemail_greeting=handling.voicemail_greeting,
-        )
+def user_rule(state: TenantState, extension: str) -> UserRule:
+    """One user's rule, with tenant defaults resolved."""
+    user = state.users[extension]
+    handling = state.resolved(extension)
+    ooh = user.out_of_hours if user.out_of_hours is not None and user.out_of_hours.enabled else None
+    return UserRule(
+        extension=extension,
+        name=user.name,
+        reject_anonymous=user.reject_anonymous,
+        forward_always=user.forward_always,
+        permanent_redirect=user.permanent_redirect,
+        out_of_hours=ooh,
+        unreachable=user.unreachable,
+        busy=handling.busy,
+        call_waiting=handling.call_waiting,
+        no_answer=handling.no_answer,
+        rejected=handling.rejected,
+        voicemail_greeting=handling.voicemail_greeting,
+    )
+
+
+def compile_table(
+    state: TenantState, version: int, *, previous: RoutingTable | None = None, changed_users: set[str] | None = None
+) -> RoutingTable:
+    """The routing table of ``state`` (the tenant at ``version``).
+
+    Given the table of an earlier version of the same tenant and the extensions whose
+    settings changed since, only those users' rules are compiled again (rules are
+    immutable, so the others are shared); the result equals a full compilation.
+    """
+    if previous is not None and changed_users is not None:
+        users = dict(previous.users)
+        for extension in changed_users:
+            if extension in state.users:
+                users[extension] = user_rule(state, extension)
+            else:
+                users.pop(extension, None)
+    else:
+        users = {extension: user_rule(state, extension) for extension in state.users}
     return RoutingTable(
         tenant=state.slug,
         version=version,

@@ -8,7 +8,7 @@ reaches existing users.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 import msgspec
 
@@ -103,3 +103,8 @@ def resolve(own: CallHandling, pinned: CallHandling, tenant: CallHandling) -> Re
                 sources[name] = source  # type: ignore[assignment]
                 break
     return ResolvedHandling(sources=sources, **values)  # type: ignore[arg-type]
+
+
+def first_set(*values: Any) -> Any:
+    """The first value that is not ``None`` (``False`` is a value)."""
+    return next(v for v in values if v is not None)

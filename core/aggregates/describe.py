@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from core.aggregates.targets import (
     AudioFileRef,
     BusyTone,
@@ -26,52 +29,40 @@ from core.aggregates.targets import (
 )
 
 
+def _number(value: ToNumber) -> str:
+    options = [name for name in ("announce", "present_dialled_number", "always") if getattr(value, name)]
+    return value.number + (f" ({', '.join(options)})" if options else "")
+
+
+# One look-up per call instead of a chain of class patterns: explanations call this for
+# every rule they describe, on the routing hot path.
+_BY_TYPE: dict[type, Callable[[Any], str]] = {
+    Off: lambda v: "off",
+    ToVoicemail: lambda v: f"voicemail of {v.extension}" if v.extension is not None else "voicemail",
+    HandleWithVoicemail: lambda v: "voicemail",
+    ToExtension: lambda v: f"extension {v.extension}",
+    ToNumber: _number,
+    ToGroup: lambda v: f"answer group {v.group}",
+    ToQueue: lambda v: f"queue {v.queue}",
+    ToIvr: lambda v: f"IVR menu {v.ivr}",
+    ToScheme: lambda v: f"scheme {v.scheme}",
+    ToExternalSip: lambda v: f"external SIP {v.uri}",
+    ToWebhook: lambda v: f"number from webhook {v.url}",
+    ToResponsibleManager: lambda v: "responsible manager (CRM)",
+    ToRemote: lambda v: f"{v.member} on PBX {v.pbx}",
+    PlayMessage: lambda v: f"play {describe(v.message)} and hang up",
+    NoAnswerRule: lambda v: f"after {v.ring_seconds}s → {describe(v.target)}",
+    BusyTone: lambda v: "busy tone",
+    MessageAndHangUp: lambda v: f"message and hang up: {describe(v.message)}",
+    ForwardTo: lambda v: f"forward to {describe(v.target)}",
+    TextToSpeech: lambda v: f"text-to-speech [{v.language}] {v.text!r}",
+    AudioFileRef: lambda v: f"audio file {v.audio_file!r}",
+    bool: lambda v: "on" if v else "off",
+    type(None): lambda v: "-",
+}
+
+
 def describe(value: object) -> str:
     """A divert target, handling or greeting in a few words."""
-    match value:
-        case None:
-            return "-"
-        case Off():
-            return "off"
-        case ToVoicemail(extension=ext) if ext is not None:
-            return f"voicemail of {ext}"
-        case ToVoicemail() | HandleWithVoicemail():
-            return "voicemail"
-        case ToGroup(group=key):
-            return f"answer group {key}"
-        case ToQueue(queue=key):
-            return f"queue {key}"
-        case ToIvr(ivr=key):
-            return f"IVR menu {key}"
-        case ToScheme(scheme=key):
-            return f"scheme {key}"
-        case ToExternalSip(uri=uri):
-            return f"external SIP {uri}"
-        case ToWebhook(url=url):
-            return f"number from webhook {url}"
-        case ToResponsibleManager():
-            return "responsible manager (CRM)"
-        case ToRemote(pbx=pbx, member=member):
-            return f"{member} on PBX {pbx}"
-        case PlayMessage(message=message):
-            return f"play {describe(message)} and hang up"
-        case ToExtension(extension=ext):
-            return f"extension {ext}"
-        case ToNumber():
-            options = [name for name in ("announce", "present_dialled_number", "always") if getattr(value, name)]
-            return value.number + (f" ({', '.join(options)})" if options else "")
-        case NoAnswerRule(target=target, ring_seconds=seconds):
-            return f"after {seconds}s → {describe(target)}"
-        case BusyTone():
-            return "busy tone"
-        case MessageAndHangUp(message=message):
-            return f"message and hang up: {describe(message)}"
-        case ForwardTo(target=target):
-            return f"forward to {describe(target)}"
-        case TextToSpeech(text=text, language=language):
-            return f"text-to-speech [{language}] {text!r}"
-        case AudioFileRef(audio_file=name):
-            return f"audio file {name!r}"
-        case bool():
-            return "on" if value else "off"
-    return str(value)
+    render = _BY_TYPE.get(type(value))
+    return render(value) if render is not None else str(value)

@@ -273,30 +273,31 @@ class _Router:
         if isinstance(entered, HopLimit):
             return entered
         path, at, depth = entered, f"user {ext}", len(entered)
+        add = self.steps.append
         rule = self.table.users.get(ext)
         if rule is None:  # pragma: no cover - referential integrity keeps targets valid
-            self.note(depth, at, "user", False, f"extension {ext} does not exist")
+            add(Step(depth, at, "user", False, f"extension {ext} does not exist"))
             return Unavailable()
         caller = self.call.caller
         if rule.reject_anonymous and caller is None:
-            self.note(depth, at, "anonymous rejection", True, "the caller withholds their number and the user rejects anonymous calls")
+            add(Step(depth, at, "anonymous rejection", True, "the caller withholds their number and the user rejects anonymous calls"))
             return self.handling(rule.rejected, path, depth, owner=ext)
         self.note(depth, at, "anonymous rejection", False,
                   "reject anonymous is off" if not rule.reject_anonymous else f"caller id {caller} is present")
 
         if not isinstance(rule.forward_always, Off):
-            self.note(depth, at, "forward always", True, f"every call goes to {describe(rule.forward_always)}")
+            add(Step(depth, at, "forward always", True, f"every call goes to {describe(rule.forward_always)}"))
             return self.destination(rule.forward_always, path, owner=ext)
-        self.note(depth, at, "forward always", False, "off")
+        add(Step(depth, at, "forward always", False, "off"))
         if rule.permanent_redirect is not None:
-            self.note(depth, at, "permanent redirect", True, f"the device redirects every call to {rule.permanent_redirect}")
+            add(Step(depth, at, "permanent redirect", True, f"the device redirects every call to {rule.permanent_redirect}"))
             return Ring(legs=(Leg(endpoint=Endpoint(kind="external", id=rule.permanent_redirect)),), via=f"user {ext} redirect")
-        self.note(depth, at, "permanent redirect", False, "none")
+        add(Step(depth, at, "permanent redirect", False, "none"))
         for name, target in (("no answer", rule.no_answer.target), ("busy", rule.busy)):
             if isinstance(target, ToNumber) and target.always:
-                self.note(depth, at, f"{name} divert marked always", True, f"redirects every call to {target.number} at once")
+                add(Step(depth, at, f"{name} divert marked always", True, f"redirects every call to {target.number} at once"))
                 return Ring(legs=(self.external_leg(target),), via=f"user {ext} always-redirect")
-        self.note(depth, at, "redirect always", False, "no number divert is marked always")
+        add(Step(depth, at, "redirect always", False, "no number divert is marked always"))
 
         if rule.out_of_hours is not None:
             window = out_of_hours_window(rule.out_of_hours, self.local)
@@ -304,40 +305,41 @@ class _Router:
                 self.note(depth, at, "out of hours", True,
                           f"{self.when} is in {window}: to {describe(rule.out_of_hours.when_unavailable)}")
                 return self.destination(rule.out_of_hours.when_unavailable, path, owner=ext)
-            self.note(depth, at, "out of hours", False, f"{self.when} is in no unavailable window")
+            add(Step(depth, at, "out of hours", False, f"{self.when} is in no unavailable window"))
         else:
-            self.note(depth, at, "out of hours", False, "no schedule")
+            add(Step(depth, at, "out of hours", False, "no schedule"))
 
         state = self.states.get(ext, "available")
         if state == "unreachable":
             if isinstance(rule.unreachable, Off):
-                self.note(depth, at, "unreachable", True, "the phone is unreachable and the divert is off: unavailable")
+                add(Step(depth, at, "unreachable", True, "the phone is unreachable and the divert is off: unavailable"))
                 return Unavailable()
-            self.note(depth, at, "unreachable", True, f"the phone is unreachable: to {describe(rule.unreachable)}")
+            add(Step(depth, at, "unreachable", True, f"the phone is unreachable: to {describe(rule.unreachable)}"))
             return self.destination(rule.unreachable, path, owner=ext)
-        self.note(depth, at, "unreachable", False, f"the phone is {state}")
+        add(Step(depth, at, "unreachable", False, f"the phone is {state}"))
 
         if state == "busy":
             if rule.call_waiting:
-                self.note(depth, at, "busy", False, "the user is on a call but call waiting is on: the call waits")
+                add(Step(depth, at, "busy", False, "the user is on a call but call waiting is on: the call waits"))
             elif isinstance(rule.busy, Off):
-                self.note(depth, at, "busy", True, "the user is on a call, call waiting is off, the divert is off: engaged tone")
+                add(Step(depth, at, "busy", True, "the user is on a call, call waiting is off, the divert is off: engaged tone"))
                 return BusyTone()
             else:
-                self.note(depth, at, "busy", True, f"the user is on a call and call waiting is off: to {describe(rule.busy)}")
+                add(Step(depth, at, "busy", True, f"the user is on a call and call waiting is off: to {describe(rule.busy)}"))
                 return self.destination(rule.busy, path, owner=ext)
         else:
-            self.note(depth, at, "busy", False, f"the phone is {state}")
+            add(Step(depth, at, "busy", False, f"the phone is {state}"))
 
         return self.ring_user(rule, path, depth, at)
 
     def ring_user(self, rule: UserRule, path: tuple[str, ...], depth: int, at: str) -> Node:
         no_answer = rule.no_answer
         leg = _user_endpoint(rule.extension)
+        add = self.steps.append
         if isinstance(no_answer.target, Off):
-            self.note(depth, at, "no answer", False, "the divert is off: keeps ringing until answered or the caller hangs up")
+            add(Step(depth, at, "no answer", False, "the divert is off: keeps ringing until answered or the caller hangs up"))
             return Ring(legs=(Leg(endpoint=leg),), via=at)
-        self.note(depth, at, "no answer", True, f"rings {no_answer.ring_seconds} s, then to {describe(no_answer.target)}")
+        add(Step(depth, at, "no answer", True, f"rings {no_answer.ring_seconds} s, then to {describe(no_answer.target)}"))
         then = self.destination(no_answer.target, path, owner=rule.extension)
         return Ring(legs=(Leg(endpoint=leg, seconds=no_answer.ring_seconds),), via=at, then=then)
 

@@ -45,12 +45,6 @@ class PinRuleError(ValidationFailed):
     rule = "pin"
 
 
-class OutOfRangeError(ValidationFailed):
-    """A number (a timeout, a count) lies outside its allowed range."""
-
-    rule = "out_of_range"
-
-
 class UnknownTimeZoneError(ValidationFailed):
     """A time zone is not an IANA zone name."""
 

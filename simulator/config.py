@@ -79,7 +79,6 @@ class LiveConfig:
         self.confirm(scenario.start, version)
         self.projection = RoutingProjection(self.app, MemoryProjectionStore())
         self.projection.catch_up()
-        self._last: tuple[datetime, RoutingTable] | None = None
 
     def _copy_from_store(self, path: Path, slug: str) -> None:
         """Copy a tenant's stored events from a SQLite store into the simulation's memory store."""

@@ -56,7 +56,7 @@ class IllegalTransition(RuntimeError):
 class Call:
     """One call: who dialled what, when, and where it is now."""
 
-    __slots__ = ("id", "label", "dialled", "caller", "digits", "arrived", "deadline", "state", "token", "stage", "where",
+    __slots__ = ("id", "label", "dialled", "caller", "digits", "arrived", "deadline", "state", "token", "where",
                  "queue", "outcome", "endpoint", "answered_at", "ring", "group", "ring_states", "refused")
 
     def __init__(self, call_id: int, dialled: str, caller: str | None, digits: str | None, arrived: float,
@@ -71,7 +71,6 @@ class Call:
         self.state = "arrived"
         self.token = 0
         """Bumped by every transition: timers scheduled under an older token are stale."""
-        self.stage = "routing"
         self.where = ""
         self.queue: str | None = None
         self.outcome: str | None = None

@@ -362,7 +362,6 @@ class Switch:
         match node:
             case Ring():
                 call.transition("ring")
-                call.stage = "ringing"
                 if node.via.startswith("group "):
                     call.group = node.via.removeprefix("group ")
                     self.kpis.offered_to(None, call.group)
@@ -500,7 +499,6 @@ class Switch:
 
     def _menu(self, t: float, call: Call, menu: Menu) -> None:
         call.transition("enter_ivr")
-        call.stage = "ivr"
         if self.trace is not None:
             self.emit({"t": t, "ev": "ivr", "call": call.id, "ivr": menu.ivr, "digit": menu.chosen})
         tries = menu.retries + 1
@@ -523,7 +521,6 @@ class Switch:
 
     def _enqueue(self, t: float, call: Call, node: Queue) -> None:
         call.transition("enqueue")
-        call.stage = "queue"
         call.queue = node.queue
         self.kpis.offered_to(node.queue, None)
         if self.trace is not None:

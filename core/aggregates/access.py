@@ -14,7 +14,6 @@ from core.aggregates.context import Actor
 from core.errors import PermissionDeniedError
 
 Permission = Literal["telephony_admin"]
-PERMISSIONS: tuple[Permission, ...] = ("telephony_admin",)
 
 
 def check_access(actor: Actor, slug: str, admins: dict[str, tuple[str, ...]], partner: str | None, *, action: str) -> None:

@@ -16,7 +16,6 @@ RingSeconds = Annotated[int, msgspec.Meta(ge=MIN_RING_SECONDS, le=MAX_RING_SECON
 MemberRingSeconds = Annotated[int, msgspec.Meta(ge=5, le=300)]
 
 Condition = Literal["always", "no_answer", "busy", "unreachable"]
-CONDITIONS: tuple[Condition, ...] = ("always", "no_answer", "busy", "unreachable")
 
 
 class TextToSpeech(msgspec.Struct, frozen=True, forbid_unknown_fields=True, tag_field="kind", tag="tts"):

@@ -99,7 +99,7 @@ def check(assertion: str, kpis: Kpis, outcomes: dict[str, tuple[str, str | None]
             expected = f"answered by {expected}"
         elif verb == "ends at":
             expected = expected if expected.startswith(("voicemail", "answered")) else f"answered by {expected}"
-        ok = actual == expected or (verb == "ends" and actual.split(" ")[0] == expected.split(" ")[0] and actual == expected)
+        ok = actual == expected
         return AssertionResult(assertion, ok, f"call {call_id}: {actual}")
     return AssertionResult(assertion, False, "not understood: use 'figure >= number' or 'call N ends at voicemail of EXT'")
 

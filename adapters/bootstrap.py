@@ -9,7 +9,7 @@ from pathlib import Path
 from argon2 import PasswordHasher
 
 from adapters.directory import StoreDirectory, load_directory_file, tenant_users_of
-from adapters.projection_store import SQLiteProjectionStore
+from adapters.projection_store import ProjectionMoved, SQLiteProjectionStore
 from core.projections.routing import RoutingProjection
 from core.service import CallrouteApp
 
@@ -82,6 +82,13 @@ def build_app(
 
 def build_projection(app: CallrouteApp, path: Path) -> RoutingProjection:
     """The routing projection of ``app``, tracked in the same SQLite file, caught up to the last event."""
+    for _ in range(5):
+        projection = RoutingProjection(app, SQLiteProjectionStore(path))
+        try:
+            projection.catch_up()
+            return projection
+        except ProjectionMoved:
+            continue  # another process committed first: reload what it stored and go on from there
     projection = RoutingProjection(app, SQLiteProjectionStore(path))
     projection.catch_up()
     return projection

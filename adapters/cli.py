@@ -8,9 +8,11 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 import click
 import msgspec
+from eventsourcing.persistence import MapperDeserialisationError
 
 from adapters.bootstrap import build_app, build_projection, db_path, directory_path
 from adapters.logging import configure_logging
@@ -122,7 +124,9 @@ def apply_file(env: Env, file: Path, fmt: str | None, reason: str | None) -> Non
         raise Failure(f"{file}: {exc}; nothing was stored") from None
     actor = env.actor
     if document.actor is not None and not _actor_given():
-        actor = Actor(principal=document.actor.principal, partner=document.actor.partner)
+        # The file names who acts; --partner and --operator on the command line still apply.
+        actor = Actor(principal=document.actor.principal, partner=env.actor.partner or document.actor.partner,
+                      operator=env.actor.operator)
     env.execute(list(document.commands), actor=actor, reason=reason or document.reason)
 
 
@@ -266,19 +270,28 @@ def audit() -> None:
 def audit_verify(env: Env, slug: str | None, expect_head: str | None) -> None:
     """Walk the hash chains; exit 0 when intact, 1 naming the first altered or missing event."""
     app = env.app
-    slugs = [slug] if slug else app.list_tenants()
-    if slug and slug not in app.list_tenants():
-        raise Failure(f"no tenant {slug!r}")
+    # Every aggregate in the store, found from the rows themselves: a tenant whose
+    # first event was deleted is no longer listed by its creation, but its rows are.
+    stored = stored_aggregates(env.db)
+    known = {tenant_id(name).hex: name for name in app.list_tenants()}
+    known.update({provisioning_id(name).hex: f"{name} provisioning" for name in known.values()})
+    if slug is not None:
+        wanted = {tenant_id(slug).hex, provisioning_id(slug).hex} & stored
+        if not wanted:
+            raise Failure(f"no tenant {slug!r}")
+    else:
+        wanted = stored
     broken = False
-    for name in slugs:
-        record = provisioning_id(name)
-        if record in app.repository:
-            provisioning = verify_chain(app.recorder, app.mapper, record)
-            if provisioning.first_break is not None:
-                b = provisioning.first_break
-                click.echo(f"{name} provisioning: BROKEN at event version {b.version}: {b.problem}: {b.detail}")
+    for key in sorted(wanted, key=lambda k: (known.get(k, "~" + k))):
+        name = known.get(key, f"aggregate {key} (its first event is missing)")
+        is_tenant = not name.endswith(" provisioning")
+        report = verify_chain(app.recorder, app.mapper, UUID(key), app.snapshots if is_tenant else None)
+        if not is_tenant:
+            if report.first_break is not None:
+                b = report.first_break
+                click.echo(f"{name}: BROKEN at event version {b.version}: {b.problem}: {b.detail}")
                 broken = True
-        report = verify_chain(app.recorder, app.mapper, tenant_id(name), app.snapshots)
+            continue
         if report.first_break is None and expect_head and report.head != expect_head:
             click.echo(f"{name}: chain intact over {report.events} events, but its head {report.head} "
                        f"is not the expected {expect_head}: events were removed from the end or rewritten")
@@ -291,6 +304,19 @@ def audit_verify(env: Env, slug: str | None, expect_head: str | None) -> None:
             broken = True
     if broken:
         sys.exit(1)
+
+
+def stored_aggregates(db: Path) -> set[str]:
+    """The ids (hex) of every aggregate with rows in the store's events table."""
+    if not db.exists():
+        return set()
+    import sqlite3
+
+    with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as connection:
+        try:
+            return {row[0] for row in connection.execute("SELECT DISTINCT originator_id FROM stored_events")}
+        except sqlite3.OperationalError:
+            return set()
 
 
 def parse_instant(value: str | None, option: str = "--at") -> datetime:
@@ -464,7 +490,11 @@ from adapters import cli_audit, cli_simulate  # noqa: E402,F401  (register the a
 
 def main() -> None:
     """Console-script entry point."""
-    cli(prog_name="callroute")
+    try:
+        cli(prog_name="callroute")
+    except MapperDeserialisationError as exc:
+        click.echo(f"callroute: error: a stored event cannot be read ({exc}); run `callroute audit verify`", err=True)
+        sys.exit(1)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -55,7 +55,7 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=50)
     args = parser.parse_args()
     configure_logging("error")
-    with tempfile.TemporaryDirectory(dir=".") as tmp:
+    with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "audit.sqlite"
         app = CallrouteApp(sqlite_env(path), clock=SteppingClock(START, timedelta(seconds=30)), pin_hasher=FakeHasher())
         users = 200

@@ -179,7 +179,7 @@ def main() -> None:
     parser.add_argument("--commands", type=int, default=3000)
     parser.add_argument("--events", type=int, default=10_000)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(dir=".") as tmp:
+    with tempfile.TemporaryDirectory() as tmp:
         ledger = {"users": 100}
         model = {"users": 1000, "groups": 100, "ivrs": 50, "schemes": 50}
         for label, setup, cmds in (

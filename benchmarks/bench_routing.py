@@ -197,7 +197,7 @@ def main() -> None:
     args = parser.parse_args()
     configure_logging("error")
     bench_decisions(args.decisions, 1000, 100)
-    with tempfile.TemporaryDirectory(dir=".") as tmp:
+    with tempfile.TemporaryDirectory() as tmp:
         bench_projection(Path(tmp) / "events.sqlite", args.events)
 
 

@@ -122,6 +122,12 @@ class Provisioning(Chained, Aggregate):
         """
         if applied_at.tzinfo is None:
             raise ValidationFailed("the instant must carry a time zone", field="at")
+        if applied_at > self._ctx.at:
+            raise ConflictError(
+                f"a confirmation cannot be dated after it is recorded ({self._ctx.at.isoformat()}); "
+                "record it when the PBX reports it",
+                field="applied_at",
+            )
         if not 1 <= version <= tenant_version:
             raise ValidationFailed(f"version must be between 1 and the tenant's current version {tenant_version}", field="version")
         if applied_at < changed_at:

@@ -247,3 +247,43 @@ def test_a_malformed_pbx_directory_file_is_reported_with_its_field(tmp_path: Pat
     result = CliRunner().invoke(cli, ["--db", str(tmp_path / "c.sqlite"), "--pbx-directory", str(bad), "tenant", "list"])
     assert result.exit_code == 2
     assert "$.sip_pbx.x.internal_numbers[0]" in result.stderr
+
+
+def test_audit_verify_finds_a_tenant_whose_first_event_was_deleted(tmp_path: Path) -> None:
+    db = tmp_path / "c.sqlite"
+    apply_seed(db)
+    with sqlite3.connect(db) as conn:
+        conn.execute("DELETE FROM stored_events WHERE originator_id = ? AND originator_version = 1",
+                     (tenant_id("nordic-dental").hex,))
+    code, out, _ = run(db, "audit", "verify")
+    assert code == 1
+    assert "(its first event is missing): BROKEN at event version 1: missing" in out
+    code, out, _ = run(db, "audit", "verify", "--tenant", "nordic-dental")
+    assert code == 1
+    assert "BROKEN at event version 1: missing" in out
+
+
+def test_operator_and_partner_flags_apply_to_a_file_that_names_its_actor(tmp_path: Path) -> None:
+    db = tmp_path / "c.sqlite"
+    apply_seed(db)
+    file = tmp_path / "op.toml"
+    file.write_text('[actor]\nprincipal = "support@platform.example"\n'
+                    '[[commands]]\ncommand = "rename_tenant"\ntenant = "nordic-dental"\nname = "ND"\n')
+    base = ["--db", str(db), "--pbx-directory", str(DATA / "pbx_directory.toml")]
+    refused = CliRunner().invoke(cli, [*base, "apply", str(file)])
+    assert refused.exit_code == 3
+    assert CliRunner().invoke(cli, [*base, "--operator", "apply", str(file)]).exit_code == 0
+    assert CliRunner().invoke(cli, [*base, "--partner", "phoneline-plus", "apply", str(file)]).exit_code == 0
+
+
+def test_a_corrupted_stored_event_gives_one_clear_line(tmp_path: Path) -> None:
+    db = tmp_path / "c.sqlite"
+    apply_seed(db)
+    with sqlite3.connect(db) as conn:
+        conn.execute("UPDATE stored_events SET state = ? WHERE originator_id = ? AND originator_version = 5",
+                     (b"not json", tenant_id("nordic-dental").hex))
+    proc = subprocess.run([sys.executable, "-m", "adapters.cli", "--db", str(db), "--actor", ADMIN, "tenant", "show",
+                           "nordic-dental"], capture_output=True, text=True, check=False)
+    assert proc.returncode == 1
+    assert "a stored event cannot be read" in proc.stderr
+    assert "Traceback" not in proc.stderr

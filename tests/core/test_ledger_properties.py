@@ -442,3 +442,31 @@ def test_verify_detects_a_rehashed_edit_by_the_broken_link(tmp_path: Path) -> No
     report = verify_chain(app.recorder, app.mapper, tenant_id(T), app.snapshots)
     assert report.first_break is not None
     assert (report.first_break.version, report.first_break.problem) == (3, "chain_broken")
+
+
+def test_verify_detects_an_edited_snapshot(tmp_path: Path) -> None:
+    """A snapshot loads the tenant for every reader: an edit that keeps its chain head must still be found."""
+    path = tmp_path / "ledger.sqlite"
+    app = make_app(path)
+    run_sequence(app, [])  # one batch of 12 events: the snapshot is taken at version 12
+    with sqlite3.connect(path) as db:
+        (at, state) = db.execute("SELECT originator_version, state FROM stored_snapshots").fetchone()
+        edited = state.replace(b'"name":"Acme"', b'"name":"Evil Corp"')
+        assert edited != state
+        db.execute("UPDATE stored_snapshots SET state = ?", (edited,))
+    report = verify_chain(app.recorder, app.mapper, tenant_id(T), app.snapshots)
+    assert report.first_break is not None
+    assert (report.first_break.version, report.first_break.problem) == (at, "snapshot_mismatch")
+    assert "differs from the state its events give" in report.first_break.detail
+
+
+def test_verify_reports_an_unreadable_snapshot_instead_of_crashing(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.sqlite"
+    app = make_app(path)
+    run_sequence(app, [])
+    with sqlite3.connect(path) as db:
+        db.execute("UPDATE stored_snapshots SET state = ?", (b"{}",))
+    report = verify_chain(app.recorder, app.mapper, tenant_id(T), app.snapshots)
+    assert report.first_break is not None
+    assert report.first_break.problem == "snapshot_mismatch"
+    assert "cannot be read" in report.first_break.detail

@@ -256,3 +256,10 @@ def test_calls_to_a_closed_tenant_are_not_routed(tmp_path: Path) -> None:
     decision = route(projection.desired(T), Call(dialled="+46812345670", at=START + timedelta(days=1), caller="+441234567890"))
     assert decision.plan == Unavailable()
     assert "is closed" in decision.explanation[0].reason
+
+
+def test_a_confirmation_dated_after_it_is_recorded_is_refused(tmp_path: Path) -> None:
+    app, _ = make_app(tmp_path / "store.sqlite")
+    seed(app)
+    with pytest.raises(CommandRejected, match="cannot be dated after it is recorded"):
+        app.execute([c.ConfirmProvisioning(tenant=T, version=4, applied_at=START + timedelta(days=3650))], ADMIN)

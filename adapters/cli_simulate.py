@@ -87,6 +87,9 @@ def simulate(scenario_file: Path, seed: int | None, trace: Path | None, report: 
         scenario = load_scenario(scenario_file)
     except ScenarioError as exc:
         raise Failure(str(exc)) from None
+    for option, path in (("--trace", trace), ("--report", report), ("--calls", calls)):
+        if path is not None and not path.resolve().parent.is_dir():
+            raise Failure(f"{option}: the folder {path.resolve().parent} does not exist")
     result = run_and_report(scenario, scenario_file.parent, seed, trace, report, progress=sys.stderr.isatty() and not as_json,
                             calls=calls)
     if as_json:

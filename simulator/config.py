@@ -91,7 +91,12 @@ class LiveConfig:
         if not events:
             raise ScenarioError(f"{path}: no tenant {slug!r} - at `$.tenant.store.tenant`")
         self.app.recorder.insert_events(events)
-        self.clock.set(max(self.app.tenant(slug).modified_on, self.clock.now()))
+        last_change = self.app.tenant(slug).modified_on
+        if last_change > self.clock.now():
+            raise ScenarioError(
+                f"tenant {slug!r} in {path} was last changed at {last_change.isoformat()}, after the scenario's start "
+                f"{self.clock.now().isoformat()}; start the scenario after it - at `$.start`"
+            )
 
     def apply(self, at: datetime, commands: list[Any], actor: str, *, field: str) -> int:
         """Apply commands at virtual wall instant ``at``; return the tenant's new version (0 if it does not exist yet)."""
@@ -115,5 +120,6 @@ class LiveConfig:
     def table_at(self, at: datetime) -> RoutingTable:
         """The table effective at ``at``."""
         table = self.projection.effective(self.slug, at)
-        assert table is not None  # the initial configuration is confirmed at the start
+        if table is None:  # the initial configuration is confirmed at the start, so only an instant before it
+            raise ScenarioError(f"no configuration of {self.slug!r} is live at {at.isoformat()} - at `$.start`")
         return table

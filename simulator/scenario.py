@@ -15,7 +15,8 @@ from core.aggregates.identifiers import ClockTime, Extension
 from core.commands import Command
 from simulator.streams import Distribution, Exponential, Fixed, Never
 
-Seconds = Annotated[float, msgspec.Meta(ge=0)]
+TEN_YEARS = 10 * 365 * 86400.0
+Seconds = Annotated[float, msgspec.Meta(ge=0, le=TEN_YEARS)]
 Probability = Annotated[float, msgspec.Meta(ge=0, le=1)]
 
 
@@ -96,7 +97,7 @@ class PoissonArrivals(msgspec.Struct, frozen=True, forbid_unknown_fields=True, t
     """Calls to ``to`` at a Poisson rate, shaped by an hourly and a weekly profile on the tenant's wall clock."""
 
     to: Annotated[str, msgspec.Meta(min_length=2, max_length=32)]
-    rate_per_hour: Annotated[float, msgspec.Meta(gt=0)]
+    rate_per_hour: Annotated[float, msgspec.Meta(gt=0, le=1e7)]
     hourly_profile: Annotated[list[Annotated[float, msgspec.Meta(ge=0)]], msgspec.Meta(min_length=24, max_length=24)] | None = None
     weekly_profile: Annotated[list[Annotated[float, msgspec.Meta(ge=0)]], msgspec.Meta(min_length=7, max_length=7)] | None = None
     anonymous_share: Probability = 0.0
@@ -134,7 +135,7 @@ class Scenario(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     arrivals: Annotated[list[Arrivals], msgspec.Meta(min_length=1)]
     start: datetime = datetime.fromisoformat("2026-11-16T08:00:00+00:00")
     """The virtual wall-clock instant the run starts at (a Monday by default)."""
-    duration_seconds: Annotated[float, msgspec.Meta(gt=0)] | None = None
+    duration_seconds: Annotated[float, msgspec.Meta(gt=0, le=TEN_YEARS)] | None = None
     max_calls: Annotated[int, msgspec.Meta(ge=1)] | None = None
     seed: int = 0
     agents: list[AgentSpec] = []

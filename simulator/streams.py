@@ -21,8 +21,8 @@ def stream(seed: int, purpose: str) -> random.Random:
     return random.Random(int.from_bytes(digest[:8], "big"))
 
 
-Positive = Annotated[float, msgspec.Meta(gt=0)]
-NonNegative = Annotated[float, msgspec.Meta(ge=0)]
+Positive = Annotated[float, msgspec.Meta(gt=0, le=1e9)]
+NonNegative = Annotated[float, msgspec.Meta(ge=0, le=1e9)]
 
 
 class Fixed(msgspec.Struct, frozen=True, forbid_unknown_fields=True, tag_field="dist", tag="fixed"):

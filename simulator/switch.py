@@ -118,9 +118,23 @@ class Switch:
 
     def _setup_agents(self) -> None:
         seed, order = self.scenario.seed, 0
-        specs: list[tuple[str, Any]] = [(a.extension, a) for a in self.scenario.agents]
-        for group in self.scenario.agent_groups:
-            specs += [(str(group.first + i), group) for i in range(group.count)]
+        users = self.config.table_at(self.scenario.start).users
+        specs: list[tuple[str, Any]] = []
+        fields: dict[str, str] = {}
+        for index, agent_spec in enumerate(self.scenario.agents):
+            specs.append((agent_spec.extension, agent_spec))
+            fields[agent_spec.extension] = f"$.agents[{index}].extension"
+        for index, group in enumerate(self.scenario.agent_groups):
+            for i in range(group.count):
+                specs.append((str(group.first + i), group))
+                fields.setdefault(str(group.first + i), f"$.agent_groups[{index}]")
+        seen: set[str] = set()
+        for extension, _ in specs:
+            if extension in seen:
+                raise ScenarioError(f"extension {extension} has two agent specs - at `{fields[extension]}`")
+            seen.add(extension)
+            if extension not in users:
+                raise ScenarioError(f"extension {extension} is not a user of the tenant - at `{fields[extension]}`")
         for extension, spec in specs:
             agent = Agent(extension, order)
             order += 1
@@ -140,28 +154,35 @@ class Switch:
                 self.at(change.at_seconds, self._log_in if change.state == "available" else self._log_out, agent)
 
     def _schedule_shifts(self, agent: Agent, shifts: list[Any]) -> None:
-        zone = self.config.table_at(self.scenario.start).time_zone
         from zoneinfo import ZoneInfo
 
-        local_start = self.scenario.start.astimezone(ZoneInfo(zone))
-        horizon = self.scenario.duration_seconds or 7 * 86400
-        for day in range(-1, int(horizon // 86400) + 2):
-            date = (local_start + timedelta(days=day)).date()
-            for shift in shifts:
-                h1, m1 = map(int, shift.start.split(":"))
-                h2, m2 = map(int, shift.end.split(":"))
-                begin = local_start.replace(year=date.year, month=date.month, day=date.day, hour=h1, minute=m1, second=0,
-                                            microsecond=0)
-                end = begin.replace(hour=h2, minute=m2)
-                if end <= begin:
-                    end += timedelta(days=1)
-                # Subtract in UTC: two times of one zone subtract as wall clocks, an hour off across DST.
-                t_begin = (begin.astimezone(UTC) - self.start).total_seconds()
-                t_end = (end.astimezone(UTC) - self.start).total_seconds()
-                if t_end <= 0:
-                    continue
-                self.at(max(0.0, t_begin), self._log_in, agent)
-                self.at(t_end, self._log_out, agent)
+        zone = ZoneInfo(self.config.table_at(self.scenario.start).time_zone)
+        local_start = self.scenario.start.astimezone(zone)
+        self._shift_day(0.0, (agent, shifts, local_start, -1))
+
+    def _shift_day(self, t: float, item: tuple[Agent, list[Any], Any, int]) -> None:
+        """Put one local day's shifts of an agent on the calendar, and the next day's scheduling after it."""
+        agent, shifts, local_start, day = item
+        date = (local_start + timedelta(days=day)).date()
+        for shift in shifts:
+            h1, m1 = map(int, shift.start.split(":"))
+            h2, m2 = map(int, shift.end.split(":"))
+            begin = local_start.replace(year=date.year, month=date.month, day=date.day, hour=h1, minute=m1, second=0,
+                                        microsecond=0)
+            end = begin.replace(hour=h2, minute=m2)
+            if end <= begin:
+                end += timedelta(days=1)
+            # Subtract in UTC: two times of one zone subtract as wall clocks, an hour off across DST.
+            t_begin = (begin.astimezone(UTC) - self.start).total_seconds()
+            t_end = (end.astimezone(UTC) - self.start).total_seconds()
+            if t_end <= 0:
+                continue
+            self.at(max(t, t_begin), self._log_in, agent)
+            self.at(t_end, self._log_out, agent)
+        # Next day's shifts, scheduled at the start of this one: as many days as the run lasts.
+        next_midnight = local_start.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=day + 1)
+        self.at(max(t, (next_midnight.astimezone(UTC) - self.start).total_seconds()), self._shift_day,
+                (agent, shifts, local_start, day + 1))
 
     def _set_state(self, agent: Agent, event: str, t: float) -> None:
         state = agent.transition(event)
@@ -271,7 +292,7 @@ class Switch:
                 rng = stream(self.scenario.seed, f"arrivals:{index}")
                 process = _Poisson(spec, rng, self.scenario.start.astimezone(zone), stream(self.scenario.seed, f"callers:{index}"))
                 first = process.next_after(0.0)
-                if self._within_duration(first):
+                if first != math.inf and self._within_duration(first):
                     self.arrivals_open += 1
                     self.at(first, self._poisson_arrival, process)
         for change_index, change in enumerate(self.scenario.changes):
@@ -297,7 +318,7 @@ class Switch:
         caller, digits = process.caller()
         self._arrive(t, process.spec.to, caller, digits)
         following = process.next_after(t)
-        if self._arrivals_left() and self._within_duration(following):
+        if self._arrivals_left() and following != math.inf and self._within_duration(following):
             self.at(following, self._poisson_arrival, process)
         else:
             self.arrivals_open -= 1

@@ -84,7 +84,7 @@ def busy_scenario() -> dict[str, Any]:
                           "wrap_up": {"dist": "uniform", "low": 0, "high": 20}}],
         "agents": [
             *({"extension": e, "answer_delay": {"dist": "uniform", "low": 1, "high": 25}, "talk_time": exponential(120)}
-              for e in group_members),
+              for e in group_members if e != "2003"),  # 2003 has its own spec below, with a shift
             {"extension": "2003", "answer_delay": fixed(4), "talk_time": exponential(120),
              "shifts": [{"start": "10:00", "end": "12:30"}]},
         ],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import getpass
+import math
 import os
 import sys
 from datetime import UTC, datetime
@@ -329,6 +330,8 @@ def parse_instant(value: str | None, option: str = "--at") -> datetime:
         raise Failure(f"{option}: {value!r} is not an ISO 8601 instant, e.g. 2026-11-20T17:59:59+01:00") from None
     if instant.tzinfo is None:
         raise Failure(f"{option}: {value!r} has no offset; add one, e.g. +01:00 or Z") from None
+    if not 1970 <= instant.year <= 2200:
+        raise Failure(f"{option}: {value!r} is outside the years 1970-2200 callroute handles")
     return instant
 
 
@@ -422,7 +425,10 @@ def table_command(env: Env, slug: str, at: str | None, effective: bool, as_json:
 def pending(env: Env, slug: str, at: str | None, as_json: bool) -> None:
     """Changes not yet live at an instant, with their deadlines; overdue ones are marked."""
     instant = parse_instant(at)
-    changes = Tables(env, slug).projection.pending(slug, instant)
+    tables = Tables(env, slug)
+    if tables.projection.timeline(slug).desired_version(instant) == 0:
+        raise Failure(f"at {instant.isoformat()} the tenant did not exist yet")
+    changes = tables.projection.pending(slug, instant)
     if as_json:
         click.echo(msgspec.json.format(msgspec.json.encode(changes), indent=2))
         return
@@ -448,7 +454,7 @@ def provision_confirm(env: Env, slug: str, version: int, at: str | None, reason:
 
 @provision.command("policy")
 @click.option("--tenant", "slug", required=True)
-@click.option("--max-delay-hours", type=float, default=24, show_default=True)
+@click.option("--max-delay-hours", type=click.FloatRange(min=0, max=720), default=24, show_default=True)
 @click.option("--office-hours", help="e.g. 'mon-fri 09:00-17:00' (default: none, the clock always runs).")
 @click.option("--time-zone", default="UTC", show_default=True, help="Zone of the office hours.")
 @click.option("--reason")
@@ -456,6 +462,8 @@ def provision_confirm(env: Env, slug: str, version: int, at: str | None, reason:
 def provision_policy(env: Env, slug: str, max_delay_hours: float, office_hours: str | None, time_zone: str,
                      reason: str | None) -> None:
     """Set the provider's maximum delay and office hours."""
+    if not math.isfinite(max_delay_hours):
+        raise Failure("--max-delay-hours: give a number of hours from 0 to 720")
     hours = parse_office_hours(office_hours) if office_hours else None
     policy = ProviderPolicy(max_delay_seconds=round(max_delay_hours * 3600), office_hours=hours, time_zone=time_zone)
     env.execute([c.SetProviderPolicy(tenant=slug, policy=policy, reason=reason)])

@@ -105,7 +105,7 @@ def as_of(env: Env, slug: str, at: str, effective: bool, as_json: bool) -> None:
 
 
 def _version_of(tables: Tables, slug: str, text: str, option: str) -> int:
-    if text.isdigit():
+    if text.isascii() and text.isdigit():
         version = int(text)
         latest = tables.projection.timeline(slug).desired_version(None)
         if not 1 <= version <= latest:

@@ -24,9 +24,10 @@ def next_opening(hours: OpeningHours, after: datetime, zone: ZoneInfo) -> dateti
         day = (local + timedelta(days=offset)).date()
         for window in sorted(hours.days.get(WEEKDAYS[day.weekday()], ()), key=lambda w: w.start):
             start = minutes(window.start)
-            opening = datetime(day.year, day.month, day.day, start // 60, start % 60, tzinfo=zone)
-            if opening > local:
-                return opening
+            for fold in (0, 1):  # a wall time that repeats in autumn opens twice; compare instants
+                opening = datetime(day.year, day.month, day.day, start // 60, start % 60, tzinfo=zone, fold=fold)
+                if opening.astimezone(UTC) > after.astimezone(UTC):
+                    return opening
     return None
 
 

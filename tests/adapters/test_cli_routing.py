@@ -120,3 +120,29 @@ def test_provision_policy_with_office_hours_is_recorded(tmp_path: Path) -> None:
     code, _, err = run(db, "provision", "policy", "--tenant", T, "--office-hours", "weekdays 9-5", actor=ADMIN)
     assert code == 2
     assert "--office-hours" in err
+
+
+def test_instants_outside_the_handled_years_are_refused(tmp_path: Path) -> None:
+    db = seeded(tmp_path)
+    code, _, err = run(db, "explain", "--tenant", T, "--to", "2001", "--at", "9999-12-31T23:59:59+00:00", actor=ADMIN)
+    assert (code, "outside the years 1970-2200" in err) == (2, True)
+
+
+def test_pending_before_the_tenant_existed_says_so(tmp_path: Path) -> None:
+    db = seeded(tmp_path)
+    code, _, err = run(db, "pending", "--tenant", T, "--at", "2001-01-01T00:00:00+01:00", actor=ADMIN)
+    assert (code, "did not exist yet" in err) == (2, True)
+
+
+def test_a_non_finite_maximum_delay_is_refused(tmp_path: Path) -> None:
+    db = seeded(tmp_path)
+    code, _, err = run(db, "provision", "policy", "--tenant", T, "--max-delay-hours", "nan", actor=ADMIN)
+    assert code == 2
+    assert "--max-delay-hours" in err
+
+
+def test_audit_diff_takes_only_ascii_digits_as_versions(tmp_path: Path) -> None:
+    db = seeded(tmp_path)
+    code, _, err = run(db, "audit", "diff", "--tenant", T, "--from", "\u0663", "--to", "5", actor=ADMIN)
+    assert code == 2
+    assert "--from" in err

@@ -138,3 +138,18 @@ def test_the_delay_is_elapsed_time_even_when_the_change_is_given_in_local_time()
     # Subtracting two datetimes with the same ZoneInfo compares wall times, so compare in UTC.
     assert due.astimezone(UTC) - changed.astimezone(UTC) == timedelta(hours=24)
     assert due.astimezone(UTC) == utc(2026, 3, 29, 12, 0)  # sun 13:00 BST
+
+
+def test_an_opening_in_the_repeated_autumn_hour_counts_once_it_is_really_ahead() -> None:
+    """Office hours sun 02:30-02:45 Europe/Stockholm; a change at 02:50 CEST (00:50Z) on 2026-10-25, before the
+    clock goes back: 02:30 CET (01:30Z) is still ahead, so the clock starts then, not a week later."""
+    from datetime import UTC, datetime
+
+    from core.aggregates.hours import OpeningHours, Window
+    from core.aggregates.provisioning import ProviderPolicy
+    from core.projections.deadlines import deadline
+
+    policy = ProviderPolicy(max_delay_seconds=3600, office_hours=OpeningHours(days={"sun": (Window(start="02:30", end="02:45"),)}),
+                            time_zone="Europe/Stockholm")
+    due = deadline(datetime(2026, 10, 25, 0, 50, tzinfo=UTC), policy)
+    assert due < datetime(2026, 10, 26, tzinfo=UTC)

@@ -9,8 +9,10 @@ exponential patience with a 120 s mean, one FIFO queue, answered at once, no wra
 
 Figures, all from this one run:
 - callroute: ``run_scenario`` on that scenario, no trace, end to end: the in-memory ledger
-  and the tenant's commands, the routing table, every call routed by
-  ``core.routing.route``, the switch on its own calendar under trio. The setup alone (a
+  and the tenant's commands, the routing table, calls routed by ``core.routing.route``
+  (a plan that depends on nothing but the table and the number dialled is decided once
+  per table and reused, see ``Decision.depends_on``), the switch on its own calendar
+  under trio. The setup alone (a
   one-call run) is shown beside it;
 - SimPy: ``simpy.Resource(capacity=50)``, one process per caller, patience as
   ``yield request | env.timeout(patience)``;

@@ -75,6 +75,10 @@ class Switch:
         self.agent_queues: dict[str, list[str]] = {}
         self.table_version = -1
         self.table = None
+        self.plans: dict[tuple[str, bool, str | None], tuple[Any, bool]] = {}
+        """Plans that depend on nothing but the table, the dialled number, the caller's anonymity
+        and the digits (``Decision.depends_on`` empty, or only a queue's informative agent list,
+        which the switch does not use: it tracks its own agents), cleared with each new table."""
         self.next_call_id = 1
         self.active = 0
         self.arrivals_open = 0
@@ -262,6 +266,7 @@ class Switch:
         table = self.config.table_at(self.wall(t))
         if table.version != self.table_version:
             self.table, self.table_version = table, table.version
+            self.plans.clear()
             self.agent_queues = {}
             for queue_id, queue in table.queues.items():
                 for extension in queue.agents:
@@ -363,20 +368,29 @@ class Switch:
             self.emit({"t": t, "ev": "arrive", "call": call.id, "to": dialled, "from": caller})
         if self.table is None:
             self._refresh_table(t)  # afterwards the table changes only when a change goes live (_provisioned)
-        try:
-            decision = route(self.table, RoutingCall(dialled=dialled, at=self.wall(t), caller=caller, digits=digits,  # type: ignore[arg-type]
-                                                     call_id=str(call.id)),
-                             self.states, self.memory, hop_limit=self.scenario.max_hops)  # type: ignore[arg-type]
-        except DomainError as exc:
-            raise ScenarioError(f"call {call.label} at {t:g} s: {exc} - at `$.arrivals`") from None
-        self.memory = decision.memory
-        if any(step.rule == "anonymous rejection" and step.matched for step in decision.explanation):
+        key = (dialled, caller is None, digits)
+        cached = self.plans.get(key)
+        if cached is None:
+            try:
+                decision = route(self.table, RoutingCall(dialled=dialled, at=self.wall(t), caller=caller, digits=digits,  # type: ignore[arg-type]
+                                                         call_id=str(call.id)),
+                                 self.states, self.memory, hop_limit=self.scenario.max_hops)  # type: ignore[arg-type]
+            except DomainError as exc:
+                raise ScenarioError(f"call {call.label} at {t:g} s: {exc} - at `$.arrivals`") from None
+            self.memory = decision.memory
+            rejected = any(step.rule == "anonymous rejection" and step.matched for step in decision.explanation)
+            plan = decision.plan
+            if decision.depends_on <= {"agents"}:
+                self.plans[key] = (plan, rejected)
+        else:
+            plan, rejected = cached
+        if rejected:
             self.kpis.counts["rejected"] += 1
         if self.trace is not None:
-            self.emit({"t": t, "ev": "route", "call": call.id, "version": self.table_version, "plan": type(decision.plan).__name__})
+            self.emit({"t": t, "ev": "route", "call": call.id, "version": self.table_version, "plan": type(plan).__name__})
         if call.deadline != math.inf:
             self.at(call.deadline, self._patience_out, call)
-        self._run(t, call, decision.plan)
+        self._run(t, call, plan)
 
     def _run(self, t: float, call: Call, node: Any) -> None:
         """Carry out one plan node for ``call``."""

@@ -108,6 +108,13 @@ class Decision(msgspec.Struct, frozen=True):
     plan: Node
     explanation: tuple[Step, ...]
     memory: RoutingMemory
+    depends_on: frozenset[str] = frozenset()
+    """What besides the table, the dialled number, the caller's anonymity and the digits the plan
+    depended on: ``time`` (a schedule was consulted), ``states`` (endpoint states picked a
+    destination), ``memory`` (a strategy's memory), ``agents`` (only a queue node's list of
+    logged-in agents, which is informative: who is logged in changes while callers wait). Empty:
+    the same plan holds for every such call (the explanation's wording may still mention the
+    instant)."""
 
 
 def record_answer(memory: RoutingMemory, member_key: str, at: datetime) -> RoutingMemory:
@@ -139,7 +146,7 @@ def route(
     """Decide where ``call`` goes under ``table`` with endpoints in ``states``."""
     router = _Router(table, call, states or {}, memory or RoutingMemory(), hop_limit)
     plan = router.entry()
-    return Decision(plan=plan, explanation=tuple(router.steps), memory=router.memory())
+    return Decision(plan=plan, explanation=tuple(router.steps), memory=router.memory(), depends_on=frozenset(router.depends))
 
 
 @lru_cache(maxsize=64)
@@ -162,6 +169,7 @@ class _Router:
         self._offered_changes: dict[str, str] = {}
         self._memory = memory
         self._when: str | None = None
+        self.depends: set[str] = set()
 
     def memory(self) -> RoutingMemory:
         if not self._offered_changes:
@@ -300,6 +308,7 @@ class _Router:
         add(Step(depth, at, "redirect always", False, "no number divert is marked always"))
 
         if rule.out_of_hours is not None:
+            self.depends.add("time")
             window = out_of_hours_window(rule.out_of_hours, self.local)
             if window is not None:
                 self.note(depth, at, "out of hours", True,
@@ -309,6 +318,7 @@ class _Router:
         else:
             add(Step(depth, at, "out of hours", False, "no schedule"))
 
+        self.depends.add("states")
         state = self.states.get(ext, "available")
         if state == "unreachable":
             if isinstance(rule.unreachable, Off):
@@ -354,6 +364,7 @@ class _Router:
         settings = group.settings
         legs = []
         steps, states = self.steps, self.states
+        self.depends.add("states")
         for member in self.member_order(group, at, depth):
             mkey, leg, ringing = _member_leg(member)
             if member.excluded:
@@ -381,6 +392,8 @@ class _Router:
     def member_order(self, group: AnswerGroup, at: str, depth: int) -> list:
         members = list(group.members)
         strategy = group.settings.strategy
+        if strategy in ("round_robin", "least_recent", "random"):
+            self.depends.add("memory")
         if strategy == "round_robin" and members:
             keys = [member_key(m.ref) for m in members]
             last = self._last_offered.get(group.id)
@@ -410,6 +423,8 @@ class _Router:
         path, at, depth = entered, f"queue {key}", len(entered)
         queue = self.table.queues[key]
         states = self.states
+        # Whether anyone is logged in picks the destination only with a no-agents destination.
+        self.depends.add("states" if queue.when_no_agents is not None else "agents")
         if states:
             # Only agents that are not available appear in the states; most are.
             logged_in = tuple(_user_endpoint(ext) for ext in queue.agents if states.get(ext) in (None, "busy"))
@@ -444,6 +459,7 @@ class _Router:
         path, at, depth = entered, f"ivr {key}", len(entered)
         menu = self.table.ivrs[key]
         if menu.opening_hours is not None:
+            self.depends.add("time")
             window = open_window(menu.opening_hours, self.local)
             if window is None:
                 self.note(depth, at, "opening hours", True, f"{self.when} is outside the opening hours: closed")
@@ -478,6 +494,7 @@ class _Router:
         path, at, depth = entered, f"scheme {key}", len(entered)
         scheme = self.table.schemes[key]
         if scheme.working_hours is not None:
+            self.depends.add("time")
             window = open_window(scheme.working_hours, self.local)
             if window is None:
                 outside = scheme.outside_hours
@@ -512,6 +529,8 @@ class _Router:
             return None
         (step, at), rest = steps[0], steps[1:]
         dest, seconds, depth = step.destination, step.timeout_seconds, len(path)
+        if isinstance(dest, ToExtension):
+            self.depends.add("states")
         if isinstance(dest, ToExtension) and self.states.get(dest.extension) in ("busy", "unreachable"):
             self.note(depth, at, "step", False, f"extension {dest.extension} is {self.states[dest.extension]}: skipped")
             return self.chain(rest, path)
@@ -534,6 +553,7 @@ class _Router:
         """A ringing leg for a scheme step that rings a phone, or ``None`` for other destinations."""
         match dest:
             case ToExtension(extension=ext):
+                self.depends.add("states")
                 state = self.states.get(ext, "available")
                 if state in ("busy", "unreachable"):  # "excluded" only concerns groups and queues
                     self.note(depth, at, "step", False, f"extension {ext} is {state}: skipped")

@@ -1154,3 +1154,40 @@ def test_the_same_call_gives_the_same_decision() -> None:
     routing = team_table(group("sales", *TEAM, strategy="random"))
     memory = RoutingMemory(seed=9)
     assert decide(routing, MAIN, memory=memory, call_id="x") == decide(routing, MAIN, memory=memory, call_id="x")
+
+
+# -- what a plan depends on ------------------------------------------------------------------------
+
+MIDNIGHT = datetime(2026, 6, 13, 22, 30, tzinfo=UTC)
+"""Sunday 00:30 CEST: outside any office hours."""
+
+DEPENDENCY_CASES = {
+    "voicemail only": (table(user("2001", forward_always=ToVoicemail()), numbers={MAIN: ToExtension(extension="2001")}), set()),
+    "ringing a user": (table(user("2001"), numbers={MAIN: ToExtension(extension="2001")}), {"states"}),
+    "queue without no-agents": (queue_table(), {"agents"}),
+    "queue with no-agents": (queue_table(when_no_agents=ToVoicemail(extension="2003")), {"states"}),
+    "scheme with working hours": (office_scheme(), {"time", "states"}),
+    "round robin group": (table(user("2001"), user("2002"), groups=(group("sales", "2001", "2002", strategy="round_robin"),),
+                                numbers={MAIN: ToGroup(group="sales")}), {"states", "memory"}),
+}
+
+
+@pytest.mark.parametrize("case", DEPENDENCY_CASES)
+def test_a_decision_names_what_its_plan_depends_on(case: str) -> None:
+    routing, expected = DEPENDENCY_CASES[case]
+    assert decide(routing, MAIN).depends_on == expected
+
+
+@pytest.mark.parametrize("case", DEPENDENCY_CASES)
+def test_a_plan_that_depends_on_neither_time_nor_states_is_the_same_at_any_time_and_in_any_state(case: str) -> None:
+    routing, _ = DEPENDENCY_CASES[case]
+    base = decide(routing, MAIN)
+    unavailable = {"2001": "unreachable", "2002": "busy", "2003": "excluded"}
+    if "time" not in base.depends_on:
+        assert decide(routing, MAIN, at=MIDNIGHT).plan == base.plan
+    else:
+        assert decide(routing, MAIN, at=MIDNIGHT).plan != base.plan
+    if not base.depends_on & {"states", "agents"}:
+        assert decide(routing, MAIN, states=unavailable).plan == base.plan
+    else:
+        assert decide(routing, MAIN, states=unavailable).plan != base.plan

@@ -160,10 +160,10 @@ class _Router:
     ) -> None:
         self.table = table
         self.call = call
-        self.states = states
+        self._states = states
         self.hop_limit = hop_limit
         self.steps: list[Step] = []
-        self.local = call.at.astimezone(_zone(table.time_zone))
+        self._local = call.at.astimezone(_zone(table.time_zone))
         self.digits = call.digits
         self._last_offered = memory.last_offered
         self._offered_changes: dict[str, str] = {}
@@ -180,10 +180,22 @@ class _Router:
         self.steps.append(Step(depth, at, rule, matched, reason))
 
     @property
+    def local(self) -> datetime:
+        """The call's instant on the tenant's wall clock, for a decision: the plan depends on the time."""
+        self.depends.add("time")
+        return self._local
+
+    @property
+    def states(self) -> dict[str, EndpointState]:
+        """Endpoint states, for a decision: the plan depends on them."""
+        self.depends.add("states")
+        return self._states
+
+    @property
     def when(self) -> str:
         """The call's instant on the tenant's wall clock, for explanations (formatted once)."""
         if self._when is None:
-            self._when = describe_local(self.local)
+            self._when = describe_local(self._local)
         return self._when
 
     # -- entry ------------------------------------------------------------------------------
@@ -308,7 +320,6 @@ class _Router:
         add(Step(depth, at, "redirect always", False, "no number divert is marked always"))
 
         if rule.out_of_hours is not None:
-            self.depends.add("time")
             window = out_of_hours_window(rule.out_of_hours, self.local)
             if window is not None:
                 self.note(depth, at, "out of hours", True,
@@ -318,7 +329,6 @@ class _Router:
         else:
             add(Step(depth, at, "out of hours", False, "no schedule"))
 
-        self.depends.add("states")
         state = self.states.get(ext, "available")
         if state == "unreachable":
             if isinstance(rule.unreachable, Off):
@@ -364,7 +374,6 @@ class _Router:
         settings = group.settings
         legs = []
         steps, states = self.steps, self.states
-        self.depends.add("states")
         for member in self.member_order(group, at, depth):
             mkey, leg, ringing = _member_leg(member)
             if member.excluded:
@@ -422,7 +431,7 @@ class _Router:
             return entered
         path, at, depth = entered, f"queue {key}", len(entered)
         queue = self.table.queues[key]
-        states = self.states
+        states = self._states
         # Whether anyone is logged in picks the destination only with a no-agents destination.
         self.depends.add("states" if queue.when_no_agents is not None else "agents")
         if states:
@@ -459,7 +468,6 @@ class _Router:
         path, at, depth = entered, f"ivr {key}", len(entered)
         menu = self.table.ivrs[key]
         if menu.opening_hours is not None:
-            self.depends.add("time")
             window = open_window(menu.opening_hours, self.local)
             if window is None:
                 self.note(depth, at, "opening hours", True, f"{self.when} is outside the opening hours: closed")
@@ -494,7 +502,6 @@ class _Router:
         path, at, depth = entered, f"scheme {key}", len(entered)
         scheme = self.table.schemes[key]
         if scheme.working_hours is not None:
-            self.depends.add("time")
             window = open_window(scheme.working_hours, self.local)
             if window is None:
                 outside = scheme.outside_hours
@@ -529,8 +536,6 @@ class _Router:
             return None
         (step, at), rest = steps[0], steps[1:]
         dest, seconds, depth = step.destination, step.timeout_seconds, len(path)
-        if isinstance(dest, ToExtension):
-            self.depends.add("states")
         if isinstance(dest, ToExtension) and self.states.get(dest.extension) in ("busy", "unreachable"):
             self.note(depth, at, "step", False, f"extension {dest.extension} is {self.states[dest.extension]}: skipped")
             return self.chain(rest, path)
@@ -553,7 +558,6 @@ class _Router:
         """A ringing leg for a scheme step that rings a phone, or ``None`` for other destinations."""
         match dest:
             case ToExtension(extension=ext):
-                self.depends.add("states")
                 state = self.states.get(ext, "available")
                 if state in ("busy", "unreachable"):  # "excluded" only concerns groups and queues
                     self.note(depth, at, "step", False, f"extension {ext} is {state}: skipped")

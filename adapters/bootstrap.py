@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import sqlite3
+from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -54,6 +56,29 @@ def sqlite_env(path: Path) -> dict[str, str]:
     }
 
 
+def store_problem(path: Path) -> str | None:
+    """Why ``path`` is not a callroute store to read (missing, not SQLite, no callroute tables), or None."""
+    if not path.exists():
+        return (f"no store at {path}: make one with `callroute apply FILE` or `callroute tenant create`, "
+                "or run `callroute demo` and use the store it prints")
+    if path.is_dir():
+        return f"{path} is a folder, not a callroute store"
+    try:
+        with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as connection:
+            tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    except sqlite3.DatabaseError:
+        return f"{path} is not a callroute store (not an SQLite file)"
+    if "stored_events" not in tables:
+        return f"{path} is not a callroute store (it holds no callroute events)"
+    return None
+
+
+def stored_aggregate_ids(path: Path) -> set[str]:
+    """The ids (hex) of every aggregate with rows in the store's events table."""
+    with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as connection:
+        return {row[0] for row in connection.execute("SELECT DISTINCT originator_id FROM stored_events")}
+
+
 def directory_path(explicit: str | None = None) -> Path | None:
     """``--pbx-directory``, else ``$CALLROUTE_PBX_DIRECTORY``, else none."""
     value = explicit or os.environ.get("CALLROUTE_PBX_DIRECTORY")
@@ -61,13 +86,14 @@ def directory_path(explicit: str | None = None) -> Path | None:
 
 
 def build_app(
-    path: Path, *, clock: object | None = None, pin_hasher: object | None = None, pbx_directory: Path | None = None
+    path: str | os.PathLike[str], *, clock: object | None = None, pin_hasher: object | None = None, pbx_directory: Path | None = None
 ) -> CallrouteApp:
     """A ``CallrouteApp`` on the SQLite file at ``path`` (created if missing).
 
     Other cloud PBXs are the store's other tenants; SIP PBXs come from the
     ``pbx_directory`` TOML file, if given.
     """
+    path = Path(path)
     if path.parent and not path.parent.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
     sip = load_directory_file(pbx_directory) if pbx_directory is not None else None

@@ -1,18 +1,25 @@
-"""`callroute demo`: the main job on the embedded SQLite default."""
+"""`callroute demo`: the main job on the embedded SQLite default, with a sample history at fixed instants.
+
+The sample store's history is the week of 16 November 2026 (the instants below), so that
+every example in the README answers the same on any day: a demo is not a real store, and
+only here does the clock come from a script instead of the wall.
+"""
 
 from __future__ import annotations
 
+import shlex
 import sys
-from datetime import UTC, datetime
+from datetime import datetime
 from importlib import resources
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import click
 
 from adapters.bootstrap import build_app, build_projection
-from adapters.cli_simulate import run_and_report, summary_lines
+from adapters.cli.output import echo_tree, instant_text
 from adapters.render import render_tenant
-from adapters.render_plan import explanation_lines, pending_lines, plan_lines
+from adapters.render_plan import explanation_lines, pending_lines, plan_tree
 from core import commands as c
 from core.aggregates.context import Actor
 from core.aggregates.hours import OpeningHours, Window
@@ -20,61 +27,88 @@ from core.aggregates.identifiers import tenant_id
 from core.aggregates.provisioning import ProviderPolicy, provisioning_id
 from core.aggregates.targets import Off
 from core.audit import verify_chain
+from core.clock import SteppingClock
 from core.routing import Call, route
-from simulator.scenario import load_scenario
 
 SEED_TENANT = "nordic-dental"
+ADMIN = "admin@nordic-dental.example"
+STOCKHOLM = ZoneInfo("Europe/Stockholm")
+
+# The sample history, in the tenant's zone (Europe/Stockholm, UTC+01:00 in November).
+SEEDED_AT = datetime(2026, 11, 16, 9, 0, tzinfo=STOCKHOLM)        # Monday: the Malmö PBX, then the tenant
+PIN_SET_AT = datetime(2026, 11, 16, 10, 30, tzinfo=STOCKHOLM)     # the partner sets a voice-portal PIN
+LIVE_AT = datetime(2026, 11, 17, 11, 0, tzinfo=STOCKHOLM)         # Tuesday: policy set, all of it confirmed live
+CHANGED_AT = datetime(2026, 11, 20, 17, 30, tzinfo=STOCKHOLM)     # Friday 17:30: one more change, not yet live
+ASKED_AT = datetime(2026, 11, 20, 17, 59, 59, tzinfo=STOCKHOLM)   # Friday 17:59:59: the demo's "now"
 
 
 def run_demo(db: Path) -> None:
-    """Recreate ``db``; build the seed tenant; confirm it live; make one more change; explain a call both ways."""
+    """Recreate ``db`` with the sample history; show the tenant, a call routed by both tables, pending changes, the chains."""
     for suffix in ("", "-wal", "-shm"):
         Path(f"{db}{suffix}").unlink(missing_ok=True)
+    clock = SteppingClock(SEEDED_AT)
     data = resources.files("adapters.data")
     with resources.as_file(data.joinpath("pbx_directory.toml")) as directory:
-        app = build_app(db, pbx_directory=directory)
+        app = build_app(db, clock=clock, pbx_directory=directory)
+    admin = Actor(principal=ADMIN)
     commands = 0
     for name in ("seed_malmo.toml", "seed_tenant.toml"):
         document = c.decode_command_file(data.joinpath(name).read_bytes(), format="toml")
-        admin = Actor(principal=document.actor.principal) if document.actor else Actor(principal="demo")
-        app.execute(document.commands, admin, reason=document.reason)
+        actor = Actor(principal=document.actor.principal) if document.actor else admin
+        app.execute(document.commands, actor, reason=document.reason)
         commands += len(document.commands)
     # Seed 002: a channel partner configures a hardware-only customer's voice-portal PIN.
     partner = Actor(principal="partner:phoneline-plus/pat", partner="phoneline-plus")
+    clock.set(PIN_SET_AT)
     app.execute([c.SetVoicePortalPin(tenant=SEED_TENANT, extension="2001", pin="482913")], partner,
                 reason="hardware-only customer: partner sets the PIN")
     # Seed 000: the provider applies changes within 24 hours, counted from office hours.
     weekdays = {day: (Window(start="09:00", end="17:00"),) for day in ("mon", "tue", "wed", "thu", "fri")}
     policy = ProviderPolicy(office_hours=OpeningHours(days=weekdays), time_zone="Europe/London")
+    clock.set(LIVE_AT)
     live = app.execute([c.SetProviderPolicy(tenant=SEED_TENANT, policy=policy),
                         c.ConfirmProvisioning(tenant=SEED_TENANT, version=app.tenant(SEED_TENANT).version)],
                        partner, reason="the PBX reports everything so far as applied")
-    # One more change that the PBX has not applied yet.
+    clock.set(CHANGED_AT)
     app.execute([c.SetDivert(tenant=SEED_TENANT, extension="2003", condition="always", target=Off())], admin,
                 reason="Carla is back from holiday")
     version = app.tenant(SEED_TENANT).version
-    click.echo(f"Applied {commands + 4} commands to {db}; tenant {SEED_TENANT} is at version {version}, "
-               f"version {live.versions[SEED_TENANT]} is confirmed live.\n")
+    click.echo(f"Applied {commands + 4} commands to {db}: the sample tenant {SEED_TENANT} of the seed articles, "
+               f"as its admins set it up in the week of 16 November 2026.\n"
+               f"It is at version {version}; version {live.versions[SEED_TENANT]} was confirmed live on "
+               f"{instant_text(LIVE_AT)}, and the change of {instant_text(CHANGED_AT)} is not live yet.\n")
     click.echo(render_tenant(app.get_tenant(SEED_TENANT, partner)))
 
     projection = build_projection(app, db)
-    now = datetime.now(tz=UTC)
-    call = Call(dialled="2003", at=now, caller="+441234567890")
-    for label, table in (("live on the PBX (effective)", projection.effective(SEED_TENANT, now)),
-                         ("as saved (desired)", projection.desired(SEED_TENANT))):
-        assert table is not None
+    call = Call(dialled="2003", at=ASKED_AT, caller="+441234567890")
+    for label, table in (("live on the PBX (effective)", projection.effective(SEED_TENANT, ASKED_AT)),
+                         ("as saved (desired)", projection.desired(SEED_TENANT, ASKED_AT))):
+        if table is None:  # pragma: no cover - the history above makes both
+            raise RuntimeError(f"the demo has no {label} table")
         decision = route(table, call)
-        click.echo(f"\nA call to 2003 now, routed by the table {label}, version {table.version}:")
-        click.echo("\n".join(plan_lines(decision.plan, "  ")))
+        click.echo(f"\nA call to 2003 at {instant_text(ASKED_AT)}, routed by the table {label}, version {table.version}:")
+        echo_tree(plan_tree(decision.plan))
         click.echo("\n".join("  " + line for line in explanation_lines(decision.explanation)))
-    click.echo("\nPending changes:")
-    click.echo("\n".join(pending_lines(projection.pending(SEED_TENANT, now))))
+    click.echo(f"\nPending changes at {instant_text(ASKED_AT)}:")
+    click.echo("\n".join(pending_lines(projection.pending(SEED_TENANT, ASKED_AT), STOCKHOLM)))
 
     for name, aggregate_id in (("tenant", tenant_id(SEED_TENANT)), ("provisioning", provisioning_id(SEED_TENANT))):
         report = verify_chain(app.recorder, app.mapper, aggregate_id, app.snapshots)
         click.echo(f"\nHash chain of the {name}: {'intact' if report.intact else 'BROKEN'} over {report.events} events, "
                    f"head {report.head}")
-    # A simulated Monday at the same tenant, with a divert change at noon that goes live at 15:00.
+    _simulate_a_day(db)
+    click.echo("\nNext, with the venv active (source .venv/bin/activate), point callroute at this store:\n"
+               f"  export CALLROUTE_DB={shlex.quote(str(db.resolve()))} CALLROUTE_ACTOR={ADMIN}\n"
+               f"  callroute explain --tenant {SEED_TENANT} --to +46812345601 --from +441234567890 "
+               "--at 2026-11-20T17:59:59+01:00 --digits 3")
+
+
+def _simulate_a_day(db: Path) -> None:
+    """A simulated Monday at the same tenant, with a divert change at noon that goes live at 15:00."""
+    from adapters.cli.simulate import run_and_report, summary_lines
+    from simulator.scenario import load_scenario
+
+    data = resources.files("adapters.data")
     with resources.as_file(data.joinpath("demo_day.toml")) as scenario_path:
         scenario = load_scenario(scenario_path)
         report = db.with_name(db.stem + "-report.html")
@@ -83,5 +117,3 @@ def run_demo(db: Path) -> None:
     click.echo("\nA simulated Monday (adapters/data/demo_day.toml):")
     click.echo("\n".join(summary_lines(result)))
     click.echo(f"  report: {report}\n  trace: {trace}")
-    click.echo(f"\nTry: callroute --db {db} --actor admin@nordic-dental.example explain --tenant {SEED_TENANT} "
-               f"--to +46812345601 --from +441234567890 --digits 3")

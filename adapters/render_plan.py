@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from adapters.render import describe
+from datetime import tzinfo
+
+from adapters.cli.output import Tree, instant_text, tree_lines
+from adapters.render import describe, hours
+from core.aggregates.groups import member_label
 from core.projections.routing import PendingChange
 from core.projections.table import RoutingTable
 from core.routing.plan import (
@@ -31,52 +35,54 @@ def _leg(leg: Leg) -> str:
 
 
 def plan_lines(node: Node | None, indent: str = "") -> list[str]:
-    """The plan as indented lines."""
+    """The plan as indented lines with tree guides."""
+    return [indent + line for line in tree_lines(plan_tree(node))]
+
+
+def _then(label: str, node: Node | None) -> Tree:
+    return (label, [plan_tree(node)])
+
+
+def plan_tree(node: Node | None) -> Tree:
+    """The plan as a tree: each node's label, and what follows it as children."""
     match node:
         case None | Missed():
-            return [f"{indent}missed call (rings until the caller hangs up)" if node else f"{indent}missed call"]
+            return ("missed call (rings until the caller hangs up)" if node else "missed call", [])
         case Ring():
             legs = ", ".join(_leg(leg) for leg in node.legs)
             how = "" if len(node.legs) == 1 else (" — all at once" if node.mode == "parallel" else " — one after another")
             limit = f", at most {node.limit_seconds} s" if node.limit_seconds else ""
-            lines = [f"{indent}ring {legs}{how}{limit}  ({node.via})"]
+            label = f"ring {legs}{how}{limit}  ({node.via})"
             if node.then is not None or any(leg.seconds is not None for leg in node.legs) or node.limit_seconds:
-                lines.append(f"{indent}└─ if nobody answers:")
-                lines += plan_lines(node.then, indent + "   ")
-            return lines
+                return (label, [_then("if nobody answers:", node.then)])
+            return (label, [])
         case Voicemail():
-            return [f"{indent}voicemail of {node.box}" + (f": {describe(node.greeting)}" if node.greeting else "")]
+            return (f"voicemail of {node.box}" + (f": {describe(node.greeting)}" if node.greeting else ""), [])
         case Message():
-            return [f"{indent}play {describe(node.message)}, then hang up"]
+            return (f"play {describe(node.message)}, then hang up", [])
         case BusyTone():
-            return [f"{indent}engaged tone"]
+            return ("engaged tone", [])
         case Unavailable():
-            return [f"{indent}unavailable"]
+            return ("unavailable", [])
         case HopLimit():
-            return [f"{indent}stopped: hop limit reached after {' → '.join(node.path)}"]
+            return (f"stopped: hop limit reached after {' → '.join(node.path)}", [])
         case Lookup():
             source = f"webhook {node.url}" if node.source == "webhook" else "the CRM's responsible manager"
-            lines = [f"{indent}ring the number given by {source}", f"{indent}└─ if there is none or nobody answers:"]
-            return lines + plan_lines(node.then, indent + "   ")
+            return (f"ring the number given by {source}", [_then("if there is none or nobody answers:", node.then)])
         case Queue():
             agents = ", ".join(a.id for a in node.agents) or "no agent logged in"
-            lines = [f"{indent}queue {node.queue}: agents {agents} ({node.strategy}, {node.agent_ring_seconds} s each, "
-                     f"wrap-up {node.wrap_up_seconds} s), wait at most {node.max_wait_seconds} s",
-                     f"{indent}└─ after the maximum wait:"]
-            return lines + plan_lines(node.after_max_wait, indent + "   ")
+            label = (f"queue {node.queue}: agents {agents} ({node.strategy}, {node.agent_ring_seconds} s each, "
+                     f"wrap-up {node.wrap_up_seconds} s), wait at most {node.max_wait_seconds} s")
+            return (label, [_then("after the maximum wait:", node.after_max_wait)])
         case Menu():
             chosen = f", caller pressed {node.chosen or 'nothing'}" if node.chosen is not None else ""
-            lines = [f"{indent}IVR {node.ivr}: {describe(node.prompt)}, {node.timeout_seconds} s per try, "
-                     f"{node.retries + 1} tries{chosen}"]
-            for digit, branch in node.options.items():
-                lines.append(f"{indent}├─ {digit}:")
-                lines += plan_lines(branch, indent + "│  ")
-            for label, branch in (("invalid input", node.on_invalid), ("no input", node.on_no_input)):
-                if branch is not None:
-                    lines.append(f"{indent}├─ {label}:")
-                    lines += plan_lines(branch, indent + "│  ")
-            return lines
-    return [f"{indent}{node!r}"]
+            label = (f"IVR {node.ivr}: {describe(node.prompt)}, {node.timeout_seconds} s per try, "
+                     f"{node.retries + 1} tries{chosen}")
+            children = [_then(f"{digit}:", branch) for digit, branch in node.options.items()]
+            children += [_then(f"{name}:", branch) for name, branch in (("invalid input", node.on_invalid),
+                                                                         ("no input", node.on_no_input)) if branch is not None]
+            return (label, children)
+    return (type(node).__name__, [])
 
 
 def explanation_lines(steps: tuple[Step, ...]) -> list[str]:
@@ -98,21 +104,25 @@ def table_lines(table: RoutingTable) -> list[str]:
             parts.append("rejects anonymous")
         lines.append(f"  user {ext} ({rule.name}): " + "; ".join(parts))
     for key, group in sorted(table.groups.items()):
-        members = ", ".join(m.ref.extension if hasattr(m.ref, "extension") else str(m.ref) for m in group.members)
-        lines.append(f"  group {key}: {group.settings.strategy} [{members}] → {describe(group.settings.fallback)}")
-    for key in sorted(table.queues):
-        lines.append(f"  queue {key}")
-    for key in sorted(table.ivrs):
-        lines.append(f"  IVR {key}")
-    for key in sorted(table.schemes):
-        lines.append(f"  scheme {key}")
+        members = ", ".join(member_label(m.ref) + (" (excluded)" if m.excluded else "") for m in group.members)
+        lines.append(f"  group {key} ({group.settings.name}): {group.settings.strategy} [{members}], "
+                     f"at most {group.settings.timeout_seconds} s → {describe(group.settings.fallback)}")
+    for key, queue in sorted(table.queues.items()):
+        lines.append(f"  queue {key} ({queue.name}): agents {', '.join(queue.agents) or '-'}, {queue.strategy}, "
+                     f"wait at most {queue.max_wait_seconds} s → {describe(queue.after_max_wait)}")
+    for key, ivr in sorted(table.ivrs.items()):
+        options = ", ".join(f"{digit}: {describe(dest)}" for digit, dest in sorted(ivr.options.items()))
+        lines.append(f"  IVR {key} ({ivr.name}): {options or 'no options'}; open {hours(ivr.opening_hours)}")
+    for key, scheme in sorted(table.schemes.items()):
+        steps = " → ".join(f"{describe(step.destination)} ({step.timeout_seconds} s)" for step in scheme.steps)
+        lines.append(f"  scheme {key} ({scheme.name}): {scheme.mode}: {steps}")
     return lines
 
 
-def pending_lines(pending: list[PendingChange]) -> list[str]:
-    """Pending changes with their deadlines."""
+def pending_lines(pending: list[PendingChange], zone: tzinfo | None = None) -> list[str]:
+    """Pending changes with their deadlines, instants in ``zone``."""
     if not pending:
         return ["nothing pending: every change made by then was live"]
-    return [f"  v{p.version} {p.topic.removeprefix('callroute/')} at {p.at.isoformat()} by {p.actor}: "
-            f"due {p.deadline.isoformat()}{'  OVERDUE' if p.overdue else ''}" + (f"  ({p.reason})" if p.reason else "")
+    return [f"  v{p.version} {p.topic.removeprefix('callroute/')} at {instant_text(p.at, zone)} by {p.actor}: "
+            f"due {instant_text(p.deadline, zone)}{'  OVERDUE' if p.overdue else ''}" + (f"  ({p.reason})" if p.reason else "")
             for p in pending]

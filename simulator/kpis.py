@@ -75,20 +75,38 @@ class Kpis(msgspec.Struct, frozen=True):
     events: int
 
     def flat(self) -> dict[str, float]:
-        """Every scalar figure by name (``service_level_20s``, ``calls_to_voicemail`` …) for assertions."""
-        out: dict[str, float] = {}
-        for name in self.__struct_fields__:
-            value = getattr(self, name)
-            if isinstance(value, int | float) and not isinstance(value, bool):
-                out[name] = float(value)
+        """Every scalar figure by name (``service_level_20s``, ``calls_to_voicemail`` …) for assertions.
+
+        Its keys are ``figure_names`` of the run's service-level thresholds, which a scenario's
+        assertions are checked against before the run.
+        """
+        out: dict[str, float] = {name: float(getattr(self, name)) for name in SCALAR_FIGURES}
         for key, value in self.service_level.items():
             out[f"service_level_{key}"] = value
-        for name in ("voicemail", "answered", "abandoned", "rejected", "busy", "missed", "offered"):
-            out[f"calls_{name}"] = out[name]
-        out["calls_to_voicemail"] = out["voicemail"]
+        for alias, name in ALIASES.items():
+            out[alias] = out[name]
         out["occupancy"] = (sum(a.busy_seconds for a in self.agents.values())
                             / max(1e-9, sum(a.logged_in_seconds for a in self.agents.values())))
         return out
+
+
+SCALAR_FIGURES: tuple[str, ...] = tuple(f.name for f in msgspec.structs.fields(Kpis) if f.type in (int, float))
+"""The figures of ``Kpis`` that are one number (not the breakdowns, series or histograms)."""
+ALIASES: dict[str, str] = {**{f"calls_{name}": name for name in ("voicemail", "answered", "abandoned", "rejected", "busy",
+                                                                  "missed", "offered")},
+                           "calls_to_voicemail": "voicemail"}
+"""Other names assertions may use for a figure."""
+
+
+def service_level_key(threshold: float) -> str:
+    """The key of a service-level threshold in ``Kpis.service_level``: ``20.0`` → ``"20s"``."""
+    return f"{threshold:g}s"
+
+
+def figure_names(service_level_seconds: list[float]) -> frozenset[str]:
+    """The names ``Kpis.flat`` will have for a run with these service-level thresholds, known before the run."""
+    levels = (f"service_level_{service_level_key(t)}" for t in service_level_seconds)
+    return frozenset((*SCALAR_FIGURES, *levels, *ALIASES, "occupancy"))
 
 
 class Collector:
@@ -212,7 +230,8 @@ class Collector:
             wait_p95=self.percentile(0.95, waited_total), wait_p99=self.percentile(0.99, waited_total), wait_max=self.max_wait,
             probability_of_waiting=c["waited"] / handled if handled else 0.0,
             abandon_rate=abandoned / handled if handled else 0.0,
-            service_level={f"{t:g}s": (w / handled if handled else 0.0) for t, w in zip(self.service_levels, self.within, strict=True)},
+            service_level={service_level_key(t): (w / handled if handled else 0.0)
+                           for t, w in zip(self.service_levels, self.within, strict=True)},
             agents=agents, numbers=self.numbers, queues=self.queues, groups=self.groups,
             hourly_arrivals=self.hourly_arrivals, hourly_answered=self.hourly_answered, hourly_abandoned=self.hourly_abandoned,
             hourly_mean_wait=[w / n if n else 0.0 for w, n in zip(self.hourly_wait, self.hourly_waited, strict=True)],

@@ -10,7 +10,6 @@ tasks (the progress reporter) run.
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
@@ -21,7 +20,7 @@ import trio.testing
 
 from simulator.config import LiveConfig
 from simulator.kpis import Kpis
-from simulator.scenario import Scenario, ScenarioError, needs_limit
+from simulator.scenario import CALL_ASSERTION, FIGURE_ASSERTION, NOT_UNDERSTOOD, Scenario, ScenarioError, needs_limit
 from simulator.switch import Switch
 
 CHECKPOINT_EVENTS = 4096
@@ -33,6 +32,12 @@ class AssertionResult(msgspec.Struct, frozen=True):
     assertion: str
     passed: bool
     detail: str
+    figure: str = ""
+    """What it is about: the figure's name or ``call ID`` ("" when not understood)."""
+    expected: str = ""
+    """What it asks for: ``>= 0.8``, ``voicemail of 2004``."""
+    actual: str = ""
+    """What the run gave: ``0.75``, ``answered by 2002`` ("" for an unknown figure)."""
 
 
 class RunResult(msgspec.Struct, frozen=True):
@@ -70,28 +75,26 @@ class TraceWriter:
         self.buffer.clear()
 
 
-_CALL_OUTCOME = re.compile(r"^call (\S+) (ends at|is answered by|ends) (.+)$")
-_FIGURE = re.compile(r"^([a-z_0-9]+)\s*(>=|<=|==|!=|>|<)\s*(-?[0-9]+(?:\.[0-9]+)?)$")
-
-
 def watched_calls(assertions: list[str]) -> frozenset[str]:
     """Calls whose outcome an assertion names (``call 17 ends at voicemail of 2002``, ``call saturday …``)."""
-    return frozenset(m.group(1) for a in assertions if (m := _CALL_OUTCOME.match(a.strip())))
+    return frozenset(m.group(1) for a in assertions if (m := CALL_ASSERTION.match(a.strip())))
 
 
 def check(assertion: str, kpis: Kpis, outcomes: dict[str, tuple[str, str | None]]) -> AssertionResult:
     """Evaluate one assertion: ``figure op number`` or a call's outcome."""
     text = assertion.strip()
-    if m := _FIGURE.match(text):
+    if m := FIGURE_ASSERTION.match(text):
         name, op, value = m.group(1), m.group(2), float(m.group(3))
+        wanted = f"{op} {m.group(3)}"
         figures = kpis.flat()
         if name not in figures:
-            return AssertionResult(assertion, False, f"unknown figure {name!r}; known: {', '.join(sorted(figures))}")
+            # Only a scenario built in code gets here: load_scenario refuses unknown figures.
+            return AssertionResult(assertion, False, f"unknown figure {name!r}; known: {', '.join(sorted(figures))}", name, wanted)
         actual = figures[name]
         ok = {">=": actual >= value, "<=": actual <= value, "==": actual == value, "!=": actual != value,
               ">": actual > value, "<": actual < value}[op]
-        return AssertionResult(assertion, ok, f"{name} = {actual:g}")
-    if m := _CALL_OUTCOME.match(text):
+        return AssertionResult(assertion, ok, f"{name} = {actual:g}", name, wanted, f"{actual:g}")
+    if m := CALL_ASSERTION.match(text):
         call_id, verb, expected = m.group(1), m.group(2), m.group(3).strip()
         outcome, endpoint = outcomes.get(call_id, ("never arrived", None))
         actual = _describe_outcome(outcome, endpoint)
@@ -100,8 +103,8 @@ def check(assertion: str, kpis: Kpis, outcomes: dict[str, tuple[str, str | None]
         elif verb == "ends at":
             expected = expected if expected.startswith(("voicemail", "answered")) else f"answered by {expected}"
         ok = actual == expected
-        return AssertionResult(assertion, ok, f"call {call_id}: {actual}")
-    return AssertionResult(assertion, False, "not understood: use 'figure >= number' or 'call N ends at voicemail of EXT'")
+        return AssertionResult(assertion, ok, f"call {call_id}: {actual}", f"call {call_id}", expected, actual)
+    return AssertionResult(assertion, False, NOT_UNDERSTOOD)
 
 
 def _describe_outcome(outcome: str, endpoint: str | None) -> str:

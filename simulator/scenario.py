@@ -5,6 +5,7 @@ Validated by msgspec at the edge; an error names the field (``$.arrivals[1].rate
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Literal
@@ -13,6 +14,7 @@ import msgspec
 
 from core.aggregates.identifiers import ClockTime, Extension
 from core.commands import Command
+from simulator.kpis import figure_names
 from simulator.streams import Distribution, Exponential, Fixed, Never
 
 TEN_YEARS = 10 * 365 * 86400.0
@@ -154,6 +156,32 @@ class ScenarioError(ValueError):
     """A scenario file that cannot be used; the message names the field."""
 
 
+CALL_ASSERTION = re.compile(r"^call (\S+) (ends at|is answered by|ends) (.+)$")
+"""``call ID ends at voicemail of EXT``, ``call ID is answered by EXT``, ``call ID ends busy``."""
+FIGURE_ASSERTION = re.compile(r"^([a-z_0-9]+)\s*(>=|<=|==|!=|>|<)\s*(-?[0-9]+(?:\.[0-9]+)?)$")
+"""``figure op number``, e.g. ``service_level_20s >= 0.8``."""
+NOT_UNDERSTOOD = "not understood: use 'figure >= number' or 'call N ends at voicemail of EXT'"
+
+
+def assertion_problem(scenario: Scenario) -> str | None:
+    """The first assertion that could never hold as written (unknown figure, unknown form), as an error naming it.
+
+    Checked when the file is read so that a typo costs no run: after the run, it would only
+    show as one more failed assertion (and not at all to a caller that ignores assertions).
+    """
+    known = figure_names(scenario.service_level_seconds)
+    for index, assertion in enumerate(scenario.assertions):
+        text = assertion.strip()
+        where = f"`$.assertions[{index}]`"
+        if m := FIGURE_ASSERTION.match(text):
+            if m.group(1) not in known:
+                return (f"unknown figure {m.group(1)!r} in assertion {text!r}; known figures: {', '.join(sorted(known))}"
+                        f" - at {where}")
+        elif not CALL_ASSERTION.match(text):
+            return f"assertion {text!r} {NOT_UNDERSTOOD} - at {where}"
+    return None
+
+
 def load_scenario(path: Path) -> Scenario:
     """Read and validate a scenario (TOML by suffix, else JSON)."""
     data = path.read_bytes()
@@ -168,6 +196,8 @@ def load_scenario(path: Path) -> Scenario:
         raise ScenarioError(f"{path}: Poisson arrivals never end: give duration_seconds or max_calls - at `$`")
     if scenario.start.tzinfo is None:
         raise ScenarioError(f"{path}: the start instant needs an offset - at `$.start`")
+    if (problem := assertion_problem(scenario)) is not None:
+        raise ScenarioError(f"{path}: {problem}")
     return scenario
 
 

@@ -40,6 +40,17 @@ def tenant_id(slug: str) -> uuid.UUID:
     return uuid.uuid5(TENANT_NAMESPACE, slug)
 
 
+_SHAPE = "write a country code and the number, digits only, e.g. 441234567890 or +441234567890"
+# libphonenumber's own texts ("(0) Could not interpret numbers after plus-sign.") in callroute's words.
+_PARSE_PROBLEMS = {
+    phonenumbers.NumberParseException.INVALID_COUNTRY_CODE: "it does not start with a known country code; " + _SHAPE,
+    phonenumbers.NumberParseException.NOT_A_NUMBER: _SHAPE,
+    phonenumbers.NumberParseException.TOO_SHORT_AFTER_IDD: "too few digits after the country code",
+    phonenumbers.NumberParseException.TOO_SHORT_NSN: "too few digits after the country code",
+    phonenumbers.NumberParseException.TOO_LONG: "too many digits (E.164 allows at most 15)",
+}
+
+
 def normalise_number(raw: str, *, field: str) -> str:
     """Return ``raw`` as E.164 (``+441234567890``), or raise naming ``field``.
 
@@ -57,7 +68,8 @@ def _normalise_number(raw: str, field: str) -> str:
     try:
         parsed = phonenumbers.parse(digits, None)
     except phonenumbers.NumberParseException as exc:
-        raise MalformedNumberError(f"{raw!r} is not an E.164 number ({exc})", field=field) from None
+        raise MalformedNumberError(f"{raw!r} is not a phone number: {_PARSE_PROBLEMS.get(exc.error_type, _SHAPE)}",
+                                   field=field) from None
     if not phonenumbers.is_valid_number(parsed):
         raise MalformedNumberError(
             f"{raw!r} is not a valid number in its country's numbering plan (E.164, e.g. 441234567890)",

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import msgspec
 import pytest
-from click.testing import CliRunner
 
-from adapters.cli import cli
+
+from tests.adapters.clirun import invoke
 from core.aggregates.identifiers import tenant_id
 
 DATA = Path(__file__).resolve().parents[2] / "adapters" / "data"
@@ -22,8 +22,7 @@ ADMIN = "admin@nordic-dental.example"
 
 
 def run(db: Path, *args: str, actor: str = "tester") -> tuple[int, str, str]:
-    result = CliRunner().invoke(
-        cli, ["--db", str(db), "--actor", actor, "--pbx-directory", str(DATA / "pbx_directory.toml"), *args],
+    result = invoke(["--db", str(db), "--actor", actor, "--pbx-directory", str(DATA / "pbx_directory.toml"), *args],
         catch_exceptions=False,
     )
     return result.exit_code, result.stdout, result.stderr
@@ -56,7 +55,7 @@ def test_apply_toml_file_stores_the_seed_tenant(tmp_path: Path) -> None:
     code, out, _ = run(db, "apply", str(SEED), actor=ADMIN)
     assert code == 0
     assert f"nordic-dental: now at version {SEED_EVENTS}" in out
-    code, out, _ = run(db, "tenant", "show", "nordic-dental", actor=ADMIN)
+    code, out, _ = run(db, "tenant", "show", "--tenant", "nordic-dental", actor=ADMIN)
     assert code == 0
     assert "Carla Diaz" in out
     assert "forward always: extension 2002" in out
@@ -103,7 +102,7 @@ def test_apply_rejects_a_file_that_is_not_json(tmp_path: Path) -> None:
 def test_database_path_comes_from_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     db = tmp_path / "from-env.sqlite"
     monkeypatch.setenv("CALLROUTE_DB", str(db))
-    result = CliRunner().invoke(cli, ["tenant", "create", "acme", "--name", "Acme", "--time-zone", "Europe/Kyiv"])
+    result = invoke(["tenant", "create", "--tenant", "acme", "--name", "Acme", "--time-zone", "Europe/Kyiv"])
     assert result.exit_code == 0, result.output
     assert stored_rows(db) == 1
 
@@ -114,7 +113,7 @@ def test_divert_set_records_a_readable_divert(tmp_path: Path) -> None:
     code, _, err = run(db, "divert", "set", "--tenant", "acme", "--extension", "2001", "--when", "unreachable",
                        "--to", "441234567890", "--announce", "--reason", "mobile while travelling")
     assert code == 0, err
-    _, out, _ = run(db, "tenant", "show", "acme", "--json")
+    _, out, _ = run(db, "tenant", "show", "--tenant", "acme", "--json")
     view = json.loads(out)
     assert view["users"][0]["unreachable"] == {"kind": "external", "number": "+441234567890", "announce": True,
                                                "present_dialled_number": False, "always": False}
@@ -130,9 +129,20 @@ def test_divert_options_on_a_non_number_target_are_refused(tmp_path: Path) -> No
 
 
 def test_tenant_show_of_an_unknown_tenant_exits_2(tmp_path: Path) -> None:
-    code, _, err = run(tmp_path / "c.sqlite", "tenant", "show", "nobody")
+    db = tmp_path / "c.sqlite"
+    apply_seed(db)
+    code, _, err = run(db, "tenant", "show", "--tenant", "nobody")
     assert code == 2
     assert "no tenant 'nobody'" in err
+
+
+def test_a_read_on_a_missing_store_names_the_path_and_creates_nothing(tmp_path: Path) -> None:
+    db = tmp_path / "not-yet" / "c.sqlite"
+    code, _, err = run(db, "tenant", "show", "--tenant", "nobody")
+    assert code == 2
+    assert f"no store at {db}" in err
+    assert "callroute demo" in err
+    assert not db.parent.exists()
 
 
 def test_audit_verify_passes_on_an_intact_store(tmp_path: Path) -> None:
@@ -181,13 +191,13 @@ def test_audit_verify_with_expected_head_catches_truncation(tmp_path: Path) -> N
 
 
 def test_demo_builds_and_verifies_the_sample_tenant(tmp_path: Path) -> None:
-    result = CliRunner().invoke(cli, ["demo", "--db", str(tmp_path / "demo.sqlite")], catch_exceptions=False)
+    result = invoke(["demo", "--db", str(tmp_path / "demo.sqlite")], catch_exceptions=False)
     assert result.exit_code == 0
     assert "Nordic Dental AB" in result.stdout
     assert f"Hash chain of the tenant: intact over {SEED_EVENTS + 2} events" in result.stdout
     assert "answer group reception" in result.stdout
-    assert "routed by the table live on the PBX (effective), version 38:\n  ring user 2002" in result.stdout
-    assert "routed by the table as saved (desired), version 39:\n  ring user 2003" in result.stdout
+    assert "routed by the table live on the PBX (effective), version 38:\nring user 2002" in result.stdout
+    assert "routed by the table as saved (desired), version 39:\nring user 2003" in result.stdout
     assert "v39 DivertSet" in result.stdout
 
 
@@ -205,7 +215,7 @@ def test_console_script_logs_json_lines_when_not_on_a_terminal(tmp_path: Path) -
 def test_reading_a_tenant_without_permission_exits_3(tmp_path: Path) -> None:
     db = tmp_path / "c.sqlite"
     apply_seed(db)
-    code, _, err = run(db, "tenant", "show", "nordic-dental", actor="mallory")
+    code, _, err = run(db, "tenant", "show", "--tenant", "nordic-dental", actor="mallory")
     assert code == 3
     assert "lacks the telephony_admin permission" in err
 
@@ -214,9 +224,9 @@ def test_a_partner_may_change_its_own_customer_but_not_another(tmp_path: Path) -
     db = tmp_path / "c.sqlite"
     apply_seed(db)
     args = ["divert", "set", "--tenant", "nordic-dental", "--extension", "2002", "--when", "busy", "--to", "voicemail"]
-    result = CliRunner().invoke(cli, ["--db", str(db), "--actor", "pat", "--partner", "phoneline-plus", *args])
+    result = invoke(["--db", str(db), "--actor", "pat", "--partner", "phoneline-plus", *args])
     assert result.exit_code == 0, result.output
-    result = CliRunner().invoke(cli, ["--db", str(db), "--actor", "eve", "--partner", "other-partner", *args])
+    result = invoke(["--db", str(db), "--actor", "eve", "--partner", "other-partner", *args])
     assert result.exit_code == 3
     assert "does not manage tenant 'nordic-dental'" in result.stderr
 
@@ -224,9 +234,11 @@ def test_a_partner_may_change_its_own_customer_but_not_another(tmp_path: Path) -
 def test_tenant_list_shows_only_readable_tenants(tmp_path: Path) -> None:
     db = tmp_path / "c.sqlite"
     apply_seed(db)
-    run(db, "tenant", "create", "own", "--name", "Own", "--time-zone", "Europe/Kyiv", actor="mallory")
+    run(db, "tenant", "create", "--tenant", "own", "--name", "Own", "--time-zone", "Europe/Kyiv", actor="mallory")
     _, out, _ = run(db, "tenant", "list", actor="mallory")
-    assert out.split() == ["own"]
+    header, *rows = out.splitlines()
+    assert header.split()[:2] == ["tenant", "name"]
+    assert [row.split()[0] for row in rows] == ["own"]
 
 
 def test_a_sip_member_unknown_to_the_directory_is_refused(tmp_path: Path) -> None:
@@ -244,7 +256,9 @@ def test_a_sip_member_unknown_to_the_directory_is_refused(tmp_path: Path) -> Non
 def test_a_malformed_pbx_directory_file_is_reported_with_its_field(tmp_path: Path) -> None:
     bad = tmp_path / "dir.toml"
     bad.write_text('[sip_pbx.x]\nname = "X"\ninternal_numbers = ["10a"]\n')
-    result = CliRunner().invoke(cli, ["--db", str(tmp_path / "c.sqlite"), "--pbx-directory", str(bad), "tenant", "list"])
+    db = tmp_path / "c.sqlite"
+    apply_seed(db)
+    result = invoke(["--db", str(db), "--pbx-directory", str(bad), "tenant", "list"])
     assert result.exit_code == 2
     assert "$.sip_pbx.x.internal_numbers[0]" in result.stderr
 
@@ -270,10 +284,10 @@ def test_operator_and_partner_flags_apply_to_a_file_that_names_its_actor(tmp_pat
     file.write_text('[actor]\nprincipal = "support@platform.example"\n'
                     '[[commands]]\ncommand = "rename_tenant"\ntenant = "nordic-dental"\nname = "ND"\n')
     base = ["--db", str(db), "--pbx-directory", str(DATA / "pbx_directory.toml")]
-    refused = CliRunner().invoke(cli, [*base, "apply", str(file)])
+    refused = invoke([*base, "apply", str(file)])
     assert refused.exit_code == 3
-    assert CliRunner().invoke(cli, [*base, "--operator", "apply", str(file)]).exit_code == 0
-    assert CliRunner().invoke(cli, [*base, "--partner", "phoneline-plus", "apply", str(file)]).exit_code == 0
+    assert invoke([*base, "--operator", "apply", str(file)]).exit_code == 0
+    assert invoke([*base, "--partner", "phoneline-plus", "apply", str(file)]).exit_code == 0
 
 
 def test_a_corrupted_stored_event_gives_one_clear_line(tmp_path: Path) -> None:
@@ -283,7 +297,7 @@ def test_a_corrupted_stored_event_gives_one_clear_line(tmp_path: Path) -> None:
         conn.execute("UPDATE stored_events SET state = ? WHERE originator_id = ? AND originator_version = 5",
                      (b"not json", tenant_id("nordic-dental").hex))
     proc = subprocess.run([sys.executable, "-m", "adapters.cli", "--db", str(db), "--actor", ADMIN, "tenant", "show",
-                           "nordic-dental"], capture_output=True, text=True, check=False)
+                           "--tenant", "nordic-dental"], capture_output=True, text=True, check=False)
     assert proc.returncode == 1
     assert "a stored event cannot be read" in proc.stderr
     assert "Traceback" not in proc.stderr

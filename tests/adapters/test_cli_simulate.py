@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
+import io
 import json
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
+from rich.console import Console
 
+import adapters.cli.simulate as simulate_module
 from adapters.cli import cli
+from adapters.cli.simulate import run_and_report, simulated_clock
+from simulator.run import CHECKPOINT_EVENTS
+from simulator.scenario import load_scenario
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLES = ROOT / "examples"
 
 
 def simulate(*args: str) -> tuple[int, str, str]:
@@ -74,6 +85,139 @@ def test_the_report_is_written(tmp_path: Path) -> None:
     assert code == 0
     assert f"report: {report}" in out
     assert report.read_text().startswith("<!DOCTYPE html>") or "<html" in report.read_text()
+
+
+def test_the_files_written_are_listed_after_the_figures_one_per_line(tmp_path: Path) -> None:
+    paths = {name: tmp_path / f"out.{name}" for name in ("trace", "report", "calls", "junit")}
+    args = [arg for name, path in paths.items() for arg in (f"--{name}", str(path))]
+    code, out, _ = simulate(str(EXAMPLES / "friday_divert.toml"), *args)
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[-5] == "  PASS call 3 is answered by 2002  (call 3: answered by 2002)"
+    assert lines[-4:] == [f"  trace: {paths['trace']}", f"  report: {paths['report']}", f"  calls: {paths['calls']}",
+                          f"  junit: {paths['junit']}"]
+    assert all(path.is_file() for path in paths.values())
+
+
+def without_assertions(tmp_path: Path) -> Path:
+    """friday_divert.toml with an empty list of assertions."""
+    text = (EXAMPLES / "friday_divert.toml").read_text()
+    start, end = text.index("assertions = ["), text.index("]", text.index("assertions = [")) + 1
+    path = tmp_path / "quiet.toml"
+    path.write_text(text[:start] + "assertions = []" + text[end:])
+    return path
+
+
+def test_junit_has_one_testcase_per_assertion_and_a_failure_for_the_one_that_failed(tmp_path: Path) -> None:
+    path = tmp_path / "divert.toml"
+    path.write_text((EXAMPLES / "friday_divert.toml").read_text().replace("call 3 is answered by 2002", "call 3 is answered by 2001"))
+    junit = tmp_path / "junit.xml"
+    code, _, _ = simulate(str(path), "--junit", str(junit))
+    assert code == 1
+    root = ET.parse(junit).getroot()
+    suites = root.findall("testsuite")
+    assert root.tag == "testsuites" and len(suites) == 1
+    suite = suites[0]
+    assert (suite.get("name"), suite.get("tests"), suite.get("failures")) == ("divert", "3", "1")
+    cases = suite.findall("testcase")
+    assert [c.get("name") for c in cases] == ["call 1 is answered by 2001", "call 2 is answered by 2001", "call 3 is answered by 2001"]
+    assert [c.find("failure") is None for c in cases] == [True, True, False]
+    failure = cases[2].find("failure")
+    assert failure is not None
+    assert failure.get("message") == "call 3: expected answered by 2001, actual answered by 2002"
+
+
+def test_junit_gives_a_figure_its_expected_and_actual_values(tmp_path: Path) -> None:
+    path = tmp_path / "divert.toml"
+    path.write_text((EXAMPLES / "friday_divert.toml").read_text().replace('"call 1 is answered by 2001",', '"offered >= 4",'))
+    junit = tmp_path / "junit.xml"
+    assert simulate(str(path), "--junit", str(junit))[0] == 1
+    failure = ET.parse(junit).getroot().find("testsuite/testcase[@name='offered >= 4']/failure")
+    assert failure is not None
+    assert failure.get("message") == "offered: expected >= 4, actual 3"
+
+
+def test_junit_without_assertions_is_a_suite_of_zero_tests(tmp_path: Path) -> None:
+    junit = tmp_path / "junit.xml"
+    assert simulate(str(without_assertions(tmp_path)), "--junit", str(junit))[0] == 0
+    suite = ET.parse(junit).getroot().find("testsuite")
+    assert suite is not None
+    assert (suite.get("name"), suite.get("tests"), suite.get("failures"), list(suite)) == ("quiet", "0", "0", [])
+
+
+def test_without_matplotlib_a_report_is_refused_before_anything_is_written(tmp_path: Path,
+                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    # None in sys.modules makes `import matplotlib` raise ImportError, as on an install without the extra.
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    report, trace, calls = tmp_path / "r.html", tmp_path / "t.jsonl", tmp_path / "c.jsonl"
+    code, out, err = simulate(str(EXAMPLES / "friday_divert.toml"), "--report", str(report), "--trace", str(trace),
+                              "--calls", str(calls))
+    assert code == 2
+    assert err == "callroute: error: --report needs the report extra: pip install 'callroute[report]'\n"
+    assert out == ""
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_importing_the_command_does_not_import_matplotlib() -> None:
+    probe = "import sys, adapters.cli.simulate; print(sorted(m for m in sys.modules if m.split('.')[0] == 'matplotlib'))"
+    done = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
+
+
+# -- progress on stderr ---------------------------------------------------------------------------------
+
+
+def on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    """CliRunner's stderr is never a terminal: make the command believe it is."""
+    monkeypatch.setattr(simulate_module, "_stderr_is_terminal", lambda: True)
+
+
+def test_no_progress_when_stderr_is_not_a_terminal(tmp_path: Path) -> None:
+    code, _, err = simulate(str(EXAMPLES / "friday_divert.toml"), "--report", str(tmp_path / "r.html"))
+    assert (code, err) == (0, "")
+
+
+def test_no_progress_with_json_even_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    on_a_terminal(monkeypatch)
+    code, out, err = simulate(str(EXAMPLES / "friday_divert.toml"), "--json")
+    assert (code, err) == (0, "")
+    assert json.loads(out)["kpis"]["offered"] == 3
+
+
+def test_progress_on_a_terminal_shows_simulated_time_and_calls_per_second(monkeypatch: pytest.MonkeyPatch) -> None:
+    on_a_terminal(monkeypatch)
+    code, out, err = simulate(str(EXAMPLES / "friday_divert.toml"))
+    assert code == 0
+    # The last event (call 3 ends) is at 3 h 40 min of the 4 h the scenario lasts.
+    assert "simulated 3h 40m of 4h 00m · 3 calls · " in err and " calls/s" in err
+    assert "writing report" not in err
+    assert "simulated" not in out.replace("simulated hours", "")
+
+
+def test_progress_shows_the_report_being_written(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    on_a_terminal(monkeypatch)
+    report = tmp_path / "r.html"
+    code, _, err = simulate(str(EXAMPLES / "friday_divert.toml"), "--report", str(report))
+    assert code == 0
+    assert "writing report" in err and report.name in err
+
+
+@pytest.mark.parametrize(("seconds", "shown"), [(0, "0h 00m"), (59.9, "0h 00m"), (8040, "2h 14m"), (86400 * 3 + 3900, "3d 1h 05m")])
+def test_simulated_time_is_shown_to_the_minute(seconds: float, shown: str) -> None:
+    assert simulated_clock(seconds) == shown
+
+
+def test_the_progress_display_leaves_the_trace_and_figures_unchanged(tmp_path: Path) -> None:
+    scenario_file = tmp_path / "mmc.toml"
+    scenario_file.write_text((EXAMPLES / "mmc.toml").read_text().replace("20000", "2000"))
+    scenario = load_scenario(scenario_file)
+    console = Console(file=io.StringIO(), force_terminal=True, width=120)
+    shown = run_and_report(scenario, EXAMPLES, None, tmp_path / "shown.jsonl", None, progress=True, console=console)
+    plain = run_and_report(scenario, EXAMPLES, None, tmp_path / "plain.jsonl", None, progress=False)
+    assert shown.kpis.events > 2 * CHECKPOINT_EVENTS  # so the display was called during the run, not only at its end
+    assert "simulated" in console.file.getvalue()
+    assert (tmp_path / "shown.jsonl").read_bytes() == (tmp_path / "plain.jsonl").read_bytes()
+    assert shown == plain
 
 
 def test_a_simulated_day_can_be_checked_by_audit_explain_call(tmp_path: Path) -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import base64
 import html
 import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -137,3 +139,11 @@ def test_many_agents_fold_the_agent_table_and_still_get_four_plots(tmp_path: Pat
     assert len(images(document)) == 4
     assert "<details><summary>70 rows</summary>" in document
     assert figures(document)["2069"] == f"{result.kpis.agents['2069'].answered:,}"
+
+
+def test_importing_the_report_module_does_not_import_matplotlib() -> None:
+    """matplotlib is the optional `report` extra: it is imported when a report is drawn, not when the module loads."""
+    probe = "import sys, simulator.report; print(sorted(m for m in sys.modules if m.split('.')[0] == 'matplotlib'))"
+    done = subprocess.run([sys.executable, "-c", probe], cwd=Path(__file__).resolve().parents[2], capture_output=True, text=True,
+                          check=True)
+    assert done.stdout.strip() == "[]"

@@ -15,6 +15,7 @@ from typing import Any
 import msgspec
 import pytest
 
+from simulator.kpis import figure_names
 from simulator.run import check, run_scenario
 from simulator.scenario import Scenario, ScenarioError, load_scenario
 from tests.simulator.builders import (
@@ -148,6 +149,57 @@ def test_a_start_without_offset_is_refused(tmp_path: Path) -> None:
     path = write(tmp_path, "naive.toml", 'start = "2026-11-16T08:00:00"\n' + TOML_HEAD.format(limit="max_calls = 5", rate=30))
     with pytest.raises(ScenarioError, match=r"\$\.start"):
         load_scenario(path)
+
+
+def load_with_assertions(tmp_path: Path, assertions: list[str]) -> Scenario:
+    head = TOML_HEAD.format(limit="max_calls = 5", rate=30)
+    return load_scenario(write(tmp_path, "asserts.toml", f"assertions = {msgspec.json.encode(assertions).decode()}\n{head}"))
+
+
+def test_an_unknown_figure_is_refused_at_load_naming_the_assertion_and_the_known_figures(tmp_path: Path) -> None:
+    with pytest.raises(ScenarioError) as raised:
+        load_with_assertions(tmp_path, ["offered == 5", "servce_level_20s >= 0.8"])
+    message = str(raised.value)
+    assert message.startswith(f"{tmp_path / 'asserts.toml'}: unknown figure 'servce_level_20s' in assertion "
+                              "'servce_level_20s >= 0.8'; known figures: ")
+    assert message.endswith(" - at `$.assertions[1]`")
+    known = message.split("known figures: ")[1].removesuffix(" - at `$.assertions[1]`").split(", ")
+    assert known == sorted(figure_names([20.0]))
+    assert {"offered", "service_level_20s", "calls_to_voicemail", "occupancy"} <= set(known)
+
+
+def test_a_service_level_the_scenario_does_not_measure_is_an_unknown_figure_at_load(tmp_path: Path) -> None:
+    with pytest.raises(ScenarioError, match=r"unknown figure 'service_level_30s'.* - at `\$\.assertions\[0\]`"):
+        load_with_assertions(tmp_path, ["service_level_30s >= 0.8"])
+
+
+def test_an_assertion_in_no_known_form_is_refused_at_load(tmp_path: Path) -> None:
+    with pytest.raises(ScenarioError) as raised:
+        load_with_assertions(tmp_path, ["call 1 is answered by 2001", "everything is fine"])
+    assert str(raised.value).endswith("assertion 'everything is fine' not understood: use 'figure >= number' or "
+                                      "'call N ends at voicemail of EXT' - at `$.assertions[1]`")
+
+
+def test_known_figures_and_call_outcomes_load(tmp_path: Path) -> None:
+    assertions = ["service_level_20s >= 0.8", "calls_to_voicemail == 0", "occupancy < 1", "call 3 is answered by 2001",
+                  "call saturday ends at voicemail of 2004"]
+    assert load_with_assertions(tmp_path, assertions).assertions == assertions
+
+
+def test_the_figures_known_before_a_run_are_the_figures_it_has() -> None:
+    """The load-time check and the run's figures must not drift apart (two service levels, one not a whole second)."""
+    s = scenario([create_tenant(), add_user("2001")], [explicit({"at_seconds": 1, "to": "2001"})],
+                 service_level_seconds=[20, 62.5])
+    assert figure_names(s.service_level_seconds) == set(run_scenario(s).kpis.flat())
+
+
+def test_a_failed_assertion_records_its_figure_expected_and_actual_values() -> None:
+    result, _, _ = voicemail_run(["voicemail > 2", "call 2 ends at voicemail of 2002", "is everything fine?"])
+    assert [(a.passed, a.figure, a.expected, a.actual) for a in result.assertions] == [
+        (False, "voicemail", "> 2", "2"),
+        (False, "call 2", "voicemail of 2002", "voicemail of 2001"),
+        (False, "", "", ""),
+    ]
 
 
 def test_refused_commands_name_where_they_are() -> None:

@@ -1,0 +1,86 @@
+"""The ``callroute`` command line (click: composable sub-commands, exit status 2 on usage errors, shell completion).
+
+Sub-commands live in one module per area and are imported only when run, so that a query
+such as ``callroute table`` never loads the simulator, trio or matplotlib.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import sys
+from typing import Any
+
+import click
+
+from adapters.cli.common import Failure, Wiring, attach_global_options, root_options
+
+__all__ = ["Failure", "Wiring", "cli", "main"]
+
+# command name → "module:attribute" under adapters.cli
+_COMMANDS = {
+    "apply": "ledger:apply_file",
+    "tenant": "ledger:tenant",
+    "demo": "ledger:demo",
+    "user": "users:user",
+    "divert": "users:divert",
+    "out-of-hours": "users:out_of_hours",
+    "group": "groups:group",
+    "queue": "services:queue",
+    "ivr": "services:ivr",
+    "scheme": "services:scheme",
+    "number": "services:number",
+    "explain": "routing:explain",
+    "table": "routing:table_command",
+    "pending": "routing:pending",
+    "provision": "routing:provision",
+    "audit": "audit:audit",
+    "simulate": "simulate:simulate",
+}
+
+
+class LazyGroup(click.Group):
+    """A group whose sub-commands are imported on first use (the pattern in click's documentation)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(super().list_commands(ctx)) | {n for n in _COMMANDS if _available(n)})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in _COMMANDS or not _available(cmd_name):
+            return super().get_command(ctx, cmd_name)
+        module_name, attribute = _COMMANDS[cmd_name].split(":")
+        command = getattr(importlib.import_module(f"adapters.cli.{module_name}"), attribute)
+        return attach_global_options(command)
+
+
+def _available(name: str) -> bool:
+    module_name, attribute = _COMMANDS[name].split(":")
+    if importlib.util.find_spec(f"adapters.cli.{module_name}") is None:
+        return False
+    return hasattr(importlib.import_module(f"adapters.cli.{module_name}"), attribute)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(package_name="callroute", message="%(prog)s %(version)s")
+@root_options
+@click.pass_context
+def cli(ctx: click.Context, **_: Any) -> None:
+    """callroute: the routing core of a hosted phone system.
+
+    Every change to a tenant's call routing is kept as a hash-chained event. These commands
+    change it, show it as saved and as live on the PBX, explain where a call goes, audit its
+    history, and simulate calls. Global options may also follow the command's name.
+    """
+    if ctx.obj is None:
+        ctx.obj = Wiring()
+
+
+def main() -> None:
+    """Console-script entry point: the wall clock and Argon2, as wired by ``Wiring()``."""
+    from eventsourcing.persistence import MapperDeserialisationError
+
+    try:
+        cli(prog_name="callroute", obj=Wiring())
+    except MapperDeserialisationError as exc:
+        click.echo(f"callroute: error: a stored event cannot be read ({exc}); run `callroute audit verify`", err=True)
+        sys.exit(1)

@@ -1,0 +1,221 @@
+"""``explain``, ``table``, ``pending`` and ``provision``: the tables as saved and as live, and where a call goes."""
+
+from __future__ import annotations
+
+import math
+import re
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import click
+import msgspec
+
+from adapters.cli.common import Env, Failure, exit_code, pass_env
+from adapters.cli.ledger import REASON, TENANT
+from adapters.cli.output import echo_json, echo_table, echo_tree, instant_text
+from adapters.render_plan import explanation_lines, plan_tree, table_lines
+from core import commands as c
+from core.aggregates.hours import OpeningHours
+from core.aggregates.provisioning import ProviderPolicy
+from core.aggregates.schedule import WEEKDAYS
+from core.errors import DomainError
+from core.projections.table import RoutingTable
+from core.routing import Call, route
+
+AT_HELP = ("When: now (the default), a date or local time in the tenant's zone (2026-11-20T17:59), "
+           "or an instant with an offset (2026-11-20T17:59:59+01:00).")
+AT = click.option("--at", "at", metavar="WHEN", help=AT_HELP)
+JSON = click.option("--json", "as_json", is_flag=True, help="Machine-readable output (instants in UTC).")
+VIEW = click.option("--effective/--desired", "effective", default=True, show_default=True,
+                    help="The table live on the PBX at that instant, or the one saved.")
+WITHHELD = ("", "anonymous")
+
+
+class Tables:
+    """The routing projection of the store, caught up, after checking that the actor may read the tenant."""
+
+    def __init__(self, env: Env, slug: str, *, build: bool = True) -> None:
+        from adapters.bootstrap import build_projection
+
+        self.env = env
+        self.slug = slug
+        self.view = env.readable(slug)
+        self.zone = ZoneInfo(self.view.time_zone)
+        if build:
+            self.projection = build_projection(env.app, env.db)
+
+    def instant(self, value: str | None, option: str = "--at") -> datetime:
+        """An instant given on the command line; local times are read in the tenant's zone."""
+        return self.env.instant(value, option, self.zone)
+
+    def table(self, at: datetime, desired: bool) -> RoutingTable:
+        """The desired or effective table at ``at``, or one line saying why there is none."""
+        if desired:
+            table = self.projection.desired(self.slug, at)
+            missing = "the tenant did not exist yet"
+        else:
+            table = self.projection.effective(self.slug, at)
+            missing = "nothing was confirmed live by then (see `callroute pending`; use --desired for the saved settings)"
+        if table is None:
+            raise Failure(f"no routing table of {self.slug!r} at {instant_text(at, self.zone)}: {missing}")
+        return table
+
+
+def decide(table: RoutingTable, call: Call, states: dict[str, Any]) -> Any:
+    """``route()``, with a refusal as one line."""
+    try:
+        return route(table, call, states)
+    except DomainError as exc:
+        raise Failure(str(exc), exit_code(exc)) from None
+
+
+def echo_decision(decision: Any) -> None:
+    """The plan as a tree and every rule consulted."""
+    click.echo("\nPlan:")
+    echo_tree(plan_tree(decision.plan))
+    click.echo("\nWhy:")
+    click.echo("\n".join(explanation_lines(decision.explanation)))
+
+
+@click.command()
+@TENANT
+@click.option("--to", "dialled", required=True, help="The dialled number (E.164) or extension.")
+@click.option("--from", "caller", default=None, help="The caller id; anonymous or '' for a withheld caller (the default).")
+@AT
+@click.option("--busy", multiple=True, metavar="EXT", help="An endpoint that is busy (repeatable).")
+@click.option("--unreachable", multiple=True, metavar="EXT", help="An endpoint that is unreachable (repeatable).")
+@click.option("--excluded", multiple=True, metavar="EXT", help="An endpoint excluded from group and queue calls (repeatable).")
+@click.option("--digits", help="The IVR digits the caller presses ('' for none; default: show every option).")
+@VIEW
+@JSON
+@pass_env
+def explain(
+    env: Env, slug: str, dialled: str, caller: str | None, at: str | None, busy: tuple[str, ...], unreachable: tuple[str, ...],
+    excluded: tuple[str, ...], digits: str | None, effective: bool, as_json: bool,
+) -> None:
+    """Show where a call goes and why: the plan as a tree, and every rule consulted."""
+    tables = Tables(env, slug)
+    instant = tables.instant(at)
+    table = tables.table(instant, desired=not effective)
+    states = {**{e: "excluded" for e in excluded}, **{e: "unreachable" for e in unreachable}, **{e: "busy" for e in busy}}
+    withheld = caller is None or caller.strip().lower() in WITHHELD
+    call = Call(dialled=dialled, at=instant, caller=None if withheld else caller, digits=digits)
+    decision = decide(table, call, states)
+    if as_json:
+        echo_json({"table_version": table.version, "effective": effective, "at": instant, "plan": decision.plan,
+                   "explanation": decision.explanation})
+        return
+    kind = "effective (live)" if effective else "desired (saved)"
+    click.echo(f"{slug}: call to {dialled} from {call.caller or 'a withheld number'} at {instant_text(instant, tables.zone)}, "
+               f"{kind} table version {table.version}")
+    echo_decision(decision)
+
+
+@click.command("table")
+@TENANT
+@AT
+@VIEW
+@JSON
+@pass_env
+def table_command(env: Env, slug: str, at: str | None, effective: bool, as_json: bool) -> None:
+    """Show the routing table, live or saved, at an instant."""
+    tables = Tables(env, slug)
+    table = tables.table(tables.instant(at), desired=not effective)
+    if as_json:
+        echo_json(table)
+    else:
+        click.echo("\n".join(table_lines(table)))
+
+
+@click.command()
+@TENANT
+@AT
+@JSON
+@pass_env
+def pending(env: Env, slug: str, at: str | None, as_json: bool) -> None:
+    """List the changes not yet live at an instant, with their deadlines; overdue ones are marked."""
+    tables = Tables(env, slug)
+    instant = tables.instant(at)
+    if tables.projection.timeline(slug).desired_version(instant) == 0:
+        raise Failure(f"at {instant_text(instant, tables.zone)} the tenant did not exist yet")
+    changes = tables.projection.pending(slug, instant)
+    if as_json:
+        echo_json(changes)
+        return
+    overdue = sum(p.overdue for p in changes)
+    click.echo(f"{slug} at {instant_text(instant, tables.zone)}: {len(changes)} pending, {overdue} overdue")
+    if changes:
+        echo_table(["version", "change", "saved at", "by", "due", "", "reason"],
+                   [(p.version, p.topic.removeprefix("callroute/"), instant_text(p.at, tables.zone), p.actor,
+                     instant_text(p.deadline, tables.zone), "OVERDUE" if p.overdue else "", p.reason or "")
+                    for p in changes])
+
+
+@click.group()
+def provision() -> None:
+    """Record what the PBX confirmed live, and the provider's policy."""
+
+
+@provision.command("confirm")
+@TENANT
+@click.option("--version", type=int, required=True, help="Every version up to this one is live.")
+@click.option("--at", "at", metavar="WHEN", help="When it went live (default: now). " + AT_HELP.split(": ", 1)[1])
+@REASON
+@pass_env
+def provision_confirm(env: Env, slug: str, version: int, at: str | None, reason: str | None) -> None:
+    """Record that the PBX applied every change up to a version."""
+    zone = env.zone(slug)
+    applied_at = env.instant(at, "--at", zone) if at else None
+    flags = {"version": ("--version", version), "applied_at": ("--at", at), "tenant": ("--tenant", slug)}
+    env.execute([c.ConfirmProvisioning(tenant=slug, version=version, applied_at=applied_at, reason=reason)], flags=flags)
+    when = instant_text(applied_at or env.clock.now(), zone) if at else "now"
+    click.echo(f"{slug}: every change up to version {version} is recorded as live since {when}")
+
+
+@provision.command("policy")
+@TENANT
+@click.option("--max-delay-hours", type=click.FloatRange(min=0, max=720), default=24, show_default=True,
+              help="The longest a change may take to go live, counted in office hours when those are given.")
+@click.option("--office-hours", help="When the provider's office works, e.g. 'mon-fri 09:00-17:00' (default: always).")
+@click.option("--time-zone", default="UTC", show_default=True, help="The IANA zone of the office hours.")
+@REASON
+@pass_env
+def provision_policy(env: Env, slug: str, max_delay_hours: float, office_hours: str | None, time_zone: str,
+                     reason: str | None) -> None:
+    """Set the provider's maximum delay and office hours."""
+    if not math.isfinite(max_delay_hours):
+        raise Failure("--max-delay-hours: give a number of hours from 0 to 720")
+    hours = parse_office_hours(office_hours) if office_hours else None
+    policy = ProviderPolicy(max_delay_seconds=round(max_delay_hours * 3600), office_hours=hours, time_zone=time_zone)
+    flags = {"policy.time_zone": ("--time-zone", time_zone), "policy.office_hours": ("--office-hours", office_hours),
+             "policy": ("--max-delay-hours", max_delay_hours), "tenant": ("--tenant", slug)}
+    env.execute([c.SetProviderPolicy(tenant=slug, policy=policy, reason=reason)], flags=flags)
+    counted = f"counted in office hours {office_hours} ({time_zone})" if office_hours else "counted from the change"
+    click.echo(f"{slug}: changes must go live within {max_delay_hours:g} hours, {counted}")
+
+
+_HOURS = re.compile(r"^\s*(?P<days>[a-z,\-]+)\s+(?P<start>\d{1,2}:\d{2})-(?P<end>\d{1,2}:\d{2})\s*$")
+
+
+def parse_office_hours(text: str) -> OpeningHours:
+    """``mon-fri 09:00-17:00`` or ``mon,wed 08:00-12:00``: one window on the named days."""
+    shape = "write days and hours like 'mon-fri 09:00-17:00' or 'mon,wed 08:00-12:00'"
+    match = _HOURS.match(text.lower())
+    if match is None:
+        raise Failure(f"--office-hours {text!r}: {shape}")
+    days: list[str] = []
+    for part in match["days"].split(","):
+        first, _, last = part.partition("-")
+        for day in (first, last or first):
+            if day not in WEEKDAYS:
+                raise Failure(f"--office-hours {text!r}: {day!r} is not a day; days are {', '.join(WEEKDAYS)}")
+        lo, hi = WEEKDAYS.index(first), WEEKDAYS.index(last or first)
+        if hi < lo:
+            raise Failure(f"--office-hours {text!r}: {part} runs backwards; write the earlier day first")
+        days.extend(WEEKDAYS[lo : hi + 1])
+    start, end = (f"{int(t.split(':')[0]):02d}:{t.split(':')[1]}" for t in (match["start"], match["end"]))
+    try:
+        return msgspec.convert({"days": {d: [{"start": start, "end": end}] for d in days}}, OpeningHours)
+    except msgspec.ValidationError:
+        raise Failure(f"--office-hours {text!r}: times are HH:MM from 00:00 to 24:00") from None

@@ -1,0 +1,278 @@
+"""``queue``, ``ivr``, ``scheme`` and ``number``: read-only views of a tenant's services and numbers.
+
+Answer groups are in ``groups.py``. Creating and changing these services stays with
+``callroute apply`` and a command file; these verbs show what is saved, with its content.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+import msgspec
+
+from adapters.cli.common import Env, Failure, pass_env
+from adapters.cli.ledger import TENANT
+from adapters.cli.output import echo_json, echo_table
+from adapters.cli.users import JSON, counted, day_ranges
+from core.aggregates.describe import describe
+from core.aggregates.hours import OpeningHours
+from core.aggregates.services import CallQueue, ForwardingScheme, IvrMenu
+from core.queries import SchemeView, TenantView
+
+def hours_text(value: OpeningHours | None) -> str:
+    """Opening hours in one line, equal neighbouring days merged: ``mon-fri 09:00-18:00``."""
+    if value is None:
+        return "always"
+    open_days = {day: ", ".join(f"{w.start}-{w.end}" for w in windows) for day, windows in value.days.items() if windows}
+    if not open_days:
+        return "never"
+    return "; ".join(f"{days} {windows}" for days, windows in day_ranges(open_days))  # type: ignore[arg-type]
+
+
+def seconds(value: int) -> str:
+    """A duration in seconds, as ``20 s``."""
+    return f"{value} s"
+
+
+def lookup(items: dict[str, Any], key: str, option: str, kind: str, view: TenantView) -> Any:
+    """``items[key]``, or one line naming the option, the value and what exists."""
+    if key in items:
+        return items[key]
+    known = ", ".join(sorted(items)) or "none"
+    raise Failure(f"{option} {key}: tenant {view.slug!r} has no {kind} {key!r} (it has: {known})")
+
+
+def flat(key_name: str, key: str, spec: msgspec.Struct) -> dict[str, Any]:
+    """A service as one JSON object: its id first, then every field of its spec."""
+    return {key_name: key, **msgspec.structs.asdict(spec)}
+
+
+def echo_lines(lines: list[tuple[str, str]], title: str) -> None:
+    """One item's details: a title, then aligned label and value lines."""
+    click.echo(title)
+    width = max(len(label) for label, _ in lines)
+    for label, text in lines:
+        click.echo(f"  {label:<{width}}  {text}")
+
+
+# -- queues -------------------------------------------------------------------------------------
+
+
+@click.group()
+def queue() -> None:
+    """List and show call queues.
+
+    Creating, changing and deleting queues stays with callroute apply and a command file
+    (save_queue, delete_queue).
+    """
+
+
+def queue_lines(spec: CallQueue) -> list[tuple[str, str]]:
+    """Every setting of a queue, as label and text."""
+    announce = [name for name, on in (("position", spec.announce_position), ("hold time", spec.announce_hold_time)) if on]
+    return [
+        ("agents", ", ".join(spec.agents) or "-"),
+        ("strategy", spec.strategy.replace("_", " ")),
+        ("agent rings", seconds(spec.agent_ring_seconds)),
+        ("wrap-up", seconds(spec.wrap_up_seconds)),
+        ("longest wait", f"{seconds(spec.max_wait_seconds)}, then "
+                         + (describe(spec.after_max_wait) if spec.after_max_wait else "the call ends")),
+        ("no agent logged in", describe(spec.when_no_agents) if spec.when_no_agents else "callers wait anyway"),
+        ("announcements", f"{' and '.join(announce)} every {seconds(spec.announce_every_seconds)}" if announce else "none"),
+        ("hold music", spec.hold_music or "-"),
+    ]
+
+
+@queue.command("list")
+@TENANT
+@JSON
+@pass_env
+def queue_list(env: Env, slug: str, as_json: bool) -> None:
+    """List a tenant's call queues with their agents, strategy and waiting limits."""
+    view = env.readable(slug)
+    if as_json:
+        echo_json([flat("queue", key, spec) for key, spec in view.queues.items()])
+        return
+    echo_table(["queue", "name", "agents", "strategy", "agent rings", "longest wait", "then", "no agents"],
+               [(key, q.name, ", ".join(q.agents) or "-", q.strategy.replace("_", " "), seconds(q.agent_ring_seconds),
+                 seconds(q.max_wait_seconds), describe(q.after_max_wait) if q.after_max_wait else "call ends",
+                 describe(q.when_no_agents) if q.when_no_agents else "wait anyway")
+                for key, q in view.queues.items()], title=f"{slug}: {counted(len(view.queues), 'call queue')}")
+
+
+@queue.command("show")
+@TENANT
+@click.option("--queue", "key", required=True, metavar="QUEUE", help="The queue's id, e.g. support.")
+@JSON
+@pass_env
+def queue_show(env: Env, slug: str, key: str, as_json: bool) -> None:
+    """Show every setting of one call queue."""
+    view = env.readable(slug)
+    spec = lookup(view.queues, key, "--queue", "queue", view)
+    if as_json:
+        echo_json(flat("queue", key, spec))
+        return
+    echo_lines(queue_lines(spec), f"queue {key}: {spec.name}")
+
+
+# -- IVR menus ----------------------------------------------------------------------------------
+
+
+@click.group()
+def ivr() -> None:
+    """List and show IVR (voice) menus.
+
+    Creating, changing and deleting menus stays with callroute apply and a command file
+    (save_ivr_menu, delete_ivr_menu).
+    """
+
+
+def options_text(spec: IvrMenu) -> str:
+    """The digits of a menu and where each goes, in one line."""
+    return "; ".join(f"{digit} → {describe(dest)}" for digit, dest in sorted(spec.options.items())) or "none"
+
+
+def ivr_lines(spec: IvrMenu) -> list[tuple[str, str]]:
+    """Every setting of an IVR menu, as label and text; one line per digit."""
+    lines = [("number", spec.number or "-"), ("billing id", spec.billing_id or "-"), ("prompt", describe(spec.prompt))]
+    lines += [(f"press {digit}", describe(dest)) for digit, dest in sorted(spec.options.items())]
+    if not spec.options:
+        lines.append(("options", "none"))
+    lines += [
+        ("waits for a digit", f"{seconds(spec.timeout_seconds)}, {spec.retries} retries"),
+        ("invalid digit", describe(spec.on_invalid) if spec.on_invalid else "the call ends"),
+        ("no digit", describe(spec.on_no_input) if spec.on_no_input else "the call ends"),
+        ("open", hours_text(spec.opening_hours)),
+        ("when closed", describe(spec.when_closed) if spec.when_closed else "-"),
+    ]
+    return lines
+
+
+@ivr.command("list")
+@TENANT
+@JSON
+@pass_env
+def ivr_list(env: Env, slug: str, as_json: bool) -> None:
+    """List a tenant's IVR menus with their numbers, options and opening hours."""
+    view = env.readable(slug)
+    if as_json:
+        echo_json([flat("ivr", key, spec) for key, spec in view.ivr_menus.items()])
+        return
+    echo_table(["ivr", "name", "number", "prompt", "options", "open", "when closed"],
+               [(key, m.name, m.number or "-", describe(m.prompt), options_text(m), hours_text(m.opening_hours),
+                 describe(m.when_closed) if m.when_closed else "-")
+                for key, m in view.ivr_menus.items()], title=f"{slug}: {counted(len(view.ivr_menus), 'IVR menu')}")
+
+
+@ivr.command("show")
+@TENANT
+@click.option("--ivr", "key", required=True, metavar="IVR", help="The menu's id, e.g. main.")
+@JSON
+@pass_env
+def ivr_show(env: Env, slug: str, key: str, as_json: bool) -> None:
+    """Show every setting of one IVR menu, with each digit's destination."""
+    view = env.readable(slug)
+    spec = lookup(view.ivr_menus, key, "--ivr", "IVR menu", view)
+    if as_json:
+        echo_json(flat("ivr", key, spec))
+        return
+    echo_lines(ivr_lines(spec), f"IVR menu {key}: {spec.name}")
+
+
+# -- forwarding schemes -------------------------------------------------------------------------
+
+
+@click.group()
+def scheme() -> None:
+    """List and show forwarding schemes.
+
+    Creating, changing and deleting schemes stays with callroute apply and a command file
+    (save_forwarding_scheme, delete_forwarding_scheme).
+    """
+
+
+def steps_text(spec: ForwardingScheme) -> str:
+    """A scheme's steps in one line."""
+    joiner = " + " if spec.mode == "parallel" else " → "
+    return joiner.join(f"{describe(step.destination)} ({seconds(step.timeout_seconds)})" for step in spec.steps)
+
+
+def scheme_lines(item: SchemeView) -> list[tuple[str, str]]:
+    """Every setting of a scheme, as label and text; one line per step."""
+    spec = item.scheme
+    lines = [("mode", "one after another" if spec.mode == "sequential" else "all at once")]
+    lines += [(f"step {i}", f"{describe(step.destination)}, rings {seconds(step.timeout_seconds)}")
+              for i, step in enumerate(spec.steps, start=1)]
+    lines += [(f"backup {i}", f"{describe(step.destination)}, rings {seconds(step.timeout_seconds)}")
+              for i, step in enumerate(spec.backup, start=1)]
+    lines += [
+        ("working hours", hours_text(spec.working_hours)),
+        ("outside hours", describe(spec.outside_hours) if spec.outside_hours else "the call is missed"),
+        ("greeting", describe(spec.greeting)),
+        ("hold music", spec.hold_music or "-"),
+        ("whisper to agent", describe(spec.whisper)),
+        ("post-call menu", describe(spec.post_call_menu)),
+    ]
+    lines += [("warning", warning) for warning in item.warnings]
+    return lines
+
+
+@scheme.command("list")
+@TENANT
+@JSON
+@pass_env
+def scheme_list(env: Env, slug: str, as_json: bool) -> None:
+    """List a tenant's forwarding schemes with their steps and working hours."""
+    view = env.readable(slug)
+    if as_json:
+        echo_json([{**flat("scheme", item.id, item.scheme), "warnings": item.warnings} for item in view.schemes])
+        return
+    echo_table(["scheme", "name", "steps", "working hours", "outside hours"],
+               [(item.id, item.scheme.name, steps_text(item.scheme), hours_text(item.scheme.working_hours),
+                 describe(item.scheme.outside_hours) if item.scheme.outside_hours else "missed")
+                for item in view.schemes], title=f"{slug}: {counted(len(view.schemes), 'forwarding scheme')}")
+
+
+@scheme.command("show")
+@TENANT
+@click.option("--scheme", "key", required=True, metavar="SCHEME", help="The scheme's id, e.g. sales-hours.")
+@JSON
+@pass_env
+def scheme_show(env: Env, slug: str, key: str, as_json: bool) -> None:
+    """Show every setting of one forwarding scheme, step by step."""
+    view = env.readable(slug)
+    item = lookup({s.id: s for s in view.schemes}, key, "--scheme", "forwarding scheme", view)
+    if as_json:
+        echo_json({**flat("scheme", key, item.scheme), "warnings": item.warnings})
+        return
+    echo_lines(scheme_lines(item), f"scheme {key}: {item.scheme.name}")
+
+
+# -- numbers ------------------------------------------------------------------------------------
+
+
+@click.group()
+def number() -> None:
+    """List a tenant's numbers and where their calls enter.
+
+    Assigning numbers and routing them stays with callroute apply and a command file
+    (assign_number, route_number, release_number, set_unassigned_number_handling).
+    """
+
+
+@number.command("list")
+@TENANT
+@JSON
+@pass_env
+def number_list(env: Env, slug: str, as_json: bool) -> None:
+    """List every number of a tenant, where its calls enter, and what happens to calls to unassigned numbers."""
+    view = env.readable(slug)
+    if as_json:
+        echo_json({"numbers": view.numbers, "unassigned": view.unassigned})
+        return
+    unassigned = describe(view.unassigned)
+    echo_table(["number", "calls enter at", "configured in"],
+               [(n.number, describe(n.entry) if n.entry else f"unassigned: {unassigned}", n.source) for n in view.numbers],
+               title=f"{slug}: {counted(len(view.numbers), 'number')}")
+    click.echo(f"calls to a number that routes nowhere: {unassigned}")

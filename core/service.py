@@ -2,12 +2,14 @@
 
 ``CallrouteApp.execute`` applies a list of commands all-or-nothing: every command is
 re-validated against the shared schema, applied to its tenant in memory, and only
-when all succeed are all their events saved in one transaction. The app has one
-method per command (``app.set_divert(tenant=..., ...)``) that does the same for one.
+when all succeed are all their events saved in one transaction. The app has one typed
+method per command (``app.set_divert(tenant=..., ...)``, generated into ``core/api.py``)
+that does the same for one.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
@@ -27,6 +29,7 @@ from core.aggregates.provisioning import Provisioning, provisioning_id
 from core.aggregates.rules import PbxDirectory
 from core.aggregates.targets import NoAnswerRule
 from core.aggregates.tenant import PinHasher, Tenant, TenantSnapshot
+from core.api import CommandMethods
 from core.clock import Clock
 from core.codec import MsgspecMapper
 from core.errors import (
@@ -39,7 +42,13 @@ from core.errors import (
 )
 from core.queries import TenantView, UserView, tenant_view, user_view
 
-logger = structlog.get_logger()
+# A library must not print: structlog's default configuration writes to stdout, so core's
+# events go to the standard library logger "callroute", silent (NullHandler) unless the
+# application sets up logging. Processors and level filtering stay structlog's, read from
+# the application's ``structlog.configure`` when an event is logged (wrap_logger is lazy).
+_stdlib_logger = logging.getLogger("callroute")
+_stdlib_logger.addHandler(logging.NullHandler())
+logger = structlog.wrap_logger(_stdlib_logger)
 
 # Re-validating a command by a typed msgpack round trip costs ~1 us;
 # msgspec.convert(to_builtins(...)) on the union costs ~23 us.
@@ -105,7 +114,7 @@ class Receipt(msgspec.Struct, frozen=True):
     events: int
 
 
-class CallrouteApp(Application):
+class CallrouteApp(CommandMethods, Application):
     """Tenants' configuration ledger on an eventsourcing store (SQLite by default)."""
 
     name = "callroute"
@@ -444,17 +453,3 @@ class CallrouteApp(Application):
             if len(page) < 500:
                 return slugs
             start = page[-1].id + 1
-
-
-def _command_method(command_type: type) -> Any:
-    def method(self: CallrouteApp, *, actor: Actor, reason: str | None = None, **fields: Any) -> Receipt:
-        return self.execute([command_type(**fields)], actor, reason=reason)
-
-    tag = command_type.__struct_config__.tag  # type: ignore[attr-defined]
-    method.__name__ = method.__qualname__ = tag
-    method.__doc__ = command_type.__doc__
-    return method
-
-
-for _command_type in c.COMMAND_TYPES:
-    setattr(CallrouteApp, _command_type.__struct_config__.tag, _command_method(_command_type))  # type: ignore[attr-defined]

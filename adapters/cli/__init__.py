@@ -60,7 +60,7 @@ def _available(name: str) -> bool:
     return hasattr(importlib.import_module(f"adapters.cli.{module_name}"), attribute)
 
 
-@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.group("callroute", cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(package_name="callroute", message="%(prog)s %(version)s")
 @root_options
 @click.pass_context

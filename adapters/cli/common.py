@@ -14,12 +14,12 @@ from zoneinfo import ZoneInfo
 
 import click
 
-from adapters.bootstrap import WallClock, db_path, directory_path, store_problem
-from core.aggregates.context import Actor
-from core.clock import Clock
-from core.errors import DomainError
+from adapters.wallclock import WallClock
 
 if TYPE_CHECKING:
+    from core.clock import Clock
+    from core.aggregates.context import Actor
+    from core.errors import DomainError
     from core.service import CallrouteApp, Receipt
 
 INVALID = 2
@@ -122,6 +122,9 @@ class Env:
     """What every sub-command gets: the store, who acts, the clock; the application is opened on first use."""
 
     def __init__(self, ctx: click.Context) -> None:
+        from adapters.bootstrap import db_path, directory_path
+        from core.aggregates.context import Actor
+
         wiring = ctx.find_root().obj
         self.wiring: Wiring = wiring if isinstance(wiring, Wiring) else Wiring()
         self.db = db_path(setting(ctx, "db"))
@@ -138,6 +141,8 @@ class Env:
     @property
     def app(self) -> CallrouteApp:
         """The application on an existing store; a missing or foreign file is one clear line, and nothing is created."""
+        from adapters.bootstrap import store_problem
+
         if self._app is None:
             problem = store_problem(self.db)
             if problem is not None:
@@ -147,6 +152,8 @@ class Env:
 
     def app_for_writes(self) -> CallrouteApp:
         """The application, creating the store (and its folder) when it does not exist yet."""
+        from adapters.bootstrap import store_problem
+
         if self._app is None:
             problem = store_problem(self.db)
             if problem is not None and self.db.exists():
@@ -174,6 +181,8 @@ class Env:
         creates: bool = False,
     ) -> Receipt:
         """Apply ``commands`` all or nothing; a refusal names the flag the user typed (``flags``: field → (flag, value))."""
+        from core.errors import DomainError
+
         app = self.app_for_writes() if creates else self.app
         try:
             receipt = app.execute(commands, actor or self.actor, reason=reason)
@@ -183,6 +192,8 @@ class Env:
 
     def readable(self, slug: str) -> Any:
         """The tenant's view if the actor may read it; else one line with the reason and exit status."""
+        from core.errors import DomainError
+
         try:
             return self.app.get_tenant(slug, self.actor)
         except DomainError as exc:
@@ -239,6 +250,8 @@ def refusal_text(exc: DomainError, flags: dict[str, tuple[str, object]] | None, 
 
 def cause_detail(exc: Any) -> str:
     """What a refused command broke, without the batch position (``commands[0].x (name): …``)."""
+    from core.errors import DomainError
+
     cause = exc.cause
     if isinstance(cause, DomainError):
         return cause.message

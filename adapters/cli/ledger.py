@@ -114,5 +114,7 @@ def demo(ctx: click.Context, demo_db: str | None) -> None:
     from adapters.demo import run_demo
 
     # Never $CALLROUTE_DB: the demo deletes its store first, and that variable may name a real one.
-    root_db = ctx.find_root().params.get("db") if ctx.find_root().get_parameter_source("db") is click.core.ParameterSource.COMMANDLINE else None
+    root = ctx.find_root()
+    given = root.get_parameter_source("db") is click.core.ParameterSource.COMMANDLINE
+    root_db = root.params.get("db") if given else None
     run_demo(Path(demo_db or root_db or "callroute-demo.sqlite"))

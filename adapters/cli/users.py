@@ -284,7 +284,7 @@ def summary(schedule: OutOfHours) -> str:
 
 @click.group("out-of-hours")
 def out_of_hours() -> None:
-    """Set, show and turn off a user's weekly out-of-hours schedule."""
+    """Set and show a user's weekly out-of-hours schedule, and turn it off or on again."""
 
 
 @out_of_hours.command("set")

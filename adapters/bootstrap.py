@@ -5,24 +5,17 @@ from __future__ import annotations
 import os
 import sqlite3
 from contextlib import closing
-from datetime import UTC, datetime
 from pathlib import Path
 
 from argon2 import PasswordHasher
 
 from adapters.directory import StoreDirectory, load_directory_file, tenant_users_of
 from adapters.projection_store import ProjectionMoved, SQLiteProjectionStore
+from adapters.wallclock import WallClock
 from core.projections.routing import RoutingProjection
 from core.service import CallrouteApp
 
 DEFAULT_DB = "callroute.sqlite"
-
-
-class WallClock:
-    """The production clock: the current UTC instant."""
-
-    def now(self) -> datetime:
-        return datetime.now(tz=UTC)
 
 
 class Argon2PinHasher:

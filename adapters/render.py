@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 from core.aggregates.describe import describe
 from core.aggregates.groups import member_label
 from core.aggregates.hours import OpeningHours
 from core.aggregates.schedule import WEEKDAYS, AvailableAllDay, UnavailableAllDay, UnavailableBetween
 from core.queries import TenantView, UserView
+
+
+SOURCE_WORDS = {"user": "set for this user", "pinned": "an earlier tenant default, kept for this user",
+                "tenant": "tenant default", "built_in": "built-in default"}
+"""Where a resolved call-handling value comes from, in words."""
 
 
 def render_user(user: UserView) -> list[str]:
@@ -21,8 +28,8 @@ def render_user(user: UserView) -> list[str]:
         lines.append(f"      permanent redirect: {user.permanent_redirect}")
     h = user.handling
     lines.append(f"      forward always: {describe(user.forward_always)}   unreachable: {describe(user.unreachable)}")
-    lines.append(f"      no answer: {describe(h.no_answer)} [{h.sources['no_answer']}]   "
-                 f"busy: {describe(h.busy)} [{h.sources['busy']}]   call waiting: {describe(h.call_waiting)}")
+    lines.append(f"      no answer: {describe(h.no_answer)} [{SOURCE_WORDS[h.sources['no_answer']]}]   "
+                 f"busy: {describe(h.busy)} [{SOURCE_WORDS[h.sources['busy']]}]   call waiting: {describe(h.call_waiting)}")
     lines.append(f"      rejected calls: {describe(h.rejected)}   reject anonymous: {describe(user.reject_anonymous)}")
     lines.append(f"      voicemail: {describe(h.voicemail_greeting)}   transcription: {describe(h.transcription)}"
                  f"   display number: {h.display_number}")
@@ -96,18 +103,22 @@ def render_services(view: TenantView) -> list[str]:
     return lines
 
 
+_LABELS = {"rejected": "rejected calls", "no_answer": "no answer", "busy": "busy", "display_number": "display number"}
+
+
 def render_tenant(view: TenantView) -> str:
     """The whole tenant as text."""
     lines = [
         f"{view.name} ({view.slug}) — plan {view.plan}, time zone {view.time_zone}, version {view.version}"
         + (" — CLOSED" if view.closed else ""),
-        f"  last change: {view.modified_on.isoformat()}",
+        f"  last change: {view.modified_on.astimezone(ZoneInfo(view.time_zone)).replace(microsecond=0).isoformat(sep=' ')}",
         "  defaults:",
     ]
     for name in view.defaults.__struct_fields__:
         value = getattr(view.defaults, name)
         if value is not None:
-            lines.append(f"    {name}: {describe(value)} (applies to {view.default_scopes.get(name, '?').replace('_', ' ')})")
+            scope = view.default_scopes.get(name, "?").replace("_", " ")
+            lines.append(f"    {_LABELS.get(name, name.replace('_', ' '))}: {describe(value)} (applies to {scope})")
     lines.append(f"    users may change transcription: {describe(view.transcription_users_may_change)}")
     lines.append(f"    unassigned numbers: {describe(view.unassigned)}")
     lines.append(f"  users ({len(view.users)}):")

@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import re
+import shlex
 from pathlib import Path
+
+import pytest
+
+from tests.adapters.clirun import invoke
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -24,3 +29,53 @@ def test_readme_shows_exactly_two_fresh_machine_commands() -> None:
 def test_ci_runs_the_readme_test_command_verbatim() -> None:
     ci_lines = (ROOT / ".ci" / "run").read_text().splitlines()
     assert readme_commands()[1] in ci_lines
+
+
+def using_it() -> str:
+    text = (ROOT / "README.md").read_text()
+    return text.split("## Using it", 1)[1].split("\n## ", 1)[0]
+
+
+def transcript() -> list[tuple[str, str]]:
+    """Each ``$ callroute …`` line of the section's console blocks, with the output shown under it."""
+    steps: list[tuple[str, str]] = []
+    for block in re.findall(r"```console\n(.*?)```", using_it(), flags=re.DOTALL):
+        for chunk in re.split(r"^\$ ", block, flags=re.MULTILINE)[1:]:
+            command, _, output = chunk.partition("\n")
+            steps.append((command, output))
+    return steps
+
+
+def shown_pattern(output: str) -> re.Pattern[str]:
+    """The output as shown: a line ``...`` stands for any lines, ``...`` inside a line for any text."""
+    parts = []
+    for line in output.splitlines():
+        if line == "...":
+            parts.append(r"(?:[^\n]*\n)*?")
+        else:
+            parts.append(".*?".join(re.escape(piece) for piece in line.split("...")) + r"\n")
+    return re.compile("".join(parts))
+
+
+def test_the_readme_shows_commands_and_answers_to_run() -> None:
+    steps = transcript()
+    assert len(steps) >= 10
+    assert all(command.startswith("callroute ") for command, _ in steps)
+
+
+def test_every_using_it_command_answers_as_the_readme_shows(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    db = tmp_path / "callroute-demo.sqlite"
+    demo = invoke(["demo", "--db", str(db)])
+    assert demo.exit_code == 0, demo.output
+    setup = re.search(r"```sh\n(.*?)```", using_it(), flags=re.DOTALL).group(1).splitlines()  # type: ignore[union-attr]
+    assert setup[0] == "source .venv/bin/activate"
+    printed = next(line.strip() for line in demo.stdout.splitlines() if line.strip().startswith("export "))
+    assert printed.replace(str(db.resolve()), "callroute-demo.sqlite") == setup[1]
+    for assignment in shlex.split(setup[1])[1:]:
+        name, _, value = assignment.partition("=")
+        monkeypatch.setenv(name, str(db) if name == "CALLROUTE_DB" else value)
+    monkeypatch.chdir(ROOT)
+    for command, output in transcript():
+        result = invoke(shlex.split(command)[1:])
+        assert result.exit_code == 0, f"$ {command}\n{result.output}"
+        assert shown_pattern(output).fullmatch(result.stdout), f"$ {command}\n--- README shows:\n{output}--- it printed:\n{result.stdout}"

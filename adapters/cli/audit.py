@@ -123,8 +123,29 @@ def _history_lines(entries: list[HistoryEntry], zone: Any) -> list[str]:
 
 
 def _change_lines(changes: tuple[FieldChange, ...] | list[FieldChange], indent: str, subject: bool = True) -> list[str]:
-    return [f"{indent}{change.subject + ': ' if subject else ''}{field_label(change.field)}: "
-            f"{short(change.before)} → {short(change.after)}" for change in changes]
+    lines = []
+    for change in changes:
+        head = f"{indent}{change.subject + ': ' if subject else ''}"
+        whole = change.before if isinstance(change.before, dict) else change.after
+        if not change.field and isinstance(whole, dict):
+            # A record that came or went: field by field, in words, leaving out what is empty.
+            lines.append(head + ("added" if change.before is None else "removed" if change.after is None else "replaced"))
+            lines.extend(f"{indent}    {field_label(path)}: {short(value)}" for path, value in _leaves(whole))
+            continue
+        lines.append(f"{head}{field_label(change.field)}: {short(change.before)} → {short(change.after)}")
+    return lines
+
+
+def _leaves(record: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
+    """Every set value of a record with its dotted path; nested records are opened, empty values left out."""
+    out: list[tuple[str, Any]] = []
+    for key, value in record.items():
+        path = f"{prefix}{key}"
+        if isinstance(value, dict) and not any(tag in value for tag in ("kind", "action", "mode", "on", "do")):
+            out.extend(_leaves(value, path + "."))
+        elif value not in (None, [], {}, "") and key != "added_at_version":
+            out.append((path, value))
+    return out
 
 
 def _csv(entries: list[HistoryEntry]) -> str:

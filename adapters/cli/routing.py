@@ -169,8 +169,10 @@ def provision_confirm(env: Env, slug: str, version: int, at: str | None, reason:
     applied_at = env.instant(at, "--at", zone) if at else None
     flags = {"version": ("--version", version), "applied_at": ("--at", at), "tenant": ("--tenant", slug)}
     env.execute([c.ConfirmProvisioning(tenant=slug, version=version, applied_at=applied_at, reason=reason)], flags=flags)
-    when = instant_text(applied_at or env.clock.now(), zone) if at else "now"
-    click.echo(f"{slug}: every change up to version {version} is recorded as live since {when}")
+    if applied_at is None:
+        click.echo(f"{slug}: every change up to version {version} is now recorded as live")
+    else:
+        click.echo(f"{slug}: every change up to version {version} is recorded as live since {instant_text(applied_at, zone)}")
 
 
 @provision.command("policy")

@@ -13,7 +13,7 @@ import msgspec
 from adapters.cli.common import Env, Failure, pass_env
 from adapters.cli.ledger import REASON, TENANT, echo_receipt
 from adapters.cli.output import echo_json, echo_table
-from adapters.render import render_user
+from adapters.render import SOURCE_WORDS, render_user
 from core import commands as c
 from core.aggregates.describe import describe
 from core.aggregates.handling import CallHandling
@@ -33,8 +33,6 @@ EXTENSION = click.option("--extension", required=True, metavar="EXT", help="The 
 JSON = click.option("--json", "as_json", is_flag=True, help="Machine-readable output (instants in UTC).")
 CONDITIONS = ("always", "no_answer", "busy", "unreachable")
 CONDITION_WORDS = {"always": "forward always", "no_answer": "no answer", "busy": "busy", "unreachable": "unreachable"}
-SOURCE_WORDS = {"user": "set for this user", "pinned": "an earlier tenant default, kept for this user",
-                "tenant": "tenant default", "built_in": "built-in default"}
 
 
 def counted(number: int, noun: str) -> str:

@@ -95,7 +95,7 @@ def test_user_show_prints_every_setting_with_where_call_handling_comes_from(db: 
     out = ok(db, "user", "show", "--tenant", T, "--extension", "2001")
     assert out.startswith("2001  Anna Lind <anna@nordic-dental.example> [Pro]")
     assert "device: 00:1a:2b:3c:4d:5e Yealink T54W" in out
-    assert "no answer: after 20s → extension 2002 [user]" in out
+    assert "no answer: after 20s → extension 2002 [set for this user]" in out
     assert "  transcription       tenant default" in out
     assert "  call waiting        built-in default" in out
 

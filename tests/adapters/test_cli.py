@@ -301,3 +301,16 @@ def test_a_corrupted_stored_event_gives_one_clear_line(tmp_path: Path) -> None:
     assert proc.returncode == 1
     assert "a stored event cannot be read" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize("kind", [str, Path], ids=["str", "Path"])
+def test_build_app_takes_a_str_or_a_path(tmp_path: Path, kind: type) -> None:
+    from adapters.bootstrap import build_app
+    from core.aggregates.context import Actor
+    from core.clock import SteppingClock
+    from tests.adapters.clirun import NOW
+
+    app = build_app(kind(tmp_path / "lib.sqlite"), clock=SteppingClock(NOW))
+    receipt = app.create_tenant(actor=Actor(principal="lib"), tenant="acme", name="Acme", time_zone="Europe/London")
+    assert receipt.versions == {"acme": 1}
+    assert (tmp_path / "lib.sqlite").exists()

@@ -378,7 +378,7 @@ class Switch:
             except DomainError as exc:
                 raise ScenarioError(f"call {call.label} at {t:g} s: {exc} - at `$.arrivals`") from None
             self.memory = decision.memory
-            rejected = any(step.rule == "anonymous rejection" and step.matched for step in decision.explanation)
+            rejected = decision.rejected_anonymous
             plan = decision.plan
             if decision.depends_on <= {"agents"}:
                 self.plans[key] = (plan, rejected)
@@ -397,8 +397,8 @@ class Switch:
         match node:
             case Ring():
                 call.transition("ring")
-                if node.via.startswith("group "):
-                    call.group = node.via.removeprefix("group ")
+                if node.purpose is not None and node.purpose.kind == "group":
+                    call.group = node.purpose.target
                     self.kpis.offered_to(None, call.group)
                 self._ring(t, call, node, 0, t)
             case Voicemail(box=box):
@@ -454,7 +454,7 @@ class Switch:
             delay, agent = self._answer_delay(leg.endpoint.kind, leg.endpoint.id)
             person = self.agents.get(leg.endpoint.id) if leg.endpoint.kind == "user" else None
             if person is not None and person.state != "available":
-                if person.state == "offline" or not ring.via.startswith("user "):
+                if person.state == "offline" or (ring.purpose is None or ring.purpose.kind != "user"):
                     continue  # unreachable, or a group or scheme member who became busy since the call was routed
                 # A call to a busy user with call waiting on rings (the waiting tone) but is not answered.
             if self.trace is not None:

@@ -64,6 +64,7 @@ from core.routing.plan import (
     Ring,
     Step,
     Unavailable,
+    Via,
     Voicemail,
 )
 from core.routing.windows import describe_local, open_window, out_of_hours_window
@@ -108,6 +109,9 @@ class Decision(msgspec.Struct, frozen=True):
     plan: Node
     explanation: tuple[Step, ...]
     memory: RoutingMemory
+    rejected_anonymous: bool = False
+    """The callee rejects anonymous calls and this caller withheld their number: the plan is the
+    rejected-call handling."""
     depends_on: frozenset[str] = frozenset()
     """What besides the table, the dialled number, the caller's anonymity and the digits the plan
     depended on: ``time`` (a schedule was consulted), ``states`` (endpoint states picked a
@@ -146,7 +150,8 @@ def route(
     """Decide where ``call`` goes under ``table`` with endpoints in ``states``."""
     router = _Router(table, call, states or {}, memory or RoutingMemory(), hop_limit)
     plan = router.entry()
-    return Decision(plan=plan, explanation=tuple(router.steps), memory=router.memory(), depends_on=frozenset(router.depends))
+    return Decision(plan=plan, explanation=tuple(router.steps), memory=router.memory(), rejected_anonymous=router.rejected_anonymous,
+                    depends_on=frozenset(router.depends))
 
 
 @lru_cache(maxsize=64)
@@ -170,6 +175,7 @@ class _Router:
         self._memory = memory
         self._when: str | None = None
         self.depends: set[str] = set()
+        self.rejected_anonymous = False
 
     def memory(self) -> RoutingMemory:
         if not self._offered_changes:
@@ -236,11 +242,12 @@ class _Router:
                 rule = self.table.users.get(box)
                 return Voicemail(box=box, greeting=rule.voicemail_greeting if rule else None)
             case ToNumber():
-                return Ring(legs=(self.external_leg(dest),), via=f"number {dest.number}")
+                return Ring(legs=(self.external_leg(dest),), via=f"number {dest.number}", purpose=Via(kind="number", target=dest.number))
             case ToExternalSip(uri=uri):
-                return Ring(legs=(Leg(endpoint=Endpoint(kind="external_sip", id=uri)),), via=f"SIP {uri}")
+                return Ring(legs=(Leg(endpoint=Endpoint(kind="external_sip", id=uri)),), via=f"SIP {uri}", purpose=Via(kind="sip", target=uri))
             case ToRemote(pbx=pbx, member=member):
-                return Ring(legs=(Leg(endpoint=Endpoint(kind="remote", id=f"{pbx}/{member}")),), via=f"PBX {pbx}")
+                return Ring(legs=(Leg(endpoint=Endpoint(kind="remote", id=f"{pbx}/{member}")),), via=f"PBX {pbx}",
+                            purpose=Via(kind="pbx", target=pbx))
             case ToGroup(group=key):
                 return self.group(key, path)
             case ToQueue(queue=key):
@@ -301,6 +308,7 @@ class _Router:
         caller = self.call.caller
         if rule.reject_anonymous and caller is None:
             add(Step(depth, at, "anonymous rejection", True, "the caller withholds their number and the user rejects anonymous calls"))
+            self.rejected_anonymous = True
             return self.handling(rule.rejected, path, depth, owner=ext)
         self.note(depth, at, "anonymous rejection", False,
                   "reject anonymous is off" if not rule.reject_anonymous else f"caller id {caller} is present")
@@ -311,12 +319,13 @@ class _Router:
         add(Step(depth, at, "forward always", False, "off"))
         if rule.permanent_redirect is not None:
             add(Step(depth, at, "permanent redirect", True, f"the device redirects every call to {rule.permanent_redirect}"))
-            return Ring(legs=(Leg(endpoint=Endpoint(kind="external", id=rule.permanent_redirect)),), via=f"user {ext} redirect")
+            return Ring(legs=(Leg(endpoint=Endpoint(kind="external", id=rule.permanent_redirect)),), via=f"user {ext} redirect",
+                        purpose=Via(kind="redirect", target=ext))
         add(Step(depth, at, "permanent redirect", False, "none"))
         for name, target in (("no answer", rule.no_answer.target), ("busy", rule.busy)):
             if isinstance(target, ToNumber) and target.always:
                 add(Step(depth, at, f"{name} divert marked always", True, f"redirects every call to {target.number} at once"))
-                return Ring(legs=(self.external_leg(target),), via=f"user {ext} always-redirect")
+                return Ring(legs=(self.external_leg(target),), via=f"user {ext} always-redirect", purpose=Via(kind="redirect", target=ext))
         add(Step(depth, at, "redirect always", False, "no number divert is marked always"))
 
         if rule.out_of_hours is not None:
@@ -358,10 +367,10 @@ class _Router:
         add = self.steps.append
         if isinstance(no_answer.target, Off):
             add(Step(depth, at, "no answer", False, "the divert is off: keeps ringing until answered or the caller hangs up"))
-            return Ring(legs=(Leg(endpoint=leg),), via=at)
+            return Ring(legs=(Leg(endpoint=leg),), via=at, purpose=_user_via(rule.extension))
         add(Step(depth, at, "no answer", True, f"rings {no_answer.ring_seconds} s, then to {describe(no_answer.target)}"))
         then = self.destination(no_answer.target, path, owner=rule.extension)
-        return Ring(legs=(Leg(endpoint=leg, seconds=no_answer.ring_seconds),), via=at, then=then)
+        return Ring(legs=(Leg(endpoint=leg, seconds=no_answer.ring_seconds),), via=at, purpose=_user_via(rule.extension), then=then)
 
     # -- groups ---------------------------------------------------------------------------------
 
@@ -396,7 +405,8 @@ class _Router:
             return then if then is not None else Missed()
         mode = "parallel" if settings.strategy == "simultaneous" else "sequential"
         self.note(depth, at, "if nobody answers", True, f"after {settings.timeout_seconds} s ({settings.strategy}): {fallback}")
-        return Ring(legs=tuple(legs), mode=mode, limit_seconds=settings.timeout_seconds, via=at, then=then)
+        return Ring(legs=tuple(legs), mode=mode, limit_seconds=settings.timeout_seconds, via=at,
+                    purpose=Via(kind="group", target=key), then=then)
 
     def member_order(self, group: AnswerGroup, at: str, depth: int) -> list:
         members = list(group.members)
@@ -509,7 +519,8 @@ class _Router:
                           f"{self.when} is outside working hours: {describe(outside) if outside else 'missed'}")
                 return self.destination(outside, path, owner=None) if outside is not None else Missed()
             self.note(depth, at, "working hours", False, f"within {window}")
-        backup = [(step, f"{at} backup step {i + 1}") for i, step in enumerate(scheme.backup)]
+        whole = Via(kind="scheme", target=key)
+        backup = [(step, f"{at} backup step {i + 1}", whole) for i, step in enumerate(scheme.backup)]
         if scheme.mode == "parallel":
             legs, timeouts, rest = [], [], []
             for index, step in enumerate(scheme.steps):
@@ -522,19 +533,19 @@ class _Router:
                     timeouts.append(step.timeout_seconds)
             if not legs:
                 self.note(depth, at, "parallel", False, "no destination can ring at once")
-                return self.chain([(step, f"{at} step {i + 1}") for i, step in enumerate(rest)] + backup, path) or Missed()
+                return self.chain([(step, f"{at} step {i + 1}", whole) for i, step in enumerate(rest)] + backup, path) or Missed()
             limit = max(timeouts)
             self.note(depth, at, "parallel", True, f"{len(legs)} destinations ring at once for up to {limit} s")
-            then = self.chain([(step, f"{at} after the parallel ring {i + 1}") for i, step in enumerate(rest)] + backup, path)
-            return Ring(legs=tuple(legs), mode="parallel", limit_seconds=limit, via=at, then=then)
-        steps = [(step, f"{at} step {i + 1}") for i, step in enumerate(scheme.steps)]
+            then = self.chain([(step, f"{at} after the parallel ring {i + 1}", whole) for i, step in enumerate(rest)] + backup, path)
+            return Ring(legs=tuple(legs), mode="parallel", limit_seconds=limit, via=at, purpose=Via(kind="scheme", target=key), then=then)
+        steps = [(step, f"{at} step {i + 1}", Via(kind="scheme", target=key, step=i + 1)) for i, step in enumerate(scheme.steps)]
         return self.chain(steps + backup, path) or Missed()
 
     def chain(self, steps: list, path: tuple[str, ...]) -> Node | None:
         """Scheme steps in order: each one's "no answer" continues with the rest (explained in order)."""
         if not steps:
             return None
-        (step, at), rest = steps[0], steps[1:]
+        (step, at, via), rest = steps[0], steps[1:]
         dest, seconds, depth = step.destination, step.timeout_seconds, len(path)
         if isinstance(dest, ToExtension) and self.states.get(dest.extension) in ("busy", "unreachable"):
             self.note(depth, at, "step", False, f"extension {dest.extension} is {self.states[dest.extension]}: skipped")
@@ -542,7 +553,7 @@ class _Router:
         leg = self.ring_leg(dest, seconds, depth, at)
         if leg is not None:
             self.note(depth, at, "step", True, f"rings {leg.endpoint.id} for {seconds} s")
-            return Ring(legs=(leg,), via=at, then=self.chain(rest, path))
+            return Ring(legs=(leg,), via=at, purpose=via, then=self.chain(rest, path))
         self.note(depth, at, "step", True, f"goes to {describe(dest)}")
         node = self.destination(dest, path, owner=None)
         if isinstance(node, Missed) and rest:
@@ -577,6 +588,11 @@ def _member_leg(member: object) -> tuple[str, Leg, str]:
     kind = "user" if isinstance(member.ref, LocalMember) else "remote"  # type: ignore[attr-defined]
     seconds = member.ring_seconds  # type: ignore[attr-defined]
     return mkey, Leg(endpoint=Endpoint(kind=kind, id=mkey), seconds=seconds), f"{mkey} rings {seconds} s"
+
+
+@lru_cache(maxsize=65536)
+def _user_via(extension: str) -> Via:
+    return Via(kind="user", target=extension)
 
 
 @lru_cache(maxsize=65536)

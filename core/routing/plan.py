@@ -28,6 +28,21 @@ class Leg(msgspec.Struct, frozen=True, omit_defaults=True):
     present_dialled_number: bool = False
 
 
+ViaKind = Literal["user", "redirect", "group", "scheme", "number", "sip", "pbx"]
+
+
+class Via(msgspec.Struct, frozen=True, omit_defaults=True):
+    """What a ring is for, as data: readers (the simulator, conformance) use this, never the ``via`` text."""
+
+    kind: ViaKind
+    """``user`` (the user's own phone), ``redirect`` (a user's permanent or always-redirect), ``group``,
+    ``scheme`` (a step of a forwarding scheme), ``number``, ``sip`` or ``pbx`` (a destination of that kind)."""
+    target: str
+    """The extension, group, scheme, number, SIP URI or PBX."""
+    step: int | None = None
+    """The scheme step (from 1), for a scheme's ring."""
+
+
 class _Node(msgspec.Struct, frozen=True, tag_field="do", omit_defaults=True):
     pass
 
@@ -40,7 +55,9 @@ class Ring(_Node, tag="ring"):
     limit_seconds: int | None = None
     """Overall cap (a group's timeout); ``None``: the legs' own times."""
     via: str = ""
-    """What this ring is for (``user 2001``, ``group sales``, ``scheme sales-hours step 2``)."""
+    """What this ring is for, in words (``user 2001``, ``group sales``, ``scheme sales-hours step 2``)."""
+    purpose: Via | None = None
+    """What this ring is for, as data."""
     then: Node | None = None
     """What happens when nobody answers (``None``: a missed call)."""
 

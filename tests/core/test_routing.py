@@ -53,6 +53,7 @@ from core.routing.plan import (
     Ring,
     Step,
     Unavailable,
+    Via,
     Voicemail,
 )
 
@@ -171,7 +172,20 @@ def rules(decision: Decision, at: str) -> list[str]:
 
 
 def ring(ext: str, seconds: int | None = None, **kwargs: Any) -> Ring:
-    return Ring(legs=(Leg(endpoint=Endpoint(kind="user", id=ext), seconds=seconds),), via=f"user {ext}", **kwargs)
+    return Ring(legs=(Leg(endpoint=Endpoint(kind="user", id=ext), seconds=seconds),), **via(f"user {ext}"), **kwargs)
+
+
+def via(text: str) -> dict[str, Any]:
+    """A ring's ``via`` words and the ``purpose`` data route() gives with them (``scheme sales step 2``)."""
+    words = text.split()
+    if words[0] == "user":
+        purpose = Via(kind="redirect" if len(words) > 2 else "user", target=words[1])
+    elif words[0] == "scheme":
+        step = int(words[3]) if len(words) == 4 and words[2] == "step" else None
+        purpose = Via(kind="scheme", target=words[1], step=step)
+    else:
+        purpose = Via(kind={"number": "number", "group": "group", "PBX": "pbx", "SIP": "sip"}[words[0]], target=words[1])
+    return {"via": text, "purpose": purpose}
 
 
 def legs(node: Any) -> list[str]:
@@ -234,7 +248,7 @@ def test_no_answer_to_a_number_without_always_rings_the_user_first() -> None:
     routing = table(user("2001", no_answer=NoAnswerRule(target=ToNumber(number=MOBILE, announce=True), ring_seconds=30)))
     plan = decide(routing).plan
     assert plan == ring("2001", 30, then=Ring(legs=(Leg(endpoint=Endpoint(kind="external", id=MOBILE), announce=True),),
-                                               via=f"number {MOBILE}"))
+                                               **via(f"number {MOBILE}")))
 
 
 @pytest.mark.parametrize(("handling", "expected"), [
@@ -243,7 +257,7 @@ def test_no_answer_to_a_number_without_always_rings_the_user_first() -> None:
     (BusyToneHandling(), BusyTone()),
     (ForwardTo(target=ToExtension(extension="2002")), ring("2002")),
     (ForwardTo(target=ToNumber(number=MOBILE)), Ring(legs=(Leg(endpoint=Endpoint(kind="external", id=MOBILE)),),
-                                                     via=f"number {MOBILE}")),
+                                                     **via(f"number {MOBILE}"))),
 ], ids=["voicemail", "message-and-hang-up", "busy-tone", "forward-extension", "forward-number"])
 def test_anonymous_caller_gets_the_rejected_call_handling(handling: Any, expected: Any) -> None:
     routing = table(user("2001", reject_anonymous=True, rejected=handling), user("2002"))
@@ -269,6 +283,13 @@ def test_caller_with_a_number_is_not_rejected() -> None:
     assert not step.matched and step.reason == f"caller id {CALLER} is present"
 
 
+def test_the_decision_says_as_data_when_anonymous_rejection_decided() -> None:
+    routing = table(user("2001", reject_anonymous=True, rejected=BusyToneHandling()))
+    assert decide(routing, caller=None).rejected_anonymous is True
+    assert decide(routing).rejected_anonymous is False
+    assert decide(table(user("2001")), caller=None).rejected_anonymous is False
+
+
 def test_anonymous_caller_rings_when_the_user_does_not_reject_anonymous_calls() -> None:
     decision = decide(table(user("2001")), caller=None)
     assert decision.plan == ring("2001")
@@ -288,7 +309,7 @@ def test_forward_always_wins_over_out_of_hours() -> None:
 def test_forward_always_to_a_number() -> None:
     routing = table(user("2001", forward_always=ToNumber(number=MOBILE, present_dialled_number=True)))
     plan = decide(routing).plan
-    assert plan == Ring(legs=(Leg(endpoint=Endpoint(kind="external", id=MOBILE), present_dialled_number=True),), via=f"number {MOBILE}")
+    assert plan == Ring(legs=(Leg(endpoint=Endpoint(kind="external", id=MOBILE), present_dialled_number=True),), **via(f"number {MOBILE}"))
 
 
 def test_forward_always_to_bare_voicemail_means_the_users_own_box() -> None:
@@ -309,7 +330,7 @@ def test_voicemail_of_another_extension_uses_that_box_and_its_greeting() -> None
 def test_permanent_redirect_sends_every_call_to_the_device_redirect() -> None:
     routing = table(user("2001", permanent_redirect=MOBILE, out_of_hours=OutOfHours(days={"wed": UnavailableAllDay()})))
     decision = decide(routing, states={"2001": "unreachable"})
-    assert decision.plan == Ring(legs=(Leg(endpoint=Endpoint(kind="external", id=MOBILE)),), via="user 2001 redirect")
+    assert decision.plan == Ring(legs=(Leg(endpoint=Endpoint(kind="external", id=MOBILE)),), **via("user 2001 redirect"))
     step = the_step(decision, "permanent redirect")
     assert step.matched and MOBILE in step.reason
     assert steps(decision, "out of hours") == []
@@ -328,7 +349,7 @@ def test_no_answer_number_divert_marked_always_redirects_at_once() -> None:
                          out_of_hours=OutOfHours(days={"wed": UnavailableAllDay()})))
     decision = decide(routing)
     assert decision.plan == Ring(legs=(Leg(endpoint=Endpoint(kind="external", id=MOBILE), announce=True),),
-                                 via="user 2001 always-redirect")
+                                 **via("user 2001 always-redirect"))
     step = the_step(decision, "no answer divert marked always")
     assert step.matched and MOBILE in step.reason
     assert steps(decision, "out of hours") == []
@@ -336,7 +357,7 @@ def test_no_answer_number_divert_marked_always_redirects_at_once() -> None:
 
 def test_busy_number_divert_marked_always_redirects_at_once_even_when_available() -> None:
     decision = decide(table(user("2001", busy=ToNumber(number=MOBILE, always=True))))
-    assert decision.plan == Ring(legs=(Leg(endpoint=Endpoint(kind="external", id=MOBILE)),), via="user 2001 always-redirect")
+    assert decision.plan == Ring(legs=(Leg(endpoint=Endpoint(kind="external", id=MOBILE)),), **via("user 2001 always-redirect"))
     assert the_step(decision, "busy divert marked always").matched
 
 
@@ -359,7 +380,7 @@ def test_out_of_hours_wins_over_unreachable() -> None:
 def test_unreachable_wins_over_the_busy_divert() -> None:
     routing = table(user("2001", unreachable=ToNumber(number=MOBILE), busy=ToVoicemail()))
     decision = decide(routing, states={"2001": "unreachable"})
-    assert decision.plan == Ring(legs=(Leg(endpoint=Endpoint(kind="external", id=MOBILE)),), via=f"number {MOBILE}")
+    assert decision.plan == Ring(legs=(Leg(endpoint=Endpoint(kind="external", id=MOBILE)),), **via(f"number {MOBILE}"))
     step = the_step(decision, "unreachable")
     assert step.matched and MOBILE in step.reason
     assert steps(decision, "busy") == []
@@ -571,7 +592,7 @@ def test_scheme_working_hours_are_half_open_on_local_time(at: datetime, within: 
     decision = decide(office_scheme(outside_hours=ToVoicemail(extension="2001")), MAIN, at=at)
     step = the_step(decision, "working hours", "scheme sales")
     if within:
-        assert decision.plan == Ring(legs=(Leg(endpoint=Endpoint(kind="user", id="2001"), seconds=30),), via="scheme sales step 1")
+        assert decision.plan == Ring(legs=(Leg(endpoint=Endpoint(kind="user", id="2001"), seconds=30),), **via("scheme sales step 1"))
         assert not step.matched and step.reason == "within wed open 09:00–18:00"
     else:
         assert decision.plan == voicemail("2001")
@@ -758,15 +779,15 @@ def test_random_order_is_explained_with_its_seed_and_call() -> None:
 @pytest.mark.parametrize(("fallback", "then"), [
     (ToExtension(extension="2004"), ring("2004")),
     (ToVoicemail(extension="2004"), voicemail("2004")),
-    (ToRemote(pbx="malmo", member="3002"), Ring(legs=(Leg(endpoint=Endpoint(kind="remote", id="malmo/3002")),), via="PBX malmo")),
+    (ToRemote(pbx="malmo", member="3002"), Ring(legs=(Leg(endpoint=Endpoint(kind="remote", id="malmo/3002")),), **via("PBX malmo"))),
     (ToGroup(group="support"), Ring(legs=(Leg(endpoint=Endpoint(kind="user", id="2004"), seconds=20),), limit_seconds=60,
-                                    via="group support")),
+                                    **via("group support"))),
 ], ids=["extension", "voicemail", "remote", "group"])
 def test_group_fallback_follows_when_nobody_answers(fallback: Any, then: Any) -> None:
     routing = team_table(group("sales", "2001", fallback=fallback), group("support", "2004"))
     decision = decide(routing, MAIN)
     assert decision.plan == Ring(legs=(Leg(endpoint=Endpoint(kind="user", id="2001"), seconds=20),), limit_seconds=60,
-                                 via="group sales", then=then)
+                                 **via("group sales"), then=then)
     step = the_step(decision, "if nobody answers", "group sales")
     assert step.matched and step.reason.startswith("after 60 s (sequential): then ")
 
@@ -793,7 +814,7 @@ def test_group_with_no_available_member_and_no_fallback_is_missed() -> None:
 def test_group_fallback_to_a_user_follows_that_users_rules() -> None:
     routing = table(user("2001"), user("2004", forward_always=ToNumber(number=MOBILE)),
                     groups=(group("sales", "2001", fallback=ToExtension(extension="2004")),), numbers={MAIN: ToGroup(group="sales")})
-    assert decide(routing, MAIN).plan.then == Ring(legs=(Leg(endpoint=Endpoint(kind="external", id=MOBILE)),), via=f"number {MOBILE}")
+    assert decide(routing, MAIN).plan.then == Ring(legs=(Leg(endpoint=Endpoint(kind="external", id=MOBILE)),), **via(f"number {MOBILE}"))
 
 
 # -- queues ----------------------------------------------------------------------------------------
@@ -911,9 +932,9 @@ def test_sequential_scheme_rings_each_step_then_the_next() -> None:
                            SchemeStep(destination=ToExtension(extension="2002"), timeout_seconds=20),
                            SchemeStep(destination=ToNumber(number=MOBILE), timeout_seconds=40))
     decision = decide(routing, MAIN)
-    assert decision.plan == Ring(legs=(user_leg("2001", 30),), via="scheme sales step 1", then=Ring(
-        legs=(user_leg("2002", 20),), via="scheme sales step 2", then=Ring(
-            legs=(Leg(endpoint=Endpoint(kind="external", id=MOBILE), seconds=40),), via="scheme sales step 3")))
+    assert decision.plan == Ring(legs=(user_leg("2001", 30),), **via("scheme sales step 1"), then=Ring(
+        legs=(user_leg("2002", 20),), **via("scheme sales step 2"), then=Ring(
+            legs=(Leg(endpoint=Endpoint(kind="external", id=MOBILE), seconds=40),), **via("scheme sales step 3"))))
     assert [(s.at, s.reason) for s in steps(decision, "step")] == [
         ("scheme sales step 1", "rings 2001 for 30 s"),
         ("scheme sales step 2", "rings 2002 for 20 s"),
@@ -924,7 +945,7 @@ def test_sequential_scheme_rings_each_step_then_the_next() -> None:
 def test_scheme_step_of_a_busy_employee_is_skipped() -> None:
     routing = scheme_table(SchemeStep(destination=ToExtension(extension="2001")), SchemeStep(destination=ToExtension(extension="2002")))
     decision = decide(routing, MAIN, states={"2001": "busy"})
-    assert decision.plan == Ring(legs=(user_leg("2002", 30),), via="scheme sales step 2")
+    assert decision.plan == Ring(legs=(user_leg("2002", 30),), **via("scheme sales step 2"))
     step = the_step(decision, "step", "scheme sales step 1")
     assert not step.matched and step.reason == "extension 2001 is busy: skipped"
 
@@ -941,7 +962,7 @@ def test_parallel_scheme_rings_every_step_at_once_for_the_longest_timeout() -> N
     decision = decide(routing, MAIN)
     assert decision.plan == Ring(legs=(user_leg("2001", 30), Leg(endpoint=Endpoint(kind="external", id=MOBILE), seconds=45),
                                        Leg(endpoint=Endpoint(kind="external_sip", id=SIP_URI), seconds=20)),
-                                 mode="parallel", limit_seconds=45, via="scheme sales")
+                                 mode="parallel", limit_seconds=45, **via("scheme sales"))
     step = the_step(decision, "parallel")
     assert step.matched and step.reason == "3 destinations ring at once for up to 45 s"
 
@@ -957,7 +978,7 @@ def test_parallel_scheme_limit_is_the_longest_step_that_actually_rings() -> None
     routing = scheme_table(SchemeStep(destination=ToExtension(extension="2001"), timeout_seconds=120),
                            SchemeStep(destination=ToExtension(extension="2002"), timeout_seconds=30), mode="parallel")
     decision = decide(routing, MAIN, states={"2001": "busy"})
-    assert decision.plan == Ring(legs=(user_leg("2002", 30),), mode="parallel", limit_seconds=30, via="scheme sales")
+    assert decision.plan == Ring(legs=(user_leg("2002", 30),), mode="parallel", limit_seconds=30, **via("scheme sales"))
     assert the_step(decision, "parallel").reason == "1 destinations ring at once for up to 30 s"
 
 
@@ -971,29 +992,29 @@ def test_parallel_scheme_explains_a_skipped_busy_employee_once() -> None:
 def test_scheme_step_rings_an_extension_excluded_only_from_groups_and_queues() -> None:
     routing = scheme_table(SchemeStep(destination=ToExtension(extension="2001")), SchemeStep(destination=ToExtension(extension="2002")))
     plan = decide(routing, MAIN, states={"2001": "excluded"}).plan
-    assert plan == Ring(legs=(user_leg("2001", 30),), via="scheme sales step 1",
-                        then=Ring(legs=(user_leg("2002", 30),), via="scheme sales step 2"))
+    assert plan == Ring(legs=(user_leg("2001", 30),), **via("scheme sales step 1"),
+                        then=Ring(legs=(user_leg("2002", 30),), **via("scheme sales step 2")))
 
 
 def test_scheme_backup_steps_follow_the_last_step() -> None:
     routing = scheme_table(SchemeStep(destination=ToExtension(extension="2001"), timeout_seconds=30),
                            backup=(BackupStep(destination=ToNumber(number=MOBILE), timeout_seconds=25),))
     decision = decide(routing, MAIN)
-    assert decision.plan == Ring(legs=(user_leg("2001", 30),), via="scheme sales step 1", then=Ring(
-        legs=(Leg(endpoint=Endpoint(kind="external", id=MOBILE), seconds=25),), via="scheme sales backup step 1"))
+    assert decision.plan == Ring(legs=(user_leg("2001", 30),), **via("scheme sales step 1"), then=Ring(
+        legs=(Leg(endpoint=Endpoint(kind="external", id=MOBILE), seconds=25),), **via("scheme sales backup step 1")))
 
 
 def test_scheme_backup_steps_ring_when_every_step_is_skipped() -> None:
     routing = scheme_table(SchemeStep(destination=ToExtension(extension="2001")),
                            backup=(BackupStep(destination=ToExternalSip(uri=SIP_URI), timeout_seconds=25),))
     plan = decide(routing, MAIN, states={"2001": "busy"}).plan
-    assert plan == Ring(legs=(Leg(endpoint=Endpoint(kind="external_sip", id=SIP_URI), seconds=25),), via="scheme sales backup step 1")
+    assert plan == Ring(legs=(Leg(endpoint=Endpoint(kind="external_sip", id=SIP_URI), seconds=25),), **via("scheme sales backup step 1"))
 
 
 def test_scheme_webhook_step_looks_the_number_up_then_continues_with_the_next_step() -> None:
     routing = scheme_table(SchemeStep(destination=ToWebhook(url=WEBHOOK)), SchemeStep(destination=ToExtension(extension="2002")))
     decision = decide(routing, MAIN)
-    assert decision.plan == Lookup(source="webhook", url=WEBHOOK, then=Ring(legs=(user_leg("2002", 30),), via="scheme sales step 2"))
+    assert decision.plan == Lookup(source="webhook", url=WEBHOOK, then=Ring(legs=(user_leg("2002", 30),), **via("scheme sales step 2")))
     step = the_step(decision, "webhook", "scheme sales")
     assert step.matched and WEBHOOK in step.reason
 
@@ -1002,7 +1023,7 @@ def test_scheme_responsible_manager_step_looks_the_manager_up_then_continues_wit
     routing = scheme_table(SchemeStep(destination=ToResponsibleManager()), SchemeStep(destination=ToNumber(number=MOBILE)))
     decision = decide(routing, MAIN)
     assert decision.plan == Lookup(source="responsible_manager", then=Ring(
-        legs=(Leg(endpoint=Endpoint(kind="external", id=MOBILE), seconds=30),), via="scheme sales step 2"))
+        legs=(Leg(endpoint=Endpoint(kind="external", id=MOBILE), seconds=30),), **via("scheme sales step 2")))
     assert the_step(decision, "responsible manager").matched
 
 
@@ -1021,7 +1042,7 @@ def test_scheme_group_step_without_fallback_continues_with_the_next_step_when_un
                     numbers={MAIN: ToScheme(scheme="sales")})
     plan = decide(routing, MAIN).plan
     assert isinstance(plan, Ring) and plan.via == "group team"
-    assert plan.then == Ring(legs=(user_leg("2002", 30),), via="scheme sales step 2")
+    assert plan.then == Ring(legs=(user_leg("2002", 30),), **via("scheme sales step 2"))
 
 
 def test_scheme_group_step_with_no_available_member_moves_on_to_the_next_step() -> None:
@@ -1030,7 +1051,7 @@ def test_scheme_group_step_with_no_available_member_moves_on_to_the_next_step() 
                                                                              SchemeStep(destination=ToExtension(extension="2002"))))},
                     numbers={MAIN: ToScheme(scheme="sales")})
     plan = decide(routing, MAIN, states={"2001": "busy"}).plan
-    assert plan == Ring(legs=(user_leg("2002", 30),), via="scheme sales step 2")
+    assert plan == Ring(legs=(user_leg("2002", 30),), **via("scheme sales step 2"))
 
 
 # -- numbers ---------------------------------------------------------------------------------------

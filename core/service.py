@@ -23,12 +23,11 @@ from eventsourcing.persistence import IntegrityError, Mapper, Recording
 from core import commands as c
 from core.aggregates.access import check_access
 from core.aggregates.context import Actor, CommandContext
-from core.aggregates.handling import CallHandling
 from core.aggregates.identifiers import tenant_id
 from core.aggregates.provisioning import Provisioning, provisioning_id
 from core.aggregates.rules import PbxDirectory
-from core.aggregates.targets import NoAnswerRule
-from core.aggregates.tenant import PinHasher, Tenant, TenantSnapshot
+from core.aggregates.commanding import PinHasher
+from core.aggregates.tenant import Tenant, TenantSnapshot
 from core.api import CommandMethods
 from core.clock import Clock
 from core.codec import MsgspecMapper
@@ -54,24 +53,6 @@ logger = structlog.wrap_logger(_stdlib_logger)
 # msgspec.convert(to_builtins(...)) on the union costs ~23 us.
 _COMMAND_ENCODER = msgspec.msgpack.Encoder()
 _COMMAND_DECODER = msgspec.msgpack.Decoder(c.Command)
-
-
-# Commands whose value the aggregate checks under its setting's name: the error names the
-# command's own field instead (``handling.target.extension``, not ``rejected.target.extension``).
-_FIELD_RENAMES: dict[type, tuple[str, str]] = {
-    c.SetRejectedCallHandling: ("rejected", "handling"),
-    c.SetDefaultRejectedCallHandling: ("rejected", "handling"),
-    c.SetVoicemailGreeting: ("voicemail_greeting", "greeting"),
-    c.SetDefaultVoicemailGreeting: ("voicemail_greeting", "greeting"),
-    c.SetDefaultNoAnswer: ("no_answer.target", "target"),
-    c.SetDefaultBusy: ("busy", "target"),
-}
-
-
-def _rename_field(command: object, error: DomainError) -> None:
-    rename = _FIELD_RENAMES.get(type(command))
-    if rename is not None and error.field is not None and (error.field + ".").startswith(rename[0] + "."):
-        error.field = rename[1] + error.field[len(rename[0]):]
 
 
 class CommandRejected(DomainError):
@@ -167,11 +148,10 @@ class CallrouteApp(CommandMethods, Application):
             for index, command in enumerate(commands):
                 try:
                     checked = _COMMAND_DECODER.decode(_COMMAND_ENCODER.encode(command))
-                    ctx = CommandContext(actor=actor, at=at, reason=checked.reason or reason, directory=self.pbx_directory)
+                    ctx = CommandContext(actor=actor, at=at, reason=checked.reason or reason, directory=self.pbx_directory,
+                                         pin_hasher=self.pin_hasher, change_instant=self.change_instant)
                     self._apply(checked, ctx, touched)
                 except (DomainError, msgspec.ValidationError) as exc:
-                    if isinstance(exc, DomainError):
-                        _rename_field(command, exc)
                     rejected = CommandRejected(index, command, exc)
                     logger.warning(
                         "command.rejected",
@@ -239,149 +219,25 @@ class CallrouteApp(CommandMethods, Application):
         return touched[aggregate_id]
 
     def _apply(self, cmd: Any, ctx: CommandContext, touched: dict[UUID, Any]) -> None:
-        if isinstance(cmd, c.CreateTenant):
+        """Run ``cmd``'s handler on the aggregate it changes, after the permission check."""
+        handler = c.HANDLERS[type(cmd)]
+        if handler.target == "create":
             aggregate_id = tenant_id(cmd.tenant)
             if aggregate_id in touched or aggregate_id in self.repository:
                 raise AlreadyExistsError(f"tenant {cmd.tenant!r} already exists", field="tenant")
-            touched[aggregate_id] = Tenant.create(ctx, cmd.tenant, cmd.name, cmd.time_zone, cmd.plan)
+            touched[aggregate_id] = handler.run(cmd, ctx)
             return
-        t = self._load(cmd.tenant, touched)
-        check_access(ctx.actor, t.state.slug, t.state.admins, t.state.partner, action="change")
+        tenant = self._load(cmd.tenant, touched)
+        check_access(ctx.actor, tenant.state.slug, tenant.state.admins, tenant.state.partner, action="change")
         if isinstance(cmd, c.SetPartner) and ctx.actor.partner is not None and not ctx.actor.operator:
             raise PermissionDeniedError("a partner cannot hand its customer to another partner", field="partner")
-        match cmd:
-            case c.RenameTenant():
-                t.rename(ctx, cmd.name)
-            case c.CloseTenant():
-                t.close(ctx)
-            case c.AddUser():
-                t.add_user(ctx, cmd.extension, cmd.name, cmd.email, cmd.license)
-            case c.UpdateUserProfile():
-                t.update_user_profile(ctx, cmd.extension, None if cmd.name is msgspec.UNSET else cmd.name, cmd.email)
-            case c.RemoveUser():
-                t.remove_user(ctx, cmd.extension)
-            case c.AssignNumber():
-                t.assign_number(ctx, cmd.extension, cmd.number)
-            case c.UnassignNumber():
-                t.unassign_number(ctx, cmd.extension, cmd.number)
-            case c.SetDefaultNumber():
-                t.set_default_number(ctx, cmd.extension, cmd.number)
-            case c.SetPresentationNumber():
-                t.set_presentation_number(ctx, cmd.extension, cmd.number)
-            case c.AddDevice():
-                t.add_device(ctx, cmd.extension, cmd.mac, cmd.model)
-            case c.RemoveDevice():
-                t.remove_device(ctx, cmd.extension, cmd.mac)
-            case c.SetPermanentRedirect():
-                t.set_permanent_redirect(ctx, cmd.extension, cmd.number)
-            case c.SetNotifications():
-                t.set_notifications(ctx, cmd.extension, cmd.missed_call, cmd.voicemail)
-            case c.SetDivert():
-                t.set_divert(ctx, cmd.extension, cmd.condition, cmd.target, cmd.ring_seconds)
-            case c.SetOutOfHours():
-                t.set_out_of_hours(ctx, cmd.extension, cmd.out_of_hours)
-            case c.SetRejectAnonymous():
-                t.set_reject_anonymous(ctx, cmd.extension, cmd.enabled)
-            case c.SetCallWaiting():
-                t.set_user_call_handling(ctx, cmd.extension, CallHandling(call_waiting=cmd.enabled))
-            case c.SetVoicemailGreeting():
-                t.set_user_call_handling(ctx, cmd.extension, CallHandling(voicemail_greeting=cmd.greeting))
-            case c.SetTranscription():
-                t.set_user_call_handling(ctx, cmd.extension, CallHandling(transcription=cmd.enabled))
-            case c.SetRejectedCallHandling():
-                t.set_user_call_handling(ctx, cmd.extension, CallHandling(rejected=cmd.handling))
-            case c.SetDisplayNumberPreference():
-                t.set_user_call_handling(ctx, cmd.extension, CallHandling(display_number=cmd.kind))
-            case c.ResetCallHandling():
-                t.reset_user_call_handling(ctx, cmd.extension, cmd.settings)
-            case c.SetVoicePortalPin():
-                t.set_voice_portal_pin(ctx, cmd.extension, cmd.pin, self.pin_hasher)
-            case c.SetDefaultVoicemailGreeting():
-                t.set_default(ctx, CallHandling(voicemail_greeting=cmd.greeting), cmd.apply_to)
-            case c.SetDefaultTranscription():
-                t.set_default(ctx, CallHandling(transcription=cmd.enabled), cmd.apply_to, cmd.users_may_change)
-            case c.SetDefaultNoAnswer():
-                rule = NoAnswerRule(target=cmd.target, ring_seconds=cmd.ring_seconds)
-                t.set_default(ctx, CallHandling(no_answer=rule), cmd.apply_to)
-            case c.SetDefaultBusy():
-                t.set_default(ctx, CallHandling(busy=cmd.target, call_waiting=cmd.call_waiting), cmd.apply_to)
-            case c.SetDefaultRejectedCallHandling():
-                t.set_default(ctx, CallHandling(rejected=cmd.handling), cmd.apply_to)
-            case c.SetDefaultDisplayNumber():
-                t.set_default(ctx, CallHandling(display_number=cmd.kind), cmd.apply_to)
-            case c.SetUnassignedNumberHandling():
-                t.set_unassigned_handling(ctx, cmd.handling)
-            case c.SetUserLicense():
-                t.set_user_license(ctx, cmd.extension, cmd.license)
-            case c.ChangePlan():
-                t.change_plan(ctx, cmd.plan)
-            case c.BuyExtras():
-                t.buy_extras(ctx, cmd.kind, cmd.quantity)
-            case c.GrantPermission():
-                t.grant_permission(ctx, cmd.principal, cmd.permission)
-            case c.RevokePermission():
-                t.revoke_permission(ctx, cmd.principal, cmd.permission)
-            case c.SetPartner():
-                t.set_partner(ctx, cmd.partner)
-            case c.LinkPbx():
-                t.link_pbx(ctx, cmd.pbx, cmd.kind, cmd.name)
-            case c.UnlinkPbx():
-                t.unlink_pbx(ctx, cmd.pbx)
-            case c.CreateAnswerGroup():
-                t.create_answer_group(ctx, cmd.group, cmd.settings, cmd.members, cmd.supervisors)
-            case c.UpdateAnswerGroup():
-                t.update_answer_group(ctx, cmd.group, cmd.settings)
-            case c.AddGroupMember():
-                t.add_group_member(ctx, cmd.group, cmd.member, cmd.position)
-            case c.RemoveGroupMember():
-                t.remove_group_member(ctx, cmd.group, cmd.member)
-            case c.ReorderGroupMembers():
-                t.reorder_group_members(ctx, cmd.group, cmd.order)
-            case c.SetGroupMemberExcluded():
-                t.set_group_member_excluded(ctx, cmd.group, cmd.member, cmd.excluded)
-            case c.SetGroupMemberRingTime():
-                t.set_group_member_ring_time(ctx, cmd.group, cmd.member, cmd.ring_seconds)
-            case c.SetGroupSupervisors():
-                t.set_group_supervisors(ctx, cmd.group, cmd.supervisors)
-            case c.DeleteAnswerGroup():
-                t.delete_answer_group(ctx, cmd.group)
-            case c.SaveQueue():
-                t.save_queue(ctx, cmd.queue, cmd.spec)
-            case c.DeleteQueue():
-                t.delete_queue(ctx, cmd.queue)
-            case c.SaveIvrMenu():
-                t.save_ivr_menu(ctx, cmd.ivr, cmd.spec)
-            case c.DeleteIvrMenu():
-                t.delete_ivr_menu(ctx, cmd.ivr)
-            case c.SaveForwardingScheme():
-                t.save_forwarding_scheme(ctx, cmd.scheme, cmd.spec)
-            case c.DeleteForwardingScheme():
-                t.delete_forwarding_scheme(ctx, cmd.scheme)
-            case c.RouteNumber():
-                t.route_number(ctx, cmd.number, cmd.entry)
-            case c.ReleaseNumber():
-                t.release_number(ctx, cmd.number)
-            case c.SaveDisplayNumber():
-                t.save_display_number(ctx, cmd.number, cmd.sms, cmd.users, cmd.groups)
-            case c.SetDisplayNumberAccess():
-                t.set_display_number_access(ctx, cmd.number, cmd.group, cmd.agents, cmd.supervisors)
-            case c.RemoveDisplayNumber():
-                t.remove_display_number(ctx, cmd.number)
-            case c.AddAudioFile():
-                t.add_audio_file(ctx, cmd.audio)
-            case c.UpdateAudioFile():
-                t.update_audio_file(ctx, cmd.audio)
-            case c.RemoveAudioFile():
-                t.remove_audio_file(ctx, cmd.name)
-            case c.SetProviderPolicy():
-                self._provisioning(t, ctx, touched).set_policy(ctx, cmd.policy)
-            case c.ConfirmProvisioning():
-                record = self._provisioning(t, ctx, touched)
-                changed_at = self.change_instant(t, cmd.version) if cmd.version <= t.version else ctx.at
-                record.confirm(ctx, cmd.version, cmd.applied_at or ctx.at, tenant_version=t.version, changed_at=changed_at)
-            case _:  # pragma: no cover - the schema and this match are kept in step by a test
-                msg = f"no handler for {type(cmd).__name__}"
-                raise TypeError(msg)
+        if handler.target == "provisioning":
+            record = self._provisioning(tenant, ctx, touched)
+            record.check_writable(ctx)
+            handler.run(record, tenant, cmd, ctx)
+        else:
+            tenant.check_writable(ctx)
+            handler.run(tenant, cmd, ctx)
 
     def _provisioning(self, tenant: Tenant, ctx: CommandContext, touched: dict[UUID, Any]) -> Provisioning:
         record_id = provisioning_id(tenant.state.slug)

@@ -25,3 +25,7 @@ class CommandContext(msgspec.Struct, frozen=True):
     reason: str | None = None
     directory: object | None = None
     """The PBX directory port (``rules.PbxDirectory``) used to check members of other PBXs."""
+    pin_hasher: object | None = None
+    """The PIN hasher port (``commanding.PinHasher``): the salt is drawn at the edge, never in core."""
+    change_instant: object | None = None
+    """A look-up ``(tenant, version) -> datetime`` of when a tenant's version was made (provisioning needs it)."""

@@ -25,6 +25,7 @@ Extension = Annotated[str, msgspec.Meta(pattern=r"^[0-9]{2,6}$", description="in
 # Shape only; the numbering plan is checked by normalise_number().
 PhoneNumber = Annotated[str, msgspec.Meta(pattern=r"^\+?[0-9 ()-]{4,24}$", description="E.164 number, e.g. +441234567890 or 441234567890")]
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=120)]
+TimeZone = Annotated[str, msgspec.Meta(min_length=1, max_length=64, description="IANA time zone, e.g. Europe/Stockholm")]
 Reason = Annotated[str, msgspec.Meta(max_length=500)]
 LanguageTag = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$", description="BCP 47 language tag")]
 Email = Annotated[str, msgspec.Meta(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=254)]

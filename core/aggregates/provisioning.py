@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 import msgspec
 from eventsourcing.domain import Aggregate, event
 
 from core.aggregates.chain import GENESIS
-from core.aggregates.chained import Chained, ChainedEvent, command
+from core.aggregates.chained import Chained, ChainedEvent
+from core.aggregates.commanding import Command, handles
 from core.aggregates.context import CommandContext
 from core.aggregates.hours import OpeningHours, check_hours
 from core.aggregates.identifiers import TENANT_NAMESPACE, check_time_zone
@@ -61,11 +62,17 @@ class ProviderPolicySet(ProvisioningEvent):
     TOPIC = "callroute/ProviderPolicySet"
     policy: ProviderPolicy
 
+    def apply(self, record: Provisioning) -> None:
+        record.policy = self.policy
+
 
 class ProvisioningConfirmed(ProvisioningEvent):
     TOPIC = "callroute/ProvisioningConfirmed"
     version: int
     applied_at: datetime
+
+    def apply(self, record: Provisioning) -> None:
+        record.confirmed = Confirmation(version=self.version, applied_at=self.applied_at)
 
 
 class Provisioning(Chained, Aggregate):
@@ -74,8 +81,6 @@ class Provisioning(Chained, Aggregate):
     TOPIC = "callroute/Provisioning"
     Event = ProvisioningEvent
     Created = ProvisioningOpened
-    ProviderPolicySet = ProviderPolicySet
-    ProvisioningConfirmed = ProvisioningConfirmed
 
     slug: str
     policy: ProviderPolicy
@@ -97,53 +102,64 @@ class Provisioning(Chained, Aggregate):
         record._seal(record.pending_events[-1])
         return record
 
-    @command
-    def set_policy(self, policy: ProviderPolicy) -> None:
-        """Set the provider's maximum delay and office hours."""
-        check_time_zone(policy.time_zone, field="policy.time_zone")
-        if policy.office_hours is not None:
-            check_hours(policy.office_hours, field="policy.office_hours")
-            if not any(policy.office_hours.days.values()):
-                raise ValidationFailed("office hours need at least one open window", field="policy.office_hours")
-        if policy == self.policy:
-            raise ValidationFailed("the provider policy already has these settings", field="policy")
-        self._policy_set(policy=policy)
 
-    @event(ProviderPolicySet)
-    def _policy_set(self, policy: ProviderPolicy) -> None:
-        self.policy = policy
+class SetProviderPolicy(Command, kw_only=True, tag="set_provider_policy"):
+    """The provider's maximum delay for applying changes and its office hours."""
 
-    @command
-    def confirm(self, version: int, applied_at: datetime, *, tenant_version: int, changed_at: datetime) -> None:
-        """Record that the PBX applied every version up to ``version`` at ``applied_at``.
+    policy: ProviderPolicy
 
-        ``tenant_version`` is the tenant's current version and ``changed_at`` the instant
-        of its event ``version`` (the service looks both up).
-        """
-        if applied_at.tzinfo is None:
-            raise ValidationFailed("the instant must carry a time zone", field="at")
-        if applied_at > self._ctx.at:
-            raise ConflictError(
-                f"a confirmation cannot be dated after it is recorded ({self._ctx.at.isoformat()}); "
-                "record it when the PBX reports it",
-                field="applied_at",
-            )
-        if not 1 <= version <= tenant_version:
-            raise ValidationFailed(f"version must be between 1 and the tenant's current version {tenant_version}", field="version")
-        if applied_at < changed_at:
-            raise ConflictError(
-                f"version {version} was made at {changed_at.isoformat()}; it cannot be live before that", field="at"
-            )
-        if self.confirmed is not None:
-            if version <= self.confirmed.version:
-                raise ConflictError(f"version {self.confirmed.version} is already confirmed, which includes {version}",
-                                    field="version")
-            if applied_at < self.confirmed.applied_at:
-                raise ConflictError(
-                    f"a confirmation cannot be earlier than the last one ({self.confirmed.applied_at.isoformat()})", field="at"
-                )
-        self._confirmed(version=version, applied_at=applied_at)
 
-    @event(ProvisioningConfirmed)
-    def _confirmed(self, version: int, applied_at: datetime) -> None:
-        self.confirmed = Confirmation(version=version, applied_at=applied_at)
+@handles(SetProviderPolicy, target="provisioning")
+def set_provider_policy(record: Provisioning, tenant: Any, cmd: SetProviderPolicy, ctx: CommandContext) -> None:
+    """A known zone, office hours with at least one open window, and a change."""
+    policy = cmd.policy
+    check_time_zone(policy.time_zone, field="policy.time_zone")
+    if policy.office_hours is not None:
+        check_hours(policy.office_hours, field="policy.office_hours")
+        if not any(policy.office_hours.days.values()):
+            raise ValidationFailed("office hours need at least one open window", field="policy.office_hours")
+    if policy == record.policy:
+        raise ValidationFailed("the provider policy already has these settings", field="policy")
+    record.trigger(ProviderPolicySet, ctx, policy=policy)
+
+
+class ConfirmProvisioning(Command, kw_only=True, tag="confirm_provisioning"):
+    """The PBX applied every version up to ``version`` (at ``applied_at``, default: now)."""
+
+    version: Annotated[int, msgspec.Meta(ge=1)]
+    applied_at: datetime | None = None
+
+
+@handles(ConfirmProvisioning, target="provisioning")
+def confirm_provisioning(record: Provisioning, tenant: Any, cmd: ConfirmProvisioning, ctx: CommandContext) -> None:
+    """A version the tenant has, live no earlier than it was made, after the last confirmation, never in the future."""
+    applied_at = cmd.applied_at or ctx.at
+    if applied_at.tzinfo is None:
+        raise ValidationFailed("the instant must carry a time zone", field="applied_at")
+    if applied_at > ctx.at:
+        raise ConflictError(
+            f"a confirmation cannot be dated after it is recorded ({_instant(ctx.at)}); record it when the PBX reports it",
+            field="applied_at",
+        )
+    if not 1 <= cmd.version <= tenant.version:
+        raise ValidationFailed(f"version must be between 1 and the tenant's current version {tenant.version}", field="version")
+    changed_at = ctx.change_instant(tenant, cmd.version)  # type: ignore[misc, operator]
+    if applied_at < changed_at:
+        raise ConflictError(f"version {cmd.version} was made at {_instant(changed_at)}; it cannot be live before that",
+                            field="applied_at")
+    confirmed = record.confirmed
+    if confirmed is not None:
+        if cmd.version <= confirmed.version:
+            raise ConflictError(f"version {confirmed.version} is already confirmed, which includes {cmd.version}", field="version")
+        if applied_at < confirmed.applied_at:
+            raise ConflictError(f"a confirmation cannot be earlier than the last one ({_instant(confirmed.applied_at)})",
+                                field="applied_at")
+    record.trigger(ProvisioningConfirmed, ctx, version=cmd.version, applied_at=applied_at)
+
+
+def _instant(at: datetime) -> str:
+    """An instant in a message: to the second, in the zone it was given in."""
+    return at.replace(microsecond=0).isoformat()
+
+
+__all__ = ["ConfirmProvisioning", "SetProviderPolicy"]

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 import msgspec
 
 from core.aggregates.catalog import AudioFile, BillingItem, DisplayNumber, ExtraKind, NumberRoute, PbxLink, Plan
-from core.aggregates.groups import AnswerGroup
+from core.aggregates.groups import AnswerGroup, MemberRef
 from core.aggregates.handling import ApplyTo, CallHandling, ResolvedHandling, resolve
 from core.aggregates.schedule import OutOfHours
 from core.aggregates.services import CallQueue, ForwardingScheme, IvrMenu
@@ -51,7 +51,7 @@ class User(msgspec.Struct, frozen=True, omit_defaults=True):
 
 
 class TenantState(msgspec.Struct, omit_defaults=True):
-    """Everything the tenant aggregate knows; mutated only by its event methods."""
+    """Everything the tenant aggregate knows; mutated only by its events' ``apply()``."""
 
     slug: str
     name: str
@@ -79,6 +79,20 @@ class TenantState(msgspec.Struct, omit_defaults=True):
     """Principal → permissions on this tenant."""
     partner: str | None = None
     """The channel partner that manages this customer (seed 002)."""
+
+    def replace_user(self, extension: str, **changes: Any) -> None:
+        """Put a copy of the user with ``changes`` in place of the user (events' ``apply()`` use this)."""
+        self.users[extension] = msgspec.structs.replace(self.users[extension], **changes)
+
+    def replace_group(self, group_id: str, **changes: Any) -> None:
+        """Put a copy of the answer group with ``changes`` in its place."""
+        self.groups[group_id] = msgspec.structs.replace(self.groups[group_id], **changes)
+
+    def replace_member(self, group_id: str, ref: MemberRef, **changes: Any) -> None:
+        """Put a copy of one member of an answer group with ``changes`` in its place."""
+        group = self.groups[group_id]
+        members = tuple(msgspec.structs.replace(m, **changes) if m.ref == ref else m for m in group.members)
+        self.replace_group(group_id, members=members)
 
     def resolved(self, extension: str) -> ResolvedHandling:
         """The call handling of a user after tenant defaults are resolved."""

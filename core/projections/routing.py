@@ -27,7 +27,7 @@ import msgspec
 from eventsourcing.utils import resolve_topic
 
 from core.aggregates.chained import replay
-from core.aggregates.events import TenantCreated, TenantEvent
+from core.aggregates.tenant import TenantCreated, TenantEvent
 from core.aggregates.identifiers import tenant_id
 from core.aggregates.provisioning import (
     Confirmation,

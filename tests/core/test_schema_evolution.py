@@ -21,7 +21,7 @@ from adapters.projection_store import SQLiteProjectionStore
 from core import commands as c
 from core.aggregates.chain import event_hash
 from core.aggregates.context import Actor
-from core.aggregates.events import UserAdded
+from core.aggregates.users import UserAdded
 from core.aggregates.identifiers import tenant_id
 from core.aggregates.targets import ToExtension
 from core.audit import verify_chain

@@ -10,6 +10,7 @@ from pathlib import Path
 from argon2 import PasswordHasher
 
 from adapters.directory import StoreDirectory, load_directory_file, tenant_users_of
+from adapters.event_writer import SQLiteEventWriter
 from adapters.projection_store import ProjectionMoved, SQLiteProjectionStore
 from adapters.wallclock import WallClock
 from core.projections.routing import RoutingProjection
@@ -52,8 +53,8 @@ def sqlite_env(path: Path) -> dict[str, str]:
 def store_problem(path: Path) -> str | None:
     """Why ``path`` is not a callroute store to read (missing, not SQLite, no callroute tables), or None."""
     if not path.exists():
-        return (f"no store at {path}: make one with `callroute apply FILE` or `callroute tenant create`, "
-                "or run `callroute demo` and use the store it prints")
+        return (f"no store at {path}: make one with callroute apply FILE or callroute tenant create, "
+                "or run callroute demo and use the store it prints")
     if path.is_dir():
         return f"{path} is a folder, not a callroute store"
     try:
@@ -94,6 +95,7 @@ def build_app(
         sqlite_env(path),
         clock=clock or WallClock(),  # type: ignore[arg-type]
         pin_hasher=pin_hasher or Argon2PinHasher(),  # type: ignore[arg-type]
+        event_writer=SQLiteEventWriter(path, lock_timeout=float(sqlite_env(path)["SQLITE_LOCK_TIMEOUT"])),
     )
     app.pbx_directory = StoreDirectory(tenant_users_of(app), sip)
     return app

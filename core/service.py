@@ -12,13 +12,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 from uuid import UUID
 
 import msgspec
 import structlog
 from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
-from eventsourcing.persistence import IntegrityError, Mapper, Recording
+from eventsourcing.persistence import IntegrityError, Mapper, Notification, Recording, StoredEvent
 
 from core import commands as c
 from core.aggregates.access import check_access
@@ -95,6 +95,14 @@ class Receipt(msgspec.Struct, frozen=True):
     events: int
 
 
+class EventWriter(Protocol):
+    """Appends stored events to the store's event table in one transaction (the edge supplies a lean one for SQLite)."""
+
+    def insert(self, stored_events: Sequence[StoredEvent]) -> list[int]:
+        """Insert the events; their notification ids, in order; eventsourcing's ``IntegrityError`` on a version clash."""
+        ...
+
+
 class CallrouteApp(CommandMethods, Application):
     """Tenants' configuration ledger on an eventsourcing store (SQLite by default)."""
 
@@ -119,10 +127,12 @@ class CallrouteApp(CommandMethods, Application):
         clock: Clock,
         pin_hasher: PinHasher,
         pbx_directory: PbxDirectory | None = None,
+        event_writer: EventWriter | None = None,
     ) -> None:
         self.clock = clock
         self.pin_hasher = pin_hasher
         self.pbx_directory = pbx_directory
+        self.event_writer = event_writer
         super().__init__(env)
 
     def construct_mapper(self) -> Mapper:
@@ -198,6 +208,20 @@ class CallrouteApp(CommandMethods, Application):
                 if any(e.originator_version % interval == 0 for e in processing.events if e.originator_id == tenant.id):
                     self.snapshots.put([TenantSnapshot.take(tenant)])
         self._notify(recordings)
+        return recordings
+
+    def _record(self, processing: ProcessingEvent) -> list[Recording]:
+        """Record through the injected writer when there is one; else the library's recorder."""
+        if self.event_writer is None or processing.tracking is not None:
+            return super()._record(processing)
+        stored = [self.mapper.to_stored_event(event) for event in processing.events]
+        ids = self.event_writer.insert(stored)
+        recordings = [Recording(event, Notification(originator_id=s.originator_id, originator_version=s.originator_version,
+                                                    topic=s.topic, state=s.state, id=i))
+                      for event, s, i in zip(processing.events, stored, ids, strict=True)]
+        if self.repository.cache is not None and not self.repository.fastforward:
+            for aggregate_id, aggregate in processing.aggregates.items():
+                self.repository.cache.put(aggregate_id, aggregate)
         return recordings
 
     def _evict(self, touched: Iterable[UUID]) -> None:

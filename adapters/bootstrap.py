@@ -13,6 +13,7 @@ from adapters.directory import StoreDirectory, load_directory_file, tenant_users
 from adapters.event_writer import SQLiteEventWriter
 from adapters.projection_store import ProjectionMoved, SQLiteProjectionStore
 from adapters.wallclock import WallClock
+from core.audit import stored_originators
 from core.projections.routing import RoutingProjection
 from core.service import CallrouteApp
 
@@ -68,9 +69,13 @@ def store_problem(path: Path) -> str | None:
 
 
 def stored_aggregate_ids(path: Path) -> set[str]:
-    """The ids (hex) of every aggregate with rows in the store's events table."""
-    with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as connection:
-        return {row[0] for row in connection.execute("SELECT DISTINCT originator_id FROM stored_events")}
+    """The ids (hex) of every aggregate with events in an existing store, read through the library's recorder."""
+    env = {**sqlite_env(path), "CREATE_TABLE": "n"}
+    app = CallrouteApp(env, clock=WallClock(), pin_hasher=Argon2PinHasher())
+    try:
+        return stored_originators(app.recorder)
+    finally:
+        app.close()
 
 
 def directory_path(explicit: str | None = None) -> Path | None:

@@ -89,10 +89,11 @@ class _StaleCache(Exception):
 
 
 class Receipt(msgspec.Struct, frozen=True):
-    """What a successful batch stored: the new version of each tenant it touched."""
+    """What a successful batch stored: the new version of each tenant it touched, and how many events in all."""
 
     versions: dict[str, int]
     events: int
+    """Events stored, tenants' and provisioning records' alike (a first confirmation stores two)."""
 
 
 class EventWriter(Protocol):
@@ -138,7 +139,6 @@ class CallrouteApp(CommandMethods, Application):
     def construct_mapper(self) -> Mapper:
         return MsgspecMapper(compressor=self.factory.compressor(), cipher=self.factory.cipher())
 
-    # -- commands ------------------------------------------------------------------------
 
     def execute(
         self, commands: Sequence[Any], actor: Actor, *, reason: str | None = None, at: datetime | None = None
@@ -175,7 +175,7 @@ class CallrouteApp(CommandMethods, Application):
                     )
                     raise rejected from exc
             try:
-                self.save(*touched.values())
+                recordings = self.save(*touched.values())
             except IntegrityError as exc:
                 if not last_try:
                     raise _StaleCache from exc
@@ -185,7 +185,7 @@ class CallrouteApp(CommandMethods, Application):
             raise
         versions = {agg.state.slug: agg.version for agg in touched.values() if isinstance(agg, Tenant)}
         logger.info("commands.applied", count=len(commands), versions=versions, actor=actor.principal)
-        return Receipt(versions=versions, events=sum(1 for _ in commands))
+        return Receipt(versions=versions, events=len(recordings))
 
     def save(self, *objs: Any, **kwargs: Any) -> list[Recording]:
         """Record tenants' pending events in one transaction, and snapshot the saved tenants.
@@ -289,7 +289,6 @@ class CallrouteApp(CommandMethods, Application):
         except AggregateNotFoundError:
             return None
 
-    # -- queries ---------------------------------------------------------------------------
 
     def tenant(self, slug: str, *, version: int | None = None) -> Tenant:
         """The tenant aggregate, now or at ``version``, for infrastructure (projections, audit, tests).

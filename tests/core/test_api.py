@@ -102,3 +102,12 @@ def test_each_package_ships_a_py_typed_marker(package: str) -> None:
     package_data = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]["package-data"]
     shipped = package_data.get(package, [])
     assert any(fnmatch("py.typed", pattern) for pattern in shipped), f"pyproject.toml does not ship {package}/py.typed"
+
+
+def test_a_receipt_counts_the_events_stored_not_the_commands(app: CallrouteApp, actor: Actor, acme: str) -> None:
+    version = app.tenant(acme).version
+    receipt = app.confirm_provisioning(actor=actor, tenant=acme, version=version)  # opens the record, then confirms
+    assert receipt.events == 2
+    receipt = app.execute([c.AddUser(tenant=acme, extension="2101", name="Ada"),
+                           c.AddUser(tenant=acme, extension="2102", name="Bea")], actor)
+    assert receipt.events == 2

@@ -16,6 +16,7 @@ from adapters.wallclock import WallClock
 from core.audit import stored_originators
 from core.projections.routing import RoutingProjection
 from core.service import CallrouteApp
+from core.wiring import DEFAULT_LOCK_TIMEOUT_SECONDS, store_env, wire
 
 DEFAULT_DB = "callroute.sqlite"
 
@@ -44,11 +45,7 @@ def db_path(explicit: str | None = None) -> Path:
 
 def sqlite_env(path: Path) -> dict[str, str]:
     """eventsourcing settings for one SQLite file (WAL, so readers never block the writer)."""
-    return {
-        "PERSISTENCE_MODULE": "eventsourcing.sqlite",
-        "SQLITE_DBNAME": str(path),
-        "SQLITE_LOCK_TIMEOUT": "10",
-    }
+    return store_env(path)
 
 
 def store_problem(path: Path) -> str | None:
@@ -70,8 +67,7 @@ def store_problem(path: Path) -> str | None:
 
 def stored_aggregate_ids(path: Path) -> set[str]:
     """The ids (hex) of every aggregate with events in an existing store, read through the library's recorder."""
-    env = {**sqlite_env(path), "CREATE_TABLE": "n"}
-    app = CallrouteApp(env, clock=WallClock(), pin_hasher=Argon2PinHasher())
+    app = CallrouteApp({**store_env(path), "CREATE_TABLE": "n"}, clock=WallClock(), pin_hasher=Argon2PinHasher())
     try:
         return stored_originators(app.recorder)
     finally:
@@ -96,14 +92,13 @@ def build_app(
     if path.parent and not path.parent.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
     sip = load_directory_file(pbx_directory) if pbx_directory is not None else None
-    app = CallrouteApp(
-        sqlite_env(path),
+    return wire(
+        path,
         clock=clock or WallClock(),  # type: ignore[arg-type]
         pin_hasher=pin_hasher or Argon2PinHasher(),  # type: ignore[arg-type]
-        event_writer=SQLiteEventWriter(path, lock_timeout=float(sqlite_env(path)["SQLITE_LOCK_TIMEOUT"])),
+        directory=lambda app: StoreDirectory(tenant_users_of(app), sip),
+        event_writer=SQLiteEventWriter(path, lock_timeout=DEFAULT_LOCK_TIMEOUT_SECONDS),
     )
-    app.pbx_directory = StoreDirectory(tenant_users_of(app), sip)
-    return app
 
 
 def build_projection(app: CallrouteApp, path: Path) -> RoutingProjection:

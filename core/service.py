@@ -10,7 +10,7 @@ that does the same for one.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 from uuid import UUID
@@ -129,12 +129,15 @@ class CallrouteApp(CommandMethods, Application):
         pin_hasher: PinHasher,
         pbx_directory: PbxDirectory | None = None,
         event_writer: EventWriter | None = None,
+        directory: Callable[[CallrouteApp], PbxDirectory] | None = None,
     ) -> None:
         self.clock = clock
         self.pin_hasher = pin_hasher
         self.pbx_directory = pbx_directory
         self.event_writer = event_writer
         super().__init__(env)
+        if directory is not None:  # a directory that reads this application's own tenants
+            self.pbx_directory = directory(self)
 
     def construct_mapper(self) -> Mapper:
         return MsgspecMapper(compressor=self.factory.compressor(), cipher=self.factory.cipher())

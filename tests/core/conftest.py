@@ -25,6 +25,7 @@ from core.aggregates.identifiers import tenant_id
 from core.clock import SteppingClock
 from core.errors import DomainError
 from core.service import CallrouteApp, CommandRejected
+from core.wiring import wire
 
 START = datetime(2026, 11, 20, 17, 0, tzinfo=UTC)
 ADMIN = Actor("admin@acme")
@@ -74,7 +75,7 @@ def directory() -> FakeDirectory:
 
 @pytest.fixture
 def app(clock: SteppingClock, directory: FakeDirectory) -> CallrouteApp:
-    return CallrouteApp({"PERSISTENCE_MODULE": "eventsourcing.popo"}, clock=clock, pin_hasher=FakeHasher(), pbx_directory=directory)
+    return wire(None, clock=clock, pin_hasher=FakeHasher(), directory=lambda _: directory)
 
 
 @pytest.fixture

@@ -20,18 +20,22 @@ Figures, all from this one run:
   with ``--rounds N`` the two alternate N times and the medians are shown;
 - the two models' abandon rate, probability of waiting, mean waits and service level
   side by side, with the exact Erlang-A figures of the birth-death chain, as a check
-  that both simulate the same system.
+  that both simulate the same system;
+- last, one JSON line for scripts: ``{"benchmark": "simulator", "ratio": callroute/SimPy
+  calls per second, "target": 2, ...}`` with the figures above.
 
 --large (instead of the comparison): 1,000,000 calls with 1,000 agents at the same 90 %
 load (18,000 calls/h) in one run. A queue holds at most 500 agents, so two numbers each
 feed their own 500-agent queue at 9,000 calls/h. Peak RSS (``ru_maxrss``) before and
 after, and the resident set (``/proc/self/statm``) sampled every 100,000 calls from the
-run's progress callback, to show that memory stays flat.
+run's progress callback, to show that memory stays flat; last, one JSON line
+``{"benchmark": "simulator_large", ...}``.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import os
 import random
@@ -58,9 +62,6 @@ SERVICE_LEVEL = 20.0
 SEED = 7
 QUEUE_LIMIT = 500
 """Most agents a queue takes (``CallQueue.agents``)."""
-
-
-# -- callroute -------------------------------------------------------------------------------------
 
 
 def mmc_scenario(agents: int, rate_per_hour: float, calls: int, seed: int = SEED) -> Scenario:
@@ -107,9 +108,6 @@ def callroute_figures(result: RunResult) -> dict[str, float]:
     total_wait = sum(w * (a + b) for w, a, b in zip(k.hourly_mean_wait, k.hourly_answered, k.hourly_abandoned, strict=True))
     return {"abandon": k.abandon_rate, "wait_p": k.probability_of_waiting, "wait_all": total_wait / handled,
             "asa": k.asa_seconds, "sl": k.service_level[f"{SERVICE_LEVEL:g}s"]}
-
-
-# -- SimPy -----------------------------------------------------------------------------------------
 
 
 def import_simpy() -> Any:
@@ -161,9 +159,6 @@ def run_simpy(calls: int, seed: int = SEED) -> tuple[float, dict[str, float]]:
                      "asa": stats["answer_wait"] / stats["answered"], "sl": stats["within"] / handled}
 
 
-# -- Erlang A --------------------------------------------------------------------------------------
-
-
 def erlang_a(servers: int, arrival_rate: float, mean_talk: float, mean_patience: float) -> dict[str, float]:
     """Exact M/M/c+M figures from the stationary birth-death chain (PASTA: arrivals see the time average)."""
     mu, theta = 1 / mean_talk, 1 / mean_patience
@@ -196,9 +191,6 @@ def erlang_a(servers: int, arrival_rate: float, mean_talk: float, mean_patience:
             "asa": served_wait / served_share}
 
 
-# -- memory ----------------------------------------------------------------------------------------
-
-
 def peak_rss_mib() -> float:
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return peak / 2**20 if sys.platform == "darwin" else peak / 2**10  # bytes on macOS, KiB elsewhere
@@ -210,9 +202,6 @@ def current_rss_mib() -> float | None:
             return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
     except (OSError, ValueError):
         return None
-
-
-# -- the runs --------------------------------------------------------------------------------------
 
 
 def compare(calls: int, rounds: int) -> None:
@@ -251,6 +240,16 @@ def compare(calls: int, rounds: int) -> None:
                 return "-"
             return f"{figures[key]:.2%}" if unit == "pct" else f"{figures[key]:.2f} s"
         print(f"    {label:<34}{show(ours_f):>10} {show(simpy_figures):>10} {show(exact):>18}")
+    print(json.dumps({
+        "benchmark": "simulator", "ratio": round(ratio, 3), "target": 2, "met": ratio >= 2, "calls": calls, "rounds": rounds,
+        "callroute_seconds": round(ours_s, 3), "simpy_seconds": round(theirs_s, 3),
+        "callroute_calls_per_s": round(calls / ours_s), "simpy_calls_per_s": round(calls / theirs_s),
+        "events": events, "events_per_s": round(events / ours_s), "setup_seconds": round(setup, 3),
+        "simpy_version": simpy.__version__,
+        "callroute_figures": {key: round(value, 5) for key, value in ours_f.items()},
+        "simpy_figures": {key: round(value, 5) for key, value in simpy_figures.items()},
+        "erlang_a": {key: round(value, 5) for key, value in exact.items()},
+    }))
 
 
 def large(calls: int, agents: int) -> None:
@@ -266,8 +265,8 @@ def large(calls: int, agents: int) -> None:
         nonlocal mark
         so_far = switch.next_call_id - 1
         if so_far >= mark:
-            samples.append((so_far, time.perf_counter() - started, current_rss_mib(), peak_rss_mib(), len(switch.heap),
-                            switch.events))
+            samples.append((so_far, time.perf_counter() - started, current_rss_mib(), peak_rss_mib(),
+                            len(switch.calendar.heap), switch.calendar.events))
             while mark <= so_far:
                 mark += 100_000
 
@@ -293,6 +292,14 @@ def large(calls: int, agents: int) -> None:
     print(f"  abandon rate {k.abandon_rate:.2%} (Erlang A {exact['abandon']:.2%}), probability of waiting "
           f"{k.probability_of_waiting:.2%} (Erlang A {exact['wait_p']:.2%}), ASA {k.asa_seconds:.2f} s "
           f"(Erlang A {exact['asa']:.2f} s)")
+    print(json.dumps({
+        "benchmark": "simulator_large", "calls": calls, "agents": agents, "seconds": round(elapsed, 3),
+        "calls_per_s": round(calls / elapsed), "events": k.events, "events_per_s": round(k.events / elapsed),
+        "peak_rss_mib_before": round(before_peak, 1), "peak_rss_mib_after": round(after_peak, 1),
+        "resident_mib_samples": [round(rss, 1) if rss is not None else None for _, _, rss, _, _, _ in samples],
+        "abandon": round(k.abandon_rate, 5), "wait_p": round(k.probability_of_waiting, 5), "asa": round(k.asa_seconds, 3),
+        "erlang_a": {key: round(value, 5) for key, value in exact.items()},
+    }))
 
 
 def main() -> None:

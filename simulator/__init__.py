@@ -1,1 +1,1 @@
-"""The deterministic trio call simulator (see DESIGN.md, "Simulation")."""
+"""The deterministic trio call simulator (see README.md, "Simulation")."""

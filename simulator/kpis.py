@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import math
+from typing import TypeVar
 
 import msgspec
+
+T = TypeVar("T", int, float)
 
 BUCKET = 0.1
 """Wait histogram resolution, seconds."""
@@ -130,7 +133,7 @@ class Collector:
         self.hourly_waited: list[int] = []
 
     @staticmethod
-    def _hour(series: list, hour: int, zero: object) -> None:
+    def _hour(series: list[T], hour: int, zero: T) -> None:
         while len(series) <= hour:
             series.append(zero)
 
@@ -185,6 +188,10 @@ class Collector:
         if group is not None:
             self.groups.setdefault(group, Breakdown()).abandoned += 1
 
+    def rejected(self) -> None:
+        """A call was rejected (an anonymous caller to someone who refuses them); it ends as its plan says."""
+        self.counts["rejected"] += 1
+
     def ended(self, outcome: str, number: str) -> None:
         """A call that ended without an agent: voicemail, rejected, busy, message, unavailable, missed."""
         self.counts[outcome] += 1
@@ -217,9 +224,9 @@ class Collector:
         handled = c["answered"] + abandoned
         waited_total = sum(self.histogram)
         hours = max(len(self.hourly_arrivals), len(self.hourly_wait))
-        for series, zero in ((self.hourly_arrivals, 0), (self.hourly_answered, 0), (self.hourly_abandoned, 0),
-                             (self.hourly_wait, 0.0), (self.hourly_waited, 0)):
-            self._hour(series, hours - 1, zero)
+        for counts in (self.hourly_arrivals, self.hourly_answered, self.hourly_abandoned, self.hourly_waited):
+            self._hour(counts, hours - 1, 0)
+        self._hour(self.hourly_wait, hours - 1, 0.0)
         return Kpis(
             offered=c["offered"], answered=c["answered"], abandoned=abandoned, abandoned_ringing=c["abandoned_ringing"],
             abandoned_ivr=c["abandoned_ivr"], abandoned_queue=c["abandoned_queue"], voicemail=c["voicemail"],

@@ -6,6 +6,11 @@ The switch drives them; a transition not in the table is a bug and raises at onc
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from core.routing import EndpointState
 
 CALL_TRANSITIONS: dict[tuple[str, str], str] = {
     ("arrived", "ring"): "ringing",
@@ -40,12 +45,14 @@ AGENT_TRANSITIONS: dict[tuple[str, str], str] = {
     ("ringing", "answer"): "talking",
     ("ringing", "miss"): "available",
     ("ringing", "caller_gone"): "available",
+    ("ringing", "answered_elsewhere"): "available",
     ("talking", "hang_up"): "wrap_up",
     ("wrap_up", "ready"): "available",
     ("wrap_up", "ready_to_leave"): "offline",
 }
 
-ROUTING_STATE = {"available": "available", "offline": "unreachable", "ringing": "busy", "talking": "busy", "wrap_up": "busy"}
+ROUTING_STATE: dict[str, EndpointState] = {"available": "available", "offline": "unreachable", "ringing": "busy", "talking": "busy",
+                                           "wrap_up": "busy"}
 """How an agent's state looks to routing."""
 
 
@@ -57,7 +64,7 @@ class Call:
     """One call: who dialled what, when, and where it is now."""
 
     __slots__ = ("id", "label", "dialled", "caller", "digits", "arrived", "deadline", "state", "token", "where",
-                 "queue", "outcome", "endpoint", "answered_at", "ring", "group", "ring_states", "refused")
+                 "queue", "outcome", "endpoint", "answered_at", "held", "agent", "group", "ring_states", "refused")
 
     def __init__(self, call_id: int, dialled: str, caller: str | None, digits: str | None, arrived: float,
                  patience: float) -> None:
@@ -76,8 +83,13 @@ class Call:
         self.outcome: str | None = None
         self.endpoint: str | None = None
         self.answered_at: float | None = None
-        self.ring: object = None
+        self.held: tuple[Agent, ...] = ()
+        """Agents ringing for this call (held for it until it is answered, they miss it, or the caller leaves)."""
+        self.agent: Agent | None = None
+        """The agent talking to the caller."""
         self.group: str | None = None
+        self.ring_states: dict[str, str] | None = None
+        """Endpoint states at arrival, kept only when finished calls are recorded."""
         self.refused: set[str] | None = None
         """Agents who let this queue call ring out: offered to others first."""
 
@@ -95,11 +107,11 @@ class Agent:
     """A person at an extension: logged in or not, ringing, talking, wrapping up."""
 
     __slots__ = ("extension", "state", "free_since", "leaving", "busy_seconds", "logged_in_since", "logged_in_seconds",
-                 "answered", "call", "answer_delay", "talk_time", "wrap_up", "order")
+                 "answered", "call", "answer_delay", "talk_time", "wrap_up")
 
-    def __init__(self, extension: str, order: int) -> None:
+    def __init__(self, extension: str, answer_delay: Callable[[], float] = lambda: math.inf,
+                 talk_time: Callable[[], float] = lambda: 0.0, wrap_up: Callable[[], float] = lambda: 0.0) -> None:
         self.extension = extension
-        self.order = order
         self.state = "offline"
         self.free_since = 0.0
         self.leaving = False
@@ -108,9 +120,10 @@ class Agent:
         self.logged_in_seconds = 0.0
         self.answered = 0
         self.call: Call | None = None
-        self.answer_delay = None
-        self.talk_time = None
-        self.wrap_up = None
+        """The call this agent is ringing for or talking to."""
+        self.answer_delay = answer_delay
+        self.talk_time = talk_time
+        self.wrap_up = wrap_up
 
     def transition(self, event: str) -> str:
         """Apply ``event``; return the new state."""

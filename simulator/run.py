@@ -1,18 +1,18 @@
 """Running a scenario: trio hosts the switch in virtual time; results, trace and assertions.
 
-One nursery per run; ``trio.testing.MockClock`` makes ``trio.current_time()`` the virtual
-time: the switch jumps the clock to each event's instant. trio does not order wake-ups
-at the same instant deterministically, so the switch keeps its own calendar and the run
-is one task stepping it; it yields to trio every few thousand events so that other
-tasks (the progress reporter) run.
+The switch's calendar is the only scheduler: one trio task runs it in batches of
+``CHECKPOINT_EVENTS`` events, and between batches jumps ``trio.testing.MockClock`` to the
+calendar's instant (so ``trio.current_time()`` is the virtual time whenever trio code can
+look), calls the progress callback and checkpoints (where a cancellation or Ctrl-C lands).
+Calls and agents are not trio tasks: trio wakes tasks due at the same instant in a
+shuffled order, and a task switch costs more than a whole event of the switch.
 """
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
 import msgspec
 import trio
@@ -22,6 +22,9 @@ from simulator.config import LiveConfig
 from simulator.kpis import Kpis
 from simulator.scenario import CALL_ASSERTION, FIGURE_ASSERTION, NOT_UNDERSTOOD, Scenario, ScenarioError, needs_limit
 from simulator.switch import Switch
+from simulator.trace import TraceWriter
+
+__all__ = ["CHECKPOINT_EVENTS", "AssertionResult", "RunResult", "TraceWriter", "check", "run_scenario", "watched_calls"]
 
 CHECKPOINT_EVENTS = 4096
 
@@ -54,27 +57,6 @@ class RunResult(msgspec.Struct, frozen=True):
         return all(a.passed for a in self.assertions)
 
 
-class TraceWriter:
-    """JSON Lines of every state change, streamed to a file as they happen; hashes what it writes."""
-
-    def __init__(self, out: IO[bytes]) -> None:
-        self.out = out
-        self.encoder = msgspec.json.Encoder()
-        self.digest = hashlib.sha256()
-        self.buffer = bytearray()
-
-    def __call__(self, record: dict[str, Any]) -> None:
-        self.encoder.encode_into(record, self.buffer, -1)
-        self.buffer.extend(b"\n")
-        if len(self.buffer) > 1 << 16:
-            self.flush()
-
-    def flush(self) -> None:
-        self.digest.update(self.buffer)
-        self.out.write(self.buffer)
-        self.buffer.clear()
-
-
 def watched_calls(assertions: list[str]) -> frozenset[str]:
     """Calls whose outcome an assertion names (``call 17 ends at voicemail of 2002``, ``call saturday …``)."""
     return frozenset(m.group(1) for a in assertions if (m := CALL_ASSERTION.match(a.strip())))
@@ -97,13 +79,13 @@ def check(assertion: str, kpis: Kpis, outcomes: dict[str, tuple[str, str | None]
     if m := CALL_ASSERTION.match(text):
         call_id, verb, expected = m.group(1), m.group(2), m.group(3).strip()
         outcome, endpoint = outcomes.get(call_id, ("never arrived", None))
-        actual = _describe_outcome(outcome, endpoint)
+        described = _describe_outcome(outcome, endpoint)
         if verb == "is answered by":
             expected = f"answered by {expected}"
         elif verb == "ends at":
             expected = expected if expected.startswith(("voicemail", "answered")) else f"answered by {expected}"
-        ok = actual == expected
-        return AssertionResult(assertion, ok, f"call {call_id}: {actual}", f"call {call_id}", expected, actual)
+        ok = described == expected
+        return AssertionResult(assertion, ok, f"call {call_id}: {described}", f"call {call_id}", expected, described)
     return AssertionResult(assertion, False, NOT_UNDERSTOOD)
 
 
@@ -115,31 +97,20 @@ def _describe_outcome(outcome: str, endpoint: str | None) -> str:
     return outcome.replace("_", " in ") if outcome.startswith("abandoned_") else outcome
 
 
-async def _host(switch: Switch, clock: trio.testing.MockClock, progress: Callable[[Switch], None] | None) -> None:
-    async with trio.open_nursery() as nursery:
-        done = trio.Event()
+def _catch_up(clock: trio.testing.MockClock, now: float) -> None:
+    ahead = now - trio.current_time()
+    if ahead > 0:  # float sums of jumps may land a hair past ``now``; MockClock refuses to go back
+        clock.jump(ahead)
 
-        async def drive() -> None:
-            step = switch.step
-            heap = switch.heap
-            counter = 0
-            virtual = trio.current_time()
-            while True:
-                if heap and heap[0][0] > virtual:
-                    clock.jump(heap[0][0] - virtual)
-                    virtual = heap[0][0]
-                if not step():
-                    break
-                counter += 1
-                if counter >= CHECKPOINT_EVENTS:
-                    counter = 0
-                    if progress is not None:
-                        progress(switch)
-                    await trio.lowlevel.checkpoint()
-            done.set()
 
-        nursery.start_soon(drive)
-        await done.wait()
+async def _drive(switch: Switch, clock: trio.testing.MockClock, progress: Callable[[Switch], None] | None) -> None:
+    calendar = switch.calendar
+    while calendar.run(CHECKPOINT_EVENTS):
+        _catch_up(clock, calendar.now)
+        if progress is not None:
+            progress(switch)
+        await trio.lowlevel.checkpoint()
+    _catch_up(clock, calendar.now)
 
 
 def run_scenario(scenario: Scenario, *, base: Path = Path("."), seed: int | None = None, trace: IO[bytes] | None = None,
@@ -159,24 +130,10 @@ def run_scenario(scenario: Scenario, *, base: Path = Path("."), seed: int | None
     switch = Switch(scenario, config, writer, watched_calls(scenario.assertions), calls_writer)
     switch.schedule_arrivals()
     clock = trio.testing.MockClock()
-    try:
-        trio.run(_host, switch, clock, progress, clock=clock)
-    except BaseExceptionGroup as group:
-        # A configuration change refused during the run is the scenario's fault: report it plainly.
-        scenario_errors = group.subgroup(ScenarioError)
-        if scenario_errors is not None:
-            raise _first_leaf(scenario_errors) from None
-        raise
+    trio.run(_drive, switch, clock, progress, clock=clock)
     for stream_writer in (writer, calls_writer):
         if stream_writer is not None:
             stream_writer.flush()
     kpis = switch.result()
     results = tuple(check(a, kpis, switch.outcomes) for a in scenario.assertions)
     return RunResult(seed=scenario.seed, kpis=kpis, assertions=results, trace_sha256=writer.digest.hexdigest() if writer else None)
-
-
-def _first_leaf(group: BaseExceptionGroup) -> BaseException:
-    error: BaseException = group
-    while isinstance(error, BaseExceptionGroup):
-        error = error.exceptions[0]
-    return error

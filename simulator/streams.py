@@ -1,8 +1,8 @@
 """Seeded random streams, one per purpose, independent of PYTHONHASHSEED and of each other.
 
-Adding a caller does not shift any agent's draws: each purpose (``arrivals``,
-``patience``, ``talk:2001`` …) has its own generator, seeded from the scenario seed
-and the purpose's name through SHA-256.
+Adding a caller does not shift any agent's draws: each purpose (``arrivals:0``,
+``patience``, ``talk_time:2001``, ``queue:support`` …) has its own generator, seeded
+from the scenario seed and the purpose's name through SHA-256.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import math
 import random
+from collections.abc import Callable
 from typing import Annotated, Literal
 
 import msgspec
@@ -19,6 +20,20 @@ def stream(seed: int, purpose: str) -> random.Random:
     """The generator of ``purpose`` under ``seed``."""
     digest = hashlib.sha256(f"{seed}\x00{purpose}".encode()).digest()
     return random.Random(int.from_bytes(digest[:8], "big"))
+
+
+def index_draw(rng: random.Random) -> Callable[[int], int]:
+    """A function drawing a uniform index below ``n`` from ``rng``.
+
+    Built on ``random()``, the one method whose sequence Python promises to keep across
+    versions (``choice`` and ``randrange`` have changed how they draw before).
+    """
+    draw = rng.random
+
+    def index(n: int) -> int:
+        return min(int(draw() * n), n - 1)
+
+    return index
 
 
 Positive = Annotated[float, msgspec.Meta(gt=0, le=1e9)]
@@ -59,24 +74,24 @@ Distribution = Fixed | Exponential | Uniform | LogNormal | Never
 Kind = Literal["fixed", "exponential", "uniform", "lognormal", "never"]
 
 
-def sampler(dist: Distribution, rng: random.Random):  # type: ignore[no-untyped-def]
+def sampler(dist: Distribution, rng: random.Random) -> Callable[[], float]:
     """A zero-argument function drawing from ``dist`` with ``rng``."""
     match dist:
         case Fixed(value=value):
             return lambda: value
         case Exponential(mean=mean):
             rate = 1.0 / mean
-            draw = rng.expovariate
-            return lambda: draw(rate)
+            expovariate = rng.expovariate
+            return lambda: expovariate(rate)
         case Uniform(low=low, high=high):
-            draw = rng.uniform
-            return lambda: draw(low, high)
+            uniform = rng.uniform
+            return lambda: uniform(low, high)
         case LogNormal(mean=mean, sd=sd):
             sigma2 = math.log(1 + (sd / mean) ** 2)
             mu = math.log(mean) - sigma2 / 2
-            draw = rng.lognormvariate
+            lognormvariate = rng.lognormvariate
             sigma = math.sqrt(sigma2)
-            return lambda: draw(mu, sigma)
+            return lambda: lognormvariate(mu, sigma)
         case Never():
             return lambda: math.inf
     raise TypeError(dist)

@@ -34,7 +34,7 @@ def call_in(state: str) -> Call:
 
 
 def agent_in(state: str) -> Agent:
-    agent = Agent("2001", 0)
+    agent = Agent("2001")
     agent.state = state
     return agent
 
@@ -106,13 +106,13 @@ def test_the_call_token_grows_by_one_on_each_transition_of_a_whole_life() -> Non
 
 
 def test_an_agent_goes_round_its_whole_cycle() -> None:
-    agent = Agent("2001", 3)
+    agent = Agent("2001")
     assert agent.state == "offline"
-    events = ["log_in", "offer", "miss", "offer", "caller_gone", "offer", "answer", "hang_up", "ready", "offer", "answer",
-              "hang_up", "ready_to_leave"]
+    events = ["log_in", "offer", "miss", "offer", "caller_gone", "offer", "answered_elsewhere", "offer", "answer", "hang_up",
+              "ready", "offer", "answer", "hang_up", "ready_to_leave"]
     assert [agent.transition(e) for e in events] == ["available", "ringing", "available", "ringing", "available", "ringing",
-                                                     "talking", "wrap_up", "available", "ringing", "talking", "wrap_up",
-                                                     "offline"]
+                                                     "available", "ringing", "talking", "wrap_up", "available", "ringing",
+                                                     "talking", "wrap_up", "offline"]
 
 
 def test_a_call_deadline_is_its_arrival_plus_patience() -> None:

@@ -12,7 +12,7 @@ from typing import Any
 import msgspec
 import pytest
 
-import simulator.switch
+import simulator.plans
 from tests.simulator.builders import NUMBER, add_user, create_tenant, exponential, route_number, run_traced, save_queue, scenario
 
 AGENTS = [{"extension": ext, "answer_delay": exponential(3), "talk_time": exponential(120)} for ext in ("2001", "2002", "2003")]
@@ -23,7 +23,7 @@ def queue_run(monkeypatch: pytest.MonkeyPatch, *, reuse: bool) -> tuple[bytes, i
 
     Returns the trace, how many times ``route`` ran, and how many calls arrived."""
     calls = 0
-    real_route = simulator.switch.route
+    real_route = simulator.plans.route
 
     def counting_route(*args: Any, **kwargs: Any) -> Any:
         nonlocal calls
@@ -31,7 +31,7 @@ def queue_run(monkeypatch: pytest.MonkeyPatch, *, reuse: bool) -> tuple[bytes, i
         decision = real_route(*args, **kwargs)
         return decision if reuse else msgspec.structs.replace(decision, depends_on=frozenset({"memory"}))
 
-    monkeypatch.setattr(simulator.switch, "route", counting_route)
+    monkeypatch.setattr(simulator.plans, "route", counting_route)
     s = scenario([create_tenant(), add_user("2001"), add_user("2002"), add_user("2003"),
                   save_queue("q", ["2001", "2002"]), route_number(NUMBER, {"kind": "queue", "queue": "q"})],
                  [{"kind": "poisson", "to": NUMBER, "rate_per_hour": 60, "anonymous_share": 0.3}],

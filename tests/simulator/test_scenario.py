@@ -503,6 +503,24 @@ def test_a_call_an_agent_misses_goes_to_another_free_agent() -> None:
     assert [r["t"] for r in trace if r["ev"] == "answer"] == [32.0]
 
 
+def test_an_agent_who_let_a_call_ring_out_stays_among_the_idle() -> None:
+    """Neither agent answers call 1: 2001 lets it ring out (10-30 s), then 2002 (30-50 s); call 2 comes at 60 s.
+
+    Regression: with both agents having refused call 1, looking for a third emptied the longest-idle list, so
+    2001, free since 30 s, was on it no more: call 2 waited instead of ringing 2001 at once.
+    """
+    commands = [create_tenant(), add_user("2001"), add_user("2002"),
+                save_queue("q", ["2001", "2002"], strategy="longest_idle", agent_ring_seconds=20, wrap_up_seconds=0,
+                           max_wait_seconds=600),
+                route_number(NUMBER, {"kind": "queue", "queue": "q"})]
+    s = scenario(commands, [explicit({"at_seconds": 10, "to": NUMBER}, {"at_seconds": 60, "to": NUMBER})],
+                 agents=[{"extension": "2001", "answer_delay": NEVER}, {"extension": "2002", "answer_delay": NEVER}],
+                 patience=fixed(100))
+    _, _, trace = run_traced(s)
+    offers = [(r["t"], r["agent"]) for r in trace if r["ev"] == "agent" and r["state"] == "ringing" and r["t"] <= 60]
+    assert offers == [(10.0, "2001"), (30.0, "2002"), (50.0, "2002"), (60.0, "2001")]
+
+
 def test_an_agent_who_logs_out_while_ringing_is_logged_out_when_the_offer_ends() -> None:
     """2001 is offered call 1 at t=5 (answers after 20 s), logs out at t=10; the caller gives up at t=20."""
     s = scenario(ONE_AGENT_QUEUE, [explicit({"at_seconds": 5, "to": NUMBER}, {"at_seconds": 100, "to": NUMBER})],

@@ -1,0 +1,174 @@
+"""Arrivals: the scenario's calls put on the calendar, each handed to the switch when it comes.
+
+Explicit calls come at their instants; Poisson processes draw each next arrival when the
+previous one comes, so the calendar holds one pending arrival per process. A run takes
+calls until its duration or its number of calls is reached.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
+
+import msgspec
+
+from core.aggregates.identifiers import normalise_number
+from core.errors import DomainError
+from simulator.calendar import Calendar
+from simulator.scenario import ExplicitArrivals, ExplicitCall, PoissonArrivals, Scenario, ScenarioError
+from simulator.streams import stream
+
+if TYPE_CHECKING:
+    from core.routing import RoutingTable
+
+
+class Arrival(msgspec.Struct, frozen=True, gc=False):
+    """A call coming in: its number in the run (its id), what was dialled, by whom, the digits the caller will press."""
+
+    number: int
+    dialled: str
+    caller: str | None
+    digits: str | None
+    label: str | None = None
+    """The scenario's name for the call (``saturday``), if it gave one."""
+
+
+def check_dialled(table: RoutingTable, dialled: str, field: str) -> None:
+    """Refuse, before the run, a call to something that is neither an extension nor a number of the tenant."""
+    if dialled in table.users:
+        return
+    try:
+        number = normalise_number(dialled, field=field)
+    except DomainError:
+        number = None
+    if number not in table.numbers:
+        raise ScenarioError(f"{dialled!r} is neither an extension nor a number of tenant {table.tenant!r} - at `{field}`")
+
+
+class PoissonProcess:
+    """A non-homogeneous Poisson process by thinning, on the tenant's wall clock; and who its callers are."""
+
+    def __init__(self, spec: PoissonArrivals, rng: random.Random, local_start: datetime, callers: random.Random) -> None:
+        self.spec = spec
+        self.rng = rng
+        self.callers = callers
+        self.hourly = spec.hourly_profile or [1.0] * 24
+        self.weekly = spec.weekly_profile or [1.0] * 7
+        self.peak = spec.rate_per_hour / 3600 * max(self.hourly) * max(self.weekly)
+        self.base = spec.rate_per_hour / 3600
+        self.start_utc = local_start.astimezone(UTC)
+        self.zone = local_start.tzinfo
+        self.flat = spec.hourly_profile is None and spec.weekly_profile is None
+        self.digits = sorted(spec.digits.items())
+
+    def rate(self, t: float) -> float:
+        local = (self.start_utc + timedelta(seconds=t)).astimezone(self.zone)  # wall clock, DST included
+        return self.base * self.hourly[local.hour] * self.weekly[local.weekday()]
+
+    def next_after(self, t: float) -> float:
+        """The instant of the next arrival after ``t`` (``inf``: never)."""
+        if self.peak <= 0:
+            return math.inf
+        expo = self.rng.expovariate
+        if self.flat:
+            return t + expo(self.peak)
+        while True:
+            t += expo(self.peak)
+            if self.rng.random() * self.peak <= self.rate(t):
+                return t
+
+    def caller(self) -> tuple[str | None, str | None]:
+        """The next caller's number (``None``: withheld) and the digits they will press."""
+        draw = self.callers.random
+        anonymous = self.spec.anonymous_share and draw() < self.spec.anonymous_share
+        caller = None if anonymous else f"+4670{int(draw() * 10_000_000):07d}"
+        digits = None
+        if self.digits:
+            x, total = draw(), 0.0
+            digits = ""
+            for digit, probability in self.digits:
+                total += probability
+                if x < total:
+                    digits = digit
+                    break
+        return caller, digits
+
+
+def _nothing() -> None:
+    pass
+
+
+class Arrivals:
+    """The calls of a run: when they come, how many have come, and whether more will."""
+
+    def __init__(self, scenario: Scenario, calendar: Calendar, arrive: Callable[[float, Arrival], None]) -> None:
+        self.scenario = scenario
+        self.calendar = calendar
+        self.arrive = arrive
+        self.arrived = 0
+        """Calls that have come so far."""
+        self.open = 0
+        """Arrival events still pending: explicit calls, and one per Poisson process that has not ended."""
+        self.on_closed: Callable[[], None] = _nothing
+        """Called when no more calls will come (set by the switch)."""
+
+    def schedule(self, table: RoutingTable) -> None:
+        """Put every arrival process on the calendar; refuse a call to a number the tenant does not have."""
+        zone = ZoneInfo(table.time_zone)
+        seed = self.scenario.seed
+        for index, spec in enumerate(self.scenario.arrivals):
+            if isinstance(spec, ExplicitArrivals):
+                for position, call in enumerate(spec.calls):
+                    check_dialled(table, call.to, f"$.arrivals[{index}].calls[{position}].to")
+                for call in sorted(spec.calls, key=lambda c: c.at_seconds):
+                    self.open += 1
+                    self.calendar.at(call.at_seconds, self._explicit, call)
+            elif isinstance(spec, PoissonArrivals):
+                check_dialled(table, spec.to, f"$.arrivals[{index}].to")
+                process = PoissonProcess(spec, stream(seed, f"arrivals:{index}"), self.scenario.start.astimezone(zone),
+                                         stream(seed, f"callers:{index}"))
+                first = process.next_after(0.0)
+                if first != math.inf and self._within_duration(first):
+                    self.open += 1
+                    self.calendar.at(first, self._poisson, process)
+        if not self.open:
+            self.on_closed()
+
+    def _within_duration(self, t: float) -> bool:
+        duration = self.scenario.duration_seconds
+        return duration is None or t < duration
+
+    def _more(self) -> bool:
+        limit = self.scenario.max_calls
+        return limit is None or self.arrived < limit
+
+    def _close_one(self) -> None:
+        self.open -= 1
+        if not self.open:
+            self.on_closed()
+
+    def _explicit(self, t: float, spec: ExplicitCall) -> None:
+        # Counted as closed before the call comes: a call that ends at once may end the run.
+        self.open -= 1
+        if self._within_duration(t) and self._more():
+            self.arrived += 1
+            self.arrive(t, Arrival(self.arrived, spec.to, spec.caller, spec.digits, spec.id))
+        if not self.open:
+            self.on_closed()
+
+    def _poisson(self, t: float, process: PoissonProcess) -> None:
+        if not (self._within_duration(t) and self._more()):
+            self._close_one()
+            return
+        caller, digits = process.caller()
+        self.arrived += 1
+        self.arrive(t, Arrival(self.arrived, process.spec.to, caller, digits))
+        following = process.next_after(t)
+        if self._more() and following != math.inf and self._within_duration(following):
+            self.calendar.at(following, self._poisson, process)
+        else:
+            self._close_one()

@@ -1,0 +1,201 @@
+"""Agents and their presence: who is logged in (shifts, presence changes), what each is doing, and how routing sees them.
+
+Every agent state change goes through ``Presence.set_state``, which keeps the endpoint
+states routing reads (``busy``, ``unreachable``; an available agent is absent, as routing
+expects) and writes the trace record. An agent who becomes free again is handed to
+``on_free`` (the queues), which gives them a waiting call or puts them among the idle.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
+
+import msgspec
+
+from simulator.calendar import Calendar, Clock
+from simulator.kpis import AgentFigures
+from simulator.machines import ROUTING_STATE, Agent, Call
+from simulator.scenario import AgentGroupSpec, AgentSpec, Scenario, ScenarioError, Shift
+from simulator.streams import sampler, stream
+from simulator.trace import AgentChanged, Trace
+
+if TYPE_CHECKING:
+    from core.routing import EndpointState
+
+
+class ShiftDay(msgspec.Struct, gc=False):
+    """One local day of an agent's shifts, to be put on the calendar (``day`` counts from the run's start date)."""
+
+    agent: Agent
+    shifts: list[Shift]
+    local_start: datetime
+    day: int
+
+
+def _specs(scenario: Scenario, users: Collection[str]) -> list[tuple[str, AgentSpec | AgentGroupSpec]]:
+    """Each agent's extension and spec, in scenario order; refuses a duplicate or a non-user, naming the field."""
+    specs: list[tuple[str, AgentSpec | AgentGroupSpec]] = []
+    fields: dict[str, str] = {}
+    for index, agent_spec in enumerate(scenario.agents):
+        specs.append((agent_spec.extension, agent_spec))
+        fields[agent_spec.extension] = f"$.agents[{index}].extension"
+    for index, group in enumerate(scenario.agent_groups):
+        for i in range(group.count):
+            specs.append((str(group.first + i), group))
+            fields.setdefault(str(group.first + i), f"$.agent_groups[{index}]")
+    seen: set[str] = set()
+    for extension, _ in specs:
+        if extension in seen:
+            raise ScenarioError(f"extension {extension} has two agent specs - at `{fields[extension]}`")
+        seen.add(extension)
+        if extension not in users:
+            raise ScenarioError(f"extension {extension} is not a user of the tenant - at `{fields[extension]}`")
+    return specs
+
+
+def _ignore(t: float, agent: Agent) -> None:
+    pass
+
+
+class Presence:
+    """The scenario's agents over the run."""
+
+    def __init__(self, scenario: Scenario, users: Collection[str], zone: ZoneInfo, clock: Clock, calendar: Calendar,
+                 trace: Trace | None) -> None:
+        self.scenario = scenario
+        self.zone = zone
+        self.clock = clock
+        self.calendar = calendar
+        self.trace = trace
+        self.states: dict[str, EndpointState] = {}
+        """Endpoint states as routing reads them; available agents are left out."""
+        self.agents: dict[str, Agent] = {}
+        self.specs: dict[str, AgentSpec | AgentGroupSpec] = {}
+        self.on_free: Callable[[float, Agent], None] = _ignore
+        """Called when an agent becomes free for calls (set by the switch: the queues)."""
+        seed = scenario.seed
+        for extension, spec in _specs(scenario, users):
+            self.agents[extension] = Agent(
+                extension, answer_delay=sampler(spec.answer_delay, stream(seed, f"answer_delay:{extension}")),
+                talk_time=sampler(spec.talk_time, stream(seed, f"talk_time:{extension}")),
+                wrap_up=sampler(spec.wrap_up, stream(seed, f"wrap_up:{extension}")))
+            self.specs[extension] = spec
+            self.states[extension] = "unreachable"
+
+    def start(self) -> None:
+        """Put every agent's log-ins and log-outs on the calendar: shifts, or logged in from the start; presence changes."""
+        local_start = self.scenario.start.astimezone(self.zone)
+        for extension, agent in self.agents.items():
+            spec = self.specs[extension]
+            if isinstance(spec, AgentSpec) and spec.shifts:
+                self._shift_day(0.0, ShiftDay(agent, spec.shifts, local_start, -1))
+            else:
+                self.calendar.at(0.0, self._log_in, agent)
+        for change in self.scenario.presence:
+            changing = self.agents.get(change.extension)
+            if changing is not None:
+                self.calendar.at(change.at_seconds, self._log_in if change.state == "available" else self._log_out, changing)
+
+    def _shift_day(self, t: float, item: ShiftDay) -> None:
+        """Put one local day's shifts of an agent on the calendar, and the next day's scheduling after it."""
+        agent, local_start, day = item.agent, item.local_start, item.day
+        date = (local_start + timedelta(days=day)).date()
+        seconds = self.clock.seconds
+        for shift in item.shifts:
+            h1, m1 = map(int, shift.start.split(":"))
+            h2, m2 = map(int, shift.end.split(":"))
+            begin = local_start.replace(year=date.year, month=date.month, day=date.day, hour=h1, minute=m1, second=0,
+                                        microsecond=0)
+            end = begin.replace(hour=h2, minute=m2)
+            if end <= begin:
+                end += timedelta(days=1)
+            t_begin, t_end = seconds(begin), seconds(end)
+            if t_end <= 0:
+                continue
+            self.calendar.at(max(t, t_begin), self._log_in, agent)
+            self.calendar.at(t_end, self._log_out, agent)
+        # Next day's shifts, scheduled at the start of this one: as many days as the run lasts.
+        next_midnight = local_start.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=day + 1)
+        self.calendar.at(max(t, seconds(next_midnight)), self._shift_day, ShiftDay(agent, item.shifts, local_start, day + 1))
+
+    def set_state(self, agent: Agent, event: str, t: float) -> None:
+        """Move ``agent``'s state machine by ``event``; keep routing's view and the trace in step."""
+        state = agent.transition(event)
+        routing = ROUTING_STATE[state]
+        if routing == "available":
+            self.states.pop(agent.extension, None)
+        else:
+            self.states[agent.extension] = routing
+        if self.trace is not None:
+            self.trace(AgentChanged(t=t, agent=agent.extension, state=state))
+
+    def _log_in(self, t: float, agent: Agent) -> None:
+        agent.leaving = False
+        if agent.state != "offline":
+            return
+        agent.logged_in_since = t
+        self.set_state(agent, "log_in", t)
+        self.free(t, agent)
+
+    def _log_out(self, t: float, agent: Agent) -> None:
+        if agent.state == "offline":
+            return
+        if agent.state == "available":
+            self._close_login(agent, t)
+            self.set_state(agent, "log_out", t)
+        else:
+            agent.leaving = True  # leaves after the current call's wrap-up
+
+    def _close_login(self, agent: Agent, t: float) -> None:
+        if agent.logged_in_since is not None:
+            agent.logged_in_seconds += t - agent.logged_in_since
+            agent.logged_in_since = None
+
+    def free(self, t: float, agent: Agent) -> None:
+        """An available agent is free for calls again (logged in, or an offer or call is over)."""
+        agent.free_since = t
+        agent.call = None
+        if agent.leaving:  # logged out while ringing: leaves now that the offer is over
+            agent.leaving = False
+            self._close_login(agent, t)
+            self.set_state(agent, "log_out", t)
+            return
+        self.on_free(t, agent)
+
+    def release(self, t: float, call: Call) -> None:
+        """Free the agents ringing for a call that leaves before an answer."""
+        held = [agent for agent in call.held if agent.state == "ringing" and agent.call is call]
+        call.held = ()
+        # All first, then each in turn: a freed agent that takes another call may ring the others for it (ring all).
+        for agent in held:
+            self.set_state(agent, "caller_gone", t)
+        for agent in held:
+            if agent.state == "available":
+                self.free(t, agent)
+
+    def hang_up(self, t: float, agent: Agent, talked: float, wrap_up: float) -> None:
+        """``agent``'s call ended after ``talked`` seconds: wrap-up, then ready (or logged out, if they left meanwhile)."""
+        self.set_state(agent, "hang_up", t)
+        agent.busy_seconds += talked + wrap_up
+        self.calendar.at(t + wrap_up, self._ready, agent)
+
+    def _ready(self, t: float, agent: Agent) -> None:
+        if agent.leaving:
+            agent.leaving = False
+            self._close_login(agent, t)
+            self.set_state(agent, "ready_to_leave", t)
+            return
+        self.set_state(agent, "ready", t)
+        self.free(t, agent)
+
+    def figures(self, end: float) -> dict[str, AgentFigures]:
+        """Each agent's figures at the end of the run."""
+        figures = {}
+        for extension, agent in self.agents.items():
+            logged = agent.logged_in_seconds + ((end - agent.logged_in_since) if agent.logged_in_since is not None else 0.0)
+            figures[extension] = AgentFigures(answered=agent.answered, busy_seconds=agent.busy_seconds, logged_in_seconds=logged,
+                                              occupancy=agent.busy_seconds / logged if logged else 0.0)
+        return figures

@@ -8,7 +8,7 @@ from pathlib import Path
 import msgspec
 
 from core.aggregates.provisioning import Confirmation
-from core.projections.routing import ChangeRecord, LoadedProjection, PolicyRecord, ProjectionBatch
+from core.projections import ChangeRecord, LoadedProjection, PolicyRecord, ProjectionBatch
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS projection_position (name TEXT PRIMARY KEY, position INTEGER NOT NULL);

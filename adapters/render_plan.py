@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import tzinfo
 
 from adapters.cli.output import Tree, instant_text, tree_lines
-from adapters.render import describe, hours
+from adapters.words import describe, seconds, words
+from adapters.words import hours_text as hours
 from core.aggregates.groups import member_label
-from core.projections.routing import PendingChange
-from core.projections.table import RoutingTable
+from core.projections import PendingChange
+from core.routing import RoutingTable
 from core.routing.plan import (
     BusyTone,
     HopLimit,
@@ -71,8 +72,8 @@ def plan_tree(node: Node | None) -> Tree:
             return (f"ring the number given by {source}", [_then("if there is none or nobody answers:", node.then)])
         case Queue():
             agents = ", ".join(a.id for a in node.agents) or "no agent logged in"
-            label = (f"queue {node.queue}: agents {agents} ({node.strategy}, {node.agent_ring_seconds} s each, "
-                     f"wrap-up {node.wrap_up_seconds} s), wait at most {node.max_wait_seconds} s")
+            label = (f"queue {node.queue}: agents {agents} ({words(node.strategy)}, {seconds(node.agent_ring_seconds)} each, "
+                     f"wrap-up {seconds(node.wrap_up_seconds)}), wait at most {seconds(node.max_wait_seconds)}")
             return (label, [_then("after the maximum wait:", node.after_max_wait)])
         case Menu():
             chosen = f", caller pressed {node.chosen or 'nothing'}" if node.chosen is not None else ""
@@ -105,16 +106,16 @@ def table_lines(table: RoutingTable) -> list[str]:
         lines.append(f"  user {ext} ({rule.name}): " + "; ".join(parts))
     for key, group in sorted(table.groups.items()):
         members = ", ".join(member_label(m.ref) + (" (excluded)" if m.excluded else "") for m in group.members)
-        lines.append(f"  group {key} ({group.settings.name}): {group.settings.strategy} [{members}], "
-                     f"at most {group.settings.timeout_seconds} s → {describe(group.settings.fallback)}")
+        lines.append(f"  group {key} ({group.settings.name}): {words(group.settings.strategy)} [{members}], "
+                     f"at most {seconds(group.settings.timeout_seconds)} → {describe(group.settings.fallback)}")
     for key, queue in sorted(table.queues.items()):
-        lines.append(f"  queue {key} ({queue.name}): agents {', '.join(queue.agents) or '-'}, {queue.strategy}, "
-                     f"wait at most {queue.max_wait_seconds} s → {describe(queue.after_max_wait)}")
+        lines.append(f"  queue {key} ({queue.name}): agents {', '.join(queue.agents) or '-'}, {words(queue.strategy)}, "
+                     f"wait at most {seconds(queue.max_wait_seconds)} → {describe(queue.after_max_wait)}")
     for key, ivr in sorted(table.ivrs.items()):
         options = ", ".join(f"{digit}: {describe(dest)}" for digit, dest in sorted(ivr.options.items()))
         lines.append(f"  IVR {key} ({ivr.name}): {options or 'no options'}; open {hours(ivr.opening_hours)}")
     for key, scheme in sorted(table.schemes.items()):
-        steps = " → ".join(f"{describe(step.destination)} ({step.timeout_seconds} s)" for step in scheme.steps)
+        steps = " → ".join(f"{describe(step.destination)} ({seconds(step.timeout_seconds)})" for step in scheme.steps)
         lines.append(f"  scheme {key} ({scheme.name}): {scheme.mode}: {steps}")
     return lines
 

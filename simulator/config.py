@@ -21,8 +21,8 @@ from core.aggregates.context import Actor
 from core.aggregates.identifiers import tenant_id
 from core.clock import SteppingClock
 from core.errors import DomainError
-from core.projections.routing import MemoryProjectionStore, RoutingProjection
-from core.projections.table import RoutingTable
+from core.projections import MemoryProjectionStore, RoutingProjection
+from core.routing import RoutingTable
 from core.service import CallrouteApp
 from simulator.scenario import Scenario, ScenarioError
 

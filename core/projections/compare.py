@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 
 import msgspec
 
-from core.routing.plan import (
+from core.routing import (
     BusyTone,
     HopLimit,
     Lookup,

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from core.aggregates.hours import OpeningHours
 from core.aggregates.provisioning import ProviderPolicy
 from core.aggregates.schedule import WEEKDAYS, minutes
-from core.routing.windows import open_window
+from core.routing import open_window
 
 
 @lru_cache(maxsize=64)

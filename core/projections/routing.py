@@ -3,47 +3,59 @@
 The projection reads the application's notification log from its tracked position
 (pull-style: the SQLite recorder has no push subscription), keeps per tenant the
 timeline of changes (version, instant, actor, reason), the PBX's confirmations and
-the provider policies, and materialises the routing table of every confirmed
-version. Each batch is committed to a ``ProjectionStore`` together with the new
-position, so a restart resumes exactly where the last commit ended: no event is
-processed twice or skipped. A rebuild from position 0 gives the same tables.
+the provider policies (``timeline.py``), and materialises the routing table of every
+confirmed version. Each batch is committed to a ``ProjectionStore`` (``store.py``)
+together with the new position, so a restart resumes exactly where the last commit
+ended: no event is processed twice or skipped. A rebuild from position 0 gives the
+same tables.
 
-- desired table at t: the table at the tenant's latest version made by t;
-- effective table at t: the table at the highest version the PBX confirmed by t;
-- pending at t: versions made by t and not yet confirmed by t, each with its deadline
-  under the provider policy in force when it was made; overdue when past it.
+Each event is decoded once, when it is read (``reader.py``): its metadata goes to the
+timeline, and the event waits in its tenant's backlog until a table at or after its
+version is needed; then it is applied to the tenant kept live here, and the table is
+compiled from the previous one, recompiling only the users changed since. (A backlog
+past ``_DECODED_BACKLOG`` events keeps stored bytes instead, decoded when applied.)
 """
 
 from __future__ import annotations
 
-import bisect
 from collections.abc import Iterable
 from datetime import datetime
 from functools import cache
-from typing import Any, Protocol
+from typing import Any
 from uuid import UUID
 
 import msgspec
 from eventsourcing.utils import resolve_topic
 
 from core.aggregates.chained import replay
-from core.aggregates.tenant import TenantCreated, TenantEvent
 from core.aggregates.identifiers import tenant_id
 from core.aggregates.provisioning import (
     Confirmation,
-    ProviderPolicy,
     ProviderPolicySet,
     ProvisioningConfirmed,
     ProvisioningEvent,
     ProvisioningOpened,
 )
-from core.aggregates.tenant import Tenant
+from core.aggregates.tenant import Tenant, TenantCreated, TenantEvent
 from core.errors import UnknownTenantError
-from core.projections.deadlines import deadline
-from core.projections.table import RoutingTable, compile_table
+from core.projections.reader import EventReader
+from core.projections.store import ProjectionBatch, ProjectionStore
+from core.projections.timeline import ChangeRecord, PendingChange, PolicyRecord, Timeline
+from core.routing import RoutingTable, compile_table
+
+_AFFECTS_ALL_USERS = frozenset({"TenantDefaultSet", "TenantCreated"})
+"""Events that change every user's resolved rules; others change at most the user they name."""
+_TABLE_ENCODER = msgspec.msgpack.Encoder()
+_TABLE_DECODER = msgspec.msgpack.Decoder(RoutingTable)
+_DECODED_BACKLOG = 2000
+"""Unconfirmed events of a tenant kept decoded (about 1.3 KB each). A tenant confirmed now and then stays
+under it and each of its events is decoded once; past it only the metadata is read at once and the
+stored bytes are kept (about 0.9 KB), so a tenant that is never confirmed costs no more than before."""
 
 
 class _ChangeMeta(msgspec.Struct):
+    """What the timeline needs of a change, read without decoding the rest of the event."""
+
     timestamp: datetime
     actor: str
     partner: str | None = None
@@ -52,149 +64,6 @@ class _ChangeMeta(msgspec.Struct):
 
 
 _META = msgspec.json.Decoder(_ChangeMeta)
-_AFFECTS_ALL_USERS = frozenset({"TenantDefaultSet", "TenantCreated"})
-"""Events that change every user's resolved rules; others change at most the user they name."""
-_CREATED = TenantCreated
-_TABLE_ENCODER = msgspec.msgpack.Encoder()
-_TABLE_DECODER = msgspec.msgpack.Decoder(RoutingTable)
-
-
-class ChangeRecord(msgspec.Struct, frozen=True):
-    """One configuration change of a tenant."""
-
-    version: int
-    at: datetime
-    topic: str
-    actor: str
-    partner: str | None = None
-    reason: str | None = None
-
-
-class PolicyRecord(msgspec.Struct, frozen=True):
-    """A provider policy and the instant it took effect."""
-
-    at: datetime
-    policy: ProviderPolicy
-
-
-class PendingChange(msgspec.Struct, frozen=True):
-    """A change not yet confirmed live, its deadline, and whether that has passed."""
-
-    version: int
-    at: datetime
-    topic: str
-    actor: str
-    reason: str | None
-    deadline: datetime
-    overdue: bool
-
-
-class ProjectionBatch(msgspec.Struct):
-    """What one catch-up step adds, committed atomically with the new position."""
-
-    position: int
-    tenants: dict[str, str] = {}
-    """Aggregate id (hex) → tenant slug, for tenants and provisioning records first seen."""
-    changes: list[tuple[str, ChangeRecord]] = []
-    confirmations: list[tuple[str, Confirmation]] = []
-    policies: list[tuple[str, PolicyRecord]] = []
-    tables: list[tuple[str, int, bytes]] = []
-
-
-class LoadedProjection(msgspec.Struct):
-    """Everything a store returns on start."""
-
-    position: int
-    tenants: dict[str, str]
-    changes: list[tuple[str, ChangeRecord]]
-    confirmations: list[tuple[str, Confirmation]]
-    policies: list[tuple[str, PolicyRecord]]
-
-
-class ProjectionStore(Protocol):
-    """Where the projection's rows and position live (SQLite in adapters; memory for tests and the simulator)."""
-
-    def load(self) -> LoadedProjection: ...
-
-    def commit(self, expected_position: int, batch: ProjectionBatch) -> None:
-        """Store ``batch`` and move the position, atomically; refuse if another writer moved it."""
-
-    def table(self, slug: str, version: int) -> bytes | None: ...
-
-
-class MemoryProjectionStore:
-    """A projection store in memory (same contract as the SQLite one)."""
-
-    def __init__(self) -> None:
-        self.loaded = LoadedProjection(position=0, tenants={}, changes=[], confirmations=[], policies=[])
-        self.tables: dict[tuple[str, int], bytes] = {}
-
-    def load(self) -> LoadedProjection:
-        return msgspec.structs.replace(self.loaded, tenants=dict(self.loaded.tenants), changes=list(self.loaded.changes),
-                                       confirmations=list(self.loaded.confirmations), policies=list(self.loaded.policies))
-
-    def commit(self, expected_position: int, batch: ProjectionBatch) -> None:
-        if self.loaded.position != expected_position:
-            msg = f"projection position moved from {expected_position} to {self.loaded.position} under us"
-            raise RuntimeError(msg)
-        self.loaded.tenants.update(batch.tenants)
-        self.loaded.changes.extend(batch.changes)
-        self.loaded.confirmations.extend(batch.confirmations)
-        self.loaded.policies.extend(batch.policies)
-        for slug, version, blob in batch.tables:
-            self.tables[(slug, version)] = blob
-        self.loaded.position = batch.position
-
-    def table(self, slug: str, version: int) -> bytes | None:
-        return self.tables.get((slug, version))
-
-
-class Timeline:
-    """One tenant's changes, confirmations and policies, indexed for look-ups by instant."""
-
-    def __init__(self, slug: str) -> None:
-        self.slug = slug
-        self.changes: list[ChangeRecord] = []
-        self.change_times: list[datetime] = []
-        self.confirmations: list[Confirmation] = []
-        self.confirmation_times: list[datetime] = []
-        self.policies: list[PolicyRecord] = []
-
-    def add_change(self, change: ChangeRecord) -> None:
-        self.changes.append(change)
-        self.change_times.append(change.at)
-
-    def add_confirmation(self, confirmation: Confirmation) -> None:
-        self.confirmations.append(confirmation)
-        self.confirmation_times.append(confirmation.applied_at)
-
-    def desired_version(self, at: datetime | None) -> int:
-        """The latest version made by ``at`` (0: the tenant did not exist yet)."""
-        if at is None:
-            return self.changes[-1].version if self.changes else 0
-        index = bisect.bisect_right(self.change_times, at)
-        return self.changes[index - 1].version if index else 0
-
-    def effective_version(self, at: datetime) -> int:
-        """The highest version confirmed live by ``at`` (0: nothing confirmed yet)."""
-        index = bisect.bisect_right(self.confirmation_times, at)
-        return self.confirmations[index - 1].version if index else 0
-
-    def policy_at(self, at: datetime) -> ProviderPolicy:
-        """The provider policy in force at ``at``."""
-        index = bisect.bisect_right([p.at for p in self.policies], at)
-        return self.policies[index - 1].policy if index else ProviderPolicy()
-
-    def pending(self, at: datetime) -> list[PendingChange]:
-        """Changes made by ``at`` and not confirmed by ``at``, with their deadlines."""
-        live = self.effective_version(at)
-        made = bisect.bisect_right(self.change_times, at)
-        out = []
-        for change in self.changes[live:made]:
-            due = deadline(change.at, self.policy_at(change.at))
-            out.append(PendingChange(version=change.version, at=change.at, topic=change.topic, actor=change.actor,
-                                     reason=change.reason, deadline=due, overdue=due < at))
-        return out
 
 
 class RoutingProjection:
@@ -203,9 +72,11 @@ class RoutingProjection:
     def __init__(self, app: Any, store: ProjectionStore) -> None:
         self.app = app
         self.store = store
+        self._reader = EventReader(app.mapper)
         loaded = store.load()
         self.position = loaded.position
         self.slugs: dict[str, str] = dict(loaded.tenants)
+        self._slug_by_id: dict[Any, str] = {}
         self.timelines: dict[str, Timeline] = {}
         for slug, change in loaded.changes:
             self._timeline(slug).add_change(change)
@@ -226,8 +97,6 @@ class RoutingProjection:
             timeline = self.timelines[slug] = Timeline(slug)
         return timeline
 
-    # -- building ---------------------------------------------------------------------------
-
     def catch_up(self, *, batch_size: int = 1000, max_batches: int | None = None) -> int:
         """Process every new notification (or ``max_batches`` batches of them); return how many."""
         processed = 0
@@ -245,37 +114,60 @@ class RoutingProjection:
         return processed
 
     def _process(self, notifications: Iterable[Any], batch: ProjectionBatch) -> None:
-        mapper = self.app.mapper
+        decode, changes = self._reader.decode, batch.changes
         for notification in notifications:
-            key = _hex(notification.originator_id)
             cls = _event_class(notification.topic)
             if issubclass(cls, TenantEvent):
-                # Only the change's metadata is read now; the event itself is applied
-                # when a table at or after its version is needed.
-                meta = _META.decode(mapper.decode_raw_bytes(notification.state))
-                if cls is _CREATED:
-                    self.slugs[key] = batch.tenants[key] = meta.slug  # type: ignore[assignment]
-                slug = self.slugs[key]
-                change = ChangeRecord(version=notification.originator_version, at=meta.timestamp, topic=notification.topic,
-                                      actor=meta.actor, partner=meta.partner, reason=meta.reason)
+                slug = self._slug_by_id.get(notification.originator_id) or self._first_seen(notification, cls, batch)
+                backlog = self._backlog_of(slug)
+                # The change is recorded now; the event waits in the backlog until a table at or after it is needed.
+                if len(backlog) < _DECODED_BACKLOG:
+                    item = meta = decode(notification)  # decoded once: its metadata now, the event itself later
+                else:
+                    meta, item = self._metadata(notification), notification
+                change = ChangeRecord(notification.originator_version, meta.timestamp, notification.topic, meta.actor, meta.partner,
+                                      meta.reason)
                 self._timeline(slug).add_change(change)
-                self._backlog.setdefault(slug, []).append(notification)
-                batch.changes.append((slug, change))
+                changes.append((slug, change))
+                backlog.append(item)
             elif issubclass(cls, ProvisioningEvent):
-                event = mapper.to_domain_event(notification)
-                if isinstance(event, ProvisioningOpened):
-                    self.slugs[key] = batch.tenants[key] = event.slug
-                slug = self.slugs[key]
-                if isinstance(event, ProviderPolicySet):
-                    record = PolicyRecord(at=event.timestamp, policy=event.policy)
-                    self._timeline(slug).policies.append(record)
-                    batch.policies.append((slug, record))
-                elif isinstance(event, ProvisioningConfirmed):
-                    confirmation = Confirmation(version=event.version, applied_at=event.applied_at)
-                    self._timeline(slug).add_confirmation(confirmation)
-                    batch.confirmations.append((slug, confirmation))
-                    table = self._table_at(slug, event.version)
-                    batch.tables.append((slug, event.version, _TABLE_ENCODER.encode(table)))
+                event = decode(notification)
+                slug = self._slug_by_id.get(notification.originator_id) or self._slug(
+                    notification.originator_id, event.slug if isinstance(event, ProvisioningOpened) else None, batch)
+                self._provisioning(slug, event, batch)
+
+    def _metadata(self, notification: Any) -> _ChangeMeta:
+        return _META.decode(self.app.mapper.decode_raw_bytes(notification.state))
+
+    def _first_seen(self, notification: Any, cls: type, batch: ProjectionBatch) -> str:
+        created = self._metadata(notification).slug if cls is TenantCreated else None
+        return self._slug(notification.originator_id, created, batch)
+
+    def _slug(self, originator_id: Any, created: str | None, batch: ProjectionBatch) -> str:
+        """The tenant slug of an aggregate first met in this run (then looked up by the id object itself)."""
+        key = _hex(originator_id)
+        if created is not None:  # its first event names it
+            self.slugs[key] = batch.tenants[key] = created
+        slug = self._slug_by_id[originator_id] = self.slugs[key]
+        return slug
+
+    def _backlog_of(self, slug: str) -> list[Any]:
+        backlog = self._backlog.get(slug)
+        if backlog is None:
+            backlog = self._backlog[slug] = []
+        return backlog
+
+    def _provisioning(self, slug: str, event: Any, batch: ProjectionBatch) -> None:
+        if isinstance(event, ProviderPolicySet):
+            record = PolicyRecord(at=event.timestamp, policy=event.policy)
+            self._timeline(slug).policies.append(record)
+            batch.policies.append((slug, record))
+        elif isinstance(event, ProvisioningConfirmed):
+            confirmation = Confirmation(version=event.version, applied_at=event.applied_at)
+            self._timeline(slug).add_confirmation(confirmation)
+            batch.confirmations.append((slug, confirmation))
+            table = self._table_at(slug, event.version)
+            batch.tables.append((slug, event.version, _TABLE_ENCODER.encode(table)))
 
     def _advance(self, slug: str, version: int) -> Tenant | None:
         """The live tenant brought to ``version`` (from the backlog where it can), or ``None`` if it is past it."""
@@ -284,32 +176,36 @@ class RoutingProjection:
             return None
         backlog = self._backlog.get(slug, [])
         first = backlog[0].originator_version if backlog else None
-        repository = self.app.repository
         if first is not None and first <= version:
             if live is None or live.version != first - 1:
                 # Events before the backlog were processed before a restart: load them.
-                live = None if first == 1 else repository.get(tenant_id(slug), version=first - 1)
+                live = None if first == 1 else self.app.repository.get(tenant_id(slug), version=first - 1)
                 self._changed[slug] = None
-            mapper = self.app.mapper
-            changed = self._changed.get(slug)
-            applied = 0
-            for notification in backlog:
-                if notification.originator_version > version:
-                    break
-                event = mapper.to_domain_event(notification)
-                live = replay(event, live)
-                applied += 1
-                if changed is not None:
-                    extension = event.__dict__.get("extension")
-                    if extension is not None:
-                        changed.add(extension)
-                    elif type(event).__name__ in _AFFECTS_ALL_USERS:
-                        changed = self._changed[slug] = None
-            del backlog[:applied]
+            live = self._apply(slug, backlog, version, live)
         elif live is None or live.version != version:
-            live = repository.get(tenant_id(slug), version=version)
+            live = self.app.repository.get(tenant_id(slug), version=version)
             self._changed[slug] = None
         self._live[slug] = live  # type: ignore[assignment]
+        return live
+
+    def _apply(self, slug: str, backlog: list[Any], version: int, live: Tenant | None) -> Tenant | None:
+        """Apply the backlog's events up to ``version``, noting which users they changed."""
+        changed = self._changed.get(slug)
+        decode = self._reader.decode
+        applied = 0
+        for item in backlog:
+            if item.originator_version > version:
+                break
+            event = item if isinstance(item, TenantEvent) else decode(item)
+            live = replay(event, live)
+            applied += 1
+            if changed is not None:
+                extension = event.__dict__.get("extension")
+                if extension is not None:
+                    changed.add(extension)
+                elif type(event).__name__ in _AFFECTS_ALL_USERS:
+                    changed = self._changed[slug] = None
+        del backlog[:applied]
         return live
 
     def _table_at(self, slug: str, version: int) -> RoutingTable:
@@ -329,8 +225,6 @@ class RoutingProjection:
                 self._compiled[slug], self._changed[slug] = table, set()
         self._tables[(slug, version)] = table
         return table
-
-    # -- queries ------------------------------------------------------------------------------
 
     def timeline(self, slug: str) -> Timeline:
         """The tenant's timeline, or ``UnknownTenantError``."""

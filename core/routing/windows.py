@@ -9,9 +9,14 @@ tenant's local wall time, then compared.
 from __future__ import annotations
 
 from datetime import datetime
+from functools import lru_cache
 
 from core.aggregates.hours import OpeningHours
-from core.aggregates.schedule import WEEKDAYS, OutOfHours, UnavailableAllDay, UnavailableBetween, minutes
+from core.aggregates.schedule import WEEKDAYS, OutOfHours, UnavailableAllDay, UnavailableBetween
+from core.aggregates.schedule import minutes as _parse_minutes
+
+# Routing compares every schedule it consults on every call; a wall time is parsed once.
+minutes = lru_cache(maxsize=4096)(_parse_minutes)
 
 
 def _day_and_minute(local: datetime) -> tuple[int, int]:

@@ -9,8 +9,8 @@ import msgspec
 import pytest
 
 from core.aggregates.targets import TextToSpeech
-from core.projections.compare import Possible, RecordedCall, allows, describe_possible, possible_outcomes
-from core.routing.plan import (
+from core.projections import Possible, RecordedCall, allows, describe_possible, possible_outcomes
+from core.routing import (
     BusyTone,
     Endpoint,
     HopLimit,
@@ -44,9 +44,6 @@ def ring(*extensions: str, then: Any = None) -> Ring:
 def queue(*agents: str, after: Any = None) -> Queue:
     return Queue(queue="support", agents=tuple(user(a) for a in agents), strategy="longest_idle", agent_ring_seconds=20,
                  wrap_up_seconds=10, max_wait_seconds=600, after_max_wait=after)
-
-
-# -- ring ------------------------------------------------------------------------------------------
 
 
 def test_a_ring_allows_an_answer_by_any_of_its_legs() -> None:
@@ -103,9 +100,6 @@ def test_a_ring_does_not_allow_a_busy_tone_or_a_message() -> None:
     assert not allows(possible, call("unavailable"))
 
 
-# -- voicemail, busy tone, message, unavailable -----------------------------------------------------
-
-
 def test_voicemail_allows_only_its_own_box() -> None:
     possible = possible_outcomes(Voicemail(box="2002", greeting=HELLO))
     assert possible == Possible(voicemail=frozenset({"2002"}))
@@ -146,9 +140,6 @@ def test_no_plan_at_all_allows_only_a_missed_call() -> None:
     possible = possible_outcomes(None)
     assert possible == Possible(endings=frozenset({"missed"}))
     assert not allows(possible, call("answered", "2001"))
-
-
-# -- menu, queue, lookup, hop limit -----------------------------------------------------------------
 
 
 def test_a_menu_allows_the_outcome_of_every_branch() -> None:
@@ -221,9 +212,6 @@ def test_a_ring_ending_at_the_hop_limit_allows_its_legs_and_a_missed_call() -> N
     possible = possible_outcomes(ring("2001", then=HopLimit(path=("user 2001", "user 2002"))))
     assert allows(possible, call("answered", "2001"))
     assert allows(possible, call("missed"))
-
-
-# -- the recorded-call schema and the summary line ---------------------------------------------------
 
 
 def test_a_recorded_call_reads_its_caller_from_the_from_field() -> None:

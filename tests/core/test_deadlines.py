@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 from core.aggregates.hours import OpeningHours, Window
 from core.aggregates.provisioning import DEFAULT_MAX_DELAY_SECONDS, ProviderPolicy
-from core.projections.deadlines import deadline, next_opening
+from core.projections import deadline, next_opening
 
 LONDON = ZoneInfo("Europe/London")
 DAY = 24 * 3600
@@ -147,7 +147,7 @@ def test_an_opening_in_the_repeated_autumn_hour_counts_once_it_is_really_ahead()
 
     from core.aggregates.hours import OpeningHours, Window
     from core.aggregates.provisioning import ProviderPolicy
-    from core.projections.deadlines import deadline
+    from core.projections import deadline
 
     policy = ProviderPolicy(max_delay_seconds=3600, office_hours=OpeningHours(days={"sun": (Window(start="02:30", end="02:45"),)}),
                             time_zone="Europe/Stockholm")

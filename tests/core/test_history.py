@@ -19,7 +19,7 @@ from core.aggregates.provisioning import ProviderPolicy
 from core.aggregates.services import CallQueue
 from core.aggregates.targets import ToExtension, ToNumber, ToVoicemail
 from core.clock import SteppingClock
-from core.projections.history import FieldChange, HistoryEntry, short, state_changes, tenant_history
+from core.projections import FieldChange, HistoryEntry, short, state_changes, tenant_history
 from core.service import CallrouteApp
 from tests.core.conftest import ADMIN, START, FakeHasher
 
@@ -43,9 +43,6 @@ def last(app: CallrouteApp, **filters: Any) -> HistoryEntry:
 def create_sales(app: CallrouteApp, *members: str) -> None:
     app.create_answer_group(actor=ADMIN, tenant=T, group="sales", settings=GroupSettings(name="Sales"),
                             members=tuple(GroupMember(ref=LocalMember(extension=m)) for m in members))
-
-
-# -- every change, in order, with who, when and why ------------------------------------------------
 
 
 def test_history_lists_every_change_in_order_with_version_instant_actor_and_reason(app: CallrouteApp, acme: str) -> None:
@@ -78,9 +75,6 @@ def test_history_of_the_creation_shows_the_tenants_first_values(app: CallrouteAp
     assert fields["name"] == (None, "Acme Ltd")
     assert fields["time_zone"] == (None, "Europe/London")
     assert plain(fields["admins.admin@acme"]) == [None, ["telephony_admin"]]
-
-
-# -- before → after --------------------------------------------------------------------------------
 
 
 def test_history_shows_a_divert_change_before_and_after(app: CallrouteApp, acme: str) -> None:
@@ -197,9 +191,6 @@ def test_history_of_a_change_that_changes_nothing_visible_has_no_changes() -> No
     assert state_changes({"users": {"2001": {"name": "Ann"}}}, {"users": {"2001": {"name": "Ann"}}}) == ()
 
 
-# -- filters -------------------------------------------------------------------------------------
-
-
 def test_history_since_and_until_include_changes_exactly_at_their_instants(app: CallrouteApp, acme: str) -> None:
     app.rename_tenant(actor=ADMIN, tenant=T, name="Acme 2")  # v4 at second 3
     app.rename_tenant(actor=ADMIN, tenant=T, name="Acme 3")  # v5 at second 4
@@ -273,9 +264,6 @@ def test_history_user_of_an_unknown_extension_is_empty(app: CallrouteApp, acme: 
     assert tenant_history(app, T, user="9999") == []
 
 
-# -- provisioning --------------------------------------------------------------------------------
-
-
 def test_history_shows_provisioning_events_in_time_order_with_the_tenants(app: CallrouteApp, acme: str) -> None:
     app.set_provider_policy(actor=ADMIN, tenant=T, policy=ProviderPolicy(max_delay_seconds=3600))  # second 3
     app.rename_tenant(actor=ADMIN, tenant=T, name="Acme 2")  # v4 at second 4
@@ -322,9 +310,6 @@ def test_history_since_and_until_apply_to_provisioning_events(app: CallrouteApp,
     app.confirm_provisioning(actor=ADMIN, tenant=T, version=3)  # second 4
     entries = tenant_history(app, T, since=second(4), until=second(4))
     assert [(e.record, e.version) for e in entries] == [("provisioning", 3)]
-
-
-# -- an app whose clock stands still ---------------------------------------------------------------
 
 
 def test_history_orders_a_batch_made_at_one_instant_by_version(directory: Any) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from unittest.mock import patch
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -19,8 +20,9 @@ from core.aggregates.identifiers import tenant_id
 from core.aggregates.provisioning import ProviderPolicy
 from core.aggregates.targets import ToExtension, ToVoicemail
 from core.clock import SteppingClock
-from core.projections.routing import MemoryProjectionStore, RoutingProjection
-from core.projections.table import compile_table
+from core.projections import MemoryProjectionStore, RoutingProjection
+from core.projections import routing as routing_projection
+from core.routing import compile_table
 from core.service import CallrouteApp, CommandRejected
 
 T = "acme"
@@ -81,11 +83,16 @@ def projection_state(projection: RoutingProjection) -> dict[str, object]:
     }
 
 
+decoded_backlogs = st.sampled_from([0, 2, routing_projection._DECODED_BACKLOG])
+"""How many unconfirmed events a tenant keeps decoded: past it, stored bytes decoded when applied."""
+
+
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(step, min_size=1, max_size=25), st.lists(st.booleans(), min_size=25, max_size=25),
-       st.integers(1, 4))
-def test_incremental_projection_with_restarts_equals_a_rebuild(steps: list[object], restarts: list[bool], batch: int) -> None:
-    with tempfile.TemporaryDirectory() as tmp:
+       st.integers(1, 4), decoded_backlogs)
+def test_incremental_projection_with_restarts_equals_a_rebuild(steps: list[object], restarts: list[bool], batch: int,
+                                                               decoded: int) -> None:
+    with tempfile.TemporaryDirectory() as tmp, patch.object(routing_projection, "_DECODED_BACKLOG", decoded):
         path = Path(tmp) / "store.sqlite"
         app, _ = make_app(path)
         seed(app)
@@ -106,9 +113,10 @@ def test_incremental_projection_with_restarts_equals_a_rebuild(steps: list[objec
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(step, min_size=1, max_size=20), st.lists(st.integers(0, 20 * 37 * 60), min_size=5, max_size=5))
-def test_the_effective_table_never_shows_a_change_before_its_confirmation(steps: list[object], offsets: list[int]) -> None:
-    with tempfile.TemporaryDirectory() as tmp:
+@given(st.lists(step, min_size=1, max_size=20), st.lists(st.integers(0, 20 * 37 * 60), min_size=5, max_size=5), decoded_backlogs)
+def test_the_effective_table_never_shows_a_change_before_its_confirmation(steps: list[object], offsets: list[int],
+                                                                           decoded: int) -> None:
+    with tempfile.TemporaryDirectory() as tmp, patch.object(routing_projection, "_DECODED_BACKLOG", decoded):
         app, _ = make_app(Path(tmp) / "store.sqlite")
         seed(app)
         for item in steps:
@@ -245,15 +253,15 @@ def test_provisioning_events_form_their_own_hash_chain(tmp_path: Path) -> None:
 
 
 def test_calls_to_a_closed_tenant_are_not_routed(tmp_path: Path) -> None:
-    from core.routing import Call, route
-    from core.routing.plan import Unavailable
+    from core.routing import Call, Unavailable, route
 
     app, _ = make_app(tmp_path / "store.sqlite")
     seed(app)
     app.execute([c.CloseTenant(tenant=T)], ADMIN)
     projection = RoutingProjection(app, MemoryProjectionStore())
     projection.catch_up()
-    decision = route(projection.desired(T), Call(dialled="+46812345670", at=START + timedelta(days=1), caller="+441234567890"))
+    decision = route(projection.desired(T), Call(dialled="+46812345670", at=START + timedelta(days=1), caller="+441234567890"),
+                     explain=True)
     assert decision.plan == Unavailable()
     assert "is closed" in decision.explanation[0].reason
 

@@ -29,9 +29,6 @@ def local(zone: ZoneInfo, *utc: int) -> datetime:
     return datetime(*utc, tzinfo=UTC).astimezone(zone)
 
 
-# -- out of hours: edges of a window crossing midnight (Stockholm, summer time UTC+2) ---------------
-
-
 def test_one_second_before_the_evening_window_is_available() -> None:
     at = local(STOCKHOLM, 2026, 6, 10, 15, 59, 59)  # wed 17:59:59 CEST
     assert at.hour == 17
@@ -108,8 +105,6 @@ def test_the_local_weekday_decides_not_the_utc_weekday() -> None:
     assert out_of_hours_window(schedule, local(STOCKHOLM, 2026, 6, 9, 23, 30, 0)) == "wed unavailable all day"
 
 
-# -- daylight saving: Europe/Stockholm (02:00 CET → 03:00 CEST; 03:00 CEST → 02:00 CET) -------------
-
 NIGHT_SUN = OutOfHours(days={"sun": UnavailableBetween(start="02:00", end="04:00")})
 
 
@@ -157,8 +152,6 @@ def test_stockholm_saturday_night_window_ends_at_09_00_winter_time_after_fall_ba
     assert out_of_hours_window(schedule, local(STOCKHOLM, 2026, 10, 25, 8, 0, 0)) is None  # 09:00 CET
 
 
-# -- daylight saving: Europe/Kyiv (03:00 EET → 04:00 EEST; 04:00 EEST → 03:00 EET) -----------------
-
 KYIV_NIGHT_SUN = OutOfHours(days={"sun": UnavailableBetween(start="03:00", end="05:00")})
 
 
@@ -186,9 +179,6 @@ def test_kyiv_autumn_wall_time_03_30_occurring_twice_is_unavailable_both_times()
 def test_kyiv_autumn_window_ends_at_05_00_winter_time() -> None:
     assert out_of_hours_window(KYIV_NIGHT_SUN, local(KYIV, 2026, 10, 25, 2, 59, 59)) is not None  # 04:59:59 EET
     assert out_of_hours_window(KYIV_NIGHT_SUN, local(KYIV, 2026, 10, 25, 3, 0, 0)) is None  # 05:00 EET
-
-
-# -- open windows (IVR opening hours, scheme working hours) -----------------------------------------
 
 
 def test_open_window_includes_its_start() -> None:

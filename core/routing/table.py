@@ -1,7 +1,9 @@
 """The compiled routing table of one tenant at one version: what a routing decision reads.
 
 Compiling resolves every user's call handling against the tenant defaults (by their
-apply-to scope) once, so a decision does dictionary look-ups only.
+apply-to scope) once, so a decision does dictionary look-ups only. The table is built
+from the tenant's state alone (no application query), so routing depends on nothing
+above the aggregates' value objects.
 """
 
 from __future__ import annotations
@@ -13,8 +15,17 @@ from core.aggregates.groups import AnswerGroup
 from core.aggregates.schedule import OutOfHours
 from core.aggregates.services import CallQueue, ForwardingScheme, IvrMenu
 from core.aggregates.state import TenantState
-from core.aggregates.targets import Destination, DivertTarget, Greeting, NoAnswerRule, RejectedHandling, UnassignedHandling
-from core.queries import number_table
+from core.aggregates.targets import (
+    Destination,
+    DivertTarget,
+    Greeting,
+    NoAnswerRule,
+    RejectedHandling,
+    ToExtension,
+    ToGroup,
+    ToIvr,
+    UnassignedHandling,
+)
 
 
 class UserRule(msgspec.Struct, frozen=True, omit_defaults=True):
@@ -74,6 +85,22 @@ def user_rule(state: TenantState, extension: str) -> UserRule:
     )
 
 
+def number_entries(state: TenantState) -> dict[str, Destination | None]:
+    """Every number of the tenant → where it enters, in number order.
+
+    Users' own numbers first, then answer groups', IVR menus' and the number list's, so
+    that (as in the tenant view's number table) a later source wins a number listed twice.
+    """
+    rows: list[tuple[str, Destination | None]] = [
+        (number, ToExtension(extension=user.extension)) for user in state.users.values() for number in user.numbers
+    ]
+    rows += [(group.settings.number, ToGroup(group=key)) for key, group in state.groups.items() if group.settings.number]
+    rows += [(menu.number, ToIvr(ivr=key)) for key, menu in state.ivrs.items() if menu.number]
+    rows += [(route.number, route.entry) for route in state.numbers.values()]
+    rows.sort(key=lambda row: row[0])  # stable: among equal numbers the source order above holds
+    return dict(rows)
+
+
 def compile_table(
     state: TenantState, version: int, *, previous: RoutingTable | None = None, changed_users: set[str] | None = None
 ) -> RoutingTable:
@@ -101,7 +128,7 @@ def compile_table(
         queues=dict(state.queues),
         ivrs=dict(state.ivrs),
         schemes=dict(state.schemes),
-        numbers={row.number: row.entry for row in number_table(state)},
+        numbers=number_entries(state),
         unassigned=state.unassigned,
         pbx_links=dict(state.pbx_links),
         closed=state.closed,

@@ -12,11 +12,13 @@ import sys
 from datetime import datetime
 from importlib import resources
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import click
 
-from adapters.bootstrap import build_app, build_projection
+from adapters.bootstrap import build_app, build_projection, store_problem, stored_aggregate_ids
+from adapters.cli.errors import Failure
 from adapters.cli.output import echo_tree, instant_text
 from adapters.render import render_tenant
 from adapters.render_plan import explanation_lines, pending_lines, plan_tree
@@ -42,17 +44,102 @@ CHANGED_AT = datetime(2026, 11, 20, 17, 30, tzinfo=STOCKHOLM)     # Friday 17:30
 ASKED_AT = datetime(2026, 11, 20, 17, 59, 59, tzinfo=STOCKHOLM)   # Friday 17:59:59: the demo's "now"
 
 
+SEED_FILES = ("seed_malmo.toml", "seed_tenant.toml")
+
+
+def demo_tenants() -> set[str]:
+    """The tenants the demo creates: those of its seed files."""
+    data = resources.files("adapters.data")
+    return {command.tenant for name in SEED_FILES
+            for command in c.decode_command_file(data.joinpath(name).read_bytes(), format="toml").commands
+            if isinstance(command, c.CreateTenant)}
+
+
+def _stored_tenants(db: Path) -> list[str] | None:
+    """The slugs of the tenants created in the callroute store at ``db`` (nothing is written), or ``None`` if unreadable."""
+    from adapters.bootstrap import Argon2PinHasher, sqlite_env
+    from adapters.wallclock import WallClock
+    from core.service import CallrouteApp
+
+    try:
+        app = CallrouteApp({**sqlite_env(db), "CREATE_TABLE": "n"}, clock=WallClock(), pin_hasher=Argon2PinHasher())
+    except Exception:  # noqa: BLE001 - a probe: whatever cannot be opened is not a demo store
+        return None
+    try:
+        return sorted(app.list_tenants())
+    except Exception:  # noqa: BLE001
+        return None
+    finally:
+        app.close()
+
+
+def reuse_problem(db: Path) -> str | None:
+    """Why the demo must not recreate ``db``: it exists and is not a store an earlier demo made; ``None`` if it may."""
+    if not db.exists() and not db.is_symlink():
+        return None
+    tenants = demo_tenants()
+    if db.is_dir():
+        why = "it is a folder"
+    elif store_problem(db) is not None:
+        why = "it is not a callroute store"
+    else:
+        stored = _stored_tenants(db)
+        ids = {tenant_id(t).hex for t in tenants} | {provisioning_id(t).hex for t in tenants}
+        if stored is not None and set(stored) == tenants and stored_aggregate_ids(db) <= ids:
+            return None
+        why = f"it holds the tenants {', '.join(stored)}" if stored else "it holds no demo tenants"
+    return (f"{db} exists and is not a store an earlier demo made ({why}); the demo recreates its file from scratch, "
+            "so choose another path with --db")
+
+
+def _directory_file(db: Path) -> Path:
+    """The SIP PBX directory the demo uses, as a file that stays: the shipped one, or a copy beside the store."""
+    shipped = resources.files("adapters.data").joinpath("pbx_directory.toml")
+    if isinstance(shipped, Path) and shipped.is_file():
+        return shipped.resolve()
+    copy = db.with_name(db.stem + "-pbx-directory.toml")
+    copy.write_bytes(shipped.read_bytes())
+    return copy.resolve()
+
+
 def run_demo(db: Path) -> None:
-    """Recreate ``db`` with the sample history; show the tenant, a call routed by both tables, pending changes, the chains."""
+    """Recreate ``db`` with the sample history; show the tenant, a call routed by both tables, pending changes, the chains.
+
+    A file at ``db`` is replaced only when an earlier demo made it; anything else is refused (``Failure``).
+    """
+    problem = reuse_problem(db)
+    if problem is not None:
+        raise Failure(problem)
     for suffix in ("", "-wal", "-shm"):
         Path(f"{db}{suffix}").unlink(missing_ok=True)
-    clock = SteppingClock(SEEDED_AT)
+    directory = _directory_file(db)
+    app = build_app(db, clock=SteppingClock(SEEDED_AT), pbx_directory=directory)
+    commands, live_version = _sample_history(app)
+    click.echo(f"Applied {commands} commands to {db}: the sample tenant {SEED_TENANT} of the seed articles, "
+               f"as its admins set it up in the week of 16 November 2026.\n"
+               f"It is at version {app.tenant(SEED_TENANT).version}; version {live_version} was confirmed live on "
+               f"{instant_text(LIVE_AT)}, and the change of {instant_text(CHANGED_AT)} is not live yet.\n")
+    click.echo(render_tenant(app.get_tenant(SEED_TENANT, Actor(principal=ADMIN))))
+    _show_routing(app, db)
+    for name, aggregate_id in (("tenant", tenant_id(SEED_TENANT)), ("provisioning", provisioning_id(SEED_TENANT))):
+        report = verify_chain(app.recorder, app.mapper, aggregate_id, app.snapshots)
+        click.echo(f"\nHash chain of the {name}: {'intact' if report.intact else 'BROKEN'} over {report.events} events, "
+                   f"head {report.head}")
+    _simulate_a_day(db)
+    click.echo("\nNext, with callroute on your PATH (e.g. the venv activated), point callroute at this store:\n"
+               f"  export CALLROUTE_DB={shlex.quote(str(db.resolve()))} CALLROUTE_ACTOR={ADMIN} "
+               f"CALLROUTE_PBX_DIRECTORY={shlex.quote(str(directory))}\n"
+               f"  callroute explain --tenant {SEED_TENANT} --to +46812345601 --from +441234567890 "
+               "--at 2026-11-20T17:59:59+01:00 --digits 3")
+
+
+def _sample_history(app: Any) -> tuple[int, int]:
+    """The week's changes at their instants (the app's clock is a ``SteppingClock``); commands applied, version live."""
+    clock = app.clock
     data = resources.files("adapters.data")
-    with resources.as_file(data.joinpath("pbx_directory.toml")) as directory:
-        app = build_app(db, clock=clock, pbx_directory=directory)
     admin = Actor(principal=ADMIN)
     commands = 0
-    for name in ("seed_malmo.toml", "seed_tenant.toml"):
+    for name in SEED_FILES:
         document = c.decode_command_file(data.joinpath(name).read_bytes(), format="toml")
         actor = Actor(principal=document.actor.principal) if document.actor else admin
         app.execute(document.commands, actor, reason=document.reason)
@@ -72,35 +159,23 @@ def run_demo(db: Path) -> None:
     clock.set(CHANGED_AT)
     app.execute([c.SetDivert(tenant=SEED_TENANT, extension="2003", condition="always", target=Off())], admin,
                 reason="Carla is back from holiday")
-    version = app.tenant(SEED_TENANT).version
-    click.echo(f"Applied {commands + 4} commands to {db}: the sample tenant {SEED_TENANT} of the seed articles, "
-               f"as its admins set it up in the week of 16 November 2026.\n"
-               f"It is at version {version}; version {live.versions[SEED_TENANT]} was confirmed live on "
-               f"{instant_text(LIVE_AT)}, and the change of {instant_text(CHANGED_AT)} is not live yet.\n")
-    click.echo(render_tenant(app.get_tenant(SEED_TENANT, partner)))
+    return commands + 4, live.versions[SEED_TENANT]
 
+
+def _show_routing(app: Any, db: Path) -> None:
+    """A call to 2003 at the demo's "now", by the live and the saved table, and what is pending then."""
     projection = build_projection(app, db)
     call = Call(dialled="2003", at=ASKED_AT, caller="+441234567890")
     for label, table in (("live on the PBX (effective)", projection.effective(SEED_TENANT, ASKED_AT)),
                          ("as saved (desired)", projection.desired(SEED_TENANT, ASKED_AT))):
         if table is None:  # pragma: no cover - the history above makes both
             raise RuntimeError(f"the demo has no {label} table")
-        decision = route(table, call)
+        decision = route(table, call, explain=True)
         click.echo(f"\nA call to 2003 at {instant_text(ASKED_AT)}, routed by the table {label}, version {table.version}:")
         echo_tree(plan_tree(decision.plan))
         click.echo("\n".join("  " + line for line in explanation_lines(decision.explanation)))
     click.echo(f"\nPending changes at {instant_text(ASKED_AT)}:")
     click.echo("\n".join(pending_lines(projection.pending(SEED_TENANT, ASKED_AT), STOCKHOLM)))
-
-    for name, aggregate_id in (("tenant", tenant_id(SEED_TENANT)), ("provisioning", provisioning_id(SEED_TENANT))):
-        report = verify_chain(app.recorder, app.mapper, aggregate_id, app.snapshots)
-        click.echo(f"\nHash chain of the {name}: {'intact' if report.intact else 'BROKEN'} over {report.events} events, "
-                   f"head {report.head}")
-    _simulate_a_day(db)
-    click.echo("\nNext, with the venv active (source .venv/bin/activate), point callroute at this store:\n"
-               f"  export CALLROUTE_DB={shlex.quote(str(db.resolve()))} CALLROUTE_ACTOR={ADMIN}\n"
-               f"  callroute explain --tenant {SEED_TENANT} --to +46812345601 --from +441234567890 "
-               "--at 2026-11-20T17:59:59+01:00 --digits 3")
 
 
 def _simulate_a_day(db: Path) -> None:

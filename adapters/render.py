@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo
 
-from core.aggregates.describe import describe
+from adapters.words import describe, hours_text, instant_text, seconds, words
 from core.aggregates.groups import member_label
 from core.aggregates.hours import OpeningHours
 from core.aggregates.schedule import WEEKDAYS, AvailableAllDay, UnavailableAllDay, UnavailableBetween
 from core.queries import TenantView, UserView
-
 
 SOURCE_WORDS = {"user": "set for this user", "pinned": "an earlier tenant default, kept for this user",
                 "tenant": "tenant default", "built_in": "built-in default"}
@@ -52,11 +51,8 @@ def render_user(user: UserView) -> list[str]:
 
 
 def hours(value: OpeningHours | None) -> str:
-    """Opening hours in one line."""
-    if value is None:
-        return "always"
-    parts = [f"{day} " + ",".join(f"{w.start}-{w.end}" for w in windows) for day, windows in value.days.items() if windows]
-    return "; ".join(parts) or "never"
+    """Opening hours in one line, in week order: ``mon-fri 09:00-18:00``."""
+    return hours_text(value)
 
 
 def render_services(view: TenantView) -> list[str]:
@@ -65,15 +61,17 @@ def render_services(view: TenantView) -> list[str]:
     for group in view.groups:
         s = group.settings
         lines.append(f"  answer group {group.id}: {s.name}, number {s.number or '-'}, billing id {s.billing_id or '-'}, "
-                     f"display {s.display_number or '-'}, {s.strategy}, timeout {s.timeout_seconds}s, "
+                     f"display {s.display_number or '-'}, {words(s.strategy)}, timeout {seconds(s.timeout_seconds)}, "
                      f"if nobody answers → {describe(s.fallback)}")
         for member in group.members:
-            lines.append(f"      {member_label(member.ref)} rings {member.ring_seconds}s" + (" (excluded)" if member.excluded else ""))
+            excluded = " (excluded)" if member.excluded else ""
+            lines.append(f"      {member_label(member.ref)} rings {seconds(member.ring_seconds)}{excluded}")
         if group.supervisors:
             lines.append(f"      supervisors: {', '.join(group.supervisors)}")
     for key, queue in view.queues.items():
-        lines.append(f"  queue {key}: {queue.name}, agents {', '.join(queue.agents) or '-'}, {queue.strategy}, "
-                     f"ring {queue.agent_ring_seconds}s, wrap-up {queue.wrap_up_seconds}s, max wait {queue.max_wait_seconds}s "
+        lines.append(f"  queue {key}: {queue.name}, agents {', '.join(queue.agents) or '-'}, {words(queue.strategy)}, "
+                     f"ring {seconds(queue.agent_ring_seconds)}, wrap-up {seconds(queue.wrap_up_seconds)}, "
+                     f"max wait {seconds(queue.max_wait_seconds)} "
                      f"→ {describe(queue.after_max_wait)}, no agents → {describe(queue.when_no_agents)}")
     for key, ivr in view.ivr_menus.items():
         options = ", ".join(f"{digit}: {describe(dest)}" for digit, dest in sorted(ivr.options.items()))
@@ -81,7 +79,7 @@ def render_services(view: TenantView) -> list[str]:
         lines.append(f"      prompt {describe(ivr.prompt)}; open {hours(ivr.opening_hours)}, closed → {describe(ivr.when_closed)}")
     for item in view.schemes:
         scheme = item.scheme
-        steps = " → ".join(f"{describe(step.destination)} ({step.timeout_seconds}s)" for step in scheme.steps)
+        steps = " → ".join(f"{describe(step.destination)} ({seconds(step.timeout_seconds)})" for step in scheme.steps)
         lines.append(f"  scheme {item.id}: {scheme.name}, {scheme.mode}: {steps}")
         lines.append(f"      working hours {hours(scheme.working_hours)}, outside → {describe(scheme.outside_hours)}")
         for warning in item.warnings:
@@ -92,7 +90,7 @@ def render_services(view: TenantView) -> list[str]:
         lines.append(f"  display number {display.number}{' (SMS)' if display.sms else ''}: users {', '.join(display.users) or '-'}, "
                      f"groups {', '.join(display.groups) or '-'}")
     for audio in view.audio_files:
-        lines.append(f"  audio file {audio.name!r} [{audio.language}] {audio.source}, {audio.duration_seconds:g}s")
+        lines.append(f"  audio file {audio.name!r} [{audio.language}] {words(audio.source)}, {seconds(audio.duration_seconds)}")
     for link in view.pbx_links:
         lines.append(f"  linked {link.kind} PBX {link.id}: {link.name}")
     for kind, allowance in view.allowances.items():
@@ -111,13 +109,13 @@ def render_tenant(view: TenantView) -> str:
     lines = [
         f"{view.name} ({view.slug}) — plan {view.plan}, time zone {view.time_zone}, version {view.version}"
         + (" — CLOSED" if view.closed else ""),
-        f"  last change: {view.modified_on.astimezone(ZoneInfo(view.time_zone)).replace(microsecond=0).isoformat(sep=' ')}",
+        f"  last change: {instant_text(view.modified_on, ZoneInfo(view.time_zone))}",
         "  defaults:",
     ]
     for name in view.defaults.__struct_fields__:
         value = getattr(view.defaults, name)
         if value is not None:
-            scope = view.default_scopes.get(name, "?").replace("_", " ")
+            scope = words(view.default_scopes.get(name, "?"))
             lines.append(f"    {_LABELS.get(name, name.replace('_', ' '))}: {describe(value)} (applies to {scope})")
     lines.append(f"    users may change transcription: {describe(view.transcription_users_may_change)}")
     lines.append(f"    unassigned numbers: {describe(view.unassigned)}")

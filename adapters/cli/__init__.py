@@ -13,7 +13,8 @@ from typing import Any
 
 import click
 
-from adapters.cli.common import Failure, Wiring, attach_global_options, root_options
+from adapters.cli.common import CallrouteContext, Wiring, attach_global_options, root_options
+from adapters.cli.errors import Failure
 
 __all__ = ["Failure", "Wiring", "cli", "main"]
 
@@ -42,6 +43,8 @@ _COMMANDS = {
 class LazyGroup(click.Group):
     """A group whose sub-commands are imported on first use (the pattern in click's documentation)."""
 
+    context_class = CallrouteContext
+
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(set(super().list_commands(ctx)) | {n for n in _COMMANDS if _available(n)})
 
@@ -60,7 +63,8 @@ def _available(name: str) -> bool:
     return hasattr(importlib.import_module(f"adapters.cli.{module_name}"), attribute)
 
 
-@click.group("callroute", cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.group("callroute", cls=LazyGroup, invoke_without_command=True,
+             context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(package_name="callroute", message="%(prog)s %(version)s")
 @root_options
 @click.pass_context
@@ -73,6 +77,10 @@ def cli(ctx: click.Context, **_: Any) -> None:
     """
     if ctx.obj is None:
         ctx.obj = Wiring()
+    if ctx.invoked_subcommand is None:
+        # Bare ``callroute``: the help, as a successful answer.
+        click.echo(ctx.get_help())
+        ctx.exit(0)
 
 
 def main() -> None:
@@ -82,5 +90,6 @@ def main() -> None:
     try:
         cli(prog_name="callroute", obj=Wiring())
     except MapperDeserialisationError as exc:
-        click.echo(f"callroute: error: a stored event cannot be read ({exc}); run `callroute audit verify`", err=True)
+        click.echo(f"callroute: error: a stored event cannot be read ({exc}); check the store with: callroute audit verify",
+                   err=True)
         sys.exit(1)

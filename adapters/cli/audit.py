@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import re
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -14,17 +15,19 @@ from uuid import UUID
 import click
 import msgspec
 
-from adapters.cli.common import Env, Failure, pass_env
+from adapters.cli.common import Env, pass_env
+from adapters.cli.errors import Failure, schema_text
 from adapters.cli.ledger import TENANT
 from adapters.cli.output import echo_json, exclusive, instant_text
 from adapters.cli.routing import AT, JSON, VIEW, WITHHELD, Tables, decide, echo_decision
 from adapters.render import render_tenant
 from adapters.render_plan import explanation_lines, table_lines
+from adapters.words import path_order, typed, value_text
 from core.aggregates.identifiers import tenant_id
 from core.aggregates.provisioning import provisioning_id
-from core.audit import verify_chain
+from core.audit import stored_originators, verify_chain
 from core.projections.compare import RecordedCall, allows, describe_possible, possible_outcomes
-from core.projections.history import FieldChange, HistoryEntry, plain, short, state_changes, tenant_history
+from core.projections.history import FieldChange, HistoryEntry, plain, state_changes, tenant_history
 from core.queries import tenant_view
 from core.routing import Call
 
@@ -43,11 +46,22 @@ _WORDS = {
 }
 
 
+HEAD = re.compile(r"[0-9a-f]{64}")
+
+
 def field_label(field: str) -> str:
     """``own.no_answer.target`` → ``own setting › no answer › target``."""
     if not field:
         return "(all of it)"
-    return " › ".join(_WORDS.get(part, part.replace("_", " ")) for part in field.split("."))
+    return " › ".join(_part_label(part) for part in field.split("."))
+
+
+def _part_label(part: str) -> str:
+    if part in _WORDS:
+        return _WORDS[part]
+    if part.endswith("_seconds"):
+        return f"{part.removesuffix('_seconds').replace('_', ' ')} (s)"
+    return part.replace("_", " ")
 
 
 @click.group()
@@ -58,20 +72,25 @@ def audit() -> None:
 @audit.command("verify")
 @click.option("--tenant", "slug", metavar="SLUG", help="One tenant and its provisioning record (default: the whole store).")
 @click.option("--expect-head", metavar="HASH",
-              help="A head kept earlier: the store head, or with --tenant that tenant's chain head.")
+              help="A head kept earlier (64 hex digits, as this command prints it): the store head, or with --tenant "
+                   "that tenant's chain head.")
 @pass_env
 def audit_verify(env: Env, slug: str | None, expect_head: str | None) -> None:
     """Walk the hash chains; exit 0 when intact, 1 naming the first altered or missing event."""
+    if expect_head is not None:
+        if not HEAD.fullmatch(expect_head.strip().lower()):
+            raise Failure(f"--expect-head {expect_head}: a head is 64 hex digits (0-9, a-f), as audit verify prints it")
+        expect_head = expect_head.strip().lower()
     app = env.app
     # Every aggregate with rows in the store: a tenant whose first event was deleted is no
     # longer listed by its creation, but its rows are.
-    stored = _ids(env)
+    stored = stored_originators(app.recorder)
     known = {tenant_id(name).hex: name for name in app.list_tenants()}
     known.update({provisioning_id(name).hex: f"{name} provisioning" for name in list(known.values())})
     if slug is not None:
         wanted = {tenant_id(slug).hex, provisioning_id(slug).hex} & stored
         if not wanted:
-            raise Failure(f"--tenant {slug}: no such tenant in {env.db}")
+            raise Failure(env.unknown_tenant(slug))
     else:
         wanted = stored
     if not wanted:
@@ -106,42 +125,45 @@ def audit_verify(env: Env, slug: str | None, expect_head: str | None) -> None:
         sys.exit(1)
 
 
-def _ids(env: Env) -> set[str]:
-    from adapters.bootstrap import stored_aggregate_ids
-
-    return stored_aggregate_ids(env.db)
-
-
 def _history_lines(entries: list[HistoryEntry], zone: Any) -> list[str]:
     lines = []
     for entry in entries:
         who = entry.actor + (f" for partner {entry.partner}" if entry.partner else "")
         why = f" — {entry.reason}" if entry.reason else ""
         lines.append(f"{instant_text(entry.at, zone)}  {entry.record} v{entry.version}  {entry.event}  by {who}{why}")
-        lines.extend(_change_lines(entry.changes, "    "))
+        lines.extend(_change_lines(entry.changes, "    ", zone))
     return lines
 
 
-def _change_lines(changes: tuple[FieldChange, ...] | list[FieldChange], indent: str, subject: bool = True) -> list[str]:
-    lines = []
+def _in_order(changes: tuple[FieldChange, ...] | list[FieldChange]) -> list[FieldChange]:
+    """The changes as core lists them, except that weekdays come in week order (core sorts their names)."""
+    first_seen: dict[str, int] = {}
     for change in changes:
+        first_seen.setdefault(change.subject, len(first_seen))
+    return sorted(changes, key=lambda c: (first_seen[c.subject], path_order(c.field.split("."))))
+
+
+def _change_lines(changes: tuple[FieldChange, ...] | list[FieldChange], indent: str, zone: Any,
+                  subject: bool = True) -> list[str]:
+    lines = []
+    for change in _in_order(changes):
         head = f"{indent}{change.subject + ': ' if subject else ''}"
         whole = change.before if isinstance(change.before, dict) else change.after
         if not change.field and isinstance(whole, dict):
             # A record that came or went: field by field, in words, leaving out what is empty.
             lines.append(head + ("added" if change.before is None else "removed" if change.after is None else "replaced"))
-            lines.extend(f"{indent}    {field_label(path)}: {short(value)}" for path, value in _leaves(whole))
+            lines.extend(f"{indent}    {field_label(path)}: {value_text(value, zone)}" for path, value in _leaves(whole))
             continue
-        lines.append(f"{head}{field_label(change.field)}: {short(change.before)} → {short(change.after)}")
+        lines.append(f"{head}{field_label(change.field)}: {value_text(change.before, zone)} → {value_text(change.after, zone)}")
     return lines
 
 
 def _leaves(record: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
-    """Every set value of a record with its dotted path; nested records are opened, empty values left out."""
+    """Every set value of a record with its dotted path; nested records are opened unless they read as one value."""
     out: list[tuple[str, Any]] = []
     for key, value in record.items():
         path = f"{prefix}{key}"
-        if isinstance(value, dict) and not any(tag in value for tag in ("kind", "action", "mode", "on", "do")):
+        if isinstance(value, dict) and typed(value) is None and not any(tag in value for tag in ("kind", "action", "mode", "on", "do")):
             out.extend(_leaves(value, path + "."))
         elif value not in (None, [], {}, "") and key != "added_at_version":
             out.append((path, value))
@@ -169,8 +191,11 @@ def _utc(at: datetime) -> str:
 
 @audit.command("history")
 @TENANT
-@click.option("--since", metavar="WHEN", help="Only changes at or after this instant.")
-@click.option("--until", metavar="WHEN", help="Only changes before this instant.")
+@click.option("--since", metavar="WHEN",
+              help="Only changes at or after this instant: a date (2026-11-20) or local time (2026-11-20T17:59) in "
+                   "the tenant's zone, or an instant with an offset (2026-11-20T17:59:59+01:00).")
+@click.option("--until", metavar="WHEN",
+              help="Only changes up to and including this instant, in the same forms as --since.")
 @click.option("--by", "who", metavar="PRINCIPAL", help="Only changes made by this principal.")
 @click.option("--user", "extension", metavar="EXT", help="Only changes to this extension or that refer to it.")
 @JSON
@@ -247,13 +272,13 @@ def diff_command(env: Env, slug: str, start: str, end: str, as_json: bool) -> No
     if as_json:
         echo_json({"from_version": first, "to_version": last, "changes": changes})
         return
-    click.echo(f"{slug}: version {first} → {last}, {len(changes)} values changed")
+    click.echo(f"{slug}: version {first} → {last}, {len(changes)} {'value' if len(changes) == 1 else 'values'} changed")
     by_subject: dict[str, list[FieldChange]] = {}
     for change in changes:
         by_subject.setdefault(change.subject, []).append(change)
     for subject in sorted(by_subject):
         click.echo(f"  {subject}")
-        click.echo("\n".join(_change_lines(by_subject[subject], "    ", subject=False)))
+        click.echo("\n".join(_change_lines(by_subject[subject], "    ", tables.zone, subject=False)))
 
 
 @audit.command("explain-call")
@@ -284,7 +309,7 @@ def explain_call(env: Env, slug: str, dialled: str | None, caller: str | None, a
         table = table_for(call.at)
         click.echo(f"{slug}: call to {dialled} from {call.caller or 'a withheld number'} at {instant_text(call.at, tables.zone)}, "
                    f"{'desired' if desired else 'live'} table version {table.version}")
-        echo_decision(decide(table, call, {}))
+        echo_decision(decide(table, call, {}, {"to": ("--to", dialled), "tenant": ("--tenant", slug)}))
         return
     differing = 0
     for number, line in enumerate(calls_file.read_bytes().splitlines(), start=1):
@@ -293,10 +318,11 @@ def explain_call(env: Env, slug: str, dialled: str | None, caller: str | None, a
         try:
             recorded = msgspec.json.decode(line, type=RecordedCall)
         except (msgspec.ValidationError, msgspec.DecodeError) as exc:
-            raise Failure(f"{calls_file}:{number}: {exc}") from None
+            raise Failure(f"{calls_file}:{number}: {schema_text(str(exc))}") from None
         table = table_for(recorded.at)
         decision = decide(table, Call(dialled=recorded.to, at=recorded.at, caller=recorded.caller, digits=recorded.digits,
-                                      call_id=recorded.call_id), dict(recorded.states))
+                                      call_id=recorded.call_id), dict(recorded.states),
+                          {"to": (f"{calls_file}:{number}: to", recorded.to)})
         possible = possible_outcomes(decision.plan)
         happened = recorded.outcome + (f" {recorded.endpoint}" if recorded.endpoint else "")
         if allows(possible, recorded):

@@ -9,35 +9,45 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from functools import update_wrapper
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import click
 
+from adapters.cli.errors import Failure, before_nothing_stored, exit_code, refusal_text, schema_text
+from adapters.cli.instants import parse_instant
 from adapters.wallclock import WallClock
 
 if TYPE_CHECKING:
-    from core.clock import Clock
     from core.aggregates.context import Actor
+    from core.clock import Clock
     from core.errors import DomainError
     from core.service import CallrouteApp, Receipt
 
-INVALID = 2
-NOT_PERMITTED = 3
-ACTOR_HINT = "name who acts with --actor PRINCIPAL or CALLROUTE_ACTOR"
+
+# A hyphen that textwrap does not break at: help text is wrapped with it, then it is put back.
+_KEPT_HYPHEN = "\u2011"
+_WORD_HYPHEN = re.compile(r"(?<=\w)-(?=\w)")
 
 
-class Failure(click.ClickException):
-    """An error shown as one clear line; exit status 2 (bad input) unless told otherwise."""
+class HelpFormatter(click.HelpFormatter):
+    """click's help formatter, except that it never breaks a word at a hyphen (``mon-`` / ``fri``, ``nordic-`` / ``dental``)."""
 
-    exit_code = INVALID
+    def write_text(self, text: str) -> None:
+        super().write_text(_WORD_HYPHEN.sub(_KEPT_HYPHEN, text))
 
-    def __init__(self, message: str, exit_code: int = INVALID) -> None:
-        super().__init__(message)
-        self.exit_code = exit_code
+    def write_dl(self, rows: Sequence[tuple[str, str]], col_max: int = 30, col_spacing: int = 2) -> None:
+        super().write_dl([(a, _WORD_HYPHEN.sub(_KEPT_HYPHEN, b)) for a, b in rows], col_max, col_spacing)
 
-    def show(self, file: Any = None) -> None:
-        click.echo(f"callroute: error: {self.message}", err=True)
+    def getvalue(self) -> str:
+        return super().getvalue().replace(_KEPT_HYPHEN, "-")
+
+
+class CallrouteContext(click.Context):
+    """Every callroute command's context: help comes from ``HelpFormatter``."""
+
+    formatter_class = HelpFormatter
 
 
 @dataclass
@@ -93,6 +103,7 @@ def attach_global_options(command: click.Command) -> click.Command:
     """Let ``command`` (and every command below it) take the global options after its own name too."""
     if getattr(command, "_callroute_globals", False):
         return command
+    command.context_class = CallrouteContext
     if isinstance(command, click.Group):
         for sub in command.commands.values():
             attach_global_options(sub)
@@ -132,6 +143,7 @@ class Env:
         principal = setting(ctx, "actor") or os.environ.get("CALLROUTE_ACTOR") or _default_actor()
         self.actor = Actor(principal=principal, partner=setting(ctx, "partner"), operator=bool(setting(ctx, "operator")))
         self._app: CallrouteApp | None = None
+        self._created: list[Path] = []
 
     @property
     def clock(self) -> Clock:
@@ -151,25 +163,72 @@ class Env:
         return self._app
 
     def app_for_writes(self) -> CallrouteApp:
-        """The application, creating the store (and its folder) when it does not exist yet."""
+        """The application, creating the store (and its folder) when it does not exist yet.
+
+        What this creates is remembered, so that a refused first command leaves nothing behind.
+        """
         from adapters.bootstrap import store_problem
 
         if self._app is None:
             problem = store_problem(self.db)
             if problem is not None and self.db.exists():
                 raise Failure(problem)
+            if not self.db.exists():
+                self._created = [self.db] + [folder for folder in self.db.absolute().parents if not folder.exists()]
             self._app = self._open()
         return self._app
 
     def _open(self) -> CallrouteApp:
-        import msgspec
-
         from adapters.bootstrap import build_app
 
+        self._check_directory()
+        return build_app(self.db, clock=self.clock, pin_hasher=self.wiring.pin_hasher, pbx_directory=self.directory)
+
+    def _check_directory(self) -> None:
+        """Read the SIP PBX directory file, if one is given; a problem with it is one line naming --pbx-directory."""
+        import msgspec
+
+        from adapters.directory import load_directory_file
+
+        if self.directory is None:
+            return
+        shown = f"--pbx-directory {self.directory}"
         try:
-            return build_app(self.db, clock=self.clock, pin_hasher=self.wiring.pin_hasher, pbx_directory=self.directory)
-        except (OSError, msgspec.ValidationError, msgspec.DecodeError) as exc:
-            raise Failure(f"--pbx-directory {self.directory}: {exc}") from None
+            load_directory_file(self.directory)
+        except FileNotFoundError:
+            raise Failure(f"{shown}: no such file") from None
+        except IsADirectoryError:
+            raise Failure(f"{shown}: a folder, not a file") from None
+        except PermissionError:
+            raise Failure(f"{shown}: the file cannot be read (permission denied)") from None
+        except OSError as exc:
+            raise Failure(f"{shown}: the file cannot be read ({(exc.strerror or str(exc)).lower()})") from None
+        except msgspec.ValidationError as exc:
+            raise Failure(f"{shown}: {schema_text(str(exc))}") from None
+        except msgspec.DecodeError as exc:
+            raise Failure(f"{shown}: not a TOML file ({exc})") from None
+
+    def _forget_created_store(self) -> None:
+        """Remove the store this invocation created, with its -wal/-shm files and new folders, if nothing is stored in it."""
+        from adapters.bootstrap import stored_aggregate_ids
+
+        if not self._created or self._app is None:
+            return
+        try:
+            if stored_aggregate_ids(self.db):
+                return
+        except Exception:  # noqa: BLE001 - not readable as a store: leave it alone
+            return
+        self._app.close()
+        self._app = None
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            Path(f"{self.db}{suffix}").unlink(missing_ok=True)
+        for folder in self._created[1:]:
+            try:
+                folder.rmdir()
+            except OSError:
+                break
+        self._created = []
 
     def execute(
         self,
@@ -179,25 +238,64 @@ class Env:
         reason: str | None = None,
         flags: dict[str, tuple[str, object]] | None = None,
         creates: bool = False,
+        zone: ZoneInfo | None = None,
+        where: str | None = None,
     ) -> Receipt:
-        """Apply ``commands`` all or nothing; a refusal names the flag the user typed (``flags``: field → (flag, value))."""
+        """Apply ``commands`` all or nothing; a refusal names the flag the user typed (``flags``: field → (flag, value)).
+
+        Instants in a refusal are shown in ``zone`` when given (the tenant's); ``where`` (a command file) comes first.
+        """
         from core.errors import DomainError
 
+        if flags is not None:
+            flags = {"reason": ("--reason", None), **flags}
         app = self.app_for_writes() if creates else self.app
         try:
             receipt = app.execute(commands, actor or self.actor, reason=reason)
         except DomainError as exc:
-            raise Failure(refusal_text(exc, flags, self.actor), exit_code(exc)) from None
+            text = self.refusal(exc, flags, zone)
+            if where is not None:
+                text = f"{where}: {text}"
+            self._forget_created_store()
+            raise Failure(text, exit_code(exc)) from None
         return receipt
 
+    def refusal(self, exc: DomainError, flags: dict[str, tuple[str, object]] | None, zone: ZoneInfo | None = None) -> str:
+        """``refusal_text``, with what helps next: the tenants the actor may read, where SIP PBXs are listed."""
+        text = refusal_text(exc, flags, self.actor, zone)
+        rule = getattr(exc, "rule", None)
+        if rule == "unknown_tenant":
+            text = before_nothing_stored(text, f"; {self.tenants_hint()}")
+        elif rule == "not_found" and "SIP PBX" in text and self.directory is None:
+            text = before_nothing_stored(text, "; SIP PBXs and their internal numbers are listed in the file named by "
+                                                "--pbx-directory FILE or CALLROUTE_PBX_DIRECTORY, and none was given")
+        return text
+
+    def tenants_hint(self) -> str:
+        """``tenants you may read: a, b`` (or ``none``)."""
+        from core.errors import DomainError
+
+        readable = []
+        for slug in self.app.list_tenants():
+            try:
+                self.app.get_tenant(slug, self.actor)
+            except DomainError:
+                continue
+            readable.append(slug)
+        return f"tenants you may read: {', '.join(sorted(readable)) or 'none'}"
+
+    def unknown_tenant(self, slug: str) -> str:
+        """The line for a tenant that does not exist, as every command says it."""
+        return f"--tenant {slug}: no tenant {slug!r}; {self.tenants_hint()}"
+
     def readable(self, slug: str) -> Any:
-        """The tenant's view if the actor may read it; else one line with the reason and exit status."""
+        """The tenant's view if the actor may read it; else one line naming --tenant, with the reason and exit status."""
         from core.errors import DomainError
 
         try:
             return self.app.get_tenant(slug, self.actor)
         except DomainError as exc:
-            raise Failure(refusal_text(exc, None, self.actor), exit_code(exc)) from None
+            raise Failure(self.refusal(exc, {"tenant": ("--tenant", slug)}), exit_code(exc)) from None
 
     def zone(self, slug: str) -> ZoneInfo:
         """The tenant's IANA time zone (the actor must be allowed to read the tenant)."""
@@ -220,86 +318,3 @@ def pass_env(function: Callable[..., Any]) -> Callable[..., Any]:
         return ctx.invoke(function, env, *args, **kwargs)
 
     return update_wrapper(wrapper, function)
-
-
-def exit_code(exc: DomainError) -> int:
-    """3 when the actor lacks a permission, 2 for every other refused input."""
-    rule = getattr(exc, "rule", None)
-    return NOT_PERMITTED if rule == "permission_denied" else INVALID
-
-
-def refusal_text(exc: DomainError, flags: dict[str, tuple[str, object]] | None, actor: Actor) -> str:
-    """A refused command in the user's words: the flag and value typed in a verb, the file's path in ``apply``."""
-    from core.service import CommandRejected
-
-    text = str(exc)
-    if isinstance(exc, CommandRejected) and flags:
-        path = exc.field or ""
-        for field_name, (flag, value) in flags.items():
-            if path == field_name or path.startswith(field_name + ".") or path.startswith(field_name + "["):
-                text = f"{flag} {value}: {cause_detail(exc)}"
-                break
-        else:
-            text = cause_detail(exc)
-    if exit_code(exc) == NOT_PERMITTED:
-        text += f" ({ACTOR_HINT}; now acting as {actor.principal})"
-    elif isinstance(exc, CommandRejected) or not text.endswith("nothing was stored"):
-        text += "; nothing was stored" if isinstance(exc, CommandRejected) else ""
-    return text
-
-
-def cause_detail(exc: Any) -> str:
-    """What a refused command broke, without the batch position (``commands[0].x (name): …``)."""
-    from core.errors import DomainError
-
-    cause = exc.cause
-    if isinstance(cause, DomainError):
-        return cause.message
-    message, sep, _ = str(cause).rpartition(" - at `$.")
-    return message if sep else str(cause)
-
-
-_LOCAL = re.compile(r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?$")
-
-
-def parse_instant(value: str | None, clock: Clock, *, option: str = "--at", zone: ZoneInfo | None = None) -> datetime:
-    """``now`` (the default), ``2026-11-20T17:59:59+01:00`` or ``…Z``, or a local ``2026-11-20 17:59`` / ``2026-11-20`` in ``zone``."""
-    if value is None or value.strip().lower() == "now":
-        return clock.now()
-    text = value.strip()
-    if _LOCAL.match(text):
-        if zone is None:
-            raise Failure(f"{option} {value}: add an offset, e.g. {text}+01:00 or {text}Z (no tenant time zone applies here)")
-        try:
-            naive = datetime.fromisoformat(text) if "T" in text or " " in text else datetime.combine(date.fromisoformat(text), time())
-        except ValueError:
-            raise Failure(f"{option} {value}: not a date or time; write e.g. 2026-11-20, 2026-11-20T17:59 or "
-                          "2026-11-20T17:59:59+01:00") from None
-        instant = _localize(naive, zone)
-        _check_years(instant, option, value)
-        click.echo(f"callroute: {option} {value} read as {zone.key} local time: {instant.isoformat()}", err=True)
-        return instant
-    try:
-        instant = datetime.fromisoformat(text)
-    except ValueError:
-        raise Failure(f"{option} {value}: not an instant; write now, a date (2026-11-20), a local time (2026-11-20T17:59) "
-                      "or an instant with an offset (2026-11-20T17:59:59+01:00)") from None
-    if instant.tzinfo is None:
-        raise Failure(f"{option} {value}: add an offset, e.g. +01:00 or Z")
-    _check_years(instant, option, value)
-    return instant
-
-
-def _localize(naive: datetime, zone: ZoneInfo) -> datetime:
-    """A wall time in ``zone``; in the spring-forward gap, the wall time that exists an hour later."""
-    aware = naive.replace(tzinfo=zone)
-    round_trip = aware.astimezone(UTC).astimezone(zone)
-    if round_trip.replace(tzinfo=None) != naive:
-        aware = (naive + timedelta(hours=1)).replace(tzinfo=zone)
-    return aware
-
-
-def _check_years(instant: datetime, option: str, value: str) -> None:
-    if not 1970 <= instant.year <= 2200:
-        raise Failure(f"{option} {value}: outside the years 1970-2200 callroute handles")
-

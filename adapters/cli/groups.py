@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import click
 
-from adapters.cli.common import Env, Failure, pass_env
+from adapters.cli.common import Env, pass_env
+from adapters.cli.errors import Failure
 from adapters.cli.ledger import REASON, TENANT, echo_receipt
 from adapters.cli.output import echo_json, echo_table
-from adapters.cli.services import echo_lines, lookup, seconds
+from adapters.cli.services import echo_lines, lookup
 from adapters.cli.users import JSON, counted
+from adapters.words import describe, member_spec, seconds, words
 from core import commands as c
-from core.aggregates.describe import describe
 from core.aggregates.groups import AnswerGroup, CloudMember, GroupMember, LocalMember, MemberRef, SipMember, member_label
 
 GROUP = click.option("--group", "group_id", required=True, metavar="GROUP", help="The answer group's id, e.g. reception.")
@@ -36,18 +37,6 @@ def parse_member(text: str, option: str = "--member") -> MemberRef:
     return SipMember(pbx=pbx, internal_number=member)
 
 
-def member_spec(ref: MemberRef) -> str:
-    """How to name ``ref`` with --member (the inverse of ``parse_member``)."""
-    match ref:
-        case LocalMember(extension=ext):
-            return ext
-        case CloudMember(pbx=pbx, member=member):
-            return f"cloud:{pbx}/{member}"
-        case SipMember(pbx=pbx, internal_number=number):
-            return f"sip:{pbx}/{number}"
-    return str(ref)
-
-
 @click.group()
 def group() -> None:
     """List and show answer groups, and add, remove, exclude, include and reorder their members.
@@ -55,11 +44,6 @@ def group() -> None:
     Creating, changing and deleting groups and their settings stays with callroute apply and a
     command file (create_answer_group, update_answer_group, delete_answer_group).
     """
-
-
-def members_text(found: AnswerGroup) -> str:
-    """A group's members in order, excluded ones marked, in one line."""
-    return ", ".join(member_spec(m.ref) + (" (excluded)" if m.excluded else "") for m in found.members) or "-"
 
 
 @group.command("list")
@@ -73,9 +57,14 @@ def group_list(env: Env, slug: str, as_json: bool) -> None:
         echo_json([group_json(g) for g in view.groups])
         return
     echo_table(["group", "name", "number", "strategy", "members", "timeout", "if nobody answers"],
-               [(g.id, g.settings.name, g.settings.number or "-", g.settings.strategy.replace("_", " "), members_text(g),
+               [(g.id, g.settings.name, g.settings.number or "-", words(g.settings.strategy), _members(g),
                  seconds(g.settings.timeout_seconds), describe(g.settings.fallback) if g.settings.fallback else "-")
                 for g in view.groups], title=f"{slug}: {counted(len(view.groups), 'answer group')}")
+
+
+def _members(found: AnswerGroup) -> str:
+    """A group's members in order, excluded ones marked, in one line."""
+    return ", ".join(member_spec(m.ref) + (" (excluded)" if m.excluded else "") for m in found.members) or "-"
 
 
 def group_json(found: AnswerGroup) -> dict[str, object]:
@@ -99,7 +88,7 @@ def group_show(env: Env, slug: str, group_id: str, as_json: bool) -> None:
         return
     s = found.settings
     lines = [("number", s.number or "-"), ("billing id", s.billing_id or "-"), ("display number", s.display_number or "-"),
-             ("strategy", s.strategy.replace("_", " ")), ("timeout", seconds(s.timeout_seconds)),
+             ("strategy", words(s.strategy)), ("timeout", seconds(s.timeout_seconds)),
              ("if nobody answers", describe(s.fallback) if s.fallback else "-")]
     lines += [(f"member {i}", f"{member_label(m.ref)}, rings {seconds(m.ring_seconds)}"
                + (", excluded" if m.excluded else "") + f"  [--member {member_spec(m.ref)}]")
@@ -128,7 +117,16 @@ def _flags(slug: str, group_id: str, member: str) -> dict[str, tuple[str, object
 @REASON
 @pass_env
 def member_add(env: Env, slug: str, group_id: str, member: str, ring_seconds: int, reason: str | None) -> None:
-    """Add a member at the end of an answer group's order."""
+    """Add a member at the end of an answer group's order.
+
+    \b
+    Examples:
+      callroute group member add --tenant nordic-dental --group sales --member 2001
+      callroute group member add --tenant nordic-dental --group sales \\
+          --member cloud:nordic-dental-malmo/3001 --ring-seconds 30
+      callroute group member add --tenant nordic-dental --group sales \\
+          --member sip:kyiv-office/102
+    """
     ref = parse_member(member)
     flags = {"member.ring_seconds": ("--ring-seconds", ring_seconds), **_flags(slug, group_id, member)}
     command = c.AddGroupMember(tenant=slug, group=group_id, member=GroupMember(ref=ref, ring_seconds=ring_seconds),
@@ -185,11 +183,17 @@ def member_include(env: Env, slug: str, group_id: str, member: str, reason: str 
 @TENANT
 @GROUP
 @click.option("--order", required=True, metavar="MEMBER,MEMBER,...",
-              help="Every member once, in the new ringing order, e.g. 2002,2001,cloud:nordic-dental-malmo/3001.")
+              help="Every member once, as --member names them, in the new ringing order (see the example above).")
 @REASON
 @pass_env
 def member_reorder(env: Env, slug: str, group_id: str, order: str, reason: str | None) -> None:
-    """Put an answer group's members in a new ringing order."""
+    """Put an answer group's members in a new ringing order.
+
+    \b
+    Example:
+      callroute group member reorder --tenant nordic-dental --group reception \\
+          --order 2002,2001,cloud:nordic-dental-malmo/3001,sip:kyiv-office/101
+    """
     refs = tuple(parse_member(part, "--order") for part in order.split(",") if part.strip())
     flags = {"tenant": ("--tenant", slug), "group": ("--group", group_id), "order": ("--order", order)}
     echo_receipt(env.execute([c.ReorderGroupMembers(tenant=slug, group=group_id, order=refs, reason=reason)], flags=flags))

@@ -7,7 +7,8 @@ from pathlib import Path
 import click
 import msgspec
 
-from adapters.cli.common import Env, Failure, pass_env, setting
+from adapters.cli.common import Env, pass_env, setting
+from adapters.cli.errors import Failure, schema_text
 from adapters.cli.output import echo_json, echo_table, instant_text
 from adapters.render import render_tenant
 from core import commands as c
@@ -35,13 +36,14 @@ def apply_file(env: Env, file: Path, fmt: str | None, reason: str | None) -> Non
     try:
         document = c.decode_command_file(file.read_bytes(), format=fmt)
     except (msgspec.ValidationError, msgspec.DecodeError) as exc:
-        raise Failure(f"{file}: {exc}; nothing was stored") from None
+        raise Failure(f"{file}: {schema_text(str(exc))}; nothing was stored") from None
     actor = env.actor
     if document.actor is not None and setting(click.get_current_context(), "actor") is None:
         # The file names who acts; --partner and --operator on the command line still apply.
         actor = Actor(principal=document.actor.principal, partner=env.actor.partner or document.actor.partner,
                       operator=env.actor.operator)
-    echo_receipt(env.execute(list(document.commands), actor=actor, reason=reason or document.reason, creates=True))
+    echo_receipt(env.execute(list(document.commands), actor=actor, reason=reason or document.reason, creates=True,
+                             where=str(file)))
 
 
 @click.group()
@@ -59,7 +61,8 @@ def tenant() -> None:
 @pass_env
 def tenant_create(env: Env, slug: str, name: str, time_zone: str, plan: str, reason: str | None) -> None:
     """Create a tenant (and the store, if needed)."""
-    flags = {"tenant": ("--tenant", slug), "name": ("--name", name), "time_zone": ("--time-zone", time_zone)}
+    flags = {"tenant": ("--tenant", slug), "name": ("--name", name), "time_zone": ("--time-zone", time_zone),
+             "plan": ("--plan", plan)}
     command = c.CreateTenant(tenant=slug, name=name, time_zone=time_zone, plan=plan, reason=reason)  # type: ignore[arg-type]
     echo_receipt(env.execute([command], flags=flags, creates=True))
 
@@ -76,7 +79,7 @@ def tenant_list(env: Env, as_json: bool) -> None:
         except DomainError:
             continue
     if as_json:
-        echo_json([{"tenant": v.slug, "name": v.name, "time_zone": v.time_zone, "plan": v.plan, "version": v.version,
+        echo_json([{"slug": v.slug, "name": v.name, "time_zone": v.time_zone, "plan": v.plan, "version": v.version,
                     "modified_on": v.modified_on} for v in views])
         return
     if not views:
@@ -107,7 +110,9 @@ def tenant_show(env: Env, slug: str, as_json: bool) -> None:
 
 
 @click.command()
-@click.option("--db", "demo_db", metavar="PATH", help="The demo's store, recreated on every run (default: callroute-demo.sqlite).")
+@click.option("--db", "demo_db", metavar="PATH",
+              help="The demo's store (default: callroute-demo.sqlite), made afresh on every run; a file there that an "
+                   "earlier demo did not make is left alone and the demo refuses to run.")
 @click.pass_context
 def demo(ctx: click.Context, demo_db: str | None) -> None:
     """Build the sample tenant of the seed articles in a fresh store, and show what callroute does with it."""

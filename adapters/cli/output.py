@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, datetime
 from typing import Any
 
 import click
 import msgspec
+
+from adapters.words import instant_text
+
+__all__ = ["Tree", "echo_json", "echo_table", "echo_tree", "exclusive", "instant_text", "on_terminal", "tree_lines"]
 
 Tree = tuple[str, list["Tree"]]
 """A label and its children: what ``explain`` draws for a plan."""
@@ -17,12 +21,6 @@ Tree = tuple[str, list["Tree"]]
 def on_terminal() -> bool:
     """Whether standard output is a terminal (rich output) rather than a pipe or a file (plain text)."""
     return bool(getattr(sys.stdout, "isatty", lambda: False)())
-
-
-def instant_text(value: datetime, zone: tzinfo | None = None) -> str:
-    """An instant in the tenant's zone, to the second: ``2026-11-20 17:59:59+01:00``."""
-    local = value.astimezone(zone) if zone is not None else value
-    return local.replace(microsecond=0).isoformat(sep=" ")
 
 
 def _utc(value: Any) -> Any:
@@ -48,7 +46,14 @@ def echo_table(headers: Sequence[str], rows: Sequence[Sequence[object]], *, titl
         from rich.console import Console
         from rich.table import Table
 
-        table = Table(*headers, title=title, title_justify="left")
+        # Never truncate: the first column (the ids) stays whole, every other cell wraps, and folds a word
+        # longer than its column rather than cutting it with an ellipsis.
+        table = Table(title=title, title_justify="left")
+        for index, header in enumerate(headers):
+            if index == 0:
+                table.add_column(header, no_wrap=True, overflow="fold", min_width=max([len(header)] + [len(r[0]) for r in cells]))
+            else:
+                table.add_column(header, overflow="fold")
         for row in cells:
             table.add_row(*row)
         Console(file=sys.stdout).print(table)
@@ -73,7 +78,8 @@ def echo_tree(root: Tree) -> None:
 
         top = RichTree(escape(root[0]))
         build(root, top)
-        Console(file=sys.stdout, soft_wrap=True).print(top)
+        # Labels wrap at words under their guides; nothing is cut off at the terminal's edge.
+        Console(file=sys.stdout).print(top)
         return
     click.echo("\n".join(tree_lines(root)))
 
@@ -96,7 +102,7 @@ def exclusive(**flags: bool) -> None:
     """Refuse output options that cannot go together (``--json`` and ``--csv``)."""
     given = [name for name, value in flags.items() if value]
     if len(given) > 1:
-        from adapters.cli.common import Failure
+        from adapters.cli.errors import Failure
 
         raise Failure(f"{' and '.join(given)} cannot be used together; choose one output format")
 

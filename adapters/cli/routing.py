@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+import shlex
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -11,7 +12,8 @@ from zoneinfo import ZoneInfo
 import click
 import msgspec
 
-from adapters.cli.common import Env, Failure, exit_code, pass_env
+from adapters.cli.common import Env, pass_env
+from adapters.cli.errors import Failure, exit_code, refusal_text
 from adapters.cli.ledger import REASON, TENANT
 from adapters.cli.output import echo_json, echo_table, echo_tree, instant_text
 from adapters.render_plan import explanation_lines, plan_tree, table_lines
@@ -20,8 +22,7 @@ from core.aggregates.hours import OpeningHours
 from core.aggregates.provisioning import ProviderPolicy
 from core.aggregates.schedule import WEEKDAYS
 from core.errors import DomainError
-from core.projections.table import RoutingTable
-from core.routing import Call, route
+from core.routing import Call, RoutingTable, route
 
 AT_HELP = ("When: now (the default), a date or local time in the tenant's zone (2026-11-20T17:59), "
            "or an instant with an offset (2026-11-20T17:59:59+01:00).")
@@ -56,18 +57,48 @@ class Tables:
             missing = "the tenant did not exist yet"
         else:
             table = self.projection.effective(self.slug, at)
-            missing = "nothing was confirmed live by then (see `callroute pending`; use --desired for the saved settings)"
+            missing = ("nothing was confirmed live by then (callroute pending lists what waits for the PBX; "
+                       "use --desired for the saved settings)")
         if table is None:
             raise Failure(f"no routing table of {self.slug!r} at {instant_text(at, self.zone)}: {missing}")
         return table
 
 
-def decide(table: RoutingTable, call: Call, states: dict[str, Any]) -> Any:
-    """``route()``, with a refusal as one line."""
+def decide(table: RoutingTable, call: Call, states: dict[str, Any], flags: dict[str, tuple[str, object]] | None = None) -> Any:
+    """``route()``, with a refusal as one line naming what was typed (``flags``: field → (flag, value))."""
     try:
-        return route(table, call, states)
+        return route(table, call, states, explain=True)
     except DomainError as exc:
-        raise Failure(str(exc), exit_code(exc)) from None
+        raise Failure(refusal_text(exc, flags or {}, None, ZoneInfo(table.time_zone)), exit_code(exc)) from None
+
+
+DIGITS = re.compile(r"^[0-9*#]*$")
+
+
+def check_digits(digits: str | None) -> None:
+    """Refuse IVR digits other than 0-9, * and # (none at all is fine: the caller pressed nothing)."""
+    if digits is not None and not DIGITS.match(digits):
+        raise Failure(f"--digits {digits}: a caller presses the keys 0-9, * and # (give '' for none)")
+
+
+def endpoints(table: RoutingTable) -> list[str]:
+    """Every endpoint a state may be given for: the tenant's users and the members of its answer groups (PBX/MEMBER)."""
+    from core.routing import member_key
+
+    found = dict.fromkeys(sorted(table.users))
+    for key in sorted(table.groups):
+        found.update(dict.fromkeys(member_key(m.ref) for m in table.groups[key].members))
+    return list(found)
+
+
+def check_endpoints(table: RoutingTable, given: dict[str, tuple[str, ...]]) -> None:
+    """Refuse a state for an endpoint that is neither a user of the tenant nor a member of one of its groups."""
+    known = endpoints(table)
+    for option, values in given.items():
+        for value in values:
+            if value not in known:
+                raise Failure(f"{option} {value}: neither a user of {table.tenant} nor a member of its answer groups "
+                              f"(table version {table.version}); give one of {', '.join(known)}")
 
 
 def echo_decision(decision: Any) -> None:
@@ -95,13 +126,17 @@ def explain(
     excluded: tuple[str, ...], digits: str | None, effective: bool, as_json: bool,
 ) -> None:
     """Show where a call goes and why: the plan as a tree, and every rule consulted."""
+    check_digits(digits)
     tables = Tables(env, slug)
     instant = tables.instant(at)
     table = tables.table(instant, desired=not effective)
+    check_endpoints(table, {"--busy": busy, "--unreachable": unreachable, "--excluded": excluded})
     states = {**{e: "excluded" for e in excluded}, **{e: "unreachable" for e in unreachable}, **{e: "busy" for e in busy}}
     withheld = caller is None or caller.strip().lower() in WITHHELD
     call = Call(dialled=dialled, at=instant, caller=None if withheld else caller, digits=digits)
-    decision = decide(table, call, states)
+    flags = {"to": ("--to", dialled), "dialled": ("--to", dialled), "caller": ("--from", caller), "from": ("--from", caller),
+             "digits": ("--digits", digits), "tenant": ("--tenant", slug), "at": ("--at", at)}
+    decision = decide(table, call, states, flags)
     if as_json:
         echo_json({"table_version": table.version, "effective": effective, "at": instant, "plan": decision.plan,
                    "explanation": decision.explanation})
@@ -146,9 +181,9 @@ def pending(env: Env, slug: str, at: str | None, as_json: bool) -> None:
     overdue = sum(p.overdue for p in changes)
     click.echo(f"{slug} at {instant_text(instant, tables.zone)}: {len(changes)} pending, {overdue} overdue")
     if changes:
-        echo_table(["version", "change", "saved at", "by", "due", "", "reason"],
+        echo_table(["version", "change", "saved at", "by", "due", "status", "reason"],
                    [(p.version, p.topic.removeprefix("callroute/"), instant_text(p.at, tables.zone), p.actor,
-                     instant_text(p.deadline, tables.zone), "OVERDUE" if p.overdue else "", p.reason or "")
+                     instant_text(p.deadline, tables.zone), "OVERDUE" if p.overdue else "waiting", p.reason or "")
                     for p in changes])
 
 
@@ -160,15 +195,19 @@ def provision() -> None:
 @provision.command("confirm")
 @TENANT
 @click.option("--version", type=int, required=True, help="Every version up to this one is live.")
-@click.option("--at", "at", metavar="WHEN", help="When it went live (default: now). " + AT_HELP.split(": ", 1)[1])
+@click.option("--at", "at", metavar="WHEN",
+              help="When the PBX applied it: now (the default), a date or local time in the tenant's zone "
+                   "(2026-11-20T17:59), or an instant with an offset (2026-11-20T17:59:59+01:00).")
 @REASON
 @pass_env
 def provision_confirm(env: Env, slug: str, version: int, at: str | None, reason: str | None) -> None:
     """Record that the PBX applied every change up to a version."""
     zone = env.zone(slug)
     applied_at = env.instant(at, "--at", zone) if at else None
-    flags = {"version": ("--version", version), "applied_at": ("--at", at), "tenant": ("--tenant", slug)}
-    env.execute([c.ConfirmProvisioning(tenant=slug, version=version, applied_at=applied_at, reason=reason)], flags=flags)
+    flags = {"version": ("--version", version), "applied_at": ("--at", at or "now"), "at": ("--at", at or "now"),
+             "tenant": ("--tenant", slug), "reason": ("--reason", None)}
+    env.execute([c.ConfirmProvisioning(tenant=slug, version=version, applied_at=applied_at, reason=reason)], flags=flags,
+                zone=zone)
     if applied_at is None:
         click.echo(f"{slug}: every change up to version {version} is now recorded as live")
     else:
@@ -179,19 +218,29 @@ def provision_confirm(env: Env, slug: str, version: int, at: str | None, reason:
 @TENANT
 @click.option("--max-delay-hours", type=click.FloatRange(min=0, max=720), default=24, show_default=True,
               help="The longest a change may take to go live, counted in office hours when those are given.")
-@click.option("--office-hours", help="When the provider's office works, e.g. 'mon-fri 09:00-17:00' (default: always).")
+@click.option("--office-hours", metavar="'DAYS HH:MM-HH:MM'",
+              help="When the provider's office works: days, then one window (see the example above; default: always).")
 @click.option("--time-zone", default="UTC", show_default=True, help="The IANA zone of the office hours.")
 @REASON
 @pass_env
 def provision_policy(env: Env, slug: str, max_delay_hours: float, office_hours: str | None, time_zone: str,
                      reason: str | None) -> None:
-    """Set the provider's maximum delay and office hours."""
+    """Set the provider's maximum delay and office hours.
+
+    \b
+    Example:
+      callroute provision policy --tenant nordic-dental --max-delay-hours 48 \\
+          --office-hours 'mon-fri 09:00-17:00' --time-zone Europe/London
+    """
     if not math.isfinite(max_delay_hours):
         raise Failure("--max-delay-hours: give a number of hours from 0 to 720")
     hours = parse_office_hours(office_hours) if office_hours else None
     policy = ProviderPolicy(max_delay_seconds=round(max_delay_hours * 3600), office_hours=hours, time_zone=time_zone)
+    typed = f"{max_delay_hours:g}" + (f" --office-hours {shlex.quote(office_hours)}" if office_hours else "") + \
+        f" --time-zone {time_zone}"
     flags = {"policy.time_zone": ("--time-zone", time_zone), "policy.office_hours": ("--office-hours", office_hours),
-             "policy": ("--max-delay-hours", max_delay_hours), "tenant": ("--tenant", slug)}
+             "policy.max_delay_seconds": ("--max-delay-hours", f"{max_delay_hours:g}"), "policy": ("--max-delay-hours", typed),
+             "tenant": ("--tenant", slug), "reason": ("--reason", None)}
     env.execute([c.SetProviderPolicy(tenant=slug, policy=policy, reason=reason)], flags=flags)
     counted = f"counted in office hours {office_hours} ({time_zone})" if office_hours else "counted from the change"
     click.echo(f"{slug}: changes must go live within {max_delay_hours:g} hours, {counted}")

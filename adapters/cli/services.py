@@ -11,28 +11,14 @@ from typing import Any
 import click
 import msgspec
 
-from adapters.cli.common import Env, Failure, pass_env
+from adapters.cli.common import Env, pass_env
+from adapters.cli.errors import Failure
 from adapters.cli.ledger import TENANT
 from adapters.cli.output import echo_json, echo_table
-from adapters.cli.users import JSON, counted, day_ranges
-from core.aggregates.describe import describe
-from core.aggregates.hours import OpeningHours
+from adapters.cli.users import JSON, counted
+from adapters.words import describe, hours_text, seconds, words
 from core.aggregates.services import CallQueue, ForwardingScheme, IvrMenu
 from core.queries import SchemeView, TenantView
-
-def hours_text(value: OpeningHours | None) -> str:
-    """Opening hours in one line, equal neighbouring days merged: ``mon-fri 09:00-18:00``."""
-    if value is None:
-        return "always"
-    open_days = {day: ", ".join(f"{w.start}-{w.end}" for w in windows) for day, windows in value.days.items() if windows}
-    if not open_days:
-        return "never"
-    return "; ".join(f"{days} {windows}" for days, windows in day_ranges(open_days))  # type: ignore[arg-type]
-
-
-def seconds(value: int) -> str:
-    """A duration in seconds, as ``20 s``."""
-    return f"{value} s"
 
 
 def lookup(items: dict[str, Any], key: str, option: str, kind: str, view: TenantView) -> Any:
@@ -56,7 +42,6 @@ def echo_lines(lines: list[tuple[str, str]], title: str) -> None:
         click.echo(f"  {label:<{width}}  {text}")
 
 
-# -- queues -------------------------------------------------------------------------------------
 
 
 @click.group()
@@ -73,7 +58,7 @@ def queue_lines(spec: CallQueue) -> list[tuple[str, str]]:
     announce = [name for name, on in (("position", spec.announce_position), ("hold time", spec.announce_hold_time)) if on]
     return [
         ("agents", ", ".join(spec.agents) or "-"),
-        ("strategy", spec.strategy.replace("_", " ")),
+        ("strategy", words(spec.strategy)),
         ("agent rings", seconds(spec.agent_ring_seconds)),
         ("wrap-up", seconds(spec.wrap_up_seconds)),
         ("longest wait", f"{seconds(spec.max_wait_seconds)}, then "
@@ -95,7 +80,7 @@ def queue_list(env: Env, slug: str, as_json: bool) -> None:
         echo_json([flat("queue", key, spec) for key, spec in view.queues.items()])
         return
     echo_table(["queue", "name", "agents", "strategy", "agent rings", "longest wait", "then", "no agents"],
-               [(key, q.name, ", ".join(q.agents) or "-", q.strategy.replace("_", " "), seconds(q.agent_ring_seconds),
+               [(key, q.name, ", ".join(q.agents) or "-", words(q.strategy), seconds(q.agent_ring_seconds),
                  seconds(q.max_wait_seconds), describe(q.after_max_wait) if q.after_max_wait else "call ends",
                  describe(q.when_no_agents) if q.when_no_agents else "wait anyway")
                 for key, q in view.queues.items()], title=f"{slug}: {counted(len(view.queues), 'call queue')}")
@@ -116,7 +101,6 @@ def queue_show(env: Env, slug: str, key: str, as_json: bool) -> None:
     echo_lines(queue_lines(spec), f"queue {key}: {spec.name}")
 
 
-# -- IVR menus ----------------------------------------------------------------------------------
 
 
 @click.group()
@@ -180,7 +164,6 @@ def ivr_show(env: Env, slug: str, key: str, as_json: bool) -> None:
     echo_lines(ivr_lines(spec), f"IVR menu {key}: {spec.name}")
 
 
-# -- forwarding schemes -------------------------------------------------------------------------
 
 
 @click.group()
@@ -249,7 +232,6 @@ def scheme_show(env: Env, slug: str, key: str, as_json: bool) -> None:
     echo_lines(scheme_lines(item), f"scheme {key}: {item.scheme.name}")
 
 
-# -- numbers ------------------------------------------------------------------------------------
 
 
 @click.group()

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import click
 import msgspec
 
-from adapters.cli.common import Failure
+from adapters.cli.errors import Failure, schema_text
 from simulator.kpis import Kpis
 from simulator.run import RunResult, run_scenario
 from simulator.scenario import Scenario, ScenarioError, load_scenario
@@ -32,7 +32,7 @@ def summary_lines(result: RunResult) -> list[str]:
     """The figures a person looks at first."""
     k: Kpis = result.kpis
     hours = k.simulated_seconds / 3600
-    levels = ", ".join(f"{share:.1%} within {key}" for key, share in k.service_level.items())
+    levels = ", ".join(f"{share:.1%} within {_duration(key)}" for key, share in k.service_level.items())
     lines = [
         f"{k.offered} calls over {hours:.1f} simulated hours (seed {result.seed}, {k.events} events)",
         f"  answered {k.answered}, abandoned {k.abandoned} (ringing {k.abandoned_ringing}, IVR {k.abandoned_ivr}, "
@@ -50,6 +50,12 @@ def summary_lines(result: RunResult) -> list[str]:
     for check in result.assertions:
         lines.append(f"  {'PASS' if check.passed else 'FAIL'} {check.assertion}  ({check.detail})")
     return lines
+
+
+def _duration(key: str) -> str:
+    """A service-level threshold key (``20s``) as the command line writes durations (``20 s``)."""
+    number = key.removesuffix("s")
+    return f"{number} s" if number.replace(".", "", 1).isdigit() else key
 
 
 def written_lines(trace: Path | None = None, report: Path | None = None, calls: Path | None = None,
@@ -158,7 +164,7 @@ def run_and_report(scenario: Scenario, base: Path, seed: int | None, trace: Path
             result = run_scenario(scenario, base=base, seed=seed, trace=trace_file, calls_out=calls_file,
                                   progress=display.tick if display is not None else None)
         except ScenarioError as exc:
-            raise Failure(str(exc)) from None
+            raise Failure(schema_text(str(exc))) from None
         finally:
             for handle in (trace_file, calls_file):
                 if handle is not None:
@@ -206,7 +212,7 @@ def _stderr_is_terminal() -> bool:
 @click.option("--report", type=click.Path(dir_okay=False, path_type=Path),
               help="Write an HTML report with plots (needs the report extra: matplotlib).")
 @click.option("--calls", "calls", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write one line per call in the format `audit explain-call --calls` checks.")
+              help="Write one line per call, in the form that audit explain-call --calls checks.")
 @click.option("--junit", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the assertions as JUnit XML (one testcase per assertion).")
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
@@ -219,7 +225,7 @@ def simulate(scenario_file: Path, seed: int | None, trace: Path | None, report: 
     try:
         scenario = load_scenario(scenario_file)
     except ScenarioError as exc:
-        raise Failure(str(exc)) from None
+        raise Failure(schema_text(str(exc))) from None
     for option, path in (("--trace", trace), ("--report", report), ("--calls", calls), ("--junit", junit)):
         if path is not None and not path.resolve().parent.is_dir():
             raise Failure(f"{option}: the folder {path.resolve().parent} does not exist")

@@ -10,12 +10,14 @@ from typing import Any
 import click
 import msgspec
 
-from adapters.cli.common import Env, Failure, pass_env
+from adapters.cli.common import Env, pass_env
+from adapters.cli.errors import Failure
 from adapters.cli.ledger import REASON, TENANT, echo_receipt
 from adapters.cli.output import echo_json, echo_table
 from adapters.render import SOURCE_WORDS, render_user
+from adapters.words import day_text, describe
+from adapters.words import schedule_summary as summary
 from core import commands as c
-from core.aggregates.describe import describe
 from core.aggregates.handling import CallHandling
 from core.aggregates.schedule import (
     WEEKDAYS,
@@ -40,12 +42,13 @@ def counted(number: int, noun: str) -> str:
     return f"{number} {noun}" + ("" if number == 1 else "s")
 
 
-def find_user(view: TenantView, extension: str) -> UserView:
-    """The user ``extension`` of a tenant's view, or one line naming ``--extension``."""
+def find_user(view: TenantView, extension: str, *, changing: bool = False) -> UserView:
+    """The user ``extension`` of a tenant's view, or one line naming ``--extension`` (saying nothing was stored if ``changing``)."""
     for candidate in view.users:
         if candidate.extension == extension:
             return candidate
-    raise Failure(f"--extension {extension}: tenant {view.slug!r} has no extension {extension!r}")
+    raise Failure(f"--extension {extension}: tenant {view.slug!r} has no extension {extension!r}"
+                  + ("; nothing was stored" if changing else ""))
 
 
 @click.group()
@@ -194,20 +197,55 @@ def divert_show(env: Env, slug: str, extension: str, as_json: bool) -> None:
 @TENANT
 @EXTENSION
 @click.option("--when", "condition", required=True, type=click.Choice([*CONDITIONS, "all"]),
-              help="Which divert to turn off; all turns off the four together, or none of them.")
+              help="Which divert to clear, or all four. No answer and busy go back to the tenant default (the value set "
+                   "for this user is dropped); forward always and unreachable have no tenant default and are turned off.")
 @REASON
 @pass_env
 def divert_clear(env: Env, slug: str, extension: str, condition: str, reason: str | None) -> None:
-    """Turn one of a user's diverts off, or all four at once."""
+    """Clear a user's diverts: no answer and busy go back to the tenant default, the others off."""
+    found = find_user(env.readable(slug), extension, changing=True)
     conditions = CONDITIONS if condition == "all" else (condition,)
-    flags = {"tenant": ("--tenant", slug), "extension": ("--extension", extension), "condition": ("--when", condition)}
-    commands = [c.SetDivert(tenant=slug, extension=extension, condition=one, target=Off(), reason=reason)  # type: ignore[arg-type]
-                for one in conditions]
+    to_reset = [one for one in conditions if one in TENANT_DEFAULTED and getattr(found.own, one) is not None]
+    to_off = [one for one in conditions if one not in to_reset and not _is_off(found, one)]
+    if not (to_reset or to_off):
+        what = "every divert" if condition == "all" else f"the {CONDITION_WORDS[condition]} divert"
+        raise Failure(f"--when {condition}: {what} of {extension} is already off"
+                      + (", with no value of its own to clear" if set(conditions) & TENANT_DEFAULTED else "")
+                      + "; nothing was stored")
+    commands: list[Any] = [c.SetDivert(tenant=slug, extension=extension, condition=one, target=Off(), reason=reason)  # type: ignore[arg-type]
+                           for one in to_off]
+    if to_reset:
+        commands.append(c.ResetCallHandling(tenant=slug, extension=extension, settings=tuple(to_reset), reason=reason))  # type: ignore[arg-type]
+    flags = {"tenant": ("--tenant", slug), "extension": ("--extension", extension), "condition": ("--when", condition),
+             "target": ("--when", condition), "settings": ("--when", condition), "reason": ("--reason", None)}
     echo_receipt(env.execute(commands, flags=flags))
-    click.echo(f"{extension}: {', '.join(CONDITION_WORDS[one] for one in conditions)} now off")
+    after = find_user(env.readable(slug), extension).handling
+    said = [f"{_joined([CONDITION_WORDS[one] for one in to_off])} now off"] if to_off else []
+    for one in to_reset:
+        value = after.no_answer if one == "no_answer" else after.busy
+        said.append(f"{CONDITION_WORDS[one]} back to the {SOURCE_WORDS[after.sources[one]]}: {describe(value)}")
+    untouched = [CONDITION_WORDS[one] for one in conditions if one not in to_reset and one not in to_off]
+    if untouched:
+        said.append(f"{_joined(untouched)} already off")
+    click.echo(f"{extension}: {'; '.join(said)}")
 
 
-# -- out of hours -----------------------------------------------------------------------------
+TENANT_DEFAULTED = {"no_answer", "busy"}
+"""The diverts a tenant default applies to (seed 002's call handling); forward always and unreachable have none."""
+
+
+def _is_off(found: UserView, condition: str) -> bool:
+    """Whether a user's divert, as resolved, sends calls nowhere else."""
+    value = {"always": found.forward_always, "unreachable": found.unreachable, "busy": found.handling.busy,
+             "no_answer": found.handling.no_answer.target}[condition]
+    return isinstance(value, Off)
+
+
+def _joined(names: list[str]) -> str:
+    """``a``, ``a and b``, ``a, b and c``."""
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+
+
 
 _WINDOW = re.compile(r"^\s*(?P<days>[a-z,\- ]+?)\s+(?P<start>\d{1,2}:\d{2})\s*-\s*(?P<end>\d{1,2}:\d{2})\s*$")
 DAYS_SHAPE = "days like mon-fri, sat,sun or mon,wed-fri"
@@ -229,20 +267,6 @@ def parse_days(text: str, option: str, typed: str | None = None) -> list[Weekday
     return days
 
 
-def day_ranges(values: dict[Weekday, Any]) -> list[tuple[str, Any]]:
-    """Consecutive weekdays with equal values merged: ``[("mon-fri", v), ("sat-sun", w)]``."""
-    runs: list[list[Any]] = []
-    for day in WEEKDAYS:
-        if day not in values:
-            continue
-        last = runs[-1] if runs else None
-        if last is not None and WEEKDAYS.index(last[1]) + 1 == WEEKDAYS.index(day) and last[2] == values[day]:
-            last[1] = day
-        else:
-            runs.append([day, day, values[day]])
-    return [(first if first == end else f"{first}-{end}", value) for first, end, value in runs]
-
-
 def _clock(value: str, text: str) -> str:
     hours, minutes = (int(x) for x in value.split(":"))
     if hours > 23 or minutes > 59:
@@ -261,25 +285,6 @@ def _window(text: str) -> tuple[list[Weekday], UnavailableBetween]:
     return parse_days(match["days"], "--unavailable", text), UnavailableBetween(start=start, end=end)
 
 
-def day_text(schedule: DaySchedule) -> str:
-    """One weekday of a schedule in words."""
-    if isinstance(schedule, UnavailableAllDay):
-        return "unavailable all day"
-    if isinstance(schedule, UnavailableBetween):
-        return f"unavailable {schedule.start}-{schedule.end}" + (
-            f" (until {schedule.end} the next day)" if schedule.crosses_midnight else "")
-    return "available all day"
-
-
-def summary(schedule: OutOfHours) -> str:
-    """A schedule in one line: which days are out of hours and where calls go then."""
-    unavailable = {d: schedule.day(d) for d in WEEKDAYS if not isinstance(schedule.day(d), AvailableAllDay)}
-    days = [f"{label} " + ("all day" if isinstance(value, UnavailableAllDay) else f"{value.start}-{value.end}")
-            for label, value in day_ranges(unavailable)]
-    return (f"out of hours {'on' if schedule.enabled else 'off'}: unavailable {', '.join(days) or 'never'}"
-            f" → {describe(schedule.when_unavailable)}")
-
-
 @click.group("out-of-hours")
 def out_of_hours() -> None:
     """Set and show a user's weekly out-of-hours schedule, and turn it off or on again."""
@@ -289,7 +294,7 @@ def out_of_hours() -> None:
 @TENANT
 @EXTENSION
 @click.option("--unavailable", "windows", multiple=True, metavar="'DAYS HH:MM-HH:MM'",
-              help="Unavailable on these days between two times, e.g. 'mon-fri 18:00-08:00' (an end before the start "
+              help="Unavailable on these days between two times (see the example above; an end before the start "
                    "runs into the next morning); repeatable.")
 @click.option("--unavailable-all-day", "closed", multiple=True, metavar="DAYS",
               help="Unavailable all day on these days, e.g. sat,sun; repeatable.")
@@ -303,7 +308,13 @@ def out_of_hours_set(
     env: Env, slug: str, extension: str, windows: tuple[str, ...], closed: tuple[str, ...], open_: tuple[str, ...],
     target: str, reason: str | None,
 ) -> None:
-    """Replace a user's weekly out-of-hours schedule and turn it on."""
+    """Replace a user's weekly out-of-hours schedule and turn it on.
+
+    \b
+    Example:
+      callroute out-of-hours set --tenant nordic-dental --extension 2004 \\
+          --unavailable 'mon-fri 18:00-09:00' --unavailable-all-day sat,sun
+    """
     if not (windows or closed or open_):
         raise Failure("name the days: --unavailable 'mon-fri 18:00-08:00', --unavailable-all-day sat,sun "
                       "and/or --available-all-day DAYS")
@@ -329,7 +340,9 @@ def out_of_hours_set(
         raise Failure("--when-unavailable off: say where calls go instead: voicemail, an extension or a number")
     schedule = OutOfHours(enabled=True, days=dict(sorted(days.items(), key=lambda kv: WEEKDAYS.index(kv[0]))),
                           when_unavailable=parsed)
+    first = entries[0]
     flags |= {"tenant": ("--tenant", slug), "extension": ("--extension", extension),
+              "out_of_hours": (first[0], shlex.quote(first[1])),
               "out_of_hours.when_unavailable": ("--when-unavailable", target)}
     command = c.SetOutOfHours(tenant=slug, extension=extension, out_of_hours=schedule, reason=reason)
     echo_receipt(env.execute([command], flags=flags))
@@ -359,7 +372,7 @@ def out_of_hours_show(env: Env, slug: str, extension: str, as_json: bool) -> Non
 
 
 def _switch(env: Env, slug: str, extension: str, enabled: bool, reason: str | None) -> None:
-    found = find_user(env.readable(slug), extension)
+    found = find_user(env.readable(slug), extension, changing=True)
     word = "on" if enabled else "off"
     if found.out_of_hours is None:
         raise Failure(f"--extension {extension}: has no out-of-hours schedule to turn {word}; "
@@ -367,7 +380,7 @@ def _switch(env: Env, slug: str, extension: str, enabled: bool, reason: str | No
     if found.out_of_hours.enabled == enabled:
         raise Failure(f"--extension {extension}: the out-of-hours schedule is already {word}; nothing was stored")
     schedule = msgspec.structs.replace(found.out_of_hours, enabled=enabled)
-    flags = {"tenant": ("--tenant", slug), "extension": ("--extension", extension)}
+    flags = {"tenant": ("--tenant", slug), "extension": ("--extension", extension), "out_of_hours": ("--extension", extension)}
     echo_receipt(env.execute([c.SetOutOfHours(tenant=slug, extension=extension, out_of_hours=schedule, reason=reason)],
                              flags=flags))
     click.echo(f"{extension}: {summary(schedule)}")

@@ -314,7 +314,7 @@ def test_diff_between_two_instants_uses_the_versions_saved_then(shared_db: Path)
     code, out, _ = run(shared_db, "audit", "diff", "--tenant", T, "--from", iso(11, 59), "--to", iso(12))
     assert code == 0
     assert out.splitlines() == [
-        f"{T}: version 6 → 7, 1 values changed",
+        f"{T}: version 6 → 7, 1 value changed",
         "  user 2001",
         "    forward always: off → extension 2002",
     ]

@@ -34,7 +34,6 @@ from tests.simulator.builders import (
     set_divert,
 )
 
-# -- validation ------------------------------------------------------------------------------------
 
 MINIMAL: dict[str, Any] = {
     "tenant": {"slug": TENANT, "commands": [create_tenant(), add_user("2001")]},
@@ -220,7 +219,6 @@ def test_a_call_to_a_number_the_tenant_does_not_have_names_the_call() -> None:
         run_scenario(s)
 
 
-# -- assertions --------------------------------------------------------------------------------------
 
 VOICEMAIL_USERS = [
     create_tenant(), add_user("2001"), add_user("2002"),
@@ -307,7 +305,6 @@ def test_check_evaluates_one_assertion_without_a_run() -> None:
     assert not check("call 5 ends busy", kpis, {"5": ("missed", None)}).passed
 
 
-# -- an IVR with the caller's digits ---------------------------------------------------------------------
 
 IVR = {"command": "save_ivr_menu", "tenant": TENANT, "ivr": "main",
        "spec": {"name": "Main", "prompt": TTS, "timeout_seconds": 5, "retries": 1,
@@ -342,7 +339,6 @@ def test_explicit_calls_with_digits_through_an_ivr() -> None:
     assert result.kpis.asa_seconds == pytest.approx((5 + 7) / 2)
 
 
-# -- a change saved at one instant, live later ------------------------------------------------------------
 
 
 def provisioning_run(delay: float):  # type: ignore[no-untyped-def]
@@ -391,7 +387,6 @@ def test_a_free_agent_added_to_a_queue_serves_the_calls_already_waiting() -> Non
     assert {r["call"]: r["t"] for r in trace if r["ev"] == "answer"} == {1: 1.0, 2: 101.0}
 
 
-# -- shifts ------------------------------------------------------------------------------------------------
 
 SHIFT_QUEUE = [create_tenant("Europe/Stockholm"), add_user("2001"),
                save_queue("support", ["2001"], wrap_up_seconds=0, when_no_agents={"kind": "voicemail", "extension": "2001"}),
@@ -428,7 +423,6 @@ def test_shifts_follow_the_wall_clock_across_a_dst_change() -> None:
     assert result.passed, result.assertions
 
 
-# -- caller patience ----------------------------------------------------------------------------------------
 
 
 def test_callers_abandon_while_ringing_in_the_ivr_and_in_the_queue() -> None:
@@ -458,7 +452,6 @@ def test_callers_abandon_while_ringing_in_the_ivr_and_in_the_queue() -> None:
     assert k.wait_max == 25.0
 
 
-# -- queue offers that end early (the xfail ones are open bugs) ----------------------------------------------------------------
 
 ONE_AGENT_QUEUE = [create_tenant(), add_user("2001"),
                    save_queue("q", ["2001"], agent_ring_seconds=20, wrap_up_seconds=0,

@@ -221,11 +221,14 @@ def _method(qualify: _Qualify, command_type: Any) -> list[str]:
 def render() -> str:
     """The text of ``core/api.py`` for the command schema as it is now."""
     # "commands as c" sorts as the name it imports, as isort does.
-    imports: set[tuple[str, str | None]] = {("core", "commands as c"), ("core.aggregates.context", "Actor"), ("typing", "TYPE_CHECKING")}
+    imports: set[tuple[str, str | None]] = {
+        ("core", "commands as c"), ("core.aggregates.commanding", "Receipt"), ("core.aggregates.context", "Actor"),
+        ("typing", "TYPE_CHECKING"),
+    }
     qualify = _Qualify(imports)
     methods = [_method(qualify, command_type) for command_type in c.COMMAND_TYPES]
     lines = [_HEADER, "from __future__ import annotations", "", *_import_lines(imports), "", "if TYPE_CHECKING:"]
-    lines += _import_lines({("collections.abc", "Sequence"), ("core.service", "Receipt")}, indent="    ")
+    lines += _import_lines({("collections.abc", "Sequence")}, indent="    ")
     lines += ["", "", _CLASS.rstrip("\n")]
     for method in methods:
         lines += ["", *method]

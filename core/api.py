@@ -12,6 +12,7 @@ from core import commands as c
 from core.aggregates.access import Permission
 from core.aggregates.catalog import AudioFile, ExtraKind, PbxKind, Plan
 from core.aggregates.catalogue import PrincipalId
+from core.aggregates.commanding import Receipt
 from core.aggregates.context import Actor
 from core.aggregates.groups import GroupMember, GroupSettings, MemberRef
 from core.aggregates.handling import ApplyTo, DisplayNumberKind, SettingName
@@ -36,8 +37,6 @@ from core.aggregates.users import Mac, Pin
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
-
-    from core.service import Receipt
 
 
 class CommandMethods:

@@ -26,7 +26,7 @@ from core.aggregates.context import Actor, CommandContext
 from core.aggregates.identifiers import tenant_id
 from core.aggregates.provisioning import Provisioning, provisioning_id
 from core.aggregates.rules import PbxDirectory
-from core.aggregates.commanding import PinHasher
+from core.aggregates.commanding import PinHasher, Receipt
 from core.aggregates.tenant import Tenant, TenantSnapshot
 from core.api import CommandMethods
 from core.clock import Clock
@@ -86,14 +86,6 @@ def _split_validation(text: str) -> tuple[str | None, str]:
 
 class _StaleCache(Exception):
     """A cached tenant was behind the store; the batch is run again on fresh state."""
-
-
-class Receipt(msgspec.Struct, frozen=True):
-    """What a successful batch stored: the new version of each tenant it touched, and how many events in all."""
-
-    versions: dict[str, int]
-    events: int
-    """Events stored, tenants' and provisioning records' alike (a first confirmation stores two)."""
 
 
 class EventWriter(Protocol):

@@ -24,6 +24,7 @@ from core.errors import DomainError
 from core.projections import MemoryProjectionStore, RoutingProjection
 from core.routing import RoutingTable
 from core.service import CallrouteApp
+from core.wiring import wire
 from simulator.scenario import Scenario, ScenarioError
 
 OPERATOR = Actor(principal="simulator", operator=True)
@@ -58,8 +59,7 @@ class LiveConfig:
     def __init__(self, scenario: Scenario, base: Path) -> None:
         self.slug = scenario.tenant.slug
         self.clock = SteppingClock(scenario.start)
-        self.app = CallrouteApp({"PERSISTENCE_MODULE": "eventsourcing.popo"}, clock=self.clock, pin_hasher=_Hasher())
-        self.app.pbx_directory = _Directory(self.app)
+        self.app = wire(None, clock=self.clock, pin_hasher=_Hasher(), directory=_Directory)
         spec = scenario.tenant
         if spec.store is not None:
             self._copy_from_store(Path(base, spec.store.db), spec.store.tenant)

@@ -65,6 +65,14 @@ def handles(command_type: type, *, target: Target = "tenant") -> Callable[[C], C
     return register
 
 
+class Receipt(msgspec.Struct, frozen=True):
+    """What a successful batch stored: the new version of each tenant it touched, and how many events in all."""
+
+    versions: dict[str, int]
+    events: int
+    """Events stored, tenants' and provisioning records' alike (a first confirmation stores two)."""
+
+
 def command_tag(command: object) -> str:
     """The stable wire name of a command (``set_divert``)."""
     return type(command).__struct_config__.tag  # type: ignore[attr-defined]

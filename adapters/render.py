@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from zoneinfo import ZoneInfo
 
-from adapters.words import describe, hours_text, instant_text, seconds, words
-from core.aggregates.groups import member_label
+from adapters.words import describe, hours_text, instant_text, ring_time_text, seconds, unknown_text, words
+from core.aggregates.catalog import PbxLink, UnknownPbxMember
+from core.aggregates.groups import CloudMember, MemberRef, SipMember, member_label
 from core.aggregates.hours import OpeningHours
 from core.aggregates.schedule import WEEKDAYS, AvailableAllDay, UnavailableAllDay, UnavailableBetween
 from core.queries import TenantView, UserView
@@ -55,9 +57,18 @@ def hours(value: OpeningHours | None) -> str:
     return hours_text(value)
 
 
+def unknown_mark(links: Iterable[PbxLink], ref: MemberRef) -> UnknownPbxMember | None:
+    """The mark on a member of another PBX that the directory stopped listing (``None``: not marked, or a user here)."""
+    match ref:
+        case CloudMember(pbx=pbx, member=member) | SipMember(pbx=pbx, internal_number=member):
+            return next((link.unknown_members.get(member) for link in links if link.id == pbx), None)
+    return None
+
+
 def render_services(view: TenantView) -> list[str]:
     """Lines for groups, queues, IVR menus, schemes, numbers and the catalogue."""
     lines: list[str] = []
+    zone = ZoneInfo(view.time_zone)
     for group in view.groups:
         s = group.settings
         lines.append(f"  answer group {group.id}: {s.name}, number {s.number or '-'}, billing id {s.billing_id or '-'}, "
@@ -65,7 +76,9 @@ def render_services(view: TenantView) -> list[str]:
                      f"if nobody answers → {describe(s.fallback)}")
         for member in group.members:
             excluded = " (excluded)" if member.excluded else ""
-            lines.append(f"      {member_label(member.ref)} rings {seconds(member.ring_seconds)}{excluded}")
+            mark = unknown_mark(view.pbx_links, member.ref)
+            unknown = f"; {unknown_text(mark, zone)}" if mark is not None else ""
+            lines.append(f"      {member_label(member.ref)} rings {ring_time_text(member.ring_seconds)}{excluded}{unknown}")
         if group.supervisors:
             lines.append(f"      supervisors: {', '.join(group.supervisors)}")
     for key, queue in view.queues.items():
@@ -93,6 +106,8 @@ def render_services(view: TenantView) -> list[str]:
         lines.append(f"  audio file {audio.name!r} [{audio.language}] {words(audio.source)}, {seconds(audio.duration_seconds)}")
     for link in view.pbx_links:
         lines.append(f"  linked {link.kind} PBX {link.id}: {link.name}")
+        for member, mark in link.unknown_members.items():
+            lines.append(f"      {member} {unknown_text(mark, zone)}")
     for kind, allowance in view.allowances.items():
         limit = "no limit" if allowance.included is None else f"{allowance.included} included + {allowance.bought} bought"
         lines.append(f"  {kind.replace('_', ' ')}: {allowance.used} used ({limit})")

@@ -7,7 +7,10 @@ from datetime import tzinfo
 from adapters.cli.output import Tree, instant_text, tree_lines
 from adapters.words import describe, seconds, words
 from adapters.words import hours_text as hours
+from core.aggregates.dated import period_text, scope_text
+from core.aggregates.describe import agent_level
 from core.aggregates.groups import member_label
+from core.aggregates.targets import HandleWithVoicemail
 from core.projections import PendingChange
 from core.routing import RoutingTable
 from core.routing.plan import (
@@ -44,6 +47,16 @@ def _then(label: str, node: Node | None) -> Tree:
     return (label, [plan_tree(node)])
 
 
+def _emptied(node: Queue) -> str:
+    """When a queue sends a caller to its no-agents destination, by its join and leave rules."""
+    cases = []
+    if node.join_when != "always":
+        cases.append(f"no agent is {agent_level(node.join_when)} when the caller comes")
+    if node.leave_when != "never":
+        cases.append(f"no agent is {agent_level(node.leave_when)} while they wait")
+    return f"if {' or '.join(cases) or 'the queue empties'}:"
+
+
 def plan_tree(node: Node | None) -> Tree:
     """The plan as a tree: each node's label, and what follows it as children."""
     match node:
@@ -66,7 +79,9 @@ def plan_tree(node: Node | None) -> Tree:
         case Unavailable():
             return ("unavailable", [])
         case HopLimit():
-            return (f"stopped: hop limit reached after {' → '.join(node.path)}", [])
+            why = f"a loop: {node.path[-1]} again" if node.looped else "a chain longer than the limit"
+            return (f"stopped by the hop limit after {len(node.path) - 1} hops ({why}): {' → '.join(node.path)}; "
+                    "the call ends unanswered (missed)", [])
         case Lookup():
             source = f"webhook {node.url}" if node.source == "webhook" else "the CRM's responsible manager"
             return (f"ring the number given by {source}", [_then("if there is none or nobody answers:", node.then)])
@@ -74,7 +89,12 @@ def plan_tree(node: Node | None) -> Tree:
             agents = ", ".join(a.id for a in node.agents) or "no agent logged in"
             label = (f"queue {node.queue}: agents {agents} ({words(node.strategy)}, {seconds(node.agent_ring_seconds)} each, "
                      f"wrap-up {seconds(node.wrap_up_seconds)}), wait at most {seconds(node.max_wait_seconds)}")
-            return (label, [_then("after the maximum wait:", node.after_max_wait)])
+            if node.retry_seconds:
+                label += f", {seconds(node.retry_seconds)} between ring rounds"
+            children = [_then("after the maximum wait:", node.after_max_wait)]
+            if node.when_empty is not None:
+                children.append(_then(_emptied(node), node.when_empty))
+            return (label, children)
         case Menu():
             chosen = f", caller pressed {node.chosen or 'nothing'}" if node.chosen is not None else ""
             label = (f"IVR {node.ivr}: {describe(node.prompt)}, {node.timeout_seconds} s per try, "
@@ -94,8 +114,11 @@ def explanation_lines(steps: tuple[Step, ...]) -> list[str]:
 def table_lines(table: RoutingTable) -> list[str]:
     """A routing table, briefly."""
     lines = [f"{table.tenant} routing table at version {table.version} (time zone {table.time_zone})"]
+    rejection = table.anonymous_rejection
+    rejecting = set(rejection.numbers) if rejection is not None else set()
     for number, entry in sorted(table.numbers.items()):
-        lines.append(f"  {number} → {describe(entry) if entry else 'unassigned: ' + describe(table.unassigned)}")
+        lines.append(f"  {number} → {describe(entry) if entry else 'unassigned: ' + describe(table.unassigned)}"
+                     + ("; rejects anonymous" if number in rejecting else ""))
     for ext, rule in sorted(table.users.items()):
         parts = [f"always {describe(rule.forward_always)}", f"busy {describe(rule.busy)}",
                  f"no answer {describe(rule.no_answer)}", f"unreachable {describe(rule.unreachable)}"]
@@ -107,7 +130,11 @@ def table_lines(table: RoutingTable) -> list[str]:
     for key, group in sorted(table.groups.items()):
         members = ", ".join(member_label(m.ref) + (" (excluded)" if m.excluded else "") for m in group.members)
         lines.append(f"  group {key} ({group.settings.name}): {words(group.settings.strategy)} [{members}], "
-                     f"at most {seconds(group.settings.timeout_seconds)} → {describe(group.settings.fallback)}")
+                     f"at most {seconds(group.settings.timeout_seconds)} → {describe(group.settings.fallback)}"
+                     + ("; rejects anonymous" if group.reject_anonymous else ""))
+    if rejection is not None:
+        no_box = " (the engaged tone where the number or group has no voicemail box)" if rejection.handling == HandleWithVoicemail() else ""
+        lines.append(f"  anonymous callers a number or group rejects: {describe(rejection.handling)}{no_box}")
     for key, queue in sorted(table.queues.items()):
         lines.append(f"  queue {key} ({queue.name}): agents {', '.join(queue.agents) or '-'}, {words(queue.strategy)}, "
                      f"wait at most {seconds(queue.max_wait_seconds)} → {describe(queue.after_max_wait)}")
@@ -117,6 +144,9 @@ def table_lines(table: RoutingTable) -> list[str]:
     for key, scheme in sorted(table.schemes.items()):
         steps = " → ".join(f"{describe(step.destination)} ({seconds(step.timeout_seconds)})" for step in scheme.steps)
         lines.append(f"  scheme {key} ({scheme.name}): {scheme.mode}: {steps}")
+    for closure in table.closures:
+        lines.append(f"  closure {closure.name!r}: {period_text(closure)}; closes {scope_text(closure.scope)} "
+                     f"→ {describe(closure.destination)}")
     return lines
 
 

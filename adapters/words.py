@@ -19,6 +19,7 @@ from typing import Any
 
 import msgspec
 
+from core.aggregates.catalog import UnknownPbxMember
 from core.aggregates.describe import describe as core_describe
 from core.aggregates.groups import CloudMember, GroupMember, LocalMember, MemberRef, SipMember
 from core.aggregates.hours import OpeningHours, Window
@@ -63,9 +64,19 @@ def member_spec(ref: MemberRef) -> str:
     return str(ref)
 
 
+def ring_time_text(ring_seconds: int | None) -> str:
+    """A group member's ring time: ``20 s``, or ``the group's timeout`` for a member without one of its own."""
+    return "the group's timeout" if ring_seconds is None else seconds(ring_seconds)
+
+
+def unknown_text(mark: UnknownPbxMember, zone: tzinfo | None = None) -> str:
+    """``unknown since 2026-11-23 10:00:00+01:00 (cloud PBX 'malmo' has no member '3001' in its list)``."""
+    return f"unknown since {instant_text(mark.since, zone)} ({mark.finding})"
+
+
 def member_text(member: GroupMember) -> str:
-    """``2001 (20 s)``, ``2002 (20 s, excluded)``."""
-    return f"{member_spec(member.ref)} ({seconds(member.ring_seconds)}{', excluded' if member.excluded else ''})"
+    """``2001 (20 s)``, ``2002 (20 s, excluded)``, ``2003 (the group's timeout)``."""
+    return f"{member_spec(member.ref)} ({ring_time_text(member.ring_seconds)}{', excluded' if member.excluded else ''})"
 
 
 def members_text(members: Iterable[GroupMember]) -> str:
@@ -155,10 +166,12 @@ def _tags() -> frozenset[str]:
 @cache
 def _tagged_types() -> dict[str, Any]:
     """Tag field → the union of the model's tagged types that carry it."""
+    from core.aggregates.dated import OwnHandling
     from core.aggregates.schedule import DaySchedule as Day
     from core.aggregates.targets import Destination, Greeting, Off, RejectedHandling
 
-    return {"kind": (Off | Destination, Greeting), "action": (RejectedHandling,), "on": (MemberRef,), "mode": (Day,)}
+    return {"kind": (Off | Destination, Greeting, OwnHandling), "action": (RejectedHandling,), "on": (MemberRef,),
+            "mode": (Day,)}
 
 
 @cache

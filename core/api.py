@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Annotated
 
 import msgspec
@@ -12,10 +12,13 @@ from core import commands as c
 from core.aggregates.access import Permission
 from core.aggregates.catalog import AudioFile, ExtraKind, PbxKind, Plan
 from core.aggregates.catalogue import PrincipalId
+from core.aggregates.closures import CountryCode, HolidayCategory, HolidayLanguage, Subdivision, Year
 from core.aggregates.commanding import Receipt
 from core.aggregates.context import Actor
+from core.aggregates.dated import OWN_HANDLING, ClosureDestination, ClosureScope
 from core.aggregates.groups import GroupMember, GroupSettings, MemberRef
 from core.aggregates.handling import ApplyTo, DisplayNumberKind, SettingName
+from core.aggregates.hours import Window
 from core.aggregates.identifiers import Email, Extension, Name, PhoneNumber, Slug, TimeZone
 from core.aggregates.provisioning import ProviderPolicy
 from core.aggregates.schedule import OutOfHours
@@ -79,6 +82,16 @@ class CommandMethods:
     ) -> Receipt:
         """Close a tenant; its history stays readable."""
         return self.execute([c.CloseTenant(tenant=tenant)], actor, reason=reason)
+
+    def reopen_tenant(
+        self,
+        *,
+        actor: Actor,
+        tenant: Slug,
+        reason: str | None = None,
+    ) -> Receipt:
+        """Reopen a closed tenant: it accepts changes again, and its calls are routed again once confirmed live."""
+        return self.execute([c.ReopenTenant(tenant=tenant)], actor, reason=reason)
 
     def set_default_voicemail_greeting(
         self,
@@ -547,30 +560,6 @@ class CommandMethods:
         """Delete an audio file (only when unused)."""
         return self.execute([c.RemoveAudioFile(tenant=tenant, name=name)], actor, reason=reason)
 
-    def link_pbx(
-        self,
-        *,
-        actor: Actor,
-        tenant: Slug,
-        pbx: EntityId,
-        kind: PbxKind,
-        name: Name,
-        reason: str | None = None,
-    ) -> Receipt:
-        """Link another cloud PBX or an office SIP PBX (seed 003)."""
-        return self.execute([c.LinkPbx(tenant=tenant, pbx=pbx, kind=kind, name=name)], actor, reason=reason)
-
-    def unlink_pbx(
-        self,
-        *,
-        actor: Actor,
-        tenant: Slug,
-        pbx: EntityId,
-        reason: str | None = None,
-    ) -> Receipt:
-        """Unlink a PBX (refused while referred to)."""
-        return self.execute([c.UnlinkPbx(tenant=tenant, pbx=pbx)], actor, reason=reason)
-
     def create_answer_group(
         self,
         *,
@@ -668,6 +657,18 @@ class CommandMethods:
             reason=reason,
         )
 
+    def clear_group_member_ring_time(
+        self,
+        *,
+        actor: Actor,
+        tenant: Slug,
+        group: EntityId,
+        member: MemberRef,
+        reason: str | None = None,
+    ) -> Receipt:
+        """Take away one member's own ring time: the member then rings for as long as the group's timeout lets it."""
+        return self.execute([c.ClearGroupMemberRingTime(tenant=tenant, group=group, member=member)], actor, reason=reason)
+
     def set_group_supervisors(
         self,
         *,
@@ -690,6 +691,53 @@ class CommandMethods:
     ) -> Receipt:
         """Delete an answer group (refused while referred to)."""
         return self.execute([c.DeleteAnswerGroup(tenant=tenant, group=group)], actor, reason=reason)
+
+    def set_group_reject_anonymous(
+        self,
+        *,
+        actor: Actor,
+        tenant: Slug,
+        group: EntityId,
+        enabled: bool,
+        reason: str | None = None,
+    ) -> Receipt:
+        """Reject callers who withhold their number on every call to an answer group."""
+        return self.execute([c.SetGroupRejectAnonymous(tenant=tenant, group=group, enabled=enabled)], actor, reason=reason)
+
+    def link_pbx(
+        self,
+        *,
+        actor: Actor,
+        tenant: Slug,
+        pbx: EntityId,
+        kind: PbxKind,
+        name: Name,
+        reason: str | None = None,
+    ) -> Receipt:
+        """Link another cloud PBX or an office SIP PBX (seed 003)."""
+        return self.execute([c.LinkPbx(tenant=tenant, pbx=pbx, kind=kind, name=name)], actor, reason=reason)
+
+    def unlink_pbx(
+        self,
+        *,
+        actor: Actor,
+        tenant: Slug,
+        pbx: EntityId,
+        reason: str | None = None,
+    ) -> Receipt:
+        """Unlink a PBX (refused while referred to)."""
+        return self.execute([c.UnlinkPbx(tenant=tenant, pbx=pbx)], actor, reason=reason)
+
+    def check_pbx_members(
+        self,
+        *,
+        actor: Actor,
+        tenant: Slug,
+        pbx: EntityId | None = None,
+        reason: str | None = None,
+    ) -> Receipt:
+        """Compare members of other PBXs (and destinations there) with the PBX directory; record who became unknown or known again."""
+        return self.execute([c.CheckPbxMembers(tenant=tenant, pbx=pbx)], actor, reason=reason)
 
     def save_queue(
         self,
@@ -826,6 +874,18 @@ class CommandMethods:
         """Remove a display number (refused while linked to an answer group)."""
         return self.execute([c.RemoveDisplayNumber(tenant=tenant, number=number)], actor, reason=reason)
 
+    def set_number_reject_anonymous(
+        self,
+        *,
+        actor: Actor,
+        tenant: Slug,
+        number: PhoneNumber,
+        enabled: bool,
+        reason: str | None = None,
+    ) -> Receipt:
+        """Reject callers who withhold their number on one of the tenant's numbers, whatever it enters at."""
+        return self.execute([c.SetNumberRejectAnonymous(tenant=tenant, number=number, enabled=enabled)], actor, reason=reason)
+
     def set_provider_policy(
         self,
         *,
@@ -848,3 +908,82 @@ class CommandMethods:
     ) -> Receipt:
         """The PBX applied every version up to ``version`` (at ``applied_at``, default: now)."""
         return self.execute([c.ConfirmProvisioning(tenant=tenant, version=version, applied_at=applied_at)], actor, reason=reason)
+
+    def add_closure(
+        self,
+        *,
+        actor: Actor,
+        tenant: Slug,
+        name: Name,
+        first_day: date,
+        last_day: date | None = None,
+        hours: Window | None = None,
+        yearly: bool = False,
+        destination: ClosureDestination = OWN_HANDLING,
+        scope: ClosureScope | None = None,
+        reason: str | None = None,
+    ) -> Receipt:
+        """Add a named closure: a date or dates, whole days or hours, once or yearly, where calls go, what it closes."""
+        return self.execute(
+            [
+                c.AddClosure(
+                    tenant=tenant,
+                    name=name,
+                    first_day=first_day,
+                    last_day=last_day,
+                    hours=hours,
+                    yearly=yearly,
+                    destination=destination,
+                    scope=scope,
+                ),
+            ],
+            actor,
+            reason=reason,
+        )
+
+    def remove_closure(
+        self,
+        *,
+        actor: Actor,
+        tenant: Slug,
+        name: Name,
+        reason: str | None = None,
+    ) -> Receipt:
+        """Remove a named closure."""
+        return self.execute([c.RemoveClosure(tenant=tenant, name=name)], actor, reason=reason)
+
+    def import_public_holidays(
+        self,
+        *,
+        actor: Actor,
+        tenant: Slug,
+        country: CountryCode,
+        subdivision: Subdivision | None = None,
+        first_year: Year,
+        last_year: Year,
+        categories: Annotated[tuple[HolidayCategory, ...], msgspec.Meta(min_length=1, max_length=10)] | None = None,
+        language: HolidayLanguage | None = None,
+        destination: ClosureDestination = OWN_HANDLING,
+        scope: ClosureScope | None = None,
+        replace: bool = False,
+        reason: str | None = None,
+    ) -> Receipt:
+        """Add a country's public holidays for a range of years as whole-day closures, one per holiday and year."""
+        return self.execute(
+            [
+                c.ImportPublicHolidays(
+                    tenant=tenant,
+                    country=country,
+                    subdivision=subdivision,
+                    first_year=first_year,
+                    last_year=last_year,
+                    categories=categories,
+                    language=language,
+                    destination=destination,
+                    scope=scope,
+                    replace=replace,
+                ),
+            ],
+            actor,
+            reason=reason,
+        )

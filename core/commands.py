@@ -16,19 +16,21 @@ import msgspec
 # command reachable as ``core.commands.SetDivert`` (every module lists its commands in __all__).
 from core.aggregates.answer_groups import *  # noqa: F403
 from core.aggregates.catalogue import *  # noqa: F403
+from core.aggregates.closures import *  # noqa: F403
 from core.aggregates.commanding import HANDLERS, command_tag
 from core.aggregates.defaults import *  # noqa: F403
 from core.aggregates.diverts import *  # noqa: F403
 from core.aggregates.identifiers import Reason
 from core.aggregates.ivr_menus import *  # noqa: F403
 from core.aggregates.numbers import *  # noqa: F403
+from core.aggregates.pbx_members import *  # noqa: F403
 from core.aggregates.provisioning import *  # noqa: F403
 from core.aggregates.queues import *  # noqa: F403
 from core.aggregates.schemes import *  # noqa: F403
 from core.aggregates.users import *  # noqa: F403
 
-_CONCEPTS = ("defaults", "users", "diverts", "catalogue", "answer_groups", "queues", "ivr_menus", "schemes", "numbers",
-             "provisioning")
+_CONCEPTS = ("defaults", "users", "diverts", "catalogue", "answer_groups", "pbx_members", "queues", "ivr_menus", "schemes", "numbers",
+             "provisioning", "closures")
 COMMAND_TYPES: tuple[type, ...] = tuple(
     sorted(HANDLERS, key=lambda t: _CONCEPTS.index(t.__module__.rsplit(".", 1)[1]))  # stable: declaration order within a concept
 )

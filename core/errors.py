@@ -88,7 +88,7 @@ class TenantClosedError(ConflictError):
 
 
 class ForwardLoopError(ConflictError):
-    """The change would close a cycle of unconditional forwards."""
+    """The change would close a routing loop that calls nobody answers go round for ever (``core/aggregates/loops.py``)."""
 
     rule = "forward_loop"
 

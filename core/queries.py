@@ -7,6 +7,7 @@ from datetime import datetime
 import msgspec
 
 from core.aggregates.catalog import INCLUDED, AudioFile, BillingItem, DisplayNumber, ExtraKind, PbxLink, Plan
+from core.aggregates.dated import Closure
 from core.aggregates.groups import AnswerGroup
 from core.aggregates.handling import ApplyTo, CallHandling, ResolvedHandling
 from core.aggregates.schedule import OutOfHours
@@ -38,13 +39,15 @@ class UserView(msgspec.Struct, frozen=True):
     handling: ResolvedHandling
 
 
-class NumberView(msgspec.Struct, frozen=True):
+class NumberView(msgspec.Struct, frozen=True, omit_defaults=True):
     """A number of the tenant and where its calls enter (``None``: unassigned-number handling)."""
 
     number: str
     entry: Destination | None
     source: str
     """Where the route is configured: ``user``, ``answer group``, ``IVR menu`` or ``number list``."""
+    reject_anonymous: bool = False
+    """The number itself rejects callers who withhold their number (left out of JSON while off)."""
 
 
 class Allowance(msgspec.Struct, frozen=True):
@@ -63,8 +66,8 @@ class SchemeView(msgspec.Struct, frozen=True):
     warnings: tuple[str, ...]
 
 
-class TenantView(msgspec.Struct, frozen=True):
-    """A tenant's whole current configuration."""
+class TenantView(msgspec.Struct, frozen=True, omit_defaults=True):
+    """A tenant's whole current configuration (fields added later have defaults, left out of JSON while unused)."""
 
     slug: str
     name: str
@@ -90,6 +93,8 @@ class TenantView(msgspec.Struct, frozen=True):
     billing: tuple[BillingItem, ...]
     admins: dict[str, tuple[str, ...]]
     partner: str | None
+    closures: tuple[Closure, ...] = ()
+    """Dated closures, by first day, then name."""
 
 
 def user_view(user: User, handling: ResolvedHandling) -> UserView:
@@ -148,6 +153,7 @@ def tenant_view(tenant: object) -> TenantView:
         billing=tuple(state.billing),
         admins=dict(sorted(state.admins.items())),
         partner=state.partner,
+        closures=tuple(sorted(state.closures.values(), key=lambda c: (c.first_day, c.name))),
     )
 
 
@@ -158,4 +164,7 @@ def number_table(state: TenantState) -> tuple[NumberView, ...]:
              for k, g in state.groups.items() if g.settings.number]
     rows += [NumberView(number=i.number, entry=ToIvr(ivr=k), source="IVR menu") for k, i in state.ivrs.items() if i.number]
     rows += [NumberView(number=r.number, entry=r.entry, source="number list") for r in state.numbers.values()]
+    rejecting = {number for number, settings in state.number_settings.items() if settings.reject_anonymous}
+    if rejecting:
+        rows = [msgspec.structs.replace(row, reject_anonymous=True) if row.number in rejecting else row for row in rows]
     return tuple(sorted(rows, key=lambda row: row.number))

@@ -39,6 +39,7 @@ from core.errors import (
     UnknownExtensionError,
     UnknownTenantError,
 )
+from core.linked_members import recheck_linking_tenants
 from core.queries import TenantView, UserView, tenant_view, user_view
 
 # A library must not print: structlog's default configuration writes to stdout, so core's
@@ -149,6 +150,7 @@ class CallrouteApp(CommandMethods, Application):
         self, commands: Sequence[Any], actor: Actor, reason: str | None, at: datetime, *, last_try: bool = False
     ) -> Receipt:
         touched: dict[UUID, Any] = {}
+        users_changed: set[str] = set()
         try:
             for index, command in enumerate(commands):
                 try:
@@ -156,6 +158,8 @@ class CallrouteApp(CommandMethods, Application):
                     ctx = CommandContext(actor=actor, at=at, reason=checked.reason or reason, directory=self.pbx_directory,
                                          pin_hasher=self.pin_hasher, change_instant=self.change_instant)
                     self._apply(checked, ctx, touched)
+                    if isinstance(checked, c.AddUser | c.RemoveUser):
+                        users_changed.add(checked.tenant)
                 except (DomainError, msgspec.ValidationError) as exc:
                     rejected = CommandRejected(index, command, exc)
                     logger.warning(
@@ -169,6 +173,8 @@ class CallrouteApp(CommandMethods, Application):
                         rule=rejected.rule,
                     )
                     raise rejected from exc
+            # Other tenants' members on a tenant whose users changed are checked in the same transaction.
+            recheck_linking_tenants(self, users_changed, touched, actor, at)
             try:
                 recordings = self.save(*touched.values())
             except IntegrityError as exc:
@@ -179,8 +185,9 @@ class CallrouteApp(CommandMethods, Application):
             self._evict(touched)
             raise
         versions = {agg.state.slug: agg.version for agg in touched.values() if isinstance(agg, Tenant)}
+        warnings = tuple(text for recording in recordings for text in recording.domain_event.warning_texts())
         logger.info("commands.applied", count=len(commands), versions=versions, actor=actor.principal)
-        return Receipt(versions=versions, events=len(recordings))
+        return Receipt(versions=versions, events=len(recordings), warnings=warnings)
 
     def save(self, *objs: Any, **kwargs: Any) -> list[Recording]:
         """Record tenants' pending events in one transaction, and snapshot the saved tenants.
@@ -251,11 +258,12 @@ class CallrouteApp(CommandMethods, Application):
         if isinstance(cmd, c.SetPartner) and ctx.actor.partner is not None and not ctx.actor.operator:
             raise PermissionDeniedError("a partner cannot hand its customer to another partner", field="partner")
         if handler.target == "provisioning":
+            tenant.check_open()  # a closed tenant's provisioning record takes no change either
             record = self._provisioning(tenant, ctx, touched)
             record.check_writable(ctx)
             handler.run(record, tenant, cmd, ctx)
         else:
-            tenant.check_writable(ctx)
+            tenant.check_writable(ctx, while_closed=handler.while_closed)
             handler.run(tenant, cmd, ctx)
 
     def _provisioning(self, tenant: Tenant, ctx: CommandContext, touched: dict[UUID, Any]) -> Provisioning:

@@ -18,6 +18,7 @@ import msgspec
 
 from core.aggregates.identifiers import normalise_number
 from core.errors import DomainError
+from core.routing.caller import normalise_caller
 from simulator.calendar import Calendar
 from simulator.scenario import ExplicitArrivals, ExplicitCall, PoissonArrivals, Scenario, ScenarioError
 from simulator.streams import stream
@@ -32,6 +33,7 @@ class Arrival(msgspec.Struct, frozen=True, gc=False):
     number: int
     dialled: str
     caller: str | None
+    """As ``core.routing.normalise_caller`` reads it: ``None`` exactly when the caller is anonymous."""
     digits: str | None
     label: str | None = None
     """The scenario's name for the call (``saturday``), if it gave one."""
@@ -156,7 +158,9 @@ class Arrivals:
         self.open -= 1
         if self._within_duration(t) and self._more():
             self.arrived += 1
-            self.arrive(t, Arrival(self.arrived, spec.to, spec.caller, spec.digits, spec.id))
+            # A normalised caller is withheld exactly when its caller id is None, so the caller alone carries that onwards.
+            caller, _ = normalise_caller(spec.caller, presentation=spec.presentation)
+            self.arrive(t, Arrival(self.arrived, spec.to, caller, spec.digits, spec.id))
         if not self.open:
             self.on_closed()
 

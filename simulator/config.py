@@ -58,6 +58,8 @@ class LiveConfig:
 
     def __init__(self, scenario: Scenario, base: Path) -> None:
         self.slug = scenario.tenant.slug
+        self.warnings: list[str] = []
+        """What the scenario's commands were stored with a warning about, each after where the commands are."""
         self.clock = SteppingClock(scenario.start)
         self.app = wire(None, clock=self.clock, pin_hasher=_Hasher(), directory=_Directory)
         spec = scenario.tenant
@@ -105,6 +107,7 @@ class LiveConfig:
             receipt = self.app.execute(commands, Actor(principal=actor, operator=True))
         except DomainError as exc:
             raise ScenarioError(f"{exc} - at `{field}`") from None
+        self.warnings += [f"{field}: {warning}" for warning in receipt.warnings]
         return receipt.versions.get(self.slug, 0)
 
     def confirm(self, at: datetime, version: int) -> None:

@@ -16,13 +16,21 @@ BUCKETS = 36_000 * 4
 
 
 class Breakdown(msgspec.Struct):
-    """Calls of one number, group or queue."""
+    """Calls of one number, group or queue, each offered call counted in exactly one outcome.
+
+    For a group or a queue: answered there (by a member or agent), abandoned there, or sent on
+    unanswered (a group's fallback, a queue's destination after the maximum wait or when it
+    empties) to a voicemail box (``voicemail``), to an ending (``other``: busy, message,
+    unavailable, missed), or to something that rings, queues or plays a menu (``passed_on``:
+    what follows is counted there). A call offered twice (a loop) counts twice.
+    """
 
     offered: int = 0
     answered: int = 0
     abandoned: int = 0
     voicemail: int = 0
     other: int = 0
+    passed_on: int = 0
 
 
 class AgentFigures(msgspec.Struct, frozen=True):
@@ -50,7 +58,10 @@ class Kpis(msgspec.Struct, frozen=True):
     unavailable: int
     missed: int
     waited: int
-    """Answered or abandoned calls that waited in a queue."""
+    """Calls that did not get an agent at once in a queue: answered after waiting, abandoned there, or overflowed."""
+    overflowed: int
+    """Calls that waited in a queue and left it unanswered for its next destination: after the maximum wait, or
+    when it emptied (each also counts in how it ended)."""
     asa_seconds: float
     """Average speed of answer: mean time from arrival to answer of answered calls."""
     wait_p50: float
@@ -59,7 +70,7 @@ class Kpis(msgspec.Struct, frozen=True):
     wait_p99: float
     wait_max: float
     probability_of_waiting: float
-    """Share of calls offered to agents (answered or abandoned) that did not get an agent at once."""
+    """``waited`` / the calls whose wait was measured (see ``wait_histogram``)."""
     abandon_rate: float
     """Abandoned / (answered + abandoned)."""
     service_level: dict[str, float]
@@ -73,7 +84,8 @@ class Kpis(msgspec.Struct, frozen=True):
     hourly_abandoned: list[int]
     hourly_mean_wait: list[float]
     wait_histogram: list[tuple[float, int]]
-    """Non-empty buckets: (start of bucket in seconds, calls)."""
+    """Non-empty buckets: (start of bucket in seconds, calls). A call's wait runs from its arrival until it is
+    answered, abandons or overflows from a queue, whichever comes first; calls that end otherwise are not in it."""
     simulated_seconds: float
     events: int
 
@@ -117,7 +129,8 @@ class Collector:
 
     def __init__(self, service_levels: list[float]) -> None:
         self.counts = dict.fromkeys(("offered", "answered", "abandoned_ringing", "abandoned_ivr", "abandoned_queue",
-                                     "voicemail", "rejected", "busy", "message", "unavailable", "missed", "waited"), 0)
+                                     "voicemail", "rejected", "busy", "message", "unavailable", "missed", "waited",
+                                     "overflowed"), 0)
         self.histogram = [0] * BUCKETS
         self.answer_wait_sum = 0.0
         self.max_wait = 0.0
@@ -155,11 +168,14 @@ class Collector:
         self.hourly_wait[hour] += wait
         self.hourly_waited[hour] += 1
 
-    def answered(self, t: float, arrived: float, number: str, queue: str | None, group: str | None, queued: bool) -> None:
+    def answered(self, t: float, arrived: float, number: str, queue: str | None, group: str | None, queued: bool,
+                 overflowed: bool = False) -> None:
+        """``overflowed``: the call left a queue unanswered before, which measured its wait."""
         self.counts["answered"] += 1
         wait = t - arrived
         self.answer_wait_sum += wait
-        self._wait(arrived, wait)
+        if not overflowed:
+            self._wait(arrived, wait)
         if queued:
             self.counts["waited"] += 1
         for index, threshold in enumerate(self.service_levels):
@@ -174,11 +190,14 @@ class Collector:
         if group is not None:
             self.groups.setdefault(group, Breakdown()).answered += 1
 
-    def abandoned(self, t: float, arrived: float, number: str, where: str, queue: str | None, group: str | None) -> None:
+    def abandoned(self, t: float, arrived: float, number: str, where: str, queue: str | None, group: str | None,
+                  overflowed: bool = False) -> None:
+        """``overflowed``: the call left a queue unanswered before, which measured its wait and counted it as waited."""
         self.counts[f"abandoned_{where}"] += 1
-        self._wait(arrived, t - arrived)
-        if where == "queue":
-            self.counts["waited"] += 1
+        if not overflowed:
+            self._wait(arrived, t - arrived)
+            if where == "queue":
+                self.counts["waited"] += 1
         hour = int(arrived // 3600)
         self._hour(self.hourly_abandoned, hour, 0)
         self.hourly_abandoned[hour] += 1
@@ -192,14 +211,31 @@ class Collector:
         """A call was rejected (an anonymous caller to someone who refuses them); it ends as its plan says."""
         self.counts["rejected"] += 1
 
-    def ended(self, outcome: str, number: str) -> None:
-        """A call that ended without an agent: voicemail, rejected, busy, message, unavailable, missed."""
+    def ended(self, outcome: str, number: str, queue: str | None = None, group: str | None = None) -> None:
+        """A call that ended without an agent (voicemail, busy, message, unavailable, missed), at the queue or group it
+        was at, if any (the group's fallback, the queue's destination)."""
         self.counts[outcome] += 1
-        breakdown = self.numbers[number]
-        if outcome == "voicemail":
-            breakdown.voicemail += 1
-        else:
-            breakdown.other += 1
+        for breakdown in (self.numbers[number], self.queues.get(queue) if queue is not None else None,
+                          self.groups.get(group) if group is not None else None):
+            if breakdown is None:
+                continue
+            if outcome == "voicemail":
+                breakdown.voicemail += 1
+            else:
+                breakdown.other += 1
+
+    def passed_on(self, queue: str | None, group: str | None) -> None:
+        """A call left its queue or group unanswered for something that rings, queues or plays a menu."""
+        if queue is not None:
+            self.queues[queue].passed_on += 1
+        if group is not None:
+            self.groups[group].passed_on += 1
+
+    def overflowed(self, t: float, arrived: float) -> None:
+        """A call that waited in a queue left it unanswered for the queue's next destination: its wait ends here."""
+        self.counts["overflowed"] += 1
+        self.counts["waited"] += 1
+        self._wait(arrived, t - arrived)
 
     def offered_to(self, queue: str | None, group: str | None) -> None:
         if queue is not None:
@@ -222,7 +258,7 @@ class Collector:
         c = self.counts
         abandoned = c["abandoned_ringing"] + c["abandoned_ivr"] + c["abandoned_queue"]
         handled = c["answered"] + abandoned
-        waited_total = sum(self.histogram)
+        waited_total = sum(self.histogram)  # handled, less those answered or abandoned after they overflowed, plus overflowed
         hours = max(len(self.hourly_arrivals), len(self.hourly_wait))
         for counts in (self.hourly_arrivals, self.hourly_answered, self.hourly_abandoned, self.hourly_waited):
             self._hour(counts, hours - 1, 0)
@@ -231,11 +267,11 @@ class Collector:
             offered=c["offered"], answered=c["answered"], abandoned=abandoned, abandoned_ringing=c["abandoned_ringing"],
             abandoned_ivr=c["abandoned_ivr"], abandoned_queue=c["abandoned_queue"], voicemail=c["voicemail"],
             rejected=c["rejected"], busy=c["busy"], message=c["message"], unavailable=c["unavailable"], missed=c["missed"],
-            waited=c["waited"],
+            waited=c["waited"], overflowed=c["overflowed"],
             asa_seconds=self.answer_wait_sum / c["answered"] if c["answered"] else 0.0,
             wait_p50=self.percentile(0.5, waited_total), wait_p90=self.percentile(0.9, waited_total),
             wait_p95=self.percentile(0.95, waited_total), wait_p99=self.percentile(0.99, waited_total), wait_max=self.max_wait,
-            probability_of_waiting=c["waited"] / handled if handled else 0.0,
+            probability_of_waiting=c["waited"] / waited_total if waited_total else 0.0,
             abandon_rate=abandoned / handled if handled else 0.0,
             service_level={service_level_key(t): (w / handled if handled else 0.0)
                            for t, w in zip(self.service_levels, self.within, strict=True)},

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from core.routing import EndpointState
+    from core.routing.plan import Queue as QueueNode
 
 CALL_TRANSITIONS: dict[tuple[str, str], str] = {
     ("arrived", "ring"): "ringing",
@@ -49,10 +50,14 @@ AGENT_TRANSITIONS: dict[tuple[str, str], str] = {
     ("talking", "hang_up"): "wrap_up",
     ("wrap_up", "ready"): "available",
     ("wrap_up", "ready_to_leave"): "offline",
+    ("available", "lose_phone"): "unreachable",
+    ("unreachable", "phone_back"): "available",
+    ("unreachable", "log_out"): "offline",
 }
+"""``unreachable``: logged in, but the phone cannot be reached (it lost its registration or its network)."""
 
 ROUTING_STATE: dict[str, EndpointState] = {"available": "available", "offline": "unreachable", "ringing": "busy", "talking": "busy",
-                                           "wrap_up": "busy"}
+                                           "wrap_up": "busy", "unreachable": "unreachable"}
 """How an agent's state looks to routing."""
 
 
@@ -64,7 +69,8 @@ class Call:
     """One call: who dialled what, when, and where it is now."""
 
     __slots__ = ("id", "label", "dialled", "caller", "digits", "arrived", "deadline", "state", "token", "where",
-                 "queue", "outcome", "endpoint", "answered_at", "held", "agent", "group", "ring_states", "refused")
+                 "queue", "outcome", "endpoint", "answered_at", "held", "agent", "group", "ring_states", "refused", "queue_node",
+                 "retry_at")
 
     def __init__(self, call_id: int, dialled: str, caller: str | None, digits: str | None, arrived: float,
                  patience: float) -> None:
@@ -92,6 +98,10 @@ class Call:
         """Endpoint states at arrival, kept only when finished calls are recorded."""
         self.refused: set[str] | None = None
         """Agents who let this queue call ring out: offered to others first."""
+        self.queue_node: QueueNode | None = None
+        """The queue plan node the call is waiting by: its join and leave rules, pause, and where it goes when the queue empties."""
+        self.retry_at = 0.0
+        """A queue call is not offered again before this instant (the queue's pause after a ring round nobody answered)."""
 
     def transition(self, event: str) -> str:
         """Apply ``event``; return the new state."""
@@ -107,7 +117,7 @@ class Agent:
     """A person at an extension: logged in or not, ringing, talking, wrapping up."""
 
     __slots__ = ("extension", "state", "free_since", "leaving", "busy_seconds", "logged_in_since", "logged_in_seconds",
-                 "answered", "call", "answer_delay", "talk_time", "wrap_up")
+                 "answered", "call", "answer_delay", "talk_time", "wrap_up", "phone_lost")
 
     def __init__(self, extension: str, answer_delay: Callable[[], float] = lambda: math.inf,
                  talk_time: Callable[[], float] = lambda: 0.0, wrap_up: Callable[[], float] = lambda: 0.0) -> None:
@@ -115,6 +125,8 @@ class Agent:
         self.state = "offline"
         self.free_since = 0.0
         self.leaving = False
+        self.phone_lost = False
+        """The phone becomes unreachable once the current call (and its wrap-up) is over."""
         self.busy_seconds = 0.0
         self.logged_in_since: float | None = None
         self.logged_in_seconds = 0.0

@@ -76,6 +76,9 @@ class Presence:
         self.specs: dict[str, AgentSpec | AgentGroupSpec] = {}
         self.on_free: Callable[[float, Agent], None] = _ignore
         """Called when an agent becomes free for calls (set by the switch: the queues)."""
+        self.on_away: Callable[[float, Agent], None] = _ignore
+        """Called when an agent in ``away_watch`` stops being free (the queues whose callers leave when agents go)."""
+        self.away_watch: Collection[str] = frozenset()
         seed = scenario.seed
         for extension, spec in _specs(scenario, users):
             self.agents[extension] = Agent(
@@ -97,7 +100,8 @@ class Presence:
         for change in self.scenario.presence:
             changing = self.agents.get(change.extension)
             if changing is not None:
-                self.calendar.at(change.at_seconds, self._log_in if change.state == "available" else self._log_out, changing)
+                change_to = {"available": self._available, "offline": self._log_out, "unreachable": self._unreachable}
+                self.calendar.at(change.at_seconds, change_to[change.state], changing)
 
     def _shift_day(self, t: float, item: ShiftDay) -> None:
         """Put one local day's shifts of an agent on the calendar, and the next day's scheduling after it."""
@@ -131,9 +135,31 @@ class Presence:
             self.states[agent.extension] = routing
         if self.trace is not None:
             self.trace(AgentChanged(t=t, agent=agent.extension, state=state))
+        if routing != "available" and agent.extension in self.away_watch:
+            self.on_away(t, agent)
+
+    def _available(self, t: float, agent: Agent) -> None:
+        """A presence change to ``available``: the phone is back, or the agent logs in."""
+        if agent.state == "unreachable":
+            self.set_state(agent, "phone_back", t)
+            self.free(t, agent)
+        else:
+            self._log_in(t, agent)
+
+    def _unreachable(self, t: float, agent: Agent) -> None:
+        """A presence change to ``unreachable``: logged in (logging in, if need be), but the phone cannot be reached."""
+        agent.leaving = False
+        if agent.state == "offline":
+            agent.logged_in_since = t
+            self.set_state(agent, "log_in", t)
+        if agent.state == "available":
+            self.set_state(agent, "lose_phone", t)
+        elif agent.state != "unreachable":
+            agent.phone_lost = True  # on a call: once it and its wrap-up are over
 
     def _log_in(self, t: float, agent: Agent) -> None:
         agent.leaving = False
+        agent.phone_lost = False
         if agent.state != "offline":
             return
         agent.logged_in_since = t
@@ -143,7 +169,7 @@ class Presence:
     def _log_out(self, t: float, agent: Agent) -> None:
         if agent.state == "offline":
             return
-        if agent.state == "available":
+        if agent.state == "available" or agent.state == "unreachable":
             self._close_login(agent, t)
             self.set_state(agent, "log_out", t)
         else:
@@ -162,6 +188,10 @@ class Presence:
             agent.leaving = False
             self._close_login(agent, t)
             self.set_state(agent, "log_out", t)
+            return
+        if agent.phone_lost:
+            agent.phone_lost = False
+            self.set_state(agent, "lose_phone", t)
             return
         self.on_free(t, agent)
 

@@ -5,6 +5,17 @@ served. An agent who becomes free takes the longest-waiting call of their queues
 ring all, that call rings every free agent). An agent who lets an offer ring out is not
 offered the same call again while another logged-in agent has not had it; once all have,
 it starts over. The scenario's patience runs from arrival and may end the call anywhere.
+
+A queue's own rules (``CallQueue.join_when``, ``leave_when``, ``retry_seconds``; Asterisk's
+``joinempty``, ``leavewhenempty``, ``retry``) are judged by the simulated agents: a caller
+is turned away when they reach a queue none of whose agents is logged in / reachable / free
+as the rule asks (routing judged it already on arrival, by the endpoint states of that
+instant, which cannot tell a logged-out agent from an unreachable phone); waiting callers
+leave as soon as an agent going away leaves none that the leave rule asks for (checked at
+that instant, after the change); both go to the queue's ``when_no_agents`` destination. A
+ring round is one offer (to one agent, or to every free one under ring all); after a round
+nobody answered, the call waits ``retry_seconds`` before it is offered again, while other
+callers may be served. A queue saved without the rules behaves as before them.
 """
 
 from __future__ import annotations
@@ -14,6 +25,7 @@ from typing import TYPE_CHECKING
 
 import msgspec
 
+from core.aggregates.services import JOIN_LEVEL, LEAVE_LEVEL
 from core.routing.plan import Node
 from core.routing.plan import Queue as QueueNode
 from simulator.calendar import Calendar
@@ -23,7 +35,7 @@ from simulator.machines import Agent, Call
 from simulator.presence import Presence
 from simulator.ringing import Ringing
 from simulator.strategies import QueueState
-from simulator.trace import Queued, Trace, WaitedTooLong
+from simulator.trace import QueueEmpty, Queued, Trace, WaitedTooLong
 
 if TYPE_CHECKING:
     from core.routing import RoutingTable
@@ -37,6 +49,14 @@ class Offer(msgspec.Struct, gc=False):
     queue: QueueState
     agents: tuple[Agent, ...]
     winner: Agent
+
+
+class Retry(msgspec.Struct, gc=False):
+    """The pause after a ring round nobody answered is over: offer ``call`` again (if nothing happened to it since ``token``)."""
+
+    call: Call
+    token: int
+    queue: QueueState
 
 
 class MaxWait(msgspec.Struct, gc=False):
@@ -62,6 +82,8 @@ class Queues:
         """Every queue seen so far: waiting calls and strategy memory outlive a change of the table."""
         self.memberships: dict[str, list[tuple[QueueState, int]]] = {}
         """Agent's extension → their queues and their position in each, in the table's order."""
+        self.watching = False
+        """A caller with a leave rule has joined: presence reports queue agents who stop being free."""
         self.configure(table)
 
     def configure(self, table: RoutingTable) -> None:
@@ -78,6 +100,8 @@ class Queues:
         for queue_id, queue in self.queues.items():
             if queue_id not in table.queues:
                 queue.configure(None, agents)
+        if self.watching:
+            self.presence.away_watch = frozenset(self.memberships)
         for agent in agents.values():
             if agent.state == "available":
                 self._idle(agent.free_since, agent)
@@ -92,31 +116,74 @@ class Queues:
         if changed:
             self.configure(table)
         for queue in self.queues.values():
+            if changed and self.watching and queue.waiting:
+                self._check_soon(t, queue)  # the new table may have taken agents out of the queue
             while queue.waiting and queue.spec is not None:
                 agents = queue.pick(queue, None)
                 if not agents:
                     break
-                call = self._next_waiting(queue, agents[0])
+                call = self._next_waiting(queue, agents[0], t)
                 if call is None:
                     queue.put_back(agents[0])
                     break
                 self._offer(t, call, queue, agents)
 
     def enqueue(self, t: float, call: Call, node: QueueNode) -> None:
-        """``call`` reaches a queue node."""
+        """``call`` reaches a queue node: it is turned away by the join rule, offered to a free agent, or waits."""
+        queue = self.queues[node.queue]
+        if node.when_empty is not None and not queue.has(JOIN_LEVEL[node.join_when]):
+            if self.trace is not None:
+                self.trace(QueueEmpty(t=t, call=call.id, queue=node.queue, on="join"))
+            self.flow.run(t, call, node.when_empty)
+            return
         call.transition("enqueue")
         call.queue = node.queue
+        call.queue_node = node
         self.kpis.offered_to(node.queue, None)
         if self.trace is not None:
             self.trace(Queued(t=t, call=call.id, queue=node.queue))
-        queue = self.queues[node.queue]
         agents = queue.pick(queue, None)
         if agents:
             self._offer(t, call, queue, agents)
         else:
-            call.where = "waited"
+            if call.where != "overflowed":
+                call.where = "waited"
             queue.waiting.append(call)
+            if node.leave_when != "never":
+                self._watch()
+                self._check_soon(t, queue)
         self.calendar.at(t + node.max_wait_seconds, self._max_wait, MaxWait(call, node.queue, node.after_max_wait))
+
+    def _watch(self) -> None:
+        """From now on, agents of queues who stop being free may make waiting callers leave: have presence say so."""
+        if not self.watching:
+            self.watching = True
+            self.presence.on_away = self._agent_away
+            self.presence.away_watch = frozenset(self.memberships)
+
+    def _agent_away(self, t: float, agent: Agent) -> None:
+        for queue, _ in self.memberships.get(agent.extension, ()):
+            if queue.waiting:
+                self._check_soon(t, queue)
+
+    def _check_soon(self, t: float, queue: QueueState) -> None:
+        # Later at the same instant: the change that prompted it (an offer, a log-out) completes first.
+        if not queue.checking:
+            queue.checking = True
+            self.calendar.at(t, self._check_leave, queue)
+
+    def _check_leave(self, t: float, queue: QueueState) -> None:
+        """Waiting callers whose leave rule finds no agent it asks for leave the queue."""
+        queue.checking = False
+        for call in list(queue.waiting):
+            node = call.queue_node
+            if call.state != "queued" or call.held or call.queue != queue.id or node is None or node.leave_when == "never":
+                continue
+            if not queue.has(LEAVE_LEVEL[node.leave_when]):
+                queue.waiting.remove(call)  # waiting, so ringing nobody
+                if self.trace is not None:
+                    self.trace(QueueEmpty(t=t, call=call.id, queue=queue.id, on="wait"))
+                self._overflow(t, call, node.when_empty)
 
     def agent_free(self, t: float, agent: Agent) -> None:
         """``agent`` is free: they take the longest-waiting call of one of their queues, or wait among the idle."""
@@ -125,14 +192,15 @@ class Queues:
             return
         for queue, _ in memberships:
             if queue.waiting:
-                call = self._next_waiting(queue, agent)
+                call = self._next_waiting(queue, agent, t)
                 if call is not None:
                     self._offer(t, call, queue, queue.pick(queue, None) if queue.ring_all else (agent,))
                     return
         self._idle(t, agent)
 
-    def _next_waiting(self, queue: QueueState, agent: Agent) -> Call | None:
-        """The longest-waiting call of ``queue`` that ``agent`` has not just let ring out, removed from the queue."""
+    def _next_waiting(self, queue: QueueState, agent: Agent, t: float) -> Call | None:
+        """The longest-waiting call of ``queue`` that ``agent`` has not just let ring out and that is not pausing
+        between ring rounds, removed from the queue."""
         waiting = queue.waiting
         logged_in = -1
         index = 0
@@ -140,6 +208,9 @@ class Queues:
             call = waiting[index]
             if call.state != "queued" or call.held or call.queue != queue.id:
                 del waiting[index]  # left the queue (abandoned, moved on) or being offered
+                continue
+            if call.retry_at > t:
+                index += 1  # pausing after a ring round nobody answered
                 continue
             refused = call.refused
             if refused:
@@ -198,21 +269,39 @@ class Queues:
             self.presence.set_state(agent, "miss", t)
         if call.token == offer.token and call.state == "queued":
             call.held = ()
-            call.where = "waited"
+            if call.where != "overflowed":
+                call.where = "waited"
+            retry = call.queue_node.retry_seconds if call.queue_node is not None else 0
             if queue.ring_all:
                 queue.waiting.appendleft(call)  # the first agent freed below rings every free agent for it again
             else:
                 if call.refused is None:
                     call.refused = set()
                 call.refused.update(agent.extension for agent in missed)
-                others = queue.pick(queue, call.refused)
+                others = queue.pick(queue, call.refused) if not retry else ()
                 if others:
                     self._offer(t, call, queue, others)
                 else:
                     queue.waiting.appendleft(call)
+            if retry:
+                call.retry_at = t + retry
+                self.calendar.at(t + retry, self._retry, Retry(call, call.token, queue))
         for agent in missed:
             if agent.state == "available":
                 self.presence.free(t, agent)
+
+    def _retry(self, t: float, item: Retry) -> None:
+        """The pause is over: the call is offered to whom its queue's strategy picks, else waits first in line."""
+        call, queue = item.call, item.queue
+        if call.token != item.token or call.state != "queued" or call.held or call.queue != queue.id:
+            return
+        refused = call.refused
+        if refused and len(refused) >= queue.logged_in():
+            refused.clear()  # every agent has let it ring: start over
+        agents = queue.pick(queue, None if queue.ring_all else refused)
+        if agents:
+            queue.waiting.remove(call)
+            self._offer(t, call, queue, agents)
 
     def _max_wait(self, t: float, item: MaxWait) -> None:
         call = item.call
@@ -221,4 +310,12 @@ class Queues:
         self.presence.release(t, call)
         if self.trace is not None:
             self.trace(WaitedTooLong(t=t, call=call.id, queue=item.queue))
-        self.flow.run(t, call, item.after)
+        self._overflow(t, call, item.after)
+
+    def _overflow(self, t: float, call: Call, then: Node | None) -> None:
+        """``call`` (ringing nobody) leaves its queue unanswered for ``then``: its wait is measured once, at the first
+        queue it leaves."""
+        if call.where != "overflowed":
+            call.where = "overflowed"
+            self.kpis.overflowed(t, call.arrived)
+        self.flow.run(t, call, then)

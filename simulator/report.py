@@ -233,6 +233,7 @@ def _kpi_section(k: Kpis) -> str:
         ("Unavailable", k.unavailable, False),
         ("Missed", k.missed, False),
         ("Waited in a queue", k.waited, False),
+        ("overflowed (sent on unanswered)", k.overflowed, True),
     ]
     rows: list[tuple[str, str, str]] = [(label, _count(n), of_offered(n)) for label, n, _ in counts]
     classes = ["sub" if sub else "" for _, _, sub in counts]
@@ -250,9 +251,10 @@ def _kpi_section(k: Kpis) -> str:
     figures.append(("Agent occupancy (all agents)", _share(k.flat()["occupancy"])))
     rows += [(label, value, "") for label, value in figures]
     classes += [""] * len(figures)
-    note = ('<p class="note">Waits run from arrival to answer or abandonment, over answered and abandoned calls; '
+    note = ('<p class="note">Waits run from arrival to answer, abandonment or overflow from a queue (whichever comes '
+            "first), over answered, abandoned and overflowed calls; the probability of waiting is a share of those; "
             f"percentiles are read from a histogram of {BUCKET:g} s buckets. Abandon rate and service level are shares "
-            "of answered + abandoned calls. A rejected call is also counted under how it ended.</p>")
+            "of answered + abandoned calls. A rejected or overflowed call is also counted under how it ended.</p>")
     table = _table((("Figure", False), ("Value", True), ("Of offered", True)), rows, row_classes=classes)
     return "<h2>Key figures</h2>\n" + table + "\n" + note
 
@@ -274,9 +276,10 @@ def _breakdown_section(title: str, label: str, breakdowns: dict[str, Breakdown])
     for key, b in breakdowns.items():
         handled = b.answered + b.abandoned
         rows.append((key, _count(b.offered), _count(b.answered), _count(b.abandoned),
-                     _share(b.abandoned / handled) if handled else "–", _count(b.voicemail), _count(b.other)))
+                     _share(b.abandoned / handled) if handled else "–", _count(b.voicemail), _count(b.other),
+                     _count(b.passed_on)))
     head = ((label, False), ("Offered", True), ("Answered", True), ("Abandoned", True), ("Abandon rate", True),
-            ("Voicemail", True), ("Other endings", True))
+            ("Voicemail", True), ("Other endings", True), ("Passed on", True))
     return f"<h2>{_e(title)}</h2>\n" + _table(head, rows)
 
 
@@ -296,8 +299,8 @@ def _plot_section(k: Kpis, scenario: Scenario) -> str:
     start = scenario.start.isoformat()
     plots = [
         (plot_hourly(k), f"Calls per hour by the hour they arrived in, hours since the start ({start}); the last hour may be partial."),
-        (plot_mean_wait(k), "Mean wait of answered and abandoned calls, by the hour they arrived in."),
-        (plot_waits(k), "Distribution of waits (arrival to answer or abandonment)."),
+        (plot_mean_wait(k), "Mean wait of answered, abandoned and overflowed calls, by the hour they arrived in."),
+        (plot_waits(k), "Distribution of waits (arrival to answer, abandonment or overflow from a queue)."),
         (plot_occupancy(k), "Agent occupancy: busy time / logged-in time."),
     ]
     out = ["<h2>Plots</h2>"]

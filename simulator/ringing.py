@@ -113,8 +113,8 @@ class Ringing:
             delay, agent = self._answer_delay(leg.endpoint.kind, leg.endpoint.id)
             person = self.agents.get(leg.endpoint.id) if leg.endpoint.kind == "user" else None
             if person is not None and person.state != "available":
-                if person.state == "offline" or (ring.purpose is None or ring.purpose.kind != "user"):
-                    continue  # unreachable, or a group or scheme member who became busy since the call was routed
+                if person.state in ("offline", "unreachable") or (ring.purpose is None or ring.purpose.kind != "user"):
+                    continue  # logged out or unreachable, or a group or scheme member who became busy since the call was routed
                 # A call to a busy user with call waiting on rings (the waiting tone) but is not answered.
             if self.trace is not None:
                 self.trace(Rang(t=t, call=call.id, endpoints=[leg.endpoint.id]))
@@ -164,7 +164,8 @@ class Ringing:
         call.answered_at = t
         call.endpoint = endpoint
         call.agent = agent
-        self.kpis.answered(t, call.arrived, call.dialled, call.queue, call.group, queued and call.where == "waited")
+        self.kpis.answered(t, call.arrived, call.dialled, call.queue, call.group, queued and call.where == "waited",
+                           call.where == "overflowed")
         if self.trace is not None:
             self.trace(Answered(t=t, call=call.id, endpoint=endpoint))
         if agent is not None:

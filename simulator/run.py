@@ -43,13 +43,16 @@ class AssertionResult(msgspec.Struct, frozen=True):
     """What the run gave: ``0.75``, ``answered by 2002`` ("" for an unknown figure)."""
 
 
-class RunResult(msgspec.Struct, frozen=True):
-    """The figures of a run, its assertions, and the hash of its trace (when one was written)."""
+class RunResult(msgspec.Struct, frozen=True, omit_defaults=True):
+    """The figures of a run, its assertions, the hash of its trace (when one was written), and its commands' warnings."""
 
     seed: int
     kpis: Kpis
     assertions: tuple[AssertionResult, ...]
     trace_sha256: str | None
+    warnings: tuple[str, ...] = ()
+    """What the scenario's commands were stored with a warning about (``$.tenant.commands: scheme sales: …``);
+    left out of the JSON when there is none, so a run without warnings encodes as before."""
 
     @property
     def passed(self) -> bool:
@@ -136,4 +139,5 @@ def run_scenario(scenario: Scenario, *, base: Path = Path("."), seed: int | None
             stream_writer.flush()
     kpis = switch.result()
     results = tuple(check(a, kpis, switch.outcomes) for a in scenario.assertions)
-    return RunResult(seed=scenario.seed, kpis=kpis, assertions=results, trace_sha256=writer.digest.hexdigest() if writer else None)
+    return RunResult(seed=scenario.seed, kpis=kpis, assertions=results, trace_sha256=writer.digest.hexdigest() if writer else None,
+                     warnings=tuple(config.warnings))

@@ -14,6 +14,7 @@ import msgspec
 
 from core.aggregates.identifiers import ClockTime, Extension
 from core.commands import Command
+from core.routing.caller import Presentation
 from simulator.kpis import figure_names
 from simulator.streams import Distribution, Exponential, Fixed, Never
 
@@ -80,7 +81,9 @@ class PresenceChange(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
     at_seconds: Seconds
     extension: Extension
-    state: Literal["available", "offline"]
+    state: Literal["available", "offline", "unreachable"]
+    """``available``: logs in (or the phone is back); ``offline``: logs out; ``unreachable``: logged in, but the
+    phone cannot be reached. A busy agent logs out or loses the phone once the call and its wrap-up are over."""
 
 
 class ExplicitCall(msgspec.Struct, frozen=True, forbid_unknown_fields=True, rename={"caller": "from"}):
@@ -89,10 +92,13 @@ class ExplicitCall(msgspec.Struct, frozen=True, forbid_unknown_fields=True, rena
     at_seconds: Seconds
     to: Annotated[str, msgspec.Meta(min_length=2, max_length=32)]
     caller: str | None = None
-    """``from`` in the file; absent or null: anonymous."""
+    """``from`` in the file, read by ``core.routing.normalise_caller``: absent, null, empty, ``anonymous``,
+    ``sip:anonymous@anonymous.invalid`` and the other withheld spellings mean an anonymous caller."""
     digits: str | None = None
     id: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_.:-]{1,40}$")] | None = None
     """A name for assertions (``call saturday ends at voicemail of 2004``); else its arrival number."""
+    presentation: Presentation | None = None
+    """The network's presentation indicator: ``restricted`` or ``unavailable`` make the caller anonymous."""
 
 
 class PoissonArrivals(msgspec.Struct, frozen=True, forbid_unknown_fields=True, tag_field="kind", tag="poisson"):

@@ -36,7 +36,8 @@ Pick = Callable[["QueueState", "set[str] | None"], tuple[Agent, ...]]
 class QueueState:
     """One queue over the run: its members under the table in force, its waiting calls, what its strategy remembers."""
 
-    __slots__ = ("id", "spec", "agents", "index", "pick", "ring_all", "idle", "waiting", "last_offered", "answered", "draw")
+    __slots__ = ("id", "spec", "agents", "index", "pick", "ring_all", "idle", "waiting", "last_offered", "answered", "draw",
+                 "checking")
 
     def __init__(self, queue_id: str, seed: int) -> None:
         self.id = queue_id
@@ -55,6 +56,8 @@ class QueueState:
         self.last_offered: str | None = None
         self.answered: dict[str, int] = {}
         self.draw = index_draw(stream(seed, f"queue:{queue_id}"))
+        self.checking = False
+        """A check of its waiting callers against their leave rule is on the calendar."""
 
     def configure(self, spec: CallQueue | None, agents: dict[str, Agent]) -> None:
         """Take the queue as the table in force has it (``None``: removed); its idle list is rebuilt by the caller."""
@@ -72,8 +75,18 @@ class QueueState:
             heappush(self.idle, (agent.free_since, self.index[agent.extension], agent))
 
     def logged_in(self) -> int:
-        """Members logged in (free or not)."""
-        return sum(1 for agent in self.agents if agent.state != "offline")
+        """Members who can be offered a call now or later: logged in with a reachable phone (free or not)."""
+        return sum(1 for agent in self.agents if agent.state != "offline" and agent.state != "unreachable")
+
+    def has(self, level: int) -> bool:
+        """Whether some member is logged in (level 1), logged in and reachable (2), or free (3): the rungs of
+        ``JoinRule`` and ``LeaveRule``; level 0 always holds."""
+        if level == 0:
+            return True
+        if level == 3:
+            return any(_free(agent, None) for agent in self.agents)
+        away = ("offline",) if level == 1 else ("offline", "unreachable")
+        return any(agent.state not in away for agent in self.agents)
 
 
 def _free(agent: Agent, exclude: set[str] | None) -> bool:

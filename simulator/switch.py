@@ -112,6 +112,7 @@ class Switch:
         """Carry out one plan node for ``call``."""
         match node:
             case Ring():
+                self._passed_on(call)
                 self.ringing.start(t, call, node)
             case Voicemail(box=box):
                 self.end(t, call, "voicemail", box)
@@ -124,13 +125,21 @@ class Switch:
             case Missed() | HopLimit() | None:
                 self.end(t, call, "missed", None)
             case Menu():
+                self._passed_on(call)
                 self.menus.enter(t, call, node)
             case Queue():
+                self._passed_on(call)
                 self.queues.enqueue(t, call, node)
             case Lookup(then=then):
                 self.run(t, call, then)
             case _:
                 raise TypeError(node)
+
+    def _passed_on(self, call: Call) -> None:
+        """The call leaves the queue or group it was at, unanswered, for a node that rings, queues or plays a menu."""
+        if call.queue is not None or call.group is not None:
+            self.kpis.passed_on(call.queue, call.group)
+            call.queue = call.group = None
 
     def _patience_out(self, t: float, call: Call) -> None:
         where = WHERE.get(call.state)
@@ -138,7 +147,7 @@ class Switch:
             return
         self.presence.release(t, call)
         call.transition("abandon")
-        self.kpis.abandoned(t, call.arrived, call.dialled, where, call.queue, call.group)
+        self.kpis.abandoned(t, call.arrived, call.dialled, where, call.queue, call.group, call.where == "overflowed")
         if self.trace is not None:
             self.trace(Abandoned(t=t, call=call.id, where=where))
         self.finish(t, call, f"abandoned_{where}", None)
@@ -146,7 +155,7 @@ class Switch:
     def end(self, t: float, call: Call, outcome: str, endpoint: str | None) -> None:
         """End an unanswered call with ``outcome``."""
         call.transition("end")
-        self.kpis.ended(outcome, call.dialled)
+        self.kpis.ended(outcome, call.dialled, call.queue, call.group)
         self.finish(t, call, outcome, endpoint)
 
     def finish(self, t: float, call: Call, outcome: str, endpoint: str | None) -> None:

@@ -21,7 +21,7 @@ class _Record(msgspec.Struct, kw_only=True, gc=False):
 
 
 class AgentChanged(_Record, kw_only=True):
-    """An agent's state machine moved (``available``, ``ringing``, ``talking``, ``wrap_up``, ``offline``)."""
+    """An agent's state machine moved (``available``, ``ringing``, ``talking``, ``wrap_up``, ``offline``, ``unreachable``)."""
 
     ev: Literal["agent"] = "agent"
     agent: str
@@ -101,6 +101,15 @@ class WaitedTooLong(_Record, kw_only=True):
     queue: str
 
 
+class QueueEmpty(_Record, kw_only=True):
+    """A queue's rule found no agent for a caller: on ``join`` (turned away) or while they ``wait`` (they leave)."""
+
+    ev: Literal["queue_empty"] = "queue_empty"
+    call: int
+    queue: str
+    on: Literal["join", "wait"]
+
+
 class Abandoned(_Record, kw_only=True):
     """The caller hung up before an answer (``where``: ``ringing``, ``ivr`` or ``queue``)."""
 
@@ -119,6 +128,7 @@ class Ended(_Record, kw_only=True):
 
 
 Record = AgentChanged | ConfigApplied | ConfigLive | Arrived | Routed | Rang | Answered | EnteredMenu | Queued | WaitedTooLong | \
+    QueueEmpty | \
     Abandoned | Ended
 
 

@@ -31,6 +31,7 @@ _COMMANDS = {
     "ivr": "services:ivr",
     "scheme": "services:scheme",
     "number": "services:number",
+    "closure": "closures:closure",
     "explain": "routing:explain",
     "table": "routing:table_command",
     "pending": "routing:pending",

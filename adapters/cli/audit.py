@@ -19,7 +19,7 @@ from adapters.cli.common import Env, pass_env
 from adapters.cli.errors import Failure, schema_text
 from adapters.cli.ledger import TENANT
 from adapters.cli.output import echo_json, exclusive, instant_text
-from adapters.cli.routing import AT, JSON, VIEW, WITHHELD, Tables, decide, echo_decision
+from adapters.cli.routing import AT, FROM_HELP, JSON, PRESENTATION, VIEW, Tables, caller_call, caller_text, decide, echo_decision
 from adapters.render import render_tenant
 from adapters.render_plan import explanation_lines, table_lines
 from adapters.words import path_order, typed, value_text
@@ -29,7 +29,6 @@ from core.audit import stored_originators, verify_chain
 from core.projections.compare import RecordedCall, allows, describe_possible, possible_outcomes
 from core.projections.history import FieldChange, HistoryEntry, plain, state_changes, tenant_history
 from core.queries import tenant_view
-from core.routing import Call
 
 # Internal names in a changed field's path, in the words the seed articles use.
 _WORDS = {
@@ -284,7 +283,8 @@ def diff_command(env: Env, slug: str, start: str, end: str, as_json: bool) -> No
 @audit.command("explain-call")
 @TENANT
 @click.option("--to", "dialled", help="The dialled number or extension (one call).")
-@click.option("--from", "caller", help="The caller id; anonymous or '' for a withheld caller.")
+@click.option("--from", "caller", help=FROM_HELP)
+@PRESENTATION
 @AT
 @click.option("--calls", "calls_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Recorded call history (JSON Lines): compare what happened with what the configuration said.")
@@ -292,8 +292,8 @@ def diff_command(env: Env, slug: str, start: str, end: str, as_json: bool) -> No
 @click.option("--latest", is_flag=True,
               help="Use the latest saved table for every call (to check a simulated day: simulate --calls).")
 @pass_env
-def explain_call(env: Env, slug: str, dialled: str | None, caller: str | None, at: str | None, calls_file: Path | None,
-                 desired: bool, latest: bool) -> None:
+def explain_call(env: Env, slug: str, dialled: str | None, caller: str | None, presentation: str | None, at: str | None,
+                 calls_file: Path | None, desired: bool, latest: bool) -> None:
     """Explain why a past call went where it went; with --calls, check recorded calls against the configuration."""
     tables = Tables(env, slug)
     current = tables.projection.desired(slug) if latest else None
@@ -304,10 +304,9 @@ def explain_call(env: Env, slug: str, dialled: str | None, caller: str | None, a
     if calls_file is None:
         if dialled is None or at is None:
             raise Failure("give --to and --at for one call, or --calls FILE")
-        withheld = caller is None or caller.strip().lower() in WITHHELD
-        call = Call(dialled=dialled, at=tables.instant(at), caller=None if withheld else caller)
+        call = caller_call(dialled, tables.instant(at), caller, presentation)
         table = table_for(call.at)
-        click.echo(f"{slug}: call to {dialled} from {call.caller or 'a withheld number'} at {instant_text(call.at, tables.zone)}, "
+        click.echo(f"{slug}: call to {dialled} from {caller_text(call)} at {instant_text(call.at, tables.zone)}, "
                    f"{'desired' if desired else 'live'} table version {table.version}")
         echo_decision(decide(table, call, {}, {"to": ("--to", dialled), "tenant": ("--tenant", slug)}))
         return
@@ -320,8 +319,7 @@ def explain_call(env: Env, slug: str, dialled: str | None, caller: str | None, a
         except (msgspec.ValidationError, msgspec.DecodeError) as exc:
             raise Failure(f"{calls_file}:{number}: {schema_text(str(exc))}") from None
         table = table_for(recorded.at)
-        decision = decide(table, Call(dialled=recorded.to, at=recorded.at, caller=recorded.caller, digits=recorded.digits,
-                                      call_id=recorded.call_id), dict(recorded.states),
+        decision = decide(table, recorded.routing_call(), dict(recorded.states),
                           {"to": (f"{calls_file}:{number}: to", recorded.to)})
         possible = possible_outcomes(decision.plan)
         happened = recorded.outcome + (f" {recorded.endpoint}" if recorded.endpoint else "")

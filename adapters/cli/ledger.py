@@ -9,7 +9,7 @@ import msgspec
 
 from adapters.cli.common import Env, pass_env, setting
 from adapters.cli.errors import Failure, schema_text
-from adapters.cli.output import echo_json, echo_table, instant_text
+from adapters.cli.output import echo_json, echo_table, echo_warnings, instant_text
 from adapters.render import render_tenant
 from core import commands as c
 from core.aggregates.context import Actor
@@ -20,9 +20,10 @@ REASON = click.option("--reason", help="Why: recorded on the change for auditors
 
 
 def echo_receipt(receipt: object) -> None:
-    """Which tenants a change moved to which version."""
+    """Which tenants a change moved to which version, then what was stored with a warning (on stderr)."""
     for slug, version in sorted(receipt.versions.items()):  # type: ignore[attr-defined]
         click.echo(f"{slug}: now at version {version}")
+    echo_warnings(receipt.warnings)  # type: ignore[attr-defined]
 
 
 @click.command("apply")

@@ -12,7 +12,8 @@ import msgspec
 
 from adapters.words import instant_text
 
-__all__ = ["Tree", "echo_json", "echo_table", "echo_tree", "exclusive", "instant_text", "on_terminal", "tree_lines"]
+__all__ = ["Tree", "echo_json", "echo_table", "echo_tree", "echo_warnings", "exclusive", "instant_text", "on_terminal",
+           "tree_lines"]
 
 Tree = tuple[str, list["Tree"]]
 """A label and its children: what ``explain`` draws for a plan."""
@@ -37,6 +38,12 @@ def echo_json(value: Any) -> None:
     """``value`` as indented JSON, every instant in UTC with a ``Z``."""
     plain = _utc(msgspec.to_builtins(value, builtin_types=(datetime,)))
     click.echo(msgspec.json.format(msgspec.json.encode(plain), indent=2))
+
+
+def echo_warnings(warnings: Sequence[str]) -> None:
+    """Each warning on stderr (``callroute: warning: …``), so that standard output stays the command's own."""
+    for warning in warnings:
+        click.echo(f"callroute: warning: {warning}", err=True)
 
 
 def echo_table(headers: Sequence[str], rows: Sequence[Sequence[object]], *, title: str | None = None) -> None:

@@ -15,14 +15,14 @@ import msgspec
 from adapters.cli.common import Env, pass_env
 from adapters.cli.errors import Failure, exit_code, refusal_text
 from adapters.cli.ledger import REASON, TENANT
-from adapters.cli.output import echo_json, echo_table, echo_tree, instant_text
+from adapters.cli.output import echo_json, echo_table, echo_tree, echo_warnings, instant_text
 from adapters.render_plan import explanation_lines, plan_tree, table_lines
 from core import commands as c
 from core.aggregates.hours import OpeningHours
 from core.aggregates.provisioning import ProviderPolicy
 from core.aggregates.schedule import WEEKDAYS
 from core.errors import DomainError
-from core.routing import Call, RoutingTable, route
+from core.routing import PRESENTATIONS, Call, RoutingTable, normalise_caller, route
 
 AT_HELP = ("When: now (the default), a date or local time in the tenant's zone (2026-11-20T17:59), "
            "or an instant with an offset (2026-11-20T17:59:59+01:00).")
@@ -30,7 +30,11 @@ AT = click.option("--at", "at", metavar="WHEN", help=AT_HELP)
 JSON = click.option("--json", "as_json", is_flag=True, help="Machine-readable output (instants in UTC).")
 VIEW = click.option("--effective/--desired", "effective", default=True, show_default=True,
                     help="The table live on the PBX at that instant, or the one saved.")
-WITHHELD = ("", "anonymous")
+PRESENTATION = click.option(
+    "--presentation", type=click.Choice(PRESENTATIONS, case_sensitive=False),
+    help="The network's presentation indicator: restricted or unavailable make the caller anonymous whatever --from says.")
+FROM_HELP = ("The caller id: a number, a tel: or sip: URI; withheld when empty, a word such as anonymous, restricted or "
+             "unavailable, or sip:anonymous@anonymous.invalid.")
 
 
 class Tables:
@@ -62,6 +66,19 @@ class Tables:
         if table is None:
             raise Failure(f"no routing table of {self.slug!r} at {instant_text(at, self.zone)}: {missing}")
         return table
+
+
+def caller_call(dialled: str, at: datetime, caller: str | None, presentation: str | None, **more: Any) -> Call:
+    """The call to route, its caller id read as ``core.routing.normalise_caller`` reads every caller id."""
+    number, shown = normalise_caller(caller, presentation=presentation)
+    return Call(dialled=dialled, at=at, caller=number, presentation=shown, **more)
+
+
+def caller_text(call: Call) -> str:
+    """Who called, as the first line of an explanation says it."""
+    if not call.withheld:
+        return str(call.caller)
+    return "no caller id (unavailable)" if call.effective_presentation == "unavailable" else "a withheld number"
 
 
 def decide(table: RoutingTable, call: Call, states: dict[str, Any], flags: dict[str, tuple[str, object]] | None = None) -> Any:
@@ -112,7 +129,8 @@ def echo_decision(decision: Any) -> None:
 @click.command()
 @TENANT
 @click.option("--to", "dialled", required=True, help="The dialled number (E.164) or extension.")
-@click.option("--from", "caller", default=None, help="The caller id; anonymous or '' for a withheld caller (the default).")
+@click.option("--from", "caller", default=None, help=FROM_HELP + " Default: withheld.")
+@PRESENTATION
 @AT
 @click.option("--busy", multiple=True, metavar="EXT", help="An endpoint that is busy (repeatable).")
 @click.option("--unreachable", multiple=True, metavar="EXT", help="An endpoint that is unreachable (repeatable).")
@@ -122,8 +140,8 @@ def echo_decision(decision: Any) -> None:
 @JSON
 @pass_env
 def explain(
-    env: Env, slug: str, dialled: str, caller: str | None, at: str | None, busy: tuple[str, ...], unreachable: tuple[str, ...],
-    excluded: tuple[str, ...], digits: str | None, effective: bool, as_json: bool,
+    env: Env, slug: str, dialled: str, caller: str | None, presentation: str | None, at: str | None, busy: tuple[str, ...],
+    unreachable: tuple[str, ...], excluded: tuple[str, ...], digits: str | None, effective: bool, as_json: bool,
 ) -> None:
     """Show where a call goes and why: the plan as a tree, and every rule consulted."""
     check_digits(digits)
@@ -132,17 +150,17 @@ def explain(
     table = tables.table(instant, desired=not effective)
     check_endpoints(table, {"--busy": busy, "--unreachable": unreachable, "--excluded": excluded})
     states = {**{e: "excluded" for e in excluded}, **{e: "unreachable" for e in unreachable}, **{e: "busy" for e in busy}}
-    withheld = caller is None or caller.strip().lower() in WITHHELD
-    call = Call(dialled=dialled, at=instant, caller=None if withheld else caller, digits=digits)
+    call = caller_call(dialled, instant, caller, presentation, digits=digits)
     flags = {"to": ("--to", dialled), "dialled": ("--to", dialled), "caller": ("--from", caller), "from": ("--from", caller),
+             "presentation": ("--presentation", presentation),
              "digits": ("--digits", digits), "tenant": ("--tenant", slug), "at": ("--at", at)}
     decision = decide(table, call, states, flags)
     if as_json:
-        echo_json({"table_version": table.version, "effective": effective, "at": instant, "plan": decision.plan,
-                   "explanation": decision.explanation})
+        echo_json({"table_version": table.version, "effective": effective, "at": instant, "from": call.caller,
+                   "presentation": call.effective_presentation, "plan": decision.plan, "explanation": decision.explanation})
         return
     kind = "effective (live)" if effective else "desired (saved)"
-    click.echo(f"{slug}: call to {dialled} from {call.caller or 'a withheld number'} at {instant_text(instant, tables.zone)}, "
+    click.echo(f"{slug}: call to {dialled} from {caller_text(call)} at {instant_text(instant, tables.zone)}, "
                f"{kind} table version {table.version}")
     echo_decision(decision)
 
@@ -206,12 +224,13 @@ def provision_confirm(env: Env, slug: str, version: int, at: str | None, reason:
     applied_at = env.instant(at, "--at", zone) if at else None
     flags = {"version": ("--version", version), "applied_at": ("--at", at or "now"), "at": ("--at", at or "now"),
              "tenant": ("--tenant", slug), "reason": ("--reason", None)}
-    env.execute([c.ConfirmProvisioning(tenant=slug, version=version, applied_at=applied_at, reason=reason)], flags=flags,
-                zone=zone)
+    receipt = env.execute([c.ConfirmProvisioning(tenant=slug, version=version, applied_at=applied_at, reason=reason)],
+                          flags=flags, zone=zone)
     if applied_at is None:
         click.echo(f"{slug}: every change up to version {version} is now recorded as live")
     else:
         click.echo(f"{slug}: every change up to version {version} is recorded as live since {instant_text(applied_at, zone)}")
+    echo_warnings(receipt.warnings)
 
 
 @provision.command("policy")
@@ -241,9 +260,10 @@ def provision_policy(env: Env, slug: str, max_delay_hours: float, office_hours: 
     flags = {"policy.time_zone": ("--time-zone", time_zone), "policy.office_hours": ("--office-hours", office_hours),
              "policy.max_delay_seconds": ("--max-delay-hours", f"{max_delay_hours:g}"), "policy": ("--max-delay-hours", typed),
              "tenant": ("--tenant", slug), "reason": ("--reason", None)}
-    env.execute([c.SetProviderPolicy(tenant=slug, policy=policy, reason=reason)], flags=flags)
+    receipt = env.execute([c.SetProviderPolicy(tenant=slug, policy=policy, reason=reason)], flags=flags)
     counted = f"counted in office hours {office_hours} ({time_zone})" if office_hours else "counted from the change"
     click.echo(f"{slug}: changes must go live within {max_delay_hours:g} hours, {counted}")
+    echo_warnings(receipt.warnings)
 
 
 _HOURS = re.compile(r"^\s*(?P<days>[a-z,\-]+)\s+(?P<start>\d{1,2}:\d{2})-(?P<end>\d{1,2}:\d{2})\s*$")

@@ -13,10 +13,12 @@ import msgspec
 
 from adapters.cli.common import Env, pass_env
 from adapters.cli.errors import Failure
-from adapters.cli.ledger import TENANT
+from adapters.cli.ledger import REASON, TENANT, echo_receipt
 from adapters.cli.output import echo_json, echo_table
 from adapters.cli.users import JSON, counted
 from adapters.words import describe, hours_text, seconds, words
+from core import commands as c
+from core.aggregates.describe import agent_level
 from core.aggregates.services import CallQueue, ForwardingScheme, IvrMenu
 from core.queries import SchemeView, TenantView
 
@@ -63,10 +65,27 @@ def queue_lines(spec: CallQueue) -> list[tuple[str, str]]:
         ("wrap-up", seconds(spec.wrap_up_seconds)),
         ("longest wait", f"{seconds(spec.max_wait_seconds)}, then "
                          + (describe(spec.after_max_wait) if spec.after_max_wait else "the call ends")),
-        ("no agent logged in", describe(spec.when_no_agents) if spec.when_no_agents else "callers wait anyway"),
+        *entry_and_exit_lines(spec),
         ("announcements", f"{' and '.join(announce)} every {seconds(spec.announce_every_seconds)}" if announce else "none"),
         ("hold music", spec.hold_music or "-"),
     ]
+
+
+def entry_and_exit_lines(spec: CallQueue) -> list[tuple[str, str]]:
+    """When callers may join and must leave, and the pause between ring rounds (the labels keep the column width)."""
+    join, leave, retry = spec.join_rule, spec.leave_rule, spec.retry_pause
+    elsewhere = describe(spec.when_no_agents) if spec.when_no_agents else "-"
+    return [
+        ("callers join when", "always" if join == "always" else f"an agent is {agent_level(join)}, else {elsewhere}"),
+        ("callers leave when", "never" if leave == "never" else f"no agent is {agent_level(leave)}, to {elsewhere}"),
+        ("next ring round", f"{seconds(retry)} after nobody answered" if retry else "at once"),
+    ]
+
+
+def queue_json(key: str, spec: CallQueue) -> dict[str, Any]:
+    """A queue as one JSON object, with the join and leave rules and the pause in force (a stored queue may lack them)."""
+    return {**flat("queue", key, spec), "join_when": spec.join_rule, "leave_when": spec.leave_rule,
+            "retry_seconds": spec.retry_pause}
 
 
 @queue.command("list")
@@ -77,7 +96,7 @@ def queue_list(env: Env, slug: str, as_json: bool) -> None:
     """List a tenant's call queues with their agents, strategy and waiting limits."""
     view = env.readable(slug)
     if as_json:
-        echo_json([flat("queue", key, spec) for key, spec in view.queues.items()])
+        echo_json([queue_json(key, spec) for key, spec in view.queues.items()])
         return
     echo_table(["queue", "name", "agents", "strategy", "agent rings", "longest wait", "then", "no agents"],
                [(key, q.name, ", ".join(q.agents) or "-", words(q.strategy), seconds(q.agent_ring_seconds),
@@ -96,7 +115,7 @@ def queue_show(env: Env, slug: str, key: str, as_json: bool) -> None:
     view = env.readable(slug)
     spec = lookup(view.queues, key, "--queue", "queue", view)
     if as_json:
-        echo_json(flat("queue", key, spec))
+        echo_json(queue_json(key, spec))
         return
     echo_lines(queue_lines(spec), f"queue {key}: {spec.name}")
 
@@ -236,11 +255,36 @@ def scheme_show(env: Env, slug: str, key: str, as_json: bool) -> None:
 
 @click.group()
 def number() -> None:
-    """List a tenant's numbers and where their calls enter.
+    """List a tenant's numbers and where their calls enter; reject anonymous callers on a number.
 
     Assigning numbers and routing them stays with callroute apply and a command file
     (assign_number, route_number, release_number, set_unassigned_number_handling).
     """
+
+
+@number.command("reject-anonymous")
+@TENANT
+@click.option("--number", "number_", required=True, metavar="NUMBER", help="One of the tenant's numbers (E.164).")
+@click.option("--on/--off", "enabled", required=True,
+              help="Reject callers who withhold their number on this number, or stop rejecting them.")
+@REASON
+@pass_env
+def number_reject_anonymous(env: Env, slug: str, number_: str, enabled: bool, reason: str | None) -> None:
+    """Reject callers who withhold their number on one of the tenant's numbers, whatever it enters at.
+
+    A rejected caller gets the tenant's default rejected-call handling (set_default_rejected_call_handling),
+    else the engaged tone; "voicemail" there means the voicemail of the user (or box) the number enters
+    at, and the engaged tone for a number that enters anywhere else.
+
+    \b
+    Example:
+      callroute number reject-anonymous --tenant nordic-dental --number +46812345600 --on
+    """
+    switch = "--on" if enabled else "--off"
+    flags = {"tenant": ("--tenant", slug), "number": ("--number", number_), "enabled": (switch, None)}
+    echo_receipt(env.execute([c.SetNumberRejectAnonymous(tenant=slug, number=number_, enabled=enabled, reason=reason)],
+                             flags=flags))
+    click.echo(f"{slug}: {number_} " + ("now rejects anonymous callers" if enabled else "accepts anonymous callers again"))
 
 
 @number.command("list")
@@ -254,7 +298,8 @@ def number_list(env: Env, slug: str, as_json: bool) -> None:
         echo_json({"numbers": view.numbers, "unassigned": view.unassigned})
         return
     unassigned = describe(view.unassigned)
-    echo_table(["number", "calls enter at", "configured in"],
-               [(n.number, describe(n.entry) if n.entry else f"unassigned: {unassigned}", n.source) for n in view.numbers],
+    echo_table(["number", "calls enter at", "configured in", "anonymous callers"],
+               [(n.number, describe(n.entry) if n.entry else f"unassigned: {unassigned}", n.source,
+                 "rejected" if n.reject_anonymous else "-") for n in view.numbers],
                title=f"{slug}: {counted(len(view.numbers), 'number')}")
     click.echo(f"calls to a number that routes nowhere: {unassigned}")

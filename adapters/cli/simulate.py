@@ -18,6 +18,7 @@ import click
 import msgspec
 
 from adapters.cli.errors import Failure, schema_text
+from adapters.cli.output import echo_warnings
 from simulator.kpis import Kpis
 from simulator.run import RunResult, run_scenario
 from simulator.scenario import Scenario, ScenarioError, load_scenario
@@ -233,6 +234,7 @@ def simulate(scenario_file: Path, seed: int | None, trace: Path | None, report: 
                             calls=calls)
     if junit is not None:
         junit.write_bytes(junit_xml(result, scenario_file.stem))
+    echo_warnings(result.warnings)
     if as_json:
         click.echo(msgspec.json.format(msgspec.json.encode(result), indent=2))
     else:

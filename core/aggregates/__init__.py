@@ -1,7 +1,7 @@
 """The write model: the Tenant aggregate and its provisioning record, the commands that change them, and their events.
 
 Each concept module (``users``, ``diverts``, ``defaults``, ``catalogue``, ``answer_groups``,
-``queues``, ``ivr_menus``, ``schemes``, ``numbers``, ``provisioning``) declares its commands,
+``pbx_members``, ``queues``, ``ivr_menus``, ``schemes``, ``numbers``, ``provisioning``, ``closures``) declares its commands,
 their handlers and the events they record; importing this package registers them all.
 """
 
@@ -10,10 +10,12 @@ from __future__ import annotations
 from core.aggregates import (  # noqa: F401 - imported to register each concept's handlers and stored event types
     answer_groups,
     catalogue,
+    closures,
     defaults,
     diverts,
     ivr_menus,
     numbers,
+    pbx_members,
     queues,
     schemes,
     users,

@@ -6,73 +6,23 @@ from typing import Annotated
 
 import msgspec
 
-from core.aggregates.catalog import PbxKind, PbxLink
 from core.aggregates.commanding import Command, handles
 from core.aggregates.context import CommandContext
 from core.aggregates.groups import AnswerGroup, GroupMember, GroupSettings, MemberRef, member_label
-from core.aggregates.identifiers import Extension, Name, normalise_number
+from core.aggregates.identifiers import Extension, normalise_number
+from core.aggregates.loops import refuse_loops
+from core.aggregates.pbx_members import known_again
 from core.aggregates.state import TenantState
 from core.aggregates.targets import EntityId, MemberRingSeconds, ToGroup
 from core.aggregates.tenant import Tenant, TenantEvent
 from core.errors import AlreadyExistsError, NotFoundError, ValidationFailed
 
 
-class LinkPbx(Command, kw_only=True, tag="link_pbx"):
-    """Link another cloud PBX or an office SIP PBX (seed 003)."""
-
-    pbx: EntityId
-    kind: PbxKind
-    name: Name
-
-
-class PbxLinked(TenantEvent):
-    TOPIC = "callroute/PbxLinked"
-    link: PbxLink
-
-    def apply(self, tenant: Tenant) -> None:
-        tenant.state.pbx_links[self.link.id] = self.link
-
-
-@handles(LinkPbx)
-def link_pbx(tenant: Tenant, cmd: LinkPbx, ctx: CommandContext) -> None:
-    """A PBX the directory knows, whose employees may then take this tenant's calls."""
-    if cmd.pbx in tenant.state.pbx_links:
-        raise AlreadyExistsError(f"PBX {cmd.pbx!r} is already linked", field="pbx")
-    directory = ctx.directory
-    if directory is None:
-        raise ValidationFailed("no PBX directory is configured", field="pbx")
-    known = (directory.cloud_members(cmd.pbx) if cmd.kind == "cloud"  # type: ignore[attr-defined]
-             else directory.sip_internal_number_exists(cmd.pbx, "0"))  # type: ignore[attr-defined]
-    if known is None:
-        raise NotFoundError(f"the directory knows no {cmd.kind} PBX {cmd.pbx!r}", field="pbx")
-    tenant.trigger(PbxLinked, ctx, link=PbxLink(id=cmd.pbx, kind=cmd.kind, name=cmd.name))
-
-
-class UnlinkPbx(Command, kw_only=True, tag="unlink_pbx"):
-    """Unlink a PBX (refused while referred to)."""
-
-    pbx: EntityId
-
-
-class PbxUnlinked(TenantEvent):
-    TOPIC = "callroute/PbxUnlinked"
-    pbx: str
-
-    def apply(self, tenant: Tenant) -> None:
-        del tenant.state.pbx_links[self.pbx]
-
-
-@handles(UnlinkPbx)
-def unlink_pbx(tenant: Tenant, cmd: UnlinkPbx, ctx: CommandContext) -> None:
-    """Refused while a member or fallback refers to it."""
-    if cmd.pbx not in tenant.state.pbx_links:
-        raise NotFoundError(f"there is no linked PBX {cmd.pbx!r}", field="pbx")
-    tenant.refuse_if_referenced("pbx", cmd.pbx, f"PBX {cmd.pbx!r}", field="pbx")
-    tenant.trigger(PbxUnlinked, ctx, pbx=cmd.pbx)
-
-
 def _settings(tenant: Tenant, ctx: CommandContext, group_id: str, settings: GroupSettings) -> GroupSettings:
-    """A group's settings in normal form: its own free number, a display number of the tenant, a fallback that exists."""
+    """A group's settings in normal form: its own free number, a display number of the tenant, a fallback that exists.
+
+    Neither the fallback nor the number may close a routing loop (``loops.py``).
+    """
     if isinstance(settings.fallback, ToGroup) and settings.fallback.group == group_id:
         raise ValidationFailed("a group cannot fall back to itself", field="settings.fallback.group")
     number = settings.number
@@ -85,7 +35,10 @@ def _settings(tenant: Tenant, ctx: CommandContext, group_id: str, settings: Grou
         if display not in tenant.state.display_numbers:
             raise NotFoundError(f"{display} is not one of the tenant's display numbers", field="settings.display_number")
     fallback = tenant.destination(settings.fallback, ctx, field="settings.fallback", mailbox_required=True)
-    return msgspec.structs.replace(settings, number=number, display_number=display, fallback=fallback)
+    checked = msgspec.structs.replace(settings, number=number, display_number=display, fallback=fallback)
+    starts = [(("group", group_id), "settings."), *([(("number", number), "settings.number")] if number is not None else [])]
+    refuse_loops(tenant.state, starts, groups={group_id: checked})
+    return checked
 
 
 def _supervisors(tenant: Tenant, supervisors: tuple[str, ...]) -> tuple[str, ...]:
@@ -133,6 +86,7 @@ def create_answer_group(tenant: Tenant, cmd: CreateAnswerGroup, ctx: CommandCont
     if len(set(map(msgspec.json.encode, refs))) != len(refs):
         raise ValidationFailed("a member is listed twice", field="members")
     group = AnswerGroup(id=cmd.group, settings=settings, members=members, supervisors=_supervisors(tenant, cmd.supervisors))
+    known_again(tenant, ctx, (settings.fallback, members))
     tenant.trigger(AnswerGroupCreated, ctx, group=group)
 
 
@@ -149,10 +103,13 @@ class AnswerGroupSettingsChanged(TenantEvent):
     settings: GroupSettings
 
     def apply(self, tenant: Tenant) -> None:
-        old = tenant.state.groups[self.group_id].settings.display_number
+        before = tenant.state.groups[self.group_id].settings
+        old = before.display_number
         tenant.state.replace_group(self.group_id, settings=self.settings)
         if old is not None and old != self.settings.display_number:
             _unlinked_display(tenant.state, self.group_id, old)
+        if before.number != self.settings.number:
+            tenant.state.numbers_left(before.number)
 
 
 def _unlinked_display(state: TenantState, group_id: str, number: str) -> None:
@@ -173,7 +130,9 @@ def _unlinked_display(state: TenantState, group_id: str, number: str) -> None:
 def update_answer_group(tenant: Tenant, cmd: UpdateAnswerGroup, ctx: CommandContext) -> None:
     """Name, number, billing id, display number, strategy, timeout and fallback, checked as on creation."""
     tenant.group(cmd.group)
-    tenant.trigger(AnswerGroupSettingsChanged, ctx, group_id=cmd.group, settings=_settings(tenant, ctx, cmd.group, cmd.settings))
+    settings = _settings(tenant, ctx, cmd.group, cmd.settings)
+    known_again(tenant, ctx, settings.fallback)
+    tenant.trigger(AnswerGroupSettingsChanged, ctx, group_id=cmd.group, settings=settings)
 
 
 class AddGroupMember(Command, kw_only=True, tag="add_group_member"):
@@ -206,6 +165,7 @@ def add_group_member(tenant: Tenant, cmd: AddGroupMember, ctx: CommandContext) -
         raise ValidationFailed(f"position must be between 0 and {len(group.members)}", field="position")
     member = tenant.destination(cmd.member, ctx, field="member")
     position = len(group.members) if cmd.position is None else cmd.position
+    known_again(tenant, ctx, member)
     tenant.trigger(GroupMemberAdded, ctx, group_id=cmd.group, member=member, position=position)
 
 
@@ -315,6 +275,31 @@ def set_group_member_ring_time(tenant: Tenant, cmd: SetGroupMemberRingTime, ctx:
     tenant.trigger(GroupMemberRingTimeSet, ctx, group_id=cmd.group, member=cmd.member, ring_seconds=cmd.ring_seconds)
 
 
+class ClearGroupMemberRingTime(Command, kw_only=True, tag="clear_group_member_ring_time"):
+    """Take away one member's own ring time: the member then rings for as long as the group's timeout lets it."""
+
+    group: EntityId
+    member: MemberRef
+
+
+class GroupMemberRingTimeCleared(TenantEvent):
+    TOPIC = "callroute/GroupMemberRingTimeCleared"
+    group_id: str
+    member: MemberRef
+
+    def apply(self, tenant: Tenant) -> None:
+        tenant.state.replace_member(self.group_id, self.member, ring_seconds=None)
+
+
+@handles(ClearGroupMemberRingTime)
+def clear_group_member_ring_time(tenant: Tenant, cmd: ClearGroupMemberRingTime, ctx: CommandContext) -> None:
+    """A member of the group that has a ring time of its own (a command file's way to say ``ring_seconds: null``)."""
+    group = tenant.group(cmd.group)
+    if group.members[_member_of(group, cmd.member)].ring_seconds is None:
+        raise ValidationFailed(f"{member_label(cmd.member)} has no ring time of its own", field="member")
+    tenant.trigger(GroupMemberRingTimeCleared, ctx, group_id=cmd.group, member=cmd.member)
+
+
 class SetGroupSupervisors(Command, kw_only=True, tag="set_group_supervisors"):
     """A group's supervisors (Pro users)."""
 
@@ -349,7 +334,7 @@ class AnswerGroupDeleted(TenantEvent):
     group_id: str
 
     def apply(self, tenant: Tenant) -> None:
-        del tenant.state.groups[self.group_id]
+        tenant.state.numbers_left(tenant.state.groups.pop(self.group_id).settings.number)
 
 
 @handles(DeleteAnswerGroup)
@@ -360,7 +345,34 @@ def delete_answer_group(tenant: Tenant, cmd: DeleteAnswerGroup, ctx: CommandCont
     tenant.trigger(AnswerGroupDeleted, ctx, group_id=cmd.group)
 
 
+class SetGroupRejectAnonymous(Command, kw_only=True, tag="set_group_reject_anonymous"):
+    """Reject callers who withhold their number on every call to an answer group."""
+
+    group: EntityId
+    enabled: bool
+
+
+class GroupRejectAnonymousSet(TenantEvent):
+    TOPIC = "callroute/GroupRejectAnonymousSet"
+    group_id: str
+    enabled: bool
+
+    def apply(self, tenant: Tenant) -> None:
+        tenant.state.replace_group(self.group_id, reject_anonymous=self.enabled)
+
+
+@handles(SetGroupRejectAnonymous)
+def set_group_reject_anonymous(tenant: Tenant, cmd: SetGroupRejectAnonymous, ctx: CommandContext) -> None:
+    """A group that exists; a change must change something."""
+    if tenant.group(cmd.group).reject_anonymous == cmd.enabled:
+        state = "already rejects" if cmd.enabled else "does not reject"
+        raise ValidationFailed(f"answer group {cmd.group} {state} anonymous callers", field="enabled")
+    tenant.trigger(GroupRejectAnonymousSet, ctx, group_id=cmd.group, enabled=cmd.enabled)
+
+
 __all__ = [
-    "AddGroupMember", "CreateAnswerGroup", "DeleteAnswerGroup", "LinkPbx", "RemoveGroupMember", "ReorderGroupMembers",
-    "SetGroupMemberExcluded", "SetGroupMemberRingTime", "SetGroupSupervisors", "UnlinkPbx", "UpdateAnswerGroup",
+    "AddGroupMember", "ClearGroupMemberRingTime", "CreateAnswerGroup",
+    "DeleteAnswerGroup", "RemoveGroupMember", "ReorderGroupMembers",
+    "SetGroupMemberExcluded", "SetGroupMemberRingTime", "SetGroupRejectAnonymous", "SetGroupSupervisors",
+    "UpdateAnswerGroup",
 ]

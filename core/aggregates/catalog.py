@@ -43,15 +43,36 @@ class NumberRoute(msgspec.Struct, frozen=True):
     entry: Destination | None = None
 
 
+class NumberSettings(msgspec.Struct, frozen=True, omit_defaults=True):
+    """What the provider sets on one number of the tenant itself, whatever the number enters at."""
+
+    reject_anonymous: bool = False
+    """Callers who withhold their number get the tenant's rejected-call handling (else the engaged tone)."""
+
+
 PbxKind = Literal["cloud", "sip"]
 
 
-class PbxLink(msgspec.Struct, frozen=True):
+class UnknownPbxMember(msgspec.Struct, frozen=True):
+    """A member of a linked PBX that the PBX directory stopped listing, and since when."""
+
+    since: datetime
+    finding: str
+    """What the directory said, in words (``SIP PBX 'kyiv-office' has no internal number '101'``)."""
+
+
+class PbxLink(msgspec.Struct, frozen=True, omit_defaults=True):
     """Another PBX whose employees may take this tenant's calls (seed 003)."""
 
     id: str
     kind: PbxKind
     name: str
+    unknown_members: dict[str, UnknownPbxMember] = {}
+    """Member id (cloud) or internal number (SIP) → the mark recorded when the directory stopped listing it.
+
+    Set only by ``PbxMemberMarkedUnknown`` / ``PbxMemberKnownAgain``; omitted when empty, so
+    links stored before marks existed encode exactly as they did.
+    """
 
 
 ExtraKind = Literal["answer_groups", "ivr_menus"]

@@ -42,16 +42,25 @@ class ChainedEvent(Aggregate.Event):
         aggregate.head = self.hash
         return aggregate
 
+    def warning_texts(self) -> tuple[str, ...]:
+        """What this change was recorded with a warning about, in words (none unless the event says)."""
+        return ()
+
 
 class Chained:
     """Mixin for an eventsourcing ``Aggregate`` whose events are ``ChainedEvent``s."""
 
     head: str
 
-    def check_writable(self, ctx: CommandContext) -> None:
-        """Refuse a change the aggregate cannot take now: closed, or dated before its last change."""
-        self._check_open()
+    def check_writable(self, ctx: CommandContext, *, while_closed: bool = False) -> None:
+        """Refuse a change the aggregate cannot take now: closed (unless ``while_closed``), or dated before its last change."""
+        if not while_closed:
+            self.check_open()
         self._check_instant(ctx.at)
+
+    def check_open(self) -> None:
+        """Raise if the aggregate accepts no more changes."""
+        self._check_open()
 
     def _check_open(self) -> None:
         """Raise if the aggregate accepts no more changes."""

@@ -38,39 +38,43 @@ class PinHasher(Protocol):
 
 
 class Handler(NamedTuple):
-    """A command's handler and what it works on."""
+    """A command's handler, what it works on, and whether it runs on a closed tenant (only reopening does)."""
 
     target: Target
     run: Callable[..., None]
+    while_closed: bool = False
 
 
 HANDLERS: dict[type, Handler] = {}
 """Command type → its handler, in the order the concept modules declare them."""
 
 
-def handles(command_type: type, *, target: Target = "tenant") -> Callable[[C], C]:
+def handles(command_type: type, *, target: Target = "tenant", while_closed: bool = False) -> Callable[[C], C]:
     """Register the decorated function as the handler of ``command_type``.
 
     ``tenant`` handlers are called ``(tenant, command, ctx)``; ``provisioning`` handlers
     ``(record, tenant, command, ctx)``; the ``create`` handler ``(command, ctx)`` returns the new tenant.
+    A closed tenant refuses every command but those registered ``while_closed``.
     """
 
     def register(function: C) -> C:
         if command_type in HANDLERS:
             msg = f"{command_type.__name__} already has a handler"
             raise TypeError(msg)
-        HANDLERS[command_type] = Handler(target, function)
+        HANDLERS[command_type] = Handler(target, function, while_closed)
         return function
 
     return register
 
 
 class Receipt(msgspec.Struct, frozen=True):
-    """What a successful batch stored: the new version of each tenant it touched, and how many events in all."""
+    """What a successful batch stored: the new version of each tenant it touched, how many events, and their warnings."""
 
     versions: dict[str, int]
     events: int
     """Events stored, tenants' and provisioning records' alike (a first confirmation stores two)."""
+    warnings: tuple[str, ...] = ()
+    """What the stored events were recorded with a warning about, in words (``scheme sales: steps[0]: 20 s is under …``)."""
 
 
 def command_tag(command: object) -> str:

@@ -7,11 +7,12 @@ from core.aggregates.commanding import Command, handles
 from core.aggregates.context import CommandContext
 from core.aggregates.handling import BUILT_IN, ApplyTo, CallHandling, DisplayNumberKind, first_set
 from core.aggregates.identifiers import Name, TimeZone
+from core.aggregates.loops import DefaultChange, refuse_loops, users_reached
 from core.aggregates.state import TenantState
 from core.aggregates.targets import DEFAULT_RING_SECONDS, DivertTarget, Greeting, NoAnswerRule, RejectedHandling, RingSeconds
-from core.aggregates.targets import UnassignedHandling
+from core.aggregates.targets import ToNumber, UnassignedHandling
 from core.aggregates.tenant import Tenant, TenantEvent
-from core.errors import ValidationFailed
+from core.errors import ConflictError, ValidationFailed
 
 
 class CreateTenant(Command, kw_only=True, tag="create_tenant"):
@@ -65,6 +66,25 @@ class TenantClosed(TenantEvent):
 def close_tenant(tenant: Tenant, cmd: CloseTenant, ctx: CommandContext) -> None:
     """No further change is accepted afterwards."""
     tenant.trigger(TenantClosed, ctx)
+
+
+class ReopenTenant(Command, kw_only=True, tag="reopen_tenant"):
+    """Reopen a closed tenant: it accepts changes again, and its calls are routed again once confirmed live."""
+
+
+class TenantReopened(TenantEvent):
+    TOPIC = "callroute/TenantReopened"
+
+    def apply(self, tenant: Tenant) -> None:
+        tenant.state.closed = False
+
+
+@handles(ReopenTenant, while_closed=True)
+def reopen_tenant(tenant: Tenant, cmd: ReopenTenant, ctx: CommandContext) -> None:
+    """The one change a closed tenant accepts; refused for a tenant that is open."""
+    if not tenant.state.closed:
+        raise ConflictError(f"tenant {tenant.state.slug!r} is not closed", field="tenant")
+    tenant.trigger(TenantReopened, ctx)
 
 
 class SetDefaultVoicemailGreeting(Command, kw_only=True, tag="set_default_voicemail_greeting"):
@@ -169,8 +189,9 @@ def set_default_transcription(tenant: Tenant, cmd: SetDefaultTranscription, ctx:
 
 @handles(SetDefaultNoAnswer)
 def set_default_no_answer(tenant: Tenant, cmd: SetDefaultNoAnswer, ctx: CommandContext) -> None:
-    """The target must exist."""
+    """The target must exist; a number divert marked always may not close a loop for the users it reaches."""
     rule = NoAnswerRule(target=tenant.destination(cmd.target, ctx, field="target"), ring_seconds=cmd.ring_seconds)
+    _refuse_default_loops(tenant, DefaultChange("no_answer", rule, cmd.apply_to))
     _set_default(tenant, ctx, CallHandling(no_answer=rule), cmd.apply_to)
 
 
@@ -180,7 +201,17 @@ def set_default_busy(tenant: Tenant, cmd: SetDefaultBusy, ctx: CommandContext) -
     if cmd.target is None and cmd.call_waiting is None:
         raise ValidationFailed("no default value given: give target and/or call_waiting", field="target")
     target = tenant.destination(cmd.target, ctx, field="target")
+    if target is not None:
+        _refuse_default_loops(tenant, DefaultChange("busy", target, cmd.apply_to))
     _set_default(tenant, ctx, CallHandling(busy=target, call_waiting=cmd.call_waiting), cmd.apply_to)
+
+
+def _refuse_default_loops(tenant: Tenant, change: DefaultChange) -> None:
+    """Only a number divert marked always hands calls on by itself (``loops.py``): check each user it reaches."""
+    target = change.value.target if isinstance(change.value, NoAnswerRule) else change.value
+    if isinstance(target, ToNumber) and target.always:
+        users = users_reached(tenant.state, change.setting, change.apply_to)
+        refuse_loops(tenant.state, [(("user", ext), "target") for ext in users], default=change)
 
 
 @handles(SetDefaultRejectedCallHandling)
@@ -212,11 +243,14 @@ class UnassignedHandlingSet(TenantEvent):
 
 @handles(SetUnassignedNumberHandling)
 def set_unassigned_number_handling(tenant: Tenant, cmd: SetUnassignedNumberHandling, ctx: CommandContext) -> None:
-    """A forward target must exist."""
-    tenant.trigger(UnassignedHandlingSet, ctx, handling=tenant.destination(cmd.handling, ctx, field="handling"))
+    """A forward target must exist, and may not lead calls back to a number that routes nowhere."""
+    handling = tenant.destination(cmd.handling, ctx, field="handling")
+    unassigned = [number for number, route in tenant.state.numbers.items() if route.entry is None]
+    refuse_loops(tenant.state, [(("number", number), "handling.target") for number in unassigned], unassigned=handling)
+    tenant.trigger(UnassignedHandlingSet, ctx, handling=handling)
 
 
 __all__ = [
-    "CloseTenant", "CreateTenant", "RenameTenant", "SetDefaultBusy", "SetDefaultDisplayNumber", "SetDefaultNoAnswer",
+    "CloseTenant", "CreateTenant", "RenameTenant", "ReopenTenant", "SetDefaultBusy", "SetDefaultDisplayNumber", "SetDefaultNoAnswer",
     "SetDefaultRejectedCallHandling", "SetDefaultTranscription", "SetDefaultVoicemailGreeting", "SetUnassignedNumberHandling",
 ]

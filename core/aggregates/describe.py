@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from core.aggregates.dated import OwnHandling
 from core.aggregates.targets import (
     AudioFileRef,
     BusyTone,
@@ -57,9 +58,18 @@ _BY_TYPE: dict[type, Callable[[Any], str]] = {
     ForwardTo: lambda v: f"forward to {describe(v.target)}",
     TextToSpeech: lambda v: f"text-to-speech [{v.language}] {v.text!r}",
     AudioFileRef: lambda v: f"audio file {v.audio_file!r}",
+    OwnHandling: lambda v: "each thing's own out-of-hours handling",
     bool: lambda v: "on" if v else "off",
     type(None): lambda v: "-",
 }
+
+
+_AGENT_LEVEL = {"logged_in": "logged in", "reachable": "logged in and reachable", "free": "free"}
+
+
+def agent_level(rule: str) -> str:
+    """What a queue's join or leave rule asks of an agent, in words: ``agent_free`` and ``no_agent_free`` → ``free``."""
+    return _AGENT_LEVEL[rule.removeprefix("no_").removeprefix("agent_")]
 
 
 def describe(value: object) -> str:

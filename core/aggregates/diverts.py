@@ -10,10 +10,12 @@ from core.aggregates.commanding import Command, handles
 from core.aggregates.context import CommandContext
 from core.aggregates.handling import BUILT_IN, CallHandling, DisplayNumberKind, SettingName, first_set
 from core.aggregates.identifiers import Extension
+from core.aggregates.loops import refuse_loops
 from core.aggregates.schedule import OutOfHours, UnavailableBetween
-from core.aggregates.targets import Condition, DivertTarget, Greeting, NoAnswerRule, RejectedHandling, RingSeconds, ToExtension
+from core.aggregates.state import User
+from core.aggregates.targets import Condition, DivertTarget, Greeting, NoAnswerRule, RejectedHandling, RingSeconds
 from core.aggregates.tenant import Tenant, TenantEvent
-from core.errors import ForwardLoopError, NotAllowedError, ValidationFailed
+from core.errors import NotAllowedError, ValidationFailed
 
 
 class SetDivert(Command, kw_only=True, tag="set_divert"):
@@ -34,41 +36,43 @@ class DivertSet(TenantEvent):
 
     def apply(self, tenant: Tenant) -> None:
         state, user = tenant.state, tenant.state.users[self.extension]
+        # The target is never None, so replacing the one own value is what merging CallHandling(<that value>) does.
         if self.condition == "always":
             state.replace_user(self.extension, forward_always=self.target)
         elif self.condition == "unreachable":
             state.replace_user(self.extension, unreachable=self.target)
         elif self.condition == "no_answer":
             rule = NoAnswerRule(target=self.target, ring_seconds=self.ring_seconds or 0)
-            state.replace_user(self.extension, own=user.own.merged(CallHandling(no_answer=rule)))
+            state.replace_user(self.extension, own=msgspec.structs.replace(user.own, no_answer=rule))
         else:
-            state.replace_user(self.extension, own=user.own.merged(CallHandling(busy=self.target)))
+            state.replace_user(self.extension, own=msgspec.structs.replace(user.own, busy=self.target))
 
 
-def _check_forward_loop(tenant: Tenant, extension: str, target: DivertTarget) -> None:
-    """Refuse a forward-always that would close a cycle of unconditional forwards."""
-    path = [extension]
-    current: DivertTarget = target
-    while isinstance(current, ToExtension):
-        path.append(current.extension)
-        if current.extension in path[:-1]:
-            raise ForwardLoopError(f"forward-always would loop: {' → '.join(path)}", field="target")
-        current = tenant.state.users[current.extension].forward_always
+def _diverted(user: User, condition: Condition, target: DivertTarget, ring_seconds: int | None) -> User:
+    """The user as ``DivertSet`` would leave it, for the loop check before the event is made."""
+    if condition == "always":
+        return msgspec.structs.replace(user, forward_always=target)
+    if condition == "unreachable":
+        return msgspec.structs.replace(user, unreachable=target)
+    if condition == "no_answer":
+        rule = NoAnswerRule(target=target, ring_seconds=ring_seconds or 0)
+        return msgspec.structs.replace(user, own=msgspec.structs.replace(user.own, no_answer=rule))
+    return msgspec.structs.replace(user, own=msgspec.structs.replace(user.own, busy=target))
 
 
 @handles(SetDivert)
 def set_divert(tenant: Tenant, cmd: SetDivert, ctx: CommandContext) -> None:
-    """The target must exist and not be the user; forward-always may not close a loop."""
+    """The target must exist and not be the user; forward always (or a number divert marked always) may not close a loop."""
     user = tenant.user(cmd.extension)
     target = tenant.destination(cmd.target, ctx, field="target", owner=cmd.extension)
     ring_seconds = cmd.ring_seconds
     if ring_seconds is not None and cmd.condition != "no_answer":
         raise ValidationFailed("ring_seconds applies only to the no_answer divert", field="ring_seconds")
-    if cmd.condition == "always":
-        _check_forward_loop(tenant, cmd.extension, target)
     if cmd.condition == "no_answer" and ring_seconds is None:
         current = first_set(user.own.no_answer, user.pinned.no_answer, tenant.state.defaults.no_answer, BUILT_IN.no_answer)
         ring_seconds = current.ring_seconds  # type: ignore[union-attr]
+    refuse_loops(tenant.state, [(("user", cmd.extension), "target")],
+                 users={cmd.extension: _diverted(user, cmd.condition, target, ring_seconds)})
     tenant.trigger(DivertSet, ctx, extension=cmd.extension, condition=cmd.condition, target=target, ring_seconds=ring_seconds)
 
 
@@ -102,6 +106,8 @@ def set_out_of_hours(tenant: Tenant, cmd: SetOutOfHours, ctx: CommandContext) ->
                 )
         target = tenant.destination(schedule.when_unavailable, ctx, field="out_of_hours.when_unavailable", owner=cmd.extension)
         schedule = msgspec.structs.replace(schedule, when_unavailable=target)
+        refuse_loops(tenant.state, [(("user", cmd.extension), "out_of_hours.when_unavailable")],
+                     users={cmd.extension: msgspec.structs.replace(tenant.state.users[cmd.extension], out_of_hours=schedule)})
     tenant.trigger(OutOfHoursSet, ctx, extension=cmd.extension, out_of_hours=schedule)
 
 

@@ -47,11 +47,19 @@ GroupFallback = ToExtension | ToGroup | ToRemote | ToVoicemail
 """Seed 003 "if nobody answers": a backup person or department, here or on another PBX."""
 
 
+DEFAULT_MEMBER_RING_SECONDS = 20
+
+
 class GroupMember(msgspec.Struct, frozen=True, forbid_unknown_fields=True, omit_defaults=True):
     """A member in the group's order, with its own ring time; excluded members are skipped."""
 
     ref: MemberRef
-    ring_seconds: MemberRingSeconds = 20
+    ring_seconds: MemberRingSeconds | None = DEFAULT_MEMBER_RING_SECONDS
+    """``None``: no own ring time, the member rings for as long as the group's timeout lets it.
+
+    The default stays 20 s: stored members leave a 20 s ring time out, so an absent value must
+    keep meaning 20 s; ``None`` is always stored explicitly (``"ring_seconds": null``).
+    """
     excluded: bool = False
 
 
@@ -74,6 +82,8 @@ class AnswerGroup(msgspec.Struct, frozen=True, omit_defaults=True):
     settings: GroupSettings
     members: tuple[GroupMember, ...] = ()
     supervisors: tuple[str, ...] = ()
+    reject_anonymous: bool = False
+    """Callers who withhold their number get the tenant's rejected-call handling (else the engaged tone)."""
 
     def member_index(self, ref: MemberRef) -> int | None:
         """Position of ``ref`` among the members, or ``None``."""

@@ -7,6 +7,7 @@ import msgspec
 from core.aggregates.commanding import Command, handles
 from core.aggregates.context import CommandContext
 from core.aggregates.hours import check_hours
+from core.aggregates.loops import refuse_loops
 from core.aggregates.services import IvrMenu
 from core.aggregates.targets import EntityId
 from core.aggregates.tenant import Tenant, TenantEvent
@@ -26,7 +27,10 @@ class IvrMenuSaved(TenantEvent):
     ivr: IvrMenu
 
     def apply(self, tenant: Tenant) -> None:
+        before = tenant.state.ivrs.get(self.ivr_id)
         tenant.state.ivrs[self.ivr_id] = self.ivr
+        if before is not None and before.number != self.ivr.number:
+            tenant.state.numbers_left(before.number)
 
 
 @handles(SaveIvrMenu)
@@ -43,6 +47,8 @@ def save_ivr_menu(tenant: Tenant, cmd: SaveIvrMenu, ctx: CommandContext) -> None
         if ivr.when_closed is None:
             raise ValidationFailed("a menu with opening hours needs a destination when closed", field="spec.when_closed")
     checked = tenant.destination(msgspec.structs.replace(ivr, number=number), ctx, field="spec", mailbox_required=True)
+    starts = [(("ivr", cmd.ivr), "spec."), *([(("number", number), "spec.number")] if number is not None else [])]
+    refuse_loops(tenant.state, starts, ivrs={cmd.ivr: checked})
     tenant.trigger(IvrMenuSaved, ctx, ivr_id=cmd.ivr, ivr=checked)
 
 
@@ -57,7 +63,7 @@ class IvrMenuDeleted(TenantEvent):
     ivr_id: str
 
     def apply(self, tenant: Tenant) -> None:
-        del tenant.state.ivrs[self.ivr_id]
+        tenant.state.numbers_left(tenant.state.ivrs.pop(self.ivr_id).number)
 
 
 @handles(DeleteIvrMenu)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import msgspec
 
-from core.aggregates.catalog import DisplayNumber, NumberRoute
+from core.aggregates.catalog import DisplayNumber, NumberRoute, NumberSettings
 from core.aggregates.commanding import Command, handles
 from core.aggregates.context import CommandContext
 from core.aggregates.identifiers import Extension, PhoneNumber, normalise_number
+from core.aggregates.loops import refuse_loops
 from core.aggregates.state import TenantState
 from core.aggregates.targets import Destination, EntityId
 from core.aggregates.tenant import Tenant, TenantEvent
@@ -35,6 +36,7 @@ def route_number(tenant: Tenant, cmd: RouteNumber, ctx: CommandContext) -> None:
     """A number not used elsewhere in the tenant, entering at a destination that exists."""
     normal = tenant.free_number(cmd.number, field="number", keep="the tenant's number list")
     entry = tenant.destination(cmd.entry, ctx, field="entry", mailbox_required=True)
+    refuse_loops(tenant.state, [(("number", normal), "entry")], numbers={normal: entry})
     tenant.trigger(NumberRouted, ctx, number=normal, entry=entry)
 
 
@@ -50,6 +52,7 @@ class NumberReleased(TenantEvent):
 
     def apply(self, tenant: Tenant) -> None:
         del tenant.state.numbers[self.number]
+        tenant.state.numbers_left(self.number)
 
 
 @handles(ReleaseNumber)
@@ -178,4 +181,39 @@ def remove_display_number(tenant: Tenant, cmd: RemoveDisplayNumber, ctx: Command
     tenant.trigger(DisplayNumberRemoved, ctx, number=display.number)
 
 
-__all__ = ["ReleaseNumber", "RemoveDisplayNumber", "RouteNumber", "SaveDisplayNumber", "SetDisplayNumberAccess"]
+class SetNumberRejectAnonymous(Command, kw_only=True, tag="set_number_reject_anonymous"):
+    """Reject callers who withhold their number on one of the tenant's numbers, whatever it enters at."""
+
+    number: PhoneNumber
+    enabled: bool
+
+
+class NumberRejectAnonymousSet(TenantEvent):
+    TOPIC = "callroute/NumberRejectAnonymousSet"
+    number: str
+    enabled: bool
+
+    def apply(self, tenant: Tenant) -> None:
+        settings = msgspec.structs.replace(tenant.state.number_settings.get(self.number, NumberSettings()),
+                                           reject_anonymous=self.enabled)
+        if settings == NumberSettings():
+            tenant.state.number_settings.pop(self.number, None)
+        else:
+            tenant.state.number_settings[self.number] = settings
+
+
+@handles(SetNumberRejectAnonymous)
+def set_number_reject_anonymous(tenant: Tenant, cmd: SetNumberRejectAnonymous, ctx: CommandContext) -> None:
+    """A number of the tenant (a user's, a group's, an IVR menu's or the number list's); a change must change something."""
+    normal = normalise_number(cmd.number, field="number")
+    if tenant.state.number_owner(normal) is None:
+        raise NotFoundError(f"{normal} is not a number of the tenant", field="number")
+    current = tenant.state.number_settings.get(normal, NumberSettings()).reject_anonymous
+    if current == cmd.enabled:
+        state = "already rejects" if cmd.enabled else "does not reject"
+        raise ValidationFailed(f"{normal} {state} anonymous callers", field="enabled")
+    tenant.trigger(NumberRejectAnonymousSet, ctx, number=normal, enabled=cmd.enabled)
+
+
+__all__ = ["ReleaseNumber", "RemoveDisplayNumber", "RouteNumber", "SaveDisplayNumber", "SetDisplayNumberAccess",
+           "SetNumberRejectAnonymous"]

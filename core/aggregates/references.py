@@ -42,6 +42,11 @@ KEY_FIELD: dict[type, str] = {
 """The field of each referring value that names what it refers to (for error paths)."""
 
 
+_SCOPED: tuple[tuple[str, Kind], ...] = (("users", "user"), ("groups", "group"), ("queues", "queue"), ("ivrs", "ivr"),
+                                        ("schemes", "scheme"))
+"""A closure's scope fields and the kind of what each lists."""
+
+
 def ref_of(value: object) -> tuple[Kind, str] | None:
     """What one referring value names, if anything."""
     match value:
@@ -122,6 +127,12 @@ def references(state: TenantState) -> Iterator[Ref]:
             yield ("audio", scheme.hold_music, f"scheme {key}: hold_music")
     for number, route in state.numbers.items():
         yield from refs_in(route.entry, f"number {number}: entry")
+    for name, closure in state.closures.items():
+        yield from refs_in(closure.destination, f"closure {name}: destination")
+        if closure.scope is not None:
+            for field, kind in _SCOPED:
+                for index, key in enumerate(getattr(closure.scope, field)):
+                    yield (kind, key, f"closure {name}: scope.{field}[{index}]")
     for number, display in state.display_numbers.items():
         for index, ext in enumerate(display.users):
             yield ("user", ext, f"display number {number}: users[{index}]")

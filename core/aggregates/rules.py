@@ -79,20 +79,26 @@ def check_remote(state: TenantState, value: Any, field: str, directory: PbxDirec
             number = item.internal_number if isinstance(item, SipMember) else item.member
             if pbx.kind != "sip":
                 raise ValidationFailed(f"PBX {pbx.id!r} is a cloud PBX; choose a member from its list", field=where)
-            found = directory.sip_internal_number_exists(pbx.id, number)
-            if found is None:
-                raise NotFoundError(f"the directory does not know SIP PBX {pbx.id!r}", field=where)
-            if not found:
-                raise NotFoundError(f"SIP PBX {pbx.id!r} has no internal number {number!r}", field=where)
         else:
-            member = item.member
+            number = item.member
             if pbx.kind != "cloud":
                 raise ValidationFailed(f"PBX {pbx.id!r} is a SIP PBX; give an internal number", field=where)
-            members = directory.cloud_members(pbx.id)
-            if members is None:
-                raise NotFoundError(f"the directory does not know cloud PBX {pbx.id!r}", field=where)
-            if member not in members:
-                raise NotFoundError(f"cloud PBX {pbx.id!r} has no member {member!r} in its list", field=where)
+        problem = unlisted(directory, pbx.kind, pbx.id, number)
+        if problem is not None:
+            raise NotFoundError(problem, field=where)
+
+
+def unlisted(directory: PbxDirectory, kind: str, pbx: str, member: str) -> str | None:
+    """Why the directory does not list ``member`` (a cloud member id or a SIP internal number) of ``pbx``; ``None``: it does."""
+    if kind == "sip":
+        found = directory.sip_internal_number_exists(pbx, member)
+        if found is None:
+            return f"the directory does not know SIP PBX {pbx!r}"
+        return None if found else f"SIP PBX {pbx!r} has no internal number {member!r}"
+    members = directory.cloud_members(pbx)
+    if members is None:
+        return f"the directory does not know cloud PBX {pbx!r}"
+    return None if member in members else f"cloud PBX {pbx!r} has no member {member!r} in its list"
 
 
 def find(value: Any, types: tuple[type, ...], field: str) -> list[tuple[Any, str]]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from core.aggregates.commanding import Command, handles
 from core.aggregates.context import CommandContext
 from core.aggregates.hours import check_hours
+from core.aggregates.loops import refuse_loops
 from core.aggregates.rules import find
 from core.aggregates.services import ForwardingScheme, step_warnings
 from core.aggregates.targets import EntityId, ToScheme
@@ -29,6 +30,9 @@ class SchemeSaved(TenantEvent):
         tenant.state.schemes[self.scheme_id] = self.scheme
         tenant.state.scheme_warnings[self.scheme_id] = self.warnings
 
+    def warning_texts(self) -> tuple[str, ...]:
+        return tuple(f"scheme {self.scheme_id}: {warning}" for warning in self.warnings)
+
 
 @handles(SaveForwardingScheme)
 def save_forwarding_scheme(tenant: Tenant, cmd: SaveForwardingScheme, ctx: CommandContext) -> None:
@@ -42,6 +46,7 @@ def save_forwarding_scheme(tenant: Tenant, cmd: SaveForwardingScheme, ctx: Comma
         if target.scheme == cmd.scheme:
             raise ValidationFailed("a scheme cannot send calls to itself", field=f"{where}.scheme")
     checked = tenant.destination(scheme, ctx, field="spec", mailbox_required=True)
+    refuse_loops(tenant.state, [(("scheme", cmd.scheme), "spec.")], schemes={cmd.scheme: checked})
     tenant.trigger(SchemeSaved, ctx, scheme_id=cmd.scheme, scheme=checked, warnings=step_warnings(checked))
 
 

@@ -26,6 +26,18 @@ AudioName = Annotated[str, msgspec.Meta(min_length=1, max_length=120)]
 
 QueueStrategy = Literal["ring_all", "longest_idle", "round_robin", "fewest_calls", "random", "sequential"]
 
+JoinRule = Literal["always", "agent_logged_in", "agent_reachable", "agent_free"]
+"""A caller joins a queue only when at least one of its agents is logged in; logged in with a reachable phone;
+free now; or ``always``; each level stricter than the one before. Asterisk's ``joinempty`` with the factors this
+model has (it has no pauses or penalties): empty (``yes``); ``unavailable``; ``unavailable,invalid,unknown``;
+``unavailable,invalid,unknown,inuse,ringing,wrapup``."""
+LeaveRule = Literal["never", "no_agent_logged_in", "no_agent_reachable", "no_agent_free"]
+"""Callers waiting in a queue leave it once none of its agents is logged in; logged in and reachable; free; or
+``never``: Asterisk's ``leavewhenempty`` on the same factors as ``JoinRule``."""
+JOIN_LEVEL: dict[JoinRule, int] = {"always": 0, "agent_logged_in": 1, "agent_reachable": 2, "agent_free": 3}
+LEAVE_LEVEL: dict[LeaveRule, int] = {"never": 0, "no_agent_logged_in": 1, "no_agent_reachable": 2, "no_agent_free": 3}
+"""The rules as one ladder: 1 counts logged-in agents, 2 reachable ones, 3 free ones (0: the rule never applies)."""
+
 
 class CallQueue(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """Holds callers until an agent is free."""
@@ -39,11 +51,39 @@ class CallQueue(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     after_max_wait: Destination | None = None
     """Where a caller goes after the maximum wait (``None``: the call ends)."""
     when_no_agents: Destination | None = None
-    """Where a caller goes when no agent is logged in (``None``: wait anyway)."""
+    """Where a caller goes when the queue refuses them (``join_when``) or they leave it empty (``leave_when``);
+    with neither rule set, when no agent is logged in and reachable (``None``: callers join and wait anyway)."""
     announce_position: bool = False
     announce_hold_time: bool = False
     announce_every_seconds: Annotated[int, msgspec.Meta(ge=15, le=600)] = 60
     hold_music: AudioName | None = None
+    # The three rules below came after queues were first stored. Absent (UNSET) they are not encoded at
+    # all, so stored queues, their history and their tables read exactly as they were written; the
+    # properties give the rule in force.
+    join_when: JoinRule | msgspec.UnsetType = msgspec.UNSET
+    """Absent: ``agent_reachable`` with a ``when_no_agents`` destination, else ``always`` (the rule before it existed)."""
+    leave_when: LeaveRule | msgspec.UnsetType = msgspec.UNSET
+    """Absent: ``never``."""
+    retry_seconds: Annotated[int, msgspec.Meta(ge=0, le=300)] | msgspec.UnsetType = msgspec.UNSET
+    """The pause before a waiting call is offered again after a ring round nobody answered (Asterisk's ``retry``);
+    absent: 0, at once."""
+
+    @property
+    def join_rule(self) -> JoinRule:
+        """The join rule in force."""
+        if self.join_when is not msgspec.UNSET:
+            return self.join_when
+        return "agent_reachable" if self.when_no_agents is not None else "always"
+
+    @property
+    def leave_rule(self) -> LeaveRule:
+        """The leave rule in force."""
+        return "never" if self.leave_when is msgspec.UNSET else self.leave_when
+
+    @property
+    def retry_pause(self) -> int:
+        """The pause between ring rounds in force, in seconds."""
+        return 0 if self.retry_seconds is msgspec.UNSET else self.retry_seconds
 
 
 Digit = Literal["0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "*", "#"]

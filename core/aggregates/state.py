@@ -6,7 +6,8 @@ from typing import Any, Literal
 
 import msgspec
 
-from core.aggregates.catalog import AudioFile, BillingItem, DisplayNumber, ExtraKind, NumberRoute, PbxLink, Plan
+from core.aggregates.catalog import AudioFile, BillingItem, DisplayNumber, ExtraKind, NumberRoute, NumberSettings, PbxLink, Plan
+from core.aggregates.dated import Closure
 from core.aggregates.groups import AnswerGroup, MemberRef
 from core.aggregates.handling import ApplyTo, CallHandling, ResolvedHandling, resolve
 from core.aggregates.schedule import OutOfHours
@@ -70,6 +71,9 @@ class TenantState(msgspec.Struct, omit_defaults=True):
     scheme_warnings: dict[str, tuple[str, ...]] = {}
     numbers: dict[str, NumberRoute] = {}
     """Numbers routed explicitly (and unassigned ones); users', groups' and IVRs' own numbers live with them."""
+    number_settings: dict[str, NumberSettings] = {}
+    """Settings of numbers themselves (any number of the tenant), only for numbers that have any; a number
+    that leaves the tenant loses them (``numbers_left``)."""
     display_numbers: dict[str, DisplayNumber] = {}
     audio_files: dict[str, AudioFile] = {}
     pbx_links: dict[str, PbxLink] = {}
@@ -79,10 +83,19 @@ class TenantState(msgspec.Struct, omit_defaults=True):
     """Principal → permissions on this tenant."""
     partner: str | None = None
     """The channel partner that manages this customer (seed 002)."""
+    closures: dict[str, Closure] = {}
+    """Named dated closures (holidays and exceptions), by name."""
 
     def replace_user(self, extension: str, **changes: Any) -> None:
         """Put a copy of the user with ``changes`` in place of the user (events' ``apply()`` use this)."""
         self.users[extension] = msgspec.structs.replace(self.users[extension], **changes)
+
+    def numbers_left(self, *numbers: str | None) -> None:
+        """Numbers that left the tenant lose their own settings (events' ``apply()`` that remove a number call this),
+        so a number that comes back starts afresh."""
+        for number in numbers:
+            if number is not None:
+                self.number_settings.pop(number, None)
 
     def replace_group(self, group_id: str, **changes: Any) -> None:
         """Put a copy of the answer group with ``changes`` in its place."""

@@ -9,7 +9,9 @@ import msgspec
 from core.aggregates.commanding import Command, PinHasher, handles
 from core.aggregates.context import CommandContext
 from core.aggregates.identifiers import Email, Extension, Name, PhoneNumber, check_pin, normalise_mac, normalise_number
+from core.aggregates.loops import refuse_loops
 from core.aggregates.state import Device, License, User
+from core.aggregates.targets import ToExtension
 from core.aggregates.tenant import Tenant, TenantEvent
 from core.errors import AlreadyExistsError, InUseError, NotFoundError, ValidationFailed
 
@@ -100,7 +102,7 @@ class UserRemoved(TenantEvent):
     extension: str
 
     def apply(self, tenant: Tenant) -> None:
-        del tenant.state.users[self.extension]
+        tenant.state.numbers_left(*tenant.state.users.pop(self.extension).numbers)
 
 
 @handles(RemoveUser)
@@ -133,7 +135,9 @@ class NumberAssigned(TenantEvent):
 def assign_number(tenant: Tenant, cmd: AssignNumber, ctx: CommandContext) -> None:
     """A number free in the tenant; the user's first becomes its default number."""
     tenant.user(cmd.extension)
-    tenant.trigger(NumberAssigned, ctx, extension=cmd.extension, number=tenant.free_number(cmd.number, field="number"))
+    number = tenant.free_number(cmd.number, field="number")
+    refuse_loops(tenant.state, [(("number", number), "number")], numbers={number: ToExtension(extension=cmd.extension)})
+    tenant.trigger(NumberAssigned, ctx, extension=cmd.extension, number=number)
 
 
 def _owned_number(user: User, number: str) -> str:
@@ -161,6 +165,7 @@ class NumberUnassigned(TenantEvent):
         default = user.default_number if user.default_number != self.number else (numbers[0] if numbers else None)
         presentation = None if user.presentation_number == self.number else user.presentation_number
         tenant.state.replace_user(self.extension, numbers=numbers, default_number=default, presentation_number=presentation)
+        tenant.state.numbers_left(self.number)
 
 
 @handles(UnassignNumber)
@@ -299,9 +304,11 @@ class PermanentRedirectSet(TenantEvent):
 
 @handles(SetPermanentRedirect)
 def set_permanent_redirect(tenant: Tenant, cmd: SetPermanentRedirect, ctx: CommandContext) -> None:
-    """Every call for the user's device goes to the number (seed 002 "Device")."""
-    tenant.user(cmd.extension)
+    """Every call for the user's device goes to the number (seed 002 "Device"); one of the tenant's may not close a loop."""
+    user = tenant.user(cmd.extension)
     normal = None if cmd.number is None else normalise_number(cmd.number, field="number")
+    refuse_loops(tenant.state, [(("user", cmd.extension), "number")],
+                 users={cmd.extension: msgspec.structs.replace(user, permanent_redirect=normal)})
     tenant.trigger(PermanentRedirectSet, ctx, extension=cmd.extension, number=normal)
 
 

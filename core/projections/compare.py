@@ -14,16 +14,19 @@ import msgspec
 
 from core.routing import (
     BusyTone,
+    Call,
     HopLimit,
     Lookup,
     Menu,
     Message,
     Missed,
     Node,
+    Presentation,
     Queue,
     Ring,
     Unavailable,
     Voicemail,
+    normalise_caller,
 )
 
 Outcome = Literal["answered", "voicemail", "busy", "message", "missed", "unavailable"]
@@ -38,11 +41,20 @@ class RecordedCall(msgspec.Struct, frozen=True, forbid_unknown_fields=True, rena
     at: Annotated[datetime, msgspec.Meta(tz=True)]
     outcome: Outcome
     caller: str | None = None
-    """``from`` in the file; null or absent for an anonymous caller."""
+    """``from`` in the file, the caller id as the PBX logged it: null, absent, empty, ``anonymous`` and every other
+    spelling ``normalise_caller`` knows mean a withheld caller."""
     endpoint: str | None = None
     """Who answered (extension, number, SIP URI or ``pbx/member``), or whose voicemail took it."""
     states: dict[str, EndpointStateName] = {}
     digits: str | None = None
+    presentation: Presentation | None = None
+    """The network's presentation indicator, when logged; ``restricted`` or ``unavailable`` make the caller anonymous."""
+
+    def routing_call(self) -> Call:
+        """The call as routing takes it, its caller id read as everywhere else."""
+        caller, presentation = normalise_caller(self.caller, presentation=self.presentation)
+        return Call(dialled=self.to, at=self.at, caller=caller, presentation=presentation, digits=self.digits,
+                    call_id=self.call_id)
 
 
 class Possible(msgspec.Struct, frozen=True):
@@ -86,6 +98,7 @@ def possible_outcomes(plan: Node | None) -> Possible:
             case Queue():
                 answered.update(agent.id for agent in node.agents)
                 walk(node.after_max_wait)
+                walk(node.when_empty)  # a caller turned away on joining or leaving the emptied queue
                 endings.add("missed")
             case Lookup(then=then):
                 any_number = True

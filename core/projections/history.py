@@ -13,7 +13,9 @@ from typing import Any
 
 import msgspec
 
+from core.aggregates.catalog import NumberSettings, PbxLink
 from core.aggregates.chained import replay
+from core.aggregates.groups import AnswerGroup
 from core.aggregates.identifiers import tenant_id
 from core.aggregates.provisioning import ProviderPolicySet, ProvisioningConfirmed, provisioning_id
 from core.aggregates.references import refs_in
@@ -24,7 +26,7 @@ _SMALL_FIELDS = ("name", "time_zone", "plan", "closed", "unassigned", "extras", 
 _TABLE_OF = {"group_id": "groups", "queue_id": "queues", "ivr_id": "ivrs", "scheme_id": "schemes"}
 _SUBJECT = {"users": "user", "groups": "group", "queues": "queue", "ivrs": "IVR menu", "schemes": "scheme",
             "numbers": "number", "display_numbers": "display number", "audio_files": "audio file", "pbx_links": "linked PBX",
-            "scheme_warnings": "scheme"}
+            "scheme_warnings": "scheme", "number_settings": "number", "closures": "closure"}
 
 
 class FieldChange(msgspec.Struct, frozen=True):
@@ -71,6 +73,9 @@ def diff(before: Any, after: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[
             before = {}
         elif after is None and _is_record(before):
             after = {}
+    elif len(path) == 2 and path[0] in _ABSENT_MEANS:
+        # A number without settings of its own has the default ones: turning one on reads "off → on", not "added".
+        before, after = (plain(_ABSENT_MEANS[path[0]]) if side is None else side for side in (before, after))
     if _is_record(before) and _is_record(after):
         for key in sorted(set(before) | set(after), key=str):
             yield from diff(before.get(key), after.get(key), (*path, str(key)))
@@ -101,6 +106,13 @@ def _selectors(event: Any) -> list[tuple[str, ...]]:
     name = type(event).__name__
     if name in ("TenantDefaultSet",):
         return [("defaults",), ("default_scopes",), ("transcription_users_may_change",), ("users",)]
+    if name == "ClosureAdded" or name == "ClosureRemoved":
+        return [("closures", fields["closure"].name if "closure" in fields else fields["closure_name"])]
+    if name == "PublicHolidaysImported":
+        return [("closures",)]
+    if name == "GroupRejectAnonymousSet":
+        # One field, viewed on its own: the group's other views leave it out while off (``_LATER_FIELDS``).
+        return [("groups", fields["group_id"], "reject_anonymous")]
     if name in ("DisplayNumberSaved", "DisplayNumberRemoved"):
         number = fields["display"].number if "display" in fields else fields["number"]
         return [("display_numbers", number), ("users",)]
@@ -111,14 +123,21 @@ def _selectors(event: Any) -> list[tuple[str, ...]]:
             extra = [("display_numbers",)] if table == "groups" else [("scheme_warnings", fields[key])] if table == "schemes" else []
             return [(table, fields[key]), *extra]
     if "number" in fields:
-        return [("numbers", fields["number"])]
+        return [("numbers", fields["number"]), ("number_settings", fields["number"])]
     if "audio" in fields or name == "AudioFileRemoved":
         return [("audio_files", fields["audio"].name if "audio" in fields else fields["name"])]
+    if name in ("PbxMemberMarkedUnknown", "PbxMemberKnownAgain"):
+        # Only the marks: a link reads as one tagged value (it has a ``kind``), which would hide what changed.
+        return [("pbx_links", fields["pbx"], "unknown_members")]
     if "link" in fields or "pbx" in fields:
         return [("pbx_links", fields["link"].id if "link" in fields else fields["pbx"])]
     if "group" in fields and name == "AnswerGroupCreated":
         return [("groups", fields["group"].id)]
     return [(f,) for f in _SMALL_FIELDS]
+
+
+_LATER_FIELDS: dict[type, frozenset[str]] = {PbxLink: frozenset({"unknown_members"}), AnswerGroup: frozenset({"reject_anonymous"})}
+"""Fields added after stores were written, shown only when set: the history of older events reads as it was recorded."""
 
 
 def plain(value: Any) -> Any:
@@ -128,8 +147,12 @@ def plain(value: Any) -> Any:
         out: dict[str, Any] = {}
         if config.tag_field is not None:
             out[config.tag_field] = config.tag
+        later = _LATER_FIELDS.get(type(value), frozenset())
         for name in value.__struct_fields__:
-            out[name] = plain(getattr(value, name))
+            item = getattr(value, name)
+            if (name in later and not item) or item is msgspec.UNSET:  # UNSET: a later field never set (CallQueue's rules)
+                continue
+            out[name] = plain(item)
         return out
     if isinstance(value, dict):
         return {key: plain(item) for key, item in value.items()}
@@ -147,6 +170,10 @@ def _masked(value: Any) -> Any:
     return value
 
 
+_ABSENT_MEANS: dict[str, object] = {"number_settings": NumberSettings()}
+"""Tables where a missing entry means default settings, so a change reads ``reject_anonymous: off → on``."""
+
+
 def _view(state: TenantState | None, selectors: list[tuple[str, ...]]) -> dict[str, Any]:
     if state is None:
         return {selector[0]: {selector[1]: None} for selector in selectors if len(selector) > 1}
@@ -156,7 +183,9 @@ def _view(state: TenantState | None, selectors: list[tuple[str, ...]]) -> dict[s
         if len(selector) == 1:
             view[selector[0]] = plain(value)
         else:
-            item = value.get(selector[1])
+            item = value.get(selector[1], _ABSENT_MEANS.get(selector[0]))
+            if item is not None and len(selector) == 3:
+                item = {selector[2]: getattr(item, selector[2])}
             view.setdefault(selector[0], {})[selector[1]] = None if item is None else plain(item)
     return view
 

@@ -9,25 +9,25 @@ together with the new position, so a restart resumes exactly where the last comm
 ended: no event is processed twice or skipped. A rebuild from position 0 gives the
 same tables.
 
-Each event is decoded once, when it is read (``reader.py``): its metadata goes to the
-timeline, and the event waits in its tenant's backlog until a table at or after its
-version is needed; then it is applied to the tenant kept live here, and the table is
-compiled from the previous one, recompiling only the users changed since. (A backlog
-past ``_DECODED_BACKLOG`` events keeps stored bytes instead, decoded when applied.)
+Each event is decoded once, when it is read (``reader.py``, into its stored fields):
+its metadata goes to the timeline, and the fields wait in the tenant's backlog
+(``backlog.py``) until a table at or after its version is needed; then the events are
+applied to the tenant kept live here, but those a later one overwrites (``coalesce.py``),
+and the table is compiled from the previous one, recompiling only the users changed
+since. (A backlog past ``_DECODED_BACKLOG`` events keeps stored bytes instead, decoded
+when applied.)
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
-from functools import cache
 from typing import Any
 from uuid import UUID
 
 import msgspec
 from eventsourcing.utils import resolve_topic
 
-from core.aggregates.chained import replay
 from core.aggregates.identifiers import tenant_id
 from core.aggregates.provisioning import (
     Confirmation,
@@ -38,19 +38,20 @@ from core.aggregates.provisioning import (
 )
 from core.aggregates.tenant import Tenant, TenantCreated, TenantEvent
 from core.errors import UnknownTenantError
+from core.projections.backlog import Backlog, Unread
+from core.projections.coalesce import SLOTS
 from core.projections.reader import EventReader
 from core.projections.store import ProjectionBatch, ProjectionStore
 from core.projections.timeline import ChangeRecord, PendingChange, PolicyRecord, Timeline
 from core.routing import RoutingTable, compile_table
 
-_AFFECTS_ALL_USERS = frozenset({"TenantDefaultSet", "TenantCreated"})
-"""Events that change every user's resolved rules; others change at most the user they name."""
 _TABLE_ENCODER = msgspec.msgpack.Encoder()
 _TABLE_DECODER = msgspec.msgpack.Decoder(RoutingTable)
+_TENANT, _PROVISIONING = 1, 2
 _DECODED_BACKLOG = 2000
-"""Unconfirmed events of a tenant kept decoded (about 1.3 KB each). A tenant confirmed now and then stays
-under it and each of its events is decoded once; past it only the metadata is read at once and the
-stored bytes are kept (about 0.9 KB), so a tenant that is never confirmed costs no more than before."""
+"""Unconfirmed events of a tenant kept decoded (their stored fields: about 0.6 KB for a divert). A tenant
+confirmed now and then stays under it and each of its events is decoded once; past it only the metadata is
+read at once and the stored bytes are kept (about 0.9 KB), so a tenant that is never confirmed costs no more."""
 
 
 class _ChangeMeta(msgspec.Struct):
@@ -85,11 +86,17 @@ class RoutingProjection:
         for slug, policy in loaded.policies:
             self._timeline(slug).policies.append(policy)
         self._live: dict[str, Tenant] = {}
-        self._backlog: dict[str, list[Any]] = {}
-        # The last table compiled from the live tenant, and the users changed since (None: unknown, compile all).
-        self._compiled: dict[str, RoutingTable] = {}
+        self._backlog: dict[str, Backlog] = {}
+        # The last table compiled from the live tenant with the users it was compiled from, and the users changed
+        # since (None: unknown, compile all).
+        self._compiled: dict[str, tuple[RoutingTable, dict[str, Any]]] = {}
         self._changed: dict[str, set[str] | None] = {}
         self._tables: dict[tuple[str, int], RoutingTable] = {}
+        self._kinds: dict[str, tuple[int, Any]] = {}
+        self._ids: dict[str, Any] = {}
+        self._slot_fns: dict[type, Any] = {}
+        self._slot_classes = 0
+        self._rules_compiled = 0
 
     def _timeline(self, slug: str) -> Timeline:
         timeline = self.timelines.get(slug)
@@ -114,33 +121,57 @@ class RoutingProjection:
         return processed
 
     def _process(self, notifications: Iterable[Any], batch: ProjectionBatch) -> None:
-        decode, changes = self._reader.decode, batch.changes
+        fields_of, kinds = self._reader.fields, self._kinds
+        lanes: dict[Any, tuple[Backlog, list[ChangeRecord]]] = {}  # aggregate id → its backlog and this batch's changes
         for notification in notifications:
-            cls = _event_class(notification.topic)
-            if issubclass(cls, TenantEvent):
-                slug = self._slug_by_id.get(notification.originator_id) or self._first_seen(notification, cls, batch)
-                backlog = self._backlog_of(slug)
+            topic = notification.topic
+            kind, decode = kinds.get(topic) or self._kind(topic)
+            if kind == _TENANT:
+                backlog, changes = lanes.get(notification.originator_id) or self._lane(notification, batch, lanes)
                 # The change is recorded now; the event waits in the backlog until a table at or after it is needed.
-                if len(backlog) < _DECODED_BACKLOG:
-                    item = meta = decode(notification)  # decoded once: its metadata now, the event itself later
+                items = backlog.items
+                if len(items) < _DECODED_BACKLOG:
+                    try:  # decoded once: its metadata now, the event itself later
+                        meta = fields_of(notification) if decode is None else decode(notification.state)
+                    except msgspec.DecodeError:
+                        meta = fields_of(notification)  # the mapper's error names the stored event
+                    items.append(meta)
                 else:
-                    meta, item = self._metadata(notification), notification
-                change = ChangeRecord(notification.originator_version, meta.timestamp, notification.topic, meta.actor, meta.partner,
-                                      meta.reason)
-                self._timeline(slug).add_change(change)
-                changes.append((slug, change))
-                backlog.append(item)
-            elif issubclass(cls, ProvisioningEvent):
-                event = decode(notification)
+                    meta = self._metadata(notification)
+                    items.append(Unread(notification))
+                changes.append(ChangeRecord(notification.originator_version, meta.timestamp, topic, meta.actor, meta.partner,
+                                            meta.reason))
+            elif kind == _PROVISIONING:
+                event = self._reader.decode(notification)
                 slug = self._slug_by_id.get(notification.originator_id) or self._slug(
                     notification.originator_id, event.slug if isinstance(event, ProvisioningOpened) else None, batch)
                 self._provisioning(slug, event, batch)
+        for slug, changes in batch.changes.items():
+            self._timeline(slug).add_changes(changes)
+
+    def _kind(self, topic: str) -> tuple[int, Any]:
+        """Whether ``topic`` is a tenant's or a provisioning record's event, and the typed decoder of its stored bytes."""
+        cls = resolve_topic(topic)
+        kind = _TENANT if issubclass(cls, TenantEvent) else _PROVISIONING if issubclass(cls, ProvisioningEvent) else 0
+        found = self._kinds[topic] = (kind, self._reader.typed_decode(topic))
+        return found
+
+    def _lane(self, notification: Any, batch: ProjectionBatch, lanes: dict[Any, Any]) -> tuple[Backlog, list[ChangeRecord]]:
+        """The backlog and the batch's change list of the tenant of ``notification``, met first in this batch."""
+        originator_id = notification.originator_id
+        slug = self._slug_by_id.get(originator_id) or self._first_seen(notification, batch)
+        self._ids[slug] = originator_id
+        backlog = self._backlog.get(slug)
+        if backlog is None:
+            backlog = self._backlog[slug] = Backlog(first=notification.originator_version)
+        lane = lanes[originator_id] = (backlog, batch.changes.setdefault(slug, []))
+        return lane
 
     def _metadata(self, notification: Any) -> _ChangeMeta:
         return _META.decode(self.app.mapper.decode_raw_bytes(notification.state))
 
-    def _first_seen(self, notification: Any, cls: type, batch: ProjectionBatch) -> str:
-        created = self._metadata(notification).slug if cls is TenantCreated else None
+    def _first_seen(self, notification: Any, batch: ProjectionBatch) -> str:
+        created = self._metadata(notification).slug if notification.topic == TenantCreated.TOPIC else None
         return self._slug(notification.originator_id, created, batch)
 
     def _slug(self, originator_id: Any, created: str | None, batch: ProjectionBatch) -> str:
@@ -150,12 +181,6 @@ class RoutingProjection:
             self.slugs[key] = batch.tenants[key] = created
         slug = self._slug_by_id[originator_id] = self.slugs[key]
         return slug
-
-    def _backlog_of(self, slug: str) -> list[Any]:
-        backlog = self._backlog.get(slug)
-        if backlog is None:
-            backlog = self._backlog[slug] = []
-        return backlog
 
     def _provisioning(self, slug: str, event: Any, batch: ProjectionBatch) -> None:
         if isinstance(event, ProviderPolicySet):
@@ -174,39 +199,28 @@ class RoutingProjection:
         live = self._live.get(slug)
         if live is not None and live.version > version:
             return None
-        backlog = self._backlog.get(slug, [])
-        first = backlog[0].originator_version if backlog else None
-        if first is not None and first <= version:
+        backlog = self._backlog.get(slug)
+        first = backlog.first if backlog is not None and backlog.items else None
+        if backlog is not None and first is not None and first <= version:
             if live is None or live.version != first - 1:
                 # Events before the backlog were processed before a restart: load them.
                 live = None if first == 1 else self.app.repository.get(tenant_id(slug), version=first - 1)
                 self._changed[slug] = None
-            live = self._apply(slug, backlog, version, live)
+            live, self._changed[slug] = backlog.apply(live, version, self._reader, self._ids[slug], self._slots(),
+                                                      self._changed.get(slug))
         elif live is None or live.version != version:
             live = self.app.repository.get(tenant_id(slug), version=version)
             self._changed[slug] = None
         self._live[slug] = live  # type: ignore[assignment]
         return live
 
-    def _apply(self, slug: str, backlog: list[Any], version: int, live: Tenant | None) -> Tenant | None:
-        """Apply the backlog's events up to ``version``, noting which users they changed."""
-        changed = self._changed.get(slug)
-        decode = self._reader.decode
-        applied = 0
-        for item in backlog:
-            if item.originator_version > version:
-                break
-            event = item if isinstance(item, TenantEvent) else decode(item)
-            live = replay(event, live)
-            applied += 1
-            if changed is not None:
-                extension = event.__dict__.get("extension")
-                if extension is not None:
-                    changed.add(extension)
-                elif type(event).__name__ in _AFFECTS_ALL_USERS:
-                    changed = self._changed[slug] = None
-        del backlog[:applied]
-        return live
+    def _slots(self) -> dict[type, Any]:
+        """Stored-fields type → the slots function of the events that only assign settings (``coalesce.py``)."""
+        classes = self._reader.classes
+        if self._slot_classes != len(classes):
+            self._slot_fns = {fields: SLOTS[cls.TOPIC] for fields, cls in classes.items() if cls.__dict__.get("TOPIC") in SLOTS}
+            self._slot_classes = len(classes)
+        return self._slot_fns
 
     def _table_at(self, slug: str, version: int) -> RoutingTable:
         cached = self._tables.get((slug, version))
@@ -220,11 +234,27 @@ class RoutingProjection:
             if live is None or live.version != version:
                 table = compile_table(self.app.repository.get(tenant_id(slug), version=version).state, version)
             else:
-                previous, changed = self._compiled.get(slug), self._changed.get(slug)
-                table = compile_table(live.state, version, previous=previous, changed_users=changed)
-                self._compiled[slug], self._changed[slug] = table, set()
+                table = self._compile(slug, live.state, version)
         self._tables[(slug, version)] = table
         return table
+
+    def _compile(self, slug: str, state: Any, version: int) -> RoutingTable:
+        """The table of the live tenant, compiled from the last one: again only for users whose settings differ from then."""
+        previous, changed, users = self._compiled.get(slug), self._changed.get(slug), state.users
+        if previous is not None and changed is not None:
+            before = previous[1]
+            changed = {extension for extension in changed if users.get(extension) != before.get(extension)}
+        table = compile_table(state, version, previous=previous[0] if previous else None, changed_users=changed)
+        self._rules_compiled += len(users) if changed is None or previous is None else len(changed)
+        self._compiled[slug], self._changed[slug] = (table, dict(users)), set()
+        return table
+
+    def work(self) -> dict[str, int]:
+        """What this projection did since it started: events applied to its live tenants, events left out
+        (overwritten before a table needed them), and user rules compiled for tables."""
+        backlogs = self._backlog.values()
+        return {"events_applied": sum(b.applied for b in backlogs), "events_left_out": sum(b.left_out for b in backlogs),
+                "user_rules_compiled": self._rules_compiled}
 
     def timeline(self, slug: str) -> Timeline:
         """The tenant's timeline, or ``UnknownTenantError``."""
@@ -246,11 +276,6 @@ class RoutingProjection:
     def pending(self, slug: str, at: datetime) -> list[PendingChange]:
         """Changes made by ``at`` that were not live at ``at``, with deadlines."""
         return self.timeline(slug).pending(at)
-
-
-@cache
-def _event_class(topic: str) -> type:
-    return resolve_topic(topic)
 
 
 def _hex(originator_id: Any) -> str:

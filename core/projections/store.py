@@ -19,7 +19,8 @@ class ProjectionBatch(msgspec.Struct):
     position: int
     tenants: dict[str, str] = {}
     """Aggregate id (hex) → tenant slug, for tenants and provisioning records first seen."""
-    changes: list[tuple[str, ChangeRecord]] = []
+    changes: dict[str, list[ChangeRecord]] = {}
+    """Tenant slug → its changes in this batch, in order."""
     confirmations: list[tuple[str, Confirmation]] = []
     policies: list[tuple[str, PolicyRecord]] = []
     tables: list[tuple[str, int, bytes]] = []
@@ -62,7 +63,7 @@ class MemoryProjectionStore:
             msg = f"projection position moved from {expected_position} to {self.loaded.position} under us"
             raise RuntimeError(msg)
         self.loaded.tenants.update(batch.tenants)
-        self.loaded.changes.extend(batch.changes)
+        self.loaded.changes.extend((slug, change) for slug, changes in batch.changes.items() for change in changes)
         self.loaded.confirmations.extend(batch.confirmations)
         self.loaded.policies.extend(batch.policies)
         for slug, version, blob in batch.tables:

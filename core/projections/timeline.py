@@ -64,6 +64,10 @@ class Timeline:
         self.changes.append(change)
         self.change_times.append(change.at)
 
+    def add_changes(self, changes: list[ChangeRecord]) -> None:
+        self.changes.extend(changes)
+        self.change_times.extend([change.at for change in changes])
+
     def add_confirmation(self, confirmation: Confirmation) -> None:
         self.confirmations.append(confirmation)
         self.confirmation_times.append(confirmation.applied_at)

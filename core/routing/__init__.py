@@ -5,6 +5,7 @@ The layer below the read models: it imports only the aggregates' value objects a
 projections use what is listed in ``__all__``.
 """
 
+from core.routing.caller import PRESENTATIONS, Presentation, normalise_caller
 from core.routing.decide import route
 from core.routing.decision import (
     DEFAULT_HOP_LIMIT,
@@ -33,11 +34,13 @@ from core.routing.plan import (
     Via,
     Voicemail,
 )
-from core.routing.table import RoutingTable, UserRule, compile_table
+from core.routing.table import AnonymousRejection, RoutingTable, UserRule, compile_table
 from core.routing.windows import open_window
 
 __all__ = [
     "DEFAULT_HOP_LIMIT",
+    "PRESENTATIONS",
+    "AnonymousRejection",
     "BusyTone",
     "Call",
     "Decision",
@@ -50,6 +53,7 @@ __all__ = [
     "Message",
     "Missed",
     "Node",
+    "Presentation",
     "Queue",
     "Ring",
     "RoutingMemory",
@@ -62,6 +66,7 @@ __all__ = [
     "Voicemail",
     "compile_table",
     "member_key",
+    "normalise_caller",
     "open_window",
     "record_answer",
     "route",

@@ -2,9 +2,10 @@
 
 A pure function. A call to a user is decided in this order (``users.py``): anonymous
 rejection → forward always (then a device's permanent redirect, then a number divert
-marked "always") → out of hours → unreachable → busy (call waiting off) → ring until
-the no-answer timeout → no-answer rule. Groups and queues (``groups.py``), IVR menus
-and forwarding schemes (``menus.py``) follow their own settings. Strategies that need
+marked "always") → a dated closure in force → out of hours → unreachable → busy (call
+waiting off) → ring until the no-answer timeout → no-answer rule. Groups and queues
+(``groups.py``), IVR menus and forwarding schemes (``menus.py``) follow their own
+settings, after any closure in force (``closures.py``). Strategies that need
 memory (round robin, least recently answered, random order) read it from ``memory``
 and the decision returns the updated memory; nothing is kept between calls.
 

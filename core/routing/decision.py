@@ -10,6 +10,7 @@ import msgspec
 
 from core.aggregates.groups import CloudMember, LocalMember, SipMember
 from core.errors import NotFoundError
+from core.routing.caller import Presentation
 from core.routing.plan import Node, Step
 
 EndpointState = Literal["available", "busy", "unreachable", "excluded"]
@@ -28,11 +29,23 @@ class Call(msgspec.Struct, frozen=True):
     dialled: str
     at: datetime
     caller: str | None = None
-    """The caller id; ``None`` for an anonymous (withheld) caller."""
+    """The caller id as presented (``core.routing.caller.normalise_caller``); ``None``: withheld or none delivered."""
+    presentation: Presentation = "allowed"
+    """``restricted``: the caller withheld their number; ``unavailable``: the network delivered none."""
     digits: str | None = None
     """IVR input: ``None`` = unknown (the plan shows every option), ``""`` = presses nothing."""
     call_id: str = ""
     """Distinguishes calls for the ``random`` strategy's order."""
+
+    @property
+    def withheld(self) -> bool:
+        """Whether anonymous rejection applies: the presentation is not ``allowed``, or there is no caller id at all."""
+        return self.presentation != "allowed" or self.caller is None
+
+    @property
+    def effective_presentation(self) -> Presentation:
+        """The presentation routing goes by: a call without a caller id counts as ``restricted`` unless it says more."""
+        return "restricted" if self.caller is None and self.presentation == "allowed" else self.presentation
 
 
 class RoutingMemory(msgspec.Struct, frozen=True):
@@ -55,8 +68,8 @@ class Decision(msgspec.Struct, frozen=True):
     for it (``route(..., explain=True)``): building it costs about as much as the decision itself."""
     memory: RoutingMemory
     rejected_anonymous: bool = False
-    """The callee rejects anonymous calls and this caller withheld their number: the plan is the
-    rejected-call handling."""
+    """The callee (a user, the number called or an answer group) rejects anonymous calls and this caller's
+    number is withheld: the plan is the rejected-call handling."""
     depends_on: frozenset[str] = frozenset()
     """What besides the table, the dialled number, the caller's anonymity and the digits the plan
     depended on: ``time`` (a schedule was consulted), ``states`` (endpoint states picked a

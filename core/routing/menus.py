@@ -13,15 +13,16 @@ import msgspec
 from core.aggregates.describe import describe
 from core.aggregates.services import BackupStep, ForwardingScheme, SchemeStep
 from core.aggregates.targets import ToExtension, ToExternalSip, ToNumber
+from core.routing.closures import ClosureRouting
 from core.routing.plan import Endpoint, HopLimit, Leg, Lookup, Menu, Missed, Node, Ring, Via
-from core.routing.router import Router, external_leg
+from core.routing.router import external_leg
 from core.routing.windows import open_window
 
 _RINGING = (ToExtension, ToNumber, ToExternalSip)
 """Scheme destinations that ring a phone (and so can ring in parallel)."""
 
 
-class MenuRouting(Router):
+class MenuRouting(ClosureRouting):
     """Routes a call into an IVR menu or a forwarding scheme."""
 
     def ivr(self, key: str, path: tuple[str, ...]) -> Node:
@@ -31,6 +32,9 @@ class MenuRouting(Router):
             return entered
         path, depth = entered, len(entered)
         menu = self.table.ivrs[key]
+        closed = self.closed("ivrs", key, path, at, own=menu.when_closed)
+        if closed is not None:
+            return closed
         explain = self.explain
         if menu.opening_hours is not None:
             window = open_window(menu.opening_hours, self.local)
@@ -73,6 +77,9 @@ class MenuRouting(Router):
             return entered
         path, depth = entered, len(entered)
         scheme = self.table.schemes[key]
+        closed = self.closed("schemes", key, path, at, own=scheme.outside_hours)
+        if closed is not None:
+            return closed
         if scheme.working_hours is not None:
             window = open_window(scheme.working_hours, self.local)
             if window is None:

@@ -6,6 +6,7 @@ from typing import Literal
 
 import msgspec
 
+from core.aggregates.services import JoinRule, LeaveRule
 from core.aggregates.targets import Greeting
 
 EndpointKind = Literal["user", "external", "external_sip", "remote"]
@@ -114,6 +115,16 @@ class Queue(_Node, tag="queue"):
     announce_position: bool = False
     announce_hold_time: bool = False
     hold_music: str | None = None
+    join_when: JoinRule = "always"
+    """The join rule in force (routing has applied it by the endpoint states when it routed the call)."""
+    leave_when: LeaveRule = "never"
+    """When waiting callers leave, to ``when_empty``."""
+    retry_seconds: int = 0
+    """The pause before a waiting call is offered again after a ring round nobody answered."""
+    when_empty: Node | None = None
+    """Where a caller goes when the queue turns them away on joining or they leave it empty (its ``when_no_agents``);
+    given only for a queue with a join or leave rule of its own, which a switch judges again by its agents when the
+    caller reaches the queue and while they wait. A queue saved without them is judged on routing only."""
 
 
 class Lookup(_Node, tag="lookup"):
@@ -125,9 +136,20 @@ class Lookup(_Node, tag="lookup"):
 
 
 class HopLimit(_Node, tag="hop_limit"):
-    """Forwarding stopped: the hop limit was reached (a loop through groups, schemes or forwards)."""
+    """Routing stopped because the hop limit fired; the call ends unanswered, as a missed call.
+
+    The backstop for loops that saving does not refuse (through a person's no-answer, busy
+    or unreachable diverts, or a menu's options alone; or stored before loops were
+    refused) and for chains longer than the limit.
+    """
 
     path: tuple[str, ...]
+    """Every node entered, the one refused last: the limit is one less than its length."""
+
+    @property
+    def looped(self) -> bool:
+        """Whether the node refused had been entered before (a loop, not just a long chain)."""
+        return self.path[-1] in self.path[:-1]
 
 
 Node = Ring | Voicemail | Message | BusyTone | Unavailable | Missed | Menu | Queue | Lookup | HopLimit

@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 
 import msgspec
 
+from core.aggregates.catalog import UnknownPbxMember
 from core.aggregates.describe import describe
 from core.aggregates.identifiers import normalise_number
 from core.aggregates.targets import BusyTone as BusyToneHandling
@@ -41,8 +42,22 @@ from core.aggregates.targets import (
 )
 from core.errors import MalformedNumberError
 from core.routing.decision import Call, EndpointState, RoutingMemory, UnknownNumberError
-from core.routing.plan import BusyTone, Endpoint, HopLimit, Leg, Lookup, Message, Node, Ring, Step, Unavailable, Via, Voicemail
-from core.routing.table import RoutingTable
+from core.routing.plan import (
+    BusyTone,
+    Endpoint,
+    HopLimit,
+    Leg,
+    Lookup,
+    Message,
+    Missed,
+    Node,
+    Ring,
+    Step,
+    Unavailable,
+    Via,
+    Voicemail,
+)
+from core.routing.table import RoutingTable, refused_handling
 from core.routing.windows import describe_local
 
 TIME, STATES, MEMORY, AGENTS = 1, 2, 4, 8
@@ -94,6 +109,18 @@ class Router:
         """Record one rule consulted; callers check ``self.explain`` first, so reasons are formatted only when asked."""
         self.steps.append(Step(depth, at, rule, matched, reason))
 
+    def unknown(self, remote: tuple[str, str]) -> UnknownPbxMember | None:
+        """The mark on ``(pbx, member)`` when the PBX directory stopped listing it (``None``: not marked)."""
+        link = self.table.pbx_links.get(remote[0])
+        return link.unknown_members.get(remote[1]) if link is not None and link.unknown_members else None
+
+    def unknown_reason(self, remote: tuple[str, str]) -> str:
+        """Why a member of another PBX is not rung, in words (only for explanations)."""
+        mark = self.unknown(remote)
+        assert mark is not None
+        since = describe_local(mark.since.astimezone(_zone(self.table.time_zone)))
+        return f"{remote[0]}/{remote[1]} is unknown since {since} ({mark.finding}): skipped"
+
     def _wall_clock(self) -> datetime:
         # Converted on first use: most plans never consult a schedule.
         if self._local is None:
@@ -132,6 +159,11 @@ class Router:
             return self.user(dialled, ())
         number = dialled if dialled in table.numbers else _tenant_number(table, dialled)
         entry = table.numbers[number]
+        rejection = table.anonymous_rejection
+        if rejection is not None and number in rejection.numbers:
+            refused = self.reject_withheld(0, f"number {number}", (), mailbox=_mailbox_of(entry))
+            if refused is not None:
+                return refused
         if entry is None:
             if explain:
                 self.note(0, f"number {number}", "entry", True, f"{number} routes nowhere at {self.when}: unassigned-number handling")
@@ -163,6 +195,11 @@ class Router:
                 return Ring(legs=(Leg(endpoint=Endpoint(kind="external_sip", id=uri)),), via=f"SIP {uri}",
                             purpose=Via(kind="sip", target=uri))
             case ToRemote(pbx=pbx, member=member):
+                if self.unknown((pbx, member)) is not None:
+                    # Like an unavailable member of a group, it is skipped: a scheme goes on to its next step.
+                    if self.explain:
+                        self.note(len(path) + 1, _at(path), "PBX member", False, self.unknown_reason((pbx, member)))
+                    return Missed()
                 return Ring(legs=(Leg(endpoint=Endpoint(kind="remote", id=f"{pbx}/{member}")),), via=f"PBX {pbx}",
                             purpose=Via(kind="pbx", target=pbx))
             case ToWebhook(url=url):
@@ -182,9 +219,11 @@ class Router:
         new = (*path, node)
         if len(new) > self.hop_limit:
             if self.explain:
-                loop = f"; {node} was already visited" if node in path else ""
+                why = (f"{node} was already visited, so these settings send calls round in a loop" if node in path
+                       else "a chain longer than the limit")
                 self.note(len(path) + 1, node, "hop limit", True,
-                          f"{self.hop_limit} hops reached: {' → '.join(new)}{loop}; forwarding stops here")
+                          f"the hop limit of {self.hop_limit} hops fired: {' → '.join(new)}; {why}; "
+                          "routing stops here and the call ends unanswered (a missed call)")
             return HopLimit(path=new)
         return new
 
@@ -200,6 +239,30 @@ class Router:
             case ForwardTo(target=target):
                 return self.destination(target, path, owner=owner)
         raise TypeError(handling)
+
+    def withheld_reason(self) -> str:
+        """Why the caller counts as anonymous, in words (only for explanations)."""
+        if self.call.effective_presentation == "unavailable":
+            return "the network delivers no caller id (presentation unavailable)"
+        return "the caller withholds their number (presentation restricted)"
+
+    def reject_withheld(self, depth: int, at: str, path: tuple[str, ...], *, mailbox: str | None) -> Node | None:
+        """A number's or an answer group's anonymous rejection (it is on): the tenant's rejected-call handling for a
+        withheld caller, ``None`` for a caller id that is presented. ``mailbox``: whose voicemail "voicemail" means."""
+        call = self.call
+        if not call.withheld:
+            if self.explain:
+                self.note(depth, at, "anonymous rejection", False, f"caller id {call.caller} is present")
+            return None
+        self.rejected_anonymous = True
+        rejection = self.table.anonymous_rejection
+        default = rejection.handling if rejection is not None else None
+        handling = refused_handling(default, mailbox)
+        if self.explain:
+            why = f" ({at} has no voicemail box)" if handling is not default and default is not None else ""
+            self.note(depth, at, "anonymous rejection", True,
+                      f"{self.withheld_reason()} and {at} rejects anonymous calls: {describe(handling)}{why}")
+        return self.handling(handling, path, owner=mailbox)
 
     # Routed by the mixins (users.py, groups.py, menus.py).
     def user(self, ext: str, path: tuple[str, ...]) -> Node:
@@ -227,6 +290,14 @@ def _tenant_number(table: RoutingTable, dialled: str) -> str:
     if number not in table.numbers:
         raise UnknownNumberError(f"{number} is not a number of tenant {table.tenant!r} (table version {table.version})", field="to")
     return number
+
+
+def _mailbox_of(entry: object) -> str | None:
+    """The voicemail box a number's own rejection means: that of the user (or box) the number enters at."""
+    match entry:
+        case ToExtension(extension=ext) | ToVoicemail(extension=ext):
+            return ext
+    return None
 
 
 def external_leg(target: ToNumber, seconds: int | None = None) -> Leg:

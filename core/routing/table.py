@@ -11,19 +11,23 @@ from __future__ import annotations
 import msgspec
 
 from core.aggregates.catalog import PbxLink
+from core.aggregates.dated import Closure
 from core.aggregates.groups import AnswerGroup
 from core.aggregates.schedule import OutOfHours
 from core.aggregates.services import CallQueue, ForwardingScheme, IvrMenu
 from core.aggregates.state import TenantState
+from core.aggregates.targets import BusyTone as BusyToneHandling
 from core.aggregates.targets import (
     Destination,
     DivertTarget,
     Greeting,
+    HandleWithVoicemail,
     NoAnswerRule,
     RejectedHandling,
     ToExtension,
     ToGroup,
     ToIvr,
+    ToVoicemail,
     UnassignedHandling,
 )
 
@@ -46,7 +50,16 @@ class UserRule(msgspec.Struct, frozen=True, omit_defaults=True):
     voicemail_greeting: Greeting
 
 
-class RoutingTable(msgspec.Struct, frozen=True):
+class AnonymousRejection(msgspec.Struct, frozen=True, omit_defaults=True):
+    """Withheld callers refused above the users: by the number called (answer groups carry their own flag)."""
+
+    numbers: tuple[str, ...] = ()
+    """The tenant's numbers that reject withheld callers, in number order."""
+    handling: RejectedHandling = BusyToneHandling()
+    """What a caller refused by a number or a group gets: the tenant's rejected-call default, else the engaged tone."""
+
+
+class RoutingTable(msgspec.Struct, frozen=True, omit_defaults=True):
     """A tenant's routing at one version."""
 
     tenant: str
@@ -61,7 +74,13 @@ class RoutingTable(msgspec.Struct, frozen=True):
     """Every number of the tenant → where it enters (``None``: unassigned-number handling)."""
     unassigned: UnassignedHandling
     pbx_links: dict[str, PbxLink]
-    closed: bool = False
+    # A factory default: ``omit_defaults`` (which keeps the empty closures of older tables out of their JSON) leaves
+    # ``closed`` written, as it always was.
+    closed: bool = msgspec.field(default_factory=bool)
+    closures: tuple[Closure, ...] = ()
+    """The tenant's dated closures, those that list what they close first, each group by name: the first in force wins."""
+    anonymous_rejection: AnonymousRejection | None = None
+    """Only when a number or an answer group rejects withheld callers (so tables without it encode as before)."""
 
 
 def user_rule(state: TenantState, extension: str) -> UserRule:
@@ -132,4 +151,29 @@ def compile_table(
         unassigned=state.unassigned,
         pbx_links=dict(state.pbx_links),
         closed=state.closed,
+        closures=tuple(sorted(state.closures.values(), key=lambda c: (c.scope is None, c.name))),
+        anonymous_rejection=anonymous_rejection(state),
     )
+
+
+def refused_handling(handling: RejectedHandling | None, mailbox: str | None) -> RejectedHandling:
+    """What a caller refused by a number or a group gets: the tenant's default ``handling`` (``None``: the engaged
+    tone), except that voicemail with no ``mailbox`` to take it (a number that enters at no user, a group without a
+    voicemail fallback) is the engaged tone."""
+    if handling is None or (isinstance(handling, HandleWithVoicemail) and mailbox is None):
+        return BusyToneHandling()
+    return handling
+
+
+def group_mailbox(group: AnswerGroup) -> str | None:
+    """The voicemail box that is an answer group's own: its fallback, when that is a voicemail box."""
+    fallback = group.settings.fallback
+    return fallback.extension if isinstance(fallback, ToVoicemail) else None
+
+
+def anonymous_rejection(state: TenantState) -> AnonymousRejection | None:
+    """Which numbers reject withheld callers and what such callers get, when any number or group rejects them."""
+    numbers = tuple(sorted(n for n, s in state.number_settings.items() if s.reject_anonymous))
+    if not numbers and not any(group.reject_anonymous for group in state.groups.values()):
+        return None
+    return AnonymousRejection(numbers=numbers, handling=state.defaults.rejected or BusyToneHandling())

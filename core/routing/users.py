@@ -1,8 +1,8 @@
 """A call to a user, in the documented order.
 
 Anonymous rejection → forward always (then a device's permanent redirect, then a number
-divert marked "always") → out of hours → unreachable → busy (only when call waiting is
-off) → ring until the no-answer time → the no-answer rule.
+divert marked "always") → a dated closure in force → out of hours → unreachable → busy
+(only when call waiting is off) → ring until the no-answer time → the no-answer rule.
 """
 
 from __future__ import annotations
@@ -10,14 +10,15 @@ from __future__ import annotations
 from functools import lru_cache
 
 from core.aggregates.describe import describe
-from core.aggregates.targets import Off, ToNumber
+from core.aggregates.targets import Off, ToNumber, ToVoicemail
+from core.routing.closures import ClosureRouting
 from core.routing.plan import BusyTone, Endpoint, HopLimit, Leg, Node, Ring, Step, Unavailable, Via
-from core.routing.router import Router, external_leg, user_endpoint
+from core.routing.router import external_leg, user_endpoint
 from core.routing.table import UserRule
 from core.routing.windows import out_of_hours_window
 
 
-class UserRouting(Router):
+class UserRouting(ClosureRouting):
     """Routes a call to one user by the user's resolved rules."""
 
     def user(self, ext: str, path: tuple[str, ...]) -> Node:
@@ -39,15 +40,15 @@ class UserRouting(Router):
     def _redirected(self, rule: UserRule, path: tuple[str, ...], depth: int, at: str) -> Node | None:
         """Anonymous rejection, forward always and the redirects that skip ringing; ``None``: none applies."""
         ext, explain, add = rule.extension, self.explain, self.steps.append
-        caller = self.call.caller
-        if rule.reject_anonymous and caller is None:
+        call = self.call
+        if rule.reject_anonymous and call.withheld:
             if explain:
-                add(Step(depth, at, "anonymous rejection", True, "the caller withholds their number and the user rejects anonymous calls"))
+                add(Step(depth, at, "anonymous rejection", True, f"{self.withheld_reason()} and the user rejects anonymous calls"))
             self.rejected_anonymous = True
             return self.handling(rule.rejected, path, owner=ext)
         if explain:
             add(Step(depth, at, "anonymous rejection", False,
-                     "reject anonymous is off" if not rule.reject_anonymous else f"caller id {caller} is present"))
+                     "reject anonymous is off" if not rule.reject_anonymous else f"caller id {call.caller} is present"))
         if type(rule.forward_always) is not Off:
             if explain:
                 add(Step(depth, at, "forward always", True, f"every call goes to {describe(rule.forward_always)}"))
@@ -73,6 +74,10 @@ class UserRouting(Router):
     def _unavailable(self, rule: UserRule, path: tuple[str, ...], depth: int, at: str) -> Node | None:
         """Out of hours, unreachable and busy; ``None``: the user's phone rings."""
         ext, explain, add = rule.extension, self.explain, self.steps.append
+        own = rule.out_of_hours.when_unavailable if rule.out_of_hours is not None else _OWN_VOICEMAIL
+        closed = self.closed("users", ext, path, at, own=own, owner=ext)
+        if closed is not None:
+            return closed
         if rule.out_of_hours is not None:
             window = out_of_hours_window(rule.out_of_hours, self.local)
             if window is not None:
@@ -124,6 +129,10 @@ class UserRouting(Router):
             self.note(depth, at, "no answer", True, f"rings {no_answer.ring_seconds} s, then to {describe(no_answer.target)}")
         then = self.destination(no_answer.target, path, owner=rule.extension)
         return Ring(legs=(_timed_leg(rule.extension, no_answer.ring_seconds),), via=at, purpose=_user_via(rule.extension), then=then)
+
+
+_OWN_VOICEMAIL = ToVoicemail()
+"""A closed user's own handling without an out-of-hours schedule switched on: their voicemail."""
 
 
 @lru_cache(maxsize=65536)

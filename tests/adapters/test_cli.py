@@ -99,6 +99,32 @@ def test_apply_rejects_a_file_that_is_not_json(tmp_path: Path) -> None:
     assert "cmds.json" in err
 
 
+SHORT_STEP = {"command": "save_forwarding_scheme", "tenant": "acme", "scheme": "day",
+              "spec": {"name": "Day", "steps": [{"destination": {"kind": "extension", "extension": "2001"}, "timeout_seconds": 20}]}}
+
+
+def test_apply_prints_a_stored_warning_on_stderr_after_the_receipt(tmp_path: Path) -> None:
+    file = write_json(tmp_path / "cmds.json", [CREATE, ADD_2001, SHORT_STEP])
+    code, out, err = run(tmp_path / "c.sqlite", "apply", str(file))
+    assert (code, out) == (0, "acme: now at version 3\n")
+    assert err == "callroute: warning: scheme day: steps[0]: 20 s is under the recommended 30 s\n"
+
+
+def test_apply_without_a_warning_prints_nothing_on_stderr(tmp_path: Path) -> None:
+    file = write_json(tmp_path / "cmds.json", [CREATE, ADD_2001])
+    code, _, err = run(tmp_path / "c.sqlite", "apply", str(file))
+    assert (code, err) == (0, "")
+
+
+def test_every_verb_prints_its_receipts_warnings_on_stderr(capsys: pytest.CaptureFixture[str]) -> None:
+    from adapters.cli.ledger import echo_receipt
+    from core.aggregates.commanding import Receipt
+
+    echo_receipt(Receipt(versions={"acme": 7}, events=1, warnings=("scheme day: steps[0]: 20 s is under the recommended 30 s",)))
+    assert capsys.readouterr() == ("acme: now at version 7\n",
+                                   "callroute: warning: scheme day: steps[0]: 20 s is under the recommended 30 s\n")
+
+
 def test_database_path_comes_from_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     db = tmp_path / "from-env.sqlite"
     monkeypatch.setenv("CALLROUTE_DB", str(db))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.adapters.test_cli import ADMIN, apply_seed, run
+from tests.adapters.test_cli import ADD_2001, ADMIN, CREATE, apply_seed, run, write_json
 
 T = "nordic-dental"
 
@@ -48,6 +48,28 @@ def test_explain_follows_the_digits_pressed_in_the_ivr(tmp_path: Path) -> None:
     assert code == 0
     assert "caller pressed 2" in out
     assert "queue support: agents 2002, 2003" in out
+
+
+def test_explain_says_plainly_that_the_hop_limit_ended_a_call_round_a_loop(tmp_path: Path) -> None:
+    db = tmp_path / "c.sqlite"
+    divert = {"command": "set_divert", "tenant": "acme", "condition": "no_answer", "ring_seconds": 20}
+    file = write_json(tmp_path / "cmds.json", [CREATE, ADD_2001, {**ADD_2001, "extension": "2002", "name": "Bo"},
+                                               {**divert, "extension": "2001", "target": {"kind": "extension", "extension": "2002"}},
+                                               {**divert, "extension": "2002", "target": {"kind": "extension", "extension": "2001"}}])
+    assert run(db, "apply", str(file))[0] == 0
+    code, out, err = run(db, "explain", "--tenant", "acme", "--to", "2001", "--desired")
+    assert code == 0, err
+    assert "stopped by the hop limit after 8 hops (a loop: user 2001 again): user 2001 → user 2002 → " in out
+    assert "the call ends unanswered (missed)" in out
+    assert "✔ user 2001: hop limit — the hop limit of 8 hops fired: " in out
+
+
+def test_a_hop_limit_ending_a_long_chain_is_not_called_a_loop() -> None:
+    from adapters.render_plan import plan_tree
+    from core.routing import HopLimit
+
+    label, _ = plan_tree(HopLimit(path=("user 2001", "user 2002", "user 2003")))
+    assert label.startswith("stopped by the hop limit after 2 hops (a chain longer than the limit): user 2001 → user 2002 → user 2003")
 
 
 def test_explain_without_a_confirmed_table_says_so_and_exits_2(tmp_path: Path) -> None:

@@ -71,6 +71,19 @@ def test_a_bad_command_in_a_scenario_names_where_it_is(tmp_path: Path) -> None:
     assert "$.changes[0].commands" in err
 
 
+def test_a_scenarios_warnings_go_to_stderr_and_leave_the_json_output_json(tmp_path: Path) -> None:
+    path = tmp_path / "s.toml"
+    short = ('commands = [{ command = "save_forwarding_scheme", tenant = "office", scheme = "day", spec = { name = "Day", '
+             'steps = [{ destination = { kind = "extension", extension = "2002" }, timeout_seconds = 20 }] } }]')
+    path.write_text((EXAMPLES / "friday_divert.toml").read_text().replace(
+        "[provisioning]", f"[[changes]]\nat_seconds = 60\n{short}\n\n[provisioning]"))
+    code, out, err = simulate(str(path), "--json")
+    warning = "$.changes[1].commands: scheme day: steps[0]: 20 s is under the recommended 30 s"
+    assert code == 0
+    assert f"callroute: warning: {warning}\n" in err
+    assert json.loads(out)["warnings"] == [warning]
+
+
 def test_json_output_and_the_same_seed_give_the_same_figures(tmp_path: Path) -> None:
     runs = [json.loads(simulate(str(EXAMPLES / "seed004_sales.toml"), "--json", "--seed", "11")[1]) for _ in range(2)]
     assert runs[0] == runs[1]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import tempfile
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import msgspec
@@ -17,6 +17,7 @@ from core import commands as c
 from core.aggregates import TENANT_EVENTS
 from core.aggregates.catalog import AudioFile
 from core.aggregates.context import Actor
+from core.aggregates.dated import ClosureScope
 from core.aggregates.groups import CloudMember, GroupMember, GroupSettings, LocalMember, SipMember
 from core.aggregates.hours import OpeningHours, Window
 from core.aggregates.identifiers import tenant_id
@@ -71,6 +72,14 @@ class FakeDirectory:
 
     def sip_internal_number_exists(self, pbx: str, internal_number: str) -> bool | None:
         return internal_number in ("101", "102") if pbx == "kyiv" else None
+
+
+class WithoutM1(FakeDirectory):
+    """The directory after the cloud PBX removed member m1."""
+
+    def cloud_members(self, pbx: str) -> dict[str, str] | None:
+        members = super().cloud_members(pbx)
+        return None if members is None else {k: v for k, v in members.items() if k != "m1"}
 
 
 def make_app(path: Path) -> CallrouteApp:
@@ -346,6 +355,7 @@ def test_the_sample_sequence_stores_every_event_type(tmp_path: Path) -> None:
             c.SetDivert(tenant=T, extension=e1, condition="busy", target=ToVoicemail()),
             c.SetOutOfHours(tenant=T, extension=e1, out_of_hours=OutOfHours()),
             c.SetRejectAnonymous(tenant=T, extension=e1, enabled=True),
+            c.SetNumberRejectAnonymous(tenant=T, number=NUMBERS[1], enabled=True),
             c.SetCallWaiting(tenant=T, extension=e1, enabled=False),
             c.ResetCallHandling(tenant=T, extension=e1, settings=("call_waiting",)),
             c.SetVoicePortalPin(tenant=T, extension=e1, pin="123456"),
@@ -371,7 +381,9 @@ def test_the_sample_sequence_stores_every_event_type(tmp_path: Path) -> None:
                                                                   LocalMember(extension=e1))),
             c.SetGroupMemberExcluded(tenant=T, group="sales", member=LocalMember(extension=e1), excluded=True),
             c.SetGroupMemberRingTime(tenant=T, group="sales", member=LocalMember(extension=e1), ring_seconds=30),
+            c.ClearGroupMemberRingTime(tenant=T, group="sales", member=LocalMember(extension=e1)),
             c.SetGroupSupervisors(tenant=T, group="sales", supervisors=(e1,)),
+            c.SetGroupRejectAnonymous(tenant=T, group="sales", enabled=True),
             c.RemoveGroupMember(tenant=T, group="sales", member=SipMember(pbx="kyiv", internal_number="101")),
             c.UnlinkPbx(tenant=T, pbx="kyiv"),
             c.SetDisplayNumberAccess(tenant=T, number=NUMBERS[3], group="sales", agents=True, supervisors=False),
@@ -392,10 +404,22 @@ def test_the_sample_sequence_stores_every_event_type(tmp_path: Path) -> None:
             c.RemoveDisplayNumber(tenant=T, number=NUMBERS[3]),
             c.DeleteAnswerGroup(tenant=T, group="sales"),
             c.RemoveUser(tenant=T, extension=e2),
+            c.AddClosure(tenant=T, name="Christmas Eve", first_day=date(2026, 12, 24), scope=ClosureScope(users=(e1,))),
+            c.ImportPublicHolidays(tenant=T, country="SE", first_year=2026, last_year=2026),
+            c.RemoveClosure(tenant=T, name="Christmas Eve"),
             c.CloseTenant(tenant=T),
+            c.ReopenTenant(tenant=T),
         ],
         ACTOR,
     )
+    # A member on another PBX is marked unknown once the directory drops it, and known again once it lists it again.
+    app.execute([c.LinkPbx(tenant=T, pbx="malmo", kind="cloud", name="Malmö"),
+                 c.CreateAnswerGroup(tenant=T, group="remote", settings=GroupSettings(name="Remote"),
+                                     members=(GroupMember(ref=CloudMember(pbx="malmo", member="m1")),))], ACTOR)
+    app.pbx_directory = WithoutM1()
+    app.execute([c.CheckPbxMembers(tenant=T)], ACTOR)
+    app.pbx_directory = FakeDirectory()
+    app.execute([c.CheckPbxMembers(tenant=T)], ACTOR)
     stored_topics = {e.topic for e in app.recorder.select_events(tenant_id(T))}
     assert stored_topics == {cls.TOPIC for cls in TENANT_EVENTS}
 

@@ -11,6 +11,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 from eventsourcing.persistence import MapperDeserialisationError
 
@@ -60,3 +61,31 @@ def test_an_unreadable_event_is_refused_by_the_mapper_naming_it(app: Any) -> Non
                                 state=b'{"extension": 2001}')
     with pytest.raises(MapperDeserialisationError, match="callroute/DivertSet"):
         EventReader(app.mapper).decode(broken)
+
+
+def test_stored_fields_then_the_event_equal_the_mappers_event(app: Any) -> None:
+    """The projection's two steps: ``fields`` (or the typed decoder of a topic) when read, ``event`` when applied."""
+    reader = EventReader(app.mapper)
+    for notification in notifications(app):
+        fields = reader.fields(notification)
+        typed = reader.typed_decode(notification.topic)
+        theirs = app.mapper.to_domain_event(notification)
+        if typed is None:  # an upcast class: the mapper's event itself
+            assert type(fields) is type(theirs) and fields.__dict__ == theirs.__dict__
+            continue
+        assert typed(notification.state) == fields
+        ours = reader.event(fields, notification.originator_id, notification.originator_version)
+        assert type(ours) is type(theirs)
+        assert ours.__dict__ == theirs.__dict__, notification.topic
+
+
+def test_bytes_the_typed_decoder_cannot_read_are_refused_by_the_mapper_naming_the_event(app: Any) -> None:
+    notification = next(n for n in notifications(app) if n.topic == "callroute/DivertSet")
+    broken = type(notification)(id=notification.id, originator_id=notification.originator_id,
+                                originator_version=notification.originator_version, topic=notification.topic,
+                                state=b'{"extension": 2001}')
+    reader = EventReader(app.mapper)
+    with pytest.raises(msgspec.DecodeError):
+        reader.typed_decode(broken.topic)(broken.state)
+    with pytest.raises(MapperDeserialisationError, match="callroute/DivertSet"):
+        reader.fields(broken)

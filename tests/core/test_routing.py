@@ -333,8 +333,9 @@ def test_forward_always_and_busy_divert_loop_ends_in_the_hop_limit() -> None:
     assert len(expected_path) == DEFAULT_HOP_LIMIT + 1
     last = decision.explanation[-1]
     assert (last.rule, last.matched, last.at) == ("hop limit", True, "user 2001")
-    assert last.reason == (f"{DEFAULT_HOP_LIMIT} hops reached: {' → '.join(expected_path)}; "
-                           "user 2001 was already visited; forwarding stops here")
+    assert last.reason == (f"the hop limit of {DEFAULT_HOP_LIMIT} hops fired: {' → '.join(expected_path)}; "
+                           "user 2001 was already visited, so these settings send calls round in a loop; "
+                           "routing stops here and the call ends unanswered (a missed call)")
 
 
 def test_groups_falling_back_to_each_other_end_in_the_hop_limit() -> None:
@@ -362,7 +363,7 @@ def test_hop_limit_parameter_is_respected() -> None:
     routing = table(user("2001", forward_always=ToExtension(extension="2002")), user("2002", busy=ToExtension(extension="2001")))
     decision = route(routing, Call(dialled="2001", at=NOON, caller=CALLER), {"2002": "busy"}, hop_limit=2, explain=True)
     assert decision.plan == HopLimit(path=("user 2001", "user 2002", "user 2001"))
-    assert the_step(decision, "hop limit").reason.startswith("2 hops reached: user 2001 → user 2002 → user 2001")
+    assert the_step(decision, "hop limit").reason.startswith("the hop limit of 2 hops fired: user 2001 → user 2002 → user 2001;")
 
 
 def test_hop_limit_also_stops_a_long_chain_without_a_loop() -> None:
@@ -371,7 +372,7 @@ def test_hop_limit_also_stops_a_long_chain_without_a_loop() -> None:
     decision = route(routing, Call(dialled="2001", at=NOON, caller=CALLER), hop_limit=2, explain=True)
     assert decision.plan == HopLimit(path=("user 2001", "user 2002", "user 2003"))
     reason = the_step(decision, "hop limit").reason
-    assert "already visited" not in reason and reason.endswith("forwarding stops here")
+    assert "already visited" not in reason and "a chain longer than the limit" in reason
 
 
 def test_chain_within_the_hop_limit_is_routed() -> None:

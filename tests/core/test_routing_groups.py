@@ -230,7 +230,7 @@ def test_queue_with_no_agent_logged_in_goes_to_the_no_agents_destination() -> No
     decision = decide(queue_table(when_no_agents=ToExtension(extension="2003")), MAIN, states={"2001": "unreachable", "2002": "excluded"})
     assert decision.plan == ring("2003")
     step = the_step(decision, "no agents", "queue support")
-    assert step.matched and step.reason == "no agent is logged in: to extension 2003"
+    assert step.matched and step.reason == "no agent is logged in and reachable: to extension 2003"
 
 
 def test_queue_holds_the_caller_with_logged_in_agents_busy_or_free() -> None:
@@ -239,8 +239,9 @@ def test_queue_holds_the_caller_with_logged_in_agents_busy_or_free() -> None:
     decision = decide(routing, MAIN, states={"2001": "busy"})
     assert decision.plan == Queue(queue="support", agents=(Endpoint(kind="user", id="2001"), Endpoint(kind="user", id="2002")),
                                   strategy="longest_idle", agent_ring_seconds=15, wrap_up_seconds=10, max_wait_seconds=120,
-                                  after_max_wait=voicemail("2003"))
-    assert the_step(decision, "no agents").reason == "2 agents logged in, 1 free"
+                                  after_max_wait=voicemail("2003"), join_when="agent_reachable")
+    assert the_step(decision, "no agents").reason == ("2 agents logged in, 2 reachable, 1 free; "
+                                                      "callers join only when an agent is logged in and reachable")
     step = the_step(decision, "maximum wait")
     assert step.matched and step.reason == "waits at most 120 s, then voicemail of 2003"
 

@@ -15,6 +15,7 @@ from typing import Any
 import msgspec
 import pytest
 
+from core import commands as c
 from core.aggregates.context import Actor
 from core.aggregates.groups import GroupMember, GroupSettings, LocalMember
 from core.aggregates.hours import OpeningHours, Window
@@ -359,6 +360,26 @@ def test_save_forwarding_scheme_records_a_step_under_30_seconds_with_a_warning(a
     app.save_forwarding_scheme(actor=actor, tenant=acme, scheme="day", spec=spec)
     (view,) = app.get_tenant(acme, actor).schemes
     assert view == SchemeView(id="day", scheme=spec, warnings=("steps[1]: 20 s is under the recommended 30 s",))
+
+
+def test_save_forwarding_scheme_returns_its_warning_on_the_receipt(app: CallrouteApp, actor: Actor, acme: str) -> None:
+    spec = scheme(step(ToExtension(extension="2001"), 29))
+    receipt = app.save_forwarding_scheme(actor=actor, tenant=acme, scheme="day", spec=spec)
+    assert receipt.warnings == ("scheme day: steps[0]: 29 s is under the recommended 30 s",)
+
+
+def test_save_forwarding_scheme_of_30_second_steps_returns_a_receipt_without_warnings(
+    app: CallrouteApp, actor: Actor, acme: str
+) -> None:
+    receipt = app.save_forwarding_scheme(actor=actor, tenant=acme, scheme="day", spec=scheme(step(ToExtension(extension="2001"), 30)))
+    assert receipt.warnings == ()
+
+
+def test_a_batch_receipt_carries_the_warnings_of_every_event_stored_in_order(app: CallrouteApp, actor: Actor, acme: str) -> None:
+    batch = [c.SaveForwardingScheme(tenant=acme, scheme=key, spec=scheme(step(ToExtension(extension="2001"), 15)))
+             for key in ("day", "night")]
+    assert app.execute(batch, actor).warnings == ("scheme day: steps[0]: 15 s is under the recommended 30 s",
+                                                  "scheme night: steps[0]: 15 s is under the recommended 30 s")
 
 
 def test_save_forwarding_scheme_gives_no_warning_for_a_voicemail_step_of_20_seconds(app: CallrouteApp, actor: Actor, acme: str) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import ast
 import re
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -133,6 +133,7 @@ def test_create_tenant_refuses_a_malformed_slug_by_schema(app: CallrouteApp, act
 VALID_ARGS: dict[str, dict[str, Any]] = {
     "rename_tenant": {"name": "Acme Group"},
     "close_tenant": {},
+    "reopen_tenant": {},
     "add_user": {"extension": "2003", "name": "Cid"},
     "update_user_profile": {"extension": "2001", "name": "Ann B"},
     "remove_user": {"extension": "2001"},
@@ -176,8 +177,11 @@ VALID_ARGS: dict[str, dict[str, Any]] = {
     "reorder_group_members": {"group": "sales", "order": ()},
     "set_group_member_excluded": {"group": "sales", "member": LocalMember(extension="2002"), "excluded": True},
     "set_group_member_ring_time": {"group": "sales", "member": LocalMember(extension="2002"), "ring_seconds": 30},
+    "clear_group_member_ring_time": {"group": "sales", "member": LocalMember(extension="2002")},
+    "check_pbx_members": {},
     "set_group_supervisors": {"group": "sales", "supervisors": ()},
     "delete_answer_group": {"group": "sales"},
+    "set_group_reject_anonymous": {"group": "sales", "enabled": True},
     "save_queue": {"queue": "support", "spec": CallQueue(name="Support")},
     "delete_queue": {"queue": "support"},
     "save_ivr_menu": {"ivr": "main", "spec": IvrMenu(name="Main", prompt=TextToSpeech(text="Welcome", language="en"))},
@@ -189,6 +193,7 @@ VALID_ARGS: dict[str, dict[str, Any]] = {
     "delete_forwarding_scheme": {"scheme": "day"},
     "route_number": {"number": UK, "entry": None},
     "release_number": {"number": UK},
+    "set_number_reject_anonymous": {"number": UK, "enabled": True},
     "save_display_number": {"number": UK, "sms": True},
     "set_display_number_access": {"number": UK, "group": "sales", "agents": True, "supervisors": False},
     "remove_display_number": {"number": UK},
@@ -197,9 +202,10 @@ VALID_ARGS: dict[str, dict[str, Any]] = {
     "remove_audio_file": {"name": "ann.wav"},
     "set_provider_policy": {"policy": ProviderPolicy(max_delay_seconds=3600)},
     "confirm_provisioning": {"version": 1},
+    "add_closure": {"name": "Christmas Eve", "first_day": date(2026, 12, 24)},
+    "remove_closure": {"name": "Christmas Eve"},
+    "import_public_holidays": {"country": "SE", "first_year": 2026, "last_year": 2026},
 }
-PROVISIONING_COMMANDS = {"set_provider_policy", "confirm_provisioning"}
-"""Commands on the tenant's provisioning record, not on its configuration (see the closed-tenant test)."""
 USER_COMMANDS = sorted(tag for tag, args in VALID_ARGS.items() if args.get("extension") == "2001")
 
 
@@ -211,7 +217,8 @@ def test_the_argument_table_covers_every_command_of_the_schema() -> None:
 def command_test_names() -> list[str]:
     """Names of the test functions of this module and of its siblings that test the newer commands."""
     here = Path(__file__).parent
-    modules = ["test_tenant_commands", "test_groups", "test_services", "test_catalog", "test_permissions"]
+    modules = ["test_tenant_commands", "test_groups", "test_services", "test_catalog", "test_permissions", "test_closures",
+               "test_pbx_members", "test_group_ring_times", "test_anonymous_rejection"]
     return [
         node.name
         for module in modules
@@ -243,7 +250,7 @@ def test_every_user_command_on_an_unknown_extension_is_refused(app: CallrouteApp
         getattr(app, tag)(actor=actor, tenant=acme, **args)
 
 
-@pytest.mark.parametrize("tag", sorted(set(VALID_ARGS) - PROVISIONING_COMMANDS))
+@pytest.mark.parametrize("tag", sorted(set(VALID_ARGS) - {"reopen_tenant"}))
 def test_every_command_on_a_closed_tenant_is_refused(app: CallrouteApp, actor: Actor, acme: str, tag: str) -> None:
     app.close_tenant(actor=actor, tenant=acme)
     with rejected(app, TenantClosedError, field="tenant", match="tenant 'acme' is closed and accepts no changes"):
@@ -282,6 +289,27 @@ def test_close_tenant_twice_is_refused(app: CallrouteApp, actor: Actor, acme: st
     app.close_tenant(actor=actor, tenant=acme)
     with rejected(app, TenantClosedError, field="tenant", match="is closed"):
         app.close_tenant(actor=actor, tenant=acme)
+
+
+def test_reopen_tenant_accepts_changes_again(app: CallrouteApp, actor: Actor, acme: str) -> None:
+    app.close_tenant(actor=actor, tenant=acme)
+    app.reopen_tenant(actor=actor, tenant=acme)
+    app.rename_tenant(actor=actor, tenant=acme, name="Acme Again")
+    view = app.get_tenant(acme, ADMIN)
+    assert (view.closed, view.name) == (False, "Acme Again")
+    assert [type(e).__name__ for e in events_of(app, acme)[-3:]] == ["TenantClosed", "TenantReopened", "TenantRenamed"]
+
+
+def test_reopen_tenant_lets_its_provisioning_record_change_again(app: CallrouteApp, actor: Actor, acme: str) -> None:
+    app.close_tenant(actor=actor, tenant=acme)
+    version = app.reopen_tenant(actor=actor, tenant=acme).versions[acme]
+    app.confirm_provisioning(actor=actor, tenant=acme, version=version)
+    assert app.provisioning(acme).confirmed.version == version  # type: ignore[union-attr]
+
+
+def test_reopen_tenant_refuses_a_tenant_that_is_open(app: CallrouteApp, actor: Actor, acme: str) -> None:
+    with rejected(app, ConflictError, field="tenant", match="tenant 'acme' is not closed"):
+        app.reopen_tenant(actor=actor, tenant=acme)
 
 
 # -- add_user / update_user_profile / remove_user ----------------------------------------------

@@ -41,9 +41,10 @@ def agent_in(state: str) -> Agent:
 
 def test_the_tables_cover_the_states_the_switch_uses() -> None:
     assert CALL_STATES == sorted(["arrived", "ringing", "ivr", "queued", "talking", "ended"])
-    assert AGENT_STATES == sorted(["offline", "available", "ringing", "talking", "wrap_up"])
+    assert AGENT_STATES == sorted(["offline", "available", "ringing", "talking", "wrap_up", "unreachable"])
     assert set(ROUTING_STATE) == set(AGENT_STATES), "every agent state must look like something to routing"
     assert ROUTING_STATE["available"] == "available" and ROUTING_STATE["offline"] == "unreachable"
+    assert ROUTING_STATE["unreachable"] == "unreachable", "routing cannot tell a lost phone from a logged-out agent"
     assert {ROUTING_STATE[s] for s in ("ringing", "talking", "wrap_up")} == {"busy"}
     # the sample of illegal pairs below is not empty, and ended is terminal
     assert len(ILLEGAL_CALL) >= 20 and len(ILLEGAL_AGENT) >= 20

@@ -19,6 +19,7 @@ from core.aggregates.context import CommandContext
 from core.aggregates.dated import CLOSABLE, MAX_DAYS, OWN_HANDLING, Closure, ClosureDestination, ClosureScope, OwnHandling
 from core.aggregates.hours import Window
 from core.aggregates.identifiers import Name
+from core.aggregates.loops import refuse_loops
 from core.aggregates.tenant import Tenant, TenantEvent
 from core.errors import AlreadyExistsError, NotFoundError, ValidationFailed
 
@@ -119,7 +120,9 @@ def add_closure(tenant: Tenant, cmd: AddClosure, ctx: CommandContext) -> None:
     _check_days(closure)
     _check_scope(tenant, cmd.scope)
     destination = _checked_destination(tenant, cmd.destination, cmd.scope, ctx)
-    tenant.trigger(ClosureAdded, ctx, closure=msgspec.structs.replace(closure, destination=destination))
+    closure = msgspec.structs.replace(closure, destination=destination)
+    _refuse_loops(tenant, (closure,))
+    tenant.trigger(ClosureAdded, ctx, closure=closure)
 
 
 class RemoveClosure(Command, kw_only=True, tag="remove_closure"):
@@ -253,9 +256,24 @@ def import_public_holidays(tenant: Tenant, cmd: ImportPublicHolidays, ctx: Comma
         named = ", ".join(taken[:3]) + (f" and {len(taken) - 3} more" if len(taken) > 3 else "")
         raise AlreadyExistsError(f"closures {named} already exist: import them again with replace, or remove them first",
                                  field="replace")
+    _refuse_loops(tenant, closures)
     tenant.trigger(PublicHolidaysImported, ctx, country=cmd.country, subdivision=cmd.subdivision, first_year=cmd.first_year,
                    last_year=cmd.last_year, categories=found.categories, language=found.language, source=found.source,
                    closures=closures)
 
+
+
+
+def _refuse_loops(tenant: Tenant, closures: tuple[Closure, ...]) -> None:
+    """A closure may not send calls round a loop: from what it closes back to it (see ``core.aggregates.loops``)."""
+    closed: list[tuple[tuple[str, str], str]] = []
+    state = tenant.state
+    for closure in closures[:1]:  # an import's closures share one scope and destination
+        scope = closure.scope
+        for kind, keys in (("user", state.users), ("group", state.groups), ("queue", state.queues), ("ivr", state.ivrs),
+                           ("scheme", state.schemes)):
+            listed = keys if scope is None else getattr(scope, f"{kind}s")
+            closed += [((kind, key), "destination") for key in listed]
+    refuse_loops(state, closed, closures={closure.name: closure for closure in closures})
 
 __all__ = ["AddClosure", "ImportPublicHolidays", "RemoveClosure"]

@@ -8,7 +8,9 @@ Only *hand-on* edges and *menu choices* count:
   marked ``always`` and the out-of-hours destination; a group's fallback; a queue's
   destination with no agents and after the maximum wait; a scheme's steps that route on
   (IVR, group, queue, one of the tenant's numbers), its backup and its destination outside
-  working hours; an IVR menu's destination when closed; the unassigned-number forward.
+  working hours; an IVR menu's destination when closed; the unassigned-number forward;
+  a dated closure's destination (or, for ``own``, the closed thing's own handling) from
+  everything it closes, on the weekdays and hours its dates can fall on.
 - menu choices: an IVR menu's digit options, and where invalid or no input goes.
 - number entries: a forward to one of the tenant's own numbers comes back in where that
   number enters, through the public network, where no hop limit counts. The entry is
@@ -37,6 +39,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any, Literal, NamedTuple
 
+from core.aggregates.dated import Closure, OwnHandling
 from core.aggregates.groups import GroupSettings
 from core.aggregates.handling import BUILT_IN, ApplyTo, first_set
 from core.aggregates.hours import OpeningHours
@@ -122,6 +125,20 @@ def unavailable_mask(schedule: OutOfHours | None) -> int:
     return mask
 
 
+def closure_mask(closure: Closure) -> int:
+    """The minutes of the week a closure's dates and hours can fall on (a yearly one, or a week or more: every weekday)."""
+    last = closure.last_day or closure.first_day
+    days = 7 if closure.yearly else min(7, (last - closure.first_day).days + 1)
+    weekdays = {(closure.first_day.weekday() + offset) % 7 for offset in range(days)}
+    if closure.hours is None:
+        return sum(_span(day, 0, _DAY) for day in weekdays) & ALWAYS
+    start, end = minutes(closure.hours.start), minutes(closure.hours.end)
+    mask = 0
+    for day in weekdays:
+        mask |= _span(day, start, end)
+    return mask
+
+
 def _instant(mask: int) -> str:
     """The first minute of the week in ``mask``, as ``mon 18:00``."""
     minute = (mask & -mask).bit_length() - 1
@@ -134,7 +151,8 @@ class _View:
     def __init__(self, state: TenantState, *, users: dict[str, User] | None = None,
                  groups: dict[str, GroupSettings] | None = None, queues: dict[str, CallQueue] | None = None,
                  ivrs: dict[str, IvrMenu] | None = None, schemes: dict[str, ForwardingScheme] | None = None,
-                 numbers: dict[str, Any] | None = None, unassigned: Any = None, default: DefaultChange | None = None) -> None:
+                 numbers: dict[str, Any] | None = None, unassigned: Any = None, default: DefaultChange | None = None,
+                 closures: dict[str, Closure] | None = None) -> None:
         self.state = state
         self.users = users or {}
         self.groups = groups or {}
@@ -144,13 +162,53 @@ class _View:
         self.numbers = numbers or {}
         self.unassigned = unassigned if unassigned is not None else state.unassigned
         self.default = default
+        self.closures = {**state.closures, **(closures or {})}
         self._edges: dict[NodeKey, list[Edge]] = {}
 
     def edges(self, node: NodeKey) -> list[Edge]:
         if node not in self._edges:
             kind, key = node
-            self._edges[node] = getattr(self, f"_{kind}_edges")(key)
+            self._edges[node] = getattr(self, f"_{kind}_edges")(key) + self._closure_edges(kind, key)
         return self._edges[node]
+
+    def _closure_edges(self, kind: str, key: str) -> list[Edge]:
+        """While a closure closes the node, its calls go to the closure's destination, or the node's own handling."""
+        if kind == "number" or not self.closures:
+            return []
+        edges: list[Edge] = []
+        for name, closure in self.closures.items():
+            scope = closure.scope
+            if scope is not None and key not in getattr(scope, f"{kind}s"):
+                continue
+            mask, label = closure_mask(closure), f"closure {name}"
+            if not isinstance(closure.destination, OwnHandling):
+                # As routing does, a closure never closes the thing it sends calls to.
+                edges += [edge for edge in self._to(closure.destination, label, "destination", mask) if edge.to != (kind, key)]
+                continue
+            for target, field in self._own_handling(kind, key):
+                edges += self._to(target, f"{label} ({field.replace('_', ' ')})", field, mask)
+        return edges
+
+    def _own_handling(self, kind: str, key: str) -> list[tuple[object, str]]:
+        """Where a closed node's own handling sends calls (a user without a schedule goes to voicemail: no edge)."""
+        if kind == "user":
+            user = self.users.get(key) or self.state.users.get(key)
+            schedule = user.out_of_hours if user is not None else None
+            return [] if schedule is None else [(schedule.when_unavailable, "out_of_hours.when_unavailable")]
+        if kind == "group":
+            settings = self._group_settings(key)
+            return [] if settings is None else [(settings.fallback, "fallback")]
+        if kind == "queue":
+            queue = self.queues.get(key) or self.state.queues.get(key)
+            if queue is None:
+                return []
+            return [(queue.when_no_agents, "when_no_agents")] if queue.when_no_agents is not None \
+                else [(queue.after_max_wait, "after_max_wait")]
+        if kind == "ivr":
+            menu = self.ivrs.get(key) or self.state.ivrs.get(key)
+            return [] if menu is None else [(menu.when_closed, "when_closed")]
+        scheme = self.schemes.get(key) or self.state.schemes.get(key)
+        return [] if scheme is None else [(scheme.outside_hours, "outside_hours")]
 
     def _to(self, target: object, label: str | None, field: str, mask: int = ALWAYS, kind: EdgeKind = "hand_on") -> list[Edge]:
         """The edge to where ``target`` routes, if it routes on (voicemail, messages, other phones end the flow here)."""

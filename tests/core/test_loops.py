@@ -309,3 +309,44 @@ def test_a_week_mask_of_a_window_crossing_sunday_midnight_runs_on_into_monday() 
     mask = loops.open_mask(OpeningHours(days={"sun": (Window(start="23:00", end="01:00"),)}))
     sunday_23 = 6 * 1440 + 23 * 60
     assert [bool(mask >> minute & 1) for minute in (0, 59, 60, sunday_23 - 1, sunday_23)] == [True, True, False, False, True]
+
+
+def test_a_closure_whose_destination_leads_back_to_what_it_closes_is_refused_naming_the_path(
+    app: CallrouteApp, actor: Actor, acme: str
+) -> None:
+    from datetime import date
+
+    from core.aggregates.dated import ClosureScope
+
+    app.create_answer_group(actor=actor, tenant=acme, group="desk",
+                            settings=GroupSettings(name="Desk", fallback=ToExtension(extension="2001")))
+    with rejected(app, ForwardLoopError, field="destination", match="closure xmas.*group desk.*extension 2001"):
+        app.add_closure(actor=actor, tenant=acme, name="xmas", first_day=date(2026, 12, 24), destination=ToGroup(group="desk"),
+                        scope=ClosureScope(users=("2001",)))
+
+
+def test_a_closure_sending_calls_to_a_group_whose_fallback_is_not_closed_is_accepted(
+    app: CallrouteApp, actor: Actor, acme: str
+) -> None:
+    from datetime import date
+
+    from core.aggregates.dated import ClosureScope
+
+    app.create_answer_group(actor=actor, tenant=acme, group="desk",
+                            settings=GroupSettings(name="Desk", fallback=ToExtension(extension="2002")))
+    receipt = app.add_closure(actor=actor, tenant=acme, name="xmas", first_day=date(2026, 12, 24),
+                              destination=ToGroup(group="desk"), scope=ClosureScope(users=("2001",)))
+    assert receipt.events == 1
+
+
+def test_a_closure_mask_covers_only_the_weekdays_and_hours_its_dates_can_fall_on() -> None:
+    from datetime import date
+
+    from core.aggregates.dated import Closure
+
+    christmas_eve = Closure(name="x", first_day=date(2026, 12, 24), hours=Window(start="12:00", end="18:00"))
+    mask = loops.closure_mask(christmas_eve)
+    assert mask.bit_count() == 6 * 60
+    thursday_noon = 3 * 1440 + 12 * 60  # 2026-12-24 is a Thursday
+    assert mask >> thursday_noon & 1 and not mask >> (thursday_noon - 1) & 1
+    assert loops.closure_mask(Closure(name="y", first_day=date(2026, 12, 24), yearly=True)) == loops.ALWAYS

@@ -37,6 +37,7 @@ from core.clock import SteppingClock  # noqa: E402
 from core.projections import RoutingProjection  # noqa: E402
 from core.queries import tenant_view  # noqa: E402
 from core.service import CallrouteApp  # noqa: E402
+from core.wiring import wire  # noqa: E402
 
 ACTOR = Actor(principal="bench")
 START = datetime(2026, 1, 1, tzinfo=UTC)
@@ -61,7 +62,7 @@ def main() -> None:
     configure_logging("error")
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "audit.sqlite"
-        app = CallrouteApp(sqlite_env(path), clock=SteppingClock(START, timedelta(seconds=30)), pin_hasher=FakeHasher())
+        app = wire(path, clock=SteppingClock(START, timedelta(seconds=30)), pin_hasher=FakeHasher())
         users = 200
         cmds: list[object] = [c.CreateTenant(tenant="big", name="Big", time_zone="Europe/Kyiv")]
         cmds += [c.AddUser(tenant="big", extension=str(10000 + i), name=f"User {i}") for i in range(users)]
@@ -86,7 +87,7 @@ def main() -> None:
         snapshot_times, replay_times = [], []
         replay_app = ReplayApp(sqlite_env(path), clock=SteppingClock(START), pin_hasher=FakeHasher())
         for at in instants:
-            fresh = CallrouteApp(sqlite_env(path), clock=SteppingClock(START), pin_hasher=FakeHasher())  # no warm cache
+            fresh = wire(path, clock=SteppingClock(START), pin_hasher=FakeHasher())  # no warm cache
             t0 = time.perf_counter()
             version = projection.timeline("big").desired_version(at)
             view = tenant_view(fresh.tenant("big", version=version))

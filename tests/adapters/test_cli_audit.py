@@ -170,7 +170,8 @@ def test_history_csv_has_a_header_and_one_row_per_changed_value(shared_db: Path)
     entries = history_json(shared_db)
     assert len(rows) - 1 == sum(len(e["changes"]) or 1 for e in entries)  # an entry without changes keeps one row
     busy = [r for r in rows[1:] if r[2] == "8"]
-    assert busy == [[iso(13).replace("+00:00", "Z"), "tenant", "8", "DivertSet", ADMIN, "", "", "user 2002", "unreachable", '{"kind":"off"}',
+    assert busy == [[iso(13).replace("+00:00", "Z"), "tenant", "8", "DivertSet", ADMIN, "", "", "user 2002", "unreachable",
+                     '{"kind":"off"}',
                      json.dumps({"kind": "voicemail", "extension": None}, separators=(",", ":"))]]
 
 

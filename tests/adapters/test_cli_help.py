@@ -138,7 +138,8 @@ def test_a_query_imports_neither_the_simulator_nor_trio_nor_matplotlib(tmp_path:
         "import sys\n"
         "from click.testing import CliRunner\n"
         "from adapters.cli import cli\n"
-        f"r = CliRunner().invoke(cli, ['--db', {str(db)!r}, '--actor', {ADMIN!r}, 'table', '--tenant', 'nordic-dental', '--desired', '--at', '2026-11-23T10:00:00+01:00'])\n"
+        f"r = CliRunner().invoke(cli, ['--db', {str(db)!r}, '--actor', {ADMIN!r}, 'table', '--tenant', 'nordic-dental',"
+        " '--desired', '--at', '2026-11-23T10:00:00+01:00'])\n"
         "assert r.exit_code == 0, r.output\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in {'simulator', 'trio', 'matplotlib'}))\n"
     )

@@ -43,6 +43,7 @@ from core.errors import (
 )
 from core.queries import Allowance, NumberView
 from core.service import CallrouteApp
+from core.wiring import wire
 from tests.core.conftest import KYIV, MALMO, FakeHasher, add_audio, audio_file, events_of, rejected
 
 UK = "+441234567890"
@@ -657,7 +658,7 @@ def test_link_pbx_refuses_a_pbx_the_directory_does_not_know_as_that_kind(
 
 
 def test_link_pbx_is_refused_without_a_pbx_directory(clock: SteppingClock, actor: Actor) -> None:
-    app = CallrouteApp({"PERSISTENCE_MODULE": "eventsourcing.popo"}, clock=clock, pin_hasher=FakeHasher())
+    app = wire(None, clock=clock, pin_hasher=FakeHasher())
     app.create_tenant(actor=actor, tenant="acme", name="Acme", time_zone="Europe/London")
     with rejected(app, ValidationFailed, field="pbx", match="no PBX directory is configured"):
         app.link_pbx(actor=actor, tenant="acme", pbx=MALMO, kind="cloud", name="Malmö clinic")

@@ -50,9 +50,11 @@ def test_the_explanation_says_how_long_each_member_ringing_at_once_rings_and_why
 
 
 @pytest.mark.parametrize(("times", "reason"), [
-    ((20, 24), "2 members ring at once; the call rings 24 s: the longest ring time of a member (24 s) ends before the group's 25 s timeout"),
+    ((20, 24), "2 members ring at once; the call rings 24 s: "
+               "the longest ring time of a member (24 s) ends before the group's 25 s timeout"),
     ((20, 25), "2 members ring at once; the call rings 25 s: the longest ring time of a member ends with the group's 25 s timeout"),
-    ((20, 26), "2 members ring at once; the call rings 25 s: the group's 25 s timeout ends the ringing before the longest ring time of a member (26 s)"),
+    ((20, 26), "2 members ring at once; the call rings 25 s: "
+               "the group's 25 s timeout ends the ringing before the longest ring time of a member (26 s)"),
     ((20, None), "2 members ring at once; the call rings 25 s: the longest ring time of a member ends with the group's 25 s timeout"),
 ], ids=["longest-shorter", "longest-equal", "longest-longer", "one-without-own-time"])
 def test_the_explanation_says_how_member_times_and_the_timeout_combine_when_all_ring_at_once(

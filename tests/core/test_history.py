@@ -21,6 +21,7 @@ from core.aggregates.targets import ToExtension, ToNumber, ToVoicemail
 from core.clock import SteppingClock
 from core.projections import FieldChange, HistoryEntry, short, state_changes, tenant_history
 from core.service import CallrouteApp
+from core.wiring import wire
 from tests.core.conftest import ADMIN, START, FakeHasher
 
 T = "acme"
@@ -314,8 +315,7 @@ def test_history_since_and_until_apply_to_provisioning_events(app: CallrouteApp,
 
 def test_history_orders_a_batch_made_at_one_instant_by_version(directory: Any) -> None:
     clock = SteppingClock(START)
-    app = CallrouteApp({"PERSISTENCE_MODULE": "eventsourcing.popo"}, clock=clock, pin_hasher=FakeHasher(),
-                       pbx_directory=directory)
+    app = wire(None, clock=clock, pin_hasher=FakeHasher(), directory=lambda _: directory)
     app.execute([c.CreateTenant(tenant=T, name="Acme", time_zone="Europe/London"),
                  c.AddUser(tenant=T, extension="2001", name="Ann"),
                  c.SetProviderPolicy(tenant=T, policy=ProviderPolicy(max_delay_seconds=60)),

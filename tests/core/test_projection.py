@@ -15,7 +15,6 @@ from eventsourcing.persistence import MapperDeserialisationError
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from adapters.bootstrap import sqlite_env
 from adapters.projection_store import ProjectionMoved, SQLiteProjectionStore
 from core import commands as c
 from core.aggregates.context import Actor
@@ -32,6 +31,7 @@ from core.projections import routing as routing_projection
 from core.projections.coalesce import SLOTS, survivors
 from core.routing import RoutingTable, compile_table
 from core.service import CallrouteApp, CommandRejected
+from core.wiring import wire
 
 T = "acme"
 ADMIN = Actor(principal="admin@acme")
@@ -45,7 +45,7 @@ class FakeHasher:
 
 def make_app(path: Path, step: timedelta = timedelta(minutes=37)) -> tuple[CallrouteApp, SteppingClock]:
     clock = SteppingClock(START, step)
-    return CallrouteApp(sqlite_env(path), clock=clock, pin_hasher=FakeHasher()), clock
+    return wire(path, clock=clock, pin_hasher=FakeHasher()), clock
 
 
 def seed(app: CallrouteApp) -> None:

@@ -22,7 +22,6 @@ from tests.core.routing_builders import (
     office_ivr,
     office_scheme,
     ring,
-    rules,
     table,
     the_step,
     user,

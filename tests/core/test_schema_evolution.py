@@ -16,7 +16,6 @@ import msgspec
 import pytest
 from eventsourcing.persistence import StoredEvent
 
-from adapters.bootstrap import sqlite_env
 from adapters.projection_store import SQLiteProjectionStore
 from core import commands as c
 from core.aggregates.chain import event_hash
@@ -29,6 +28,7 @@ from core.clock import SteppingClock
 from core.projections.history import tenant_history
 from core.projections.routing import RoutingProjection
 from core.service import CallrouteApp
+from core.wiring import wire
 
 T = "acme"
 ADMIN = Actor("admin@acme")
@@ -43,7 +43,7 @@ class FakeHasher:
 
 
 def open_app(db: Path, start: datetime = START) -> CallrouteApp:
-    return CallrouteApp(sqlite_env(db), clock=SteppingClock(start, timedelta(minutes=1)), pin_hasher=FakeHasher())
+    return wire(db, clock=SteppingClock(start, timedelta(minutes=1)), pin_hasher=FakeHasher())
 
 
 def v1_user_added(prev_hash: str, version: int, *, extension: str = "2002", name: str = "Bob") -> tuple[bytes, str]:

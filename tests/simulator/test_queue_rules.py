@@ -195,7 +195,8 @@ def test_during_the_pause_the_next_caller_is_served_and_the_paused_one_is_not() 
 
 def test_an_unreachable_agent_does_not_hold_back_a_call_the_only_reachable_agent_let_ring_out() -> None:
     """2002's phone is unreachable: once 2001 (never answering) has let the call ring out, it is 2001's again."""
-    s = queue_scenario({}, [0], delays={"2001": NEVER, "2002": NEVER}, presence=[{"at_seconds": 0, "extension": "2002", "state": "unreachable"}],
+    s = queue_scenario({}, [0], delays={"2001": NEVER, "2002": NEVER},
+                       presence=[{"at_seconds": 0, "extension": "2002", "state": "unreachable"}],
                        duration_seconds=50)
     _, _, records = run_traced(s)
     assert offers(records)[:3] == [(0.0, "2001"), (20.0, "2001"), (40.0, "2001")]

@@ -13,7 +13,7 @@ from core.aggregates.identifiers import Extension
 from core.aggregates.loops import refuse_loops
 from core.aggregates.schedule import OutOfHours, UnavailableBetween
 from core.aggregates.state import User
-from core.aggregates.targets import Condition, DivertTarget, Greeting, NoAnswerRule, RejectedHandling, RingSeconds
+from core.aggregates.targets import Condition, DivertTarget, Greeting, NoAnswerRule, RejectedHandling, RingSeconds, ToNumber
 from core.aggregates.tenant import Tenant, TenantEvent
 from core.errors import NotAllowedError, ValidationFailed
 
@@ -71,8 +71,10 @@ def set_divert(tenant: Tenant, cmd: SetDivert, ctx: CommandContext) -> None:
     if cmd.condition == "no_answer" and ring_seconds is None:
         current = first_set(user.own.no_answer, user.pinned.no_answer, tenant.state.defaults.no_answer, BUILT_IN.no_answer)
         ring_seconds = current.ring_seconds  # type: ignore[union-attr]
-    refuse_loops(tenant.state, [(("user", cmd.extension), "target")],
-                 users={cmd.extension: _diverted(user, cmd.condition, target, ring_seconds)})
+    # Only forward always and number diverts marked always hand calls on unconditionally (see loops.py).
+    if cmd.condition == "always" or (cmd.condition in ("no_answer", "busy") and isinstance(target, ToNumber) and target.always):
+        refuse_loops(tenant.state, [(("user", cmd.extension), "target")],
+                     users={cmd.extension: _diverted(user, cmd.condition, target, ring_seconds)})
     tenant.trigger(DivertSet, ctx, extension=cmd.extension, condition=cmd.condition, target=target, ring_seconds=ring_seconds)
 
 

@@ -36,6 +36,15 @@ class SQLiteEventWriter:
         with self._lock:
             connection = self._connection or self._connect()
             cursor = connection.cursor()
+            if len(stored_events) == 1:
+                # One statement in autocommit mode is its own transaction: the same all-or-nothing, two calls fewer.
+                stored = stored_events[0]
+                originator = stored.originator_id.hex if isinstance(stored.originator_id, UUID) else stored.originator_id
+                try:
+                    cursor.execute(_INSERT, (originator, stored.originator_version, stored.topic, stored.state))
+                except sqlite3.IntegrityError as exc:
+                    raise IntegrityError(exc) from exc
+                return [cursor.lastrowid]  # type: ignore[list-item]
             cursor.execute("BEGIN")
             try:
                 ids = []

@@ -82,9 +82,16 @@ class Chained:
     def _seal(self, new_event: Any) -> None:
         state = msgspec.to_builtins(stored_state(new_event))
         del state["hash"]
-        digest = event_hash(stable_topic(type(new_event)), str(self.id), new_event.originator_version, state)  # type: ignore[attr-defined]
+        digest = event_hash(stable_topic(type(new_event)), self._id_text(), new_event.originator_version, state)
         object.__setattr__(new_event, "hash", digest)
         self.head = digest
+
+    def _id_text(self) -> str:
+        """The aggregate id as the chain hashes it, formatted once (``str(UUID)`` is not free, and every event needs it)."""
+        text = self.__dict__.get("_id_str")
+        if text is None:
+            text = self.__dict__["_id_str"] = str(self.id)  # type: ignore[attr-defined]
+        return text
 
     def _check_instant(self, at: datetime) -> None:
         if at.tzinfo is None:

@@ -7,33 +7,15 @@ command line with a fixed clock (``run`` of test_cli).
 from __future__ import annotations
 
 import json
-import sqlite3
-from contextlib import closing
 from pathlib import Path
 
 import click
 import pytest
 
 from adapters.cli import cli
-from tests.adapters.test_cli import ADMIN, SEED_EVENTS, apply_seed, run
+from tests.adapters.test_cli import ADMIN, SEED_EVENTS, run
 
 T = "nordic-dental"
-
-
-@pytest.fixture(scope="module")
-def seeded_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    db = tmp_path_factory.mktemp("admin") / "seed.sqlite"
-    apply_seed(db)
-    return db
-
-
-@pytest.fixture
-def db(seeded_store: Path, tmp_path: Path) -> Path:
-    """A copy of the seeded store that a test may change (SQLite's backup: the copy includes the write-ahead log)."""
-    copy = tmp_path / "c.sqlite"
-    with closing(sqlite3.connect(seeded_store)) as source, closing(sqlite3.connect(copy)) as target:
-        source.backup(target)
-    return copy
 
 
 def ok(db: Path, *args: str) -> str:

@@ -8,13 +8,11 @@ built once from the seed files, and reads the saved (desired) table.
 from __future__ import annotations
 
 import json
-import sqlite3
-from contextlib import closing
 from pathlib import Path
 
 import pytest
 
-from tests.adapters.test_cli import ADMIN, apply_seed, run
+from tests.adapters.test_cli import ADMIN, run
 
 T = "nordic-dental"
 RECEPTION = "+46812345600"
@@ -22,21 +20,6 @@ RECEPTION = "+46812345600"
 MENU = "+46812345601"
 """The main IVR menu's number."""
 REFUSED = "play text-to-speech [sv-SE] 'We cannot take your call right now.', then hang up"
-
-
-@pytest.fixture(scope="module")
-def seeded_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    db = tmp_path_factory.mktemp("anonymous") / "seed.sqlite"
-    apply_seed(db)
-    return db
-
-
-@pytest.fixture
-def db(seeded_store: Path, tmp_path: Path) -> Path:
-    copy = tmp_path / "c.sqlite"
-    with closing(sqlite3.connect(seeded_store)) as source, closing(sqlite3.connect(copy)) as target:
-        source.backup(target)
-    return copy
 
 
 def ok(db: Path, *args: str) -> str:

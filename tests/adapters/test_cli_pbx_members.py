@@ -11,7 +11,7 @@ from pathlib import Path
 
 from tests.adapters.clirun import invoke
 from tests.adapters.test_cli import ADMIN
-from tests.adapters.test_cli_admin import T, db, members, ok, refused, seeded_store  # noqa: F401 - fixtures
+from tests.adapters.test_cli_admin import T, members, ok, refused
 
 MALMO = "nordic-dental-malmo"
 

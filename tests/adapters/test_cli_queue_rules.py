@@ -11,7 +11,7 @@ from pathlib import Path
 from adapters.render_plan import plan_lines
 from core.aggregates.targets import ToExtension
 from tests.adapters.test_cli import write_json
-from tests.adapters.test_cli_admin import T, as_json, db, ok, seeded_store  # noqa: F401 - fixtures
+from tests.adapters.test_cli_admin import T, as_json, ok
 from tests.core.routing_builders import MAIN, decide, queue_table
 
 VOICEMAIL_2002 = {"kind": "voicemail", "extension": "2002"}

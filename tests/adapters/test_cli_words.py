@@ -22,27 +22,11 @@ import pytest
 from adapters.cli import cli
 from core.clock import SteppingClock
 from tests.adapters.clirun import NOW, invoke
-from tests.adapters.test_cli import ADMIN, SEED_EVENTS, apply_seed, run, stored_rows, write_json
+from tests.adapters.test_cli import ADMIN, SEED_EVENTS, run, stored_rows, write_json
 from tests.adapters.test_cli_help import COMMANDS
 
 T = "nordic-dental"
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(scope="module")
-def seeded_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    db = tmp_path_factory.mktemp("words") / "seed.sqlite"
-    apply_seed(db)
-    return db
-
-
-@pytest.fixture
-def db(seeded_store: Path, tmp_path: Path) -> Path:
-    """A copy of the seeded store that a test may change."""
-    copy = tmp_path / "c.sqlite"
-    with closing(sqlite3.connect(seeded_store)) as source, closing(sqlite3.connect(copy)) as target:
-        source.backup(target)
-    return copy
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,7 @@
 ``CallrouteApp.execute`` applies a list of commands all-or-nothing: every command is
 re-validated against the shared schema, applied to its tenant in memory, and only
 when all succeed are all their events saved in one transaction. The app has one typed
-method per command (``app.set_divert(tenant=..., ...)``, generated into ``core/api.py``)
+method per command (``app.set_divert(tenant=..., ...)``, generated into ``core/api/``)
 that does the same for one.
 """
 

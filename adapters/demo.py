@@ -76,6 +76,11 @@ def _stored_tenants(db: Path) -> list[str] | None:
 def reuse_problem(db: Path) -> str | None:
     """Why the demo must not recreate ``db``: it exists and is not a store an earlier demo made; ``None`` if it may."""
     if not db.exists() and not db.is_symlink():
+        # Without an earlier demo's store, files beside it with the demo's names are someone else's.
+        taken = [path for path in companions(db) if path.exists() or path.is_symlink()]
+        if taken:
+            return (f"{taken[0]} exists, and the demo would write over it beside {db}; "
+                    "choose another path with --db")
         return None
     tenants = demo_tenants()
     if db.is_dir():
@@ -92,12 +97,18 @@ def reuse_problem(db: Path) -> str | None:
             "so choose another path with --db")
 
 
+def companions(db: Path) -> tuple[Path, ...]:
+    """The files the demo writes beside its store: the report, the trace, and a copy of the PBX directory if needed."""
+    return (db.with_name(db.stem + "-report.html"), db.with_name(db.stem + "-trace.jsonl"),
+            db.with_name(db.stem + "-pbx-directory.toml"))
+
+
 def _directory_file(db: Path) -> Path:
     """The SIP PBX directory the demo uses, as a file that stays: the shipped one, or a copy beside the store."""
     shipped = resources.files("adapters.data").joinpath("pbx_directory.toml")
     if isinstance(shipped, Path) and shipped.is_file():
         return shipped.resolve()
-    copy = db.with_name(db.stem + "-pbx-directory.toml")
+    copy = companions(db)[2]
     copy.write_bytes(shipped.read_bytes())
     return copy.resolve()
 
@@ -186,8 +197,7 @@ def _simulate_a_day(db: Path) -> None:
     data = resources.files("adapters.data")
     with resources.as_file(data.joinpath("demo_day.toml")) as scenario_path:
         scenario = load_scenario(scenario_path)
-        report = db.with_name(db.stem + "-report.html")
-        trace = db.with_name(db.stem + "-trace.jsonl")
+        report, trace, _ = companions(db)
         result = run_and_report(scenario, scenario_path.parent, None, trace, report, progress=sys.stderr.isatty())
     click.echo("\nA simulated Monday (adapters/data/demo_day.toml):")
     click.echo("\n".join(summary_lines(result)))

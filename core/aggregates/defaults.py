@@ -10,7 +10,7 @@ from core.aggregates.identifiers import Name, TimeZone
 from core.aggregates.loops import DefaultChange, refuse_loops, users_reached
 from core.aggregates.state import TenantState
 from core.aggregates.targets import DEFAULT_RING_SECONDS, DivertTarget, Greeting, NoAnswerRule, RejectedHandling, RingSeconds
-from core.aggregates.targets import ToNumber, UnassignedHandling
+from core.aggregates.targets import UnassignedHandling
 from core.aggregates.tenant import Tenant, TenantEvent
 from core.errors import ConflictError, ValidationFailed
 
@@ -207,11 +207,13 @@ def set_default_busy(tenant: Tenant, cmd: SetDefaultBusy, ctx: CommandContext) -
 
 
 def _refuse_default_loops(tenant: Tenant, change: DefaultChange) -> None:
-    """Only a number divert marked always hands calls on by itself (``loops.py``): check each user it reaches."""
-    target = change.value.target if isinstance(change.value, NoAnswerRule) else change.value
-    if isinstance(target, ToNumber) and target.always:
-        users = users_reached(tenant.state, change.setting, change.apply_to)
-        refuse_loops(tenant.state, [(("user", ext), "target") for ext in users], default=change)
+    """Check each user a new default reaches (``loops.py``).
+
+    A number divert marked always hands calls on by itself; a default that replaces one (or, for all users,
+    clears users' own) can expose a lower rule such as out of hours, so every change is checked.
+    """
+    users = users_reached(tenant.state, change.setting, change.apply_to)
+    refuse_loops(tenant.state, [(("user", ext), "target") for ext in users], default=change)
 
 
 @handles(SetDefaultRejectedCallHandling)

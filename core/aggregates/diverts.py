@@ -13,7 +13,7 @@ from core.aggregates.identifiers import Extension
 from core.aggregates.loops import refuse_loops
 from core.aggregates.schedule import OutOfHours, UnavailableBetween
 from core.aggregates.state import User
-from core.aggregates.targets import Condition, DivertTarget, Greeting, NoAnswerRule, RejectedHandling, RingSeconds, ToNumber
+from core.aggregates.targets import Condition, DivertTarget, Greeting, NoAnswerRule, RejectedHandling, RingSeconds
 from core.aggregates.tenant import Tenant, TenantEvent
 from core.errors import NotAllowedError, ValidationFailed
 
@@ -71,8 +71,9 @@ def set_divert(tenant: Tenant, cmd: SetDivert, ctx: CommandContext) -> None:
     if cmd.condition == "no_answer" and ring_seconds is None:
         current = first_set(user.own.no_answer, user.pinned.no_answer, tenant.state.defaults.no_answer, BUILT_IN.no_answer)
         ring_seconds = current.ring_seconds  # type: ignore[union-attr]
-    # Only forward always and number diverts marked always hand calls on unconditionally (see loops.py).
-    if cmd.condition == "always" or (cmd.condition in ("no_answer", "busy") and isinstance(target, ToNumber) and target.always):
+    # A user's edges (loops.py) come from forward always and number diverts marked always; changing either can add
+    # an edge, or remove the rule that hid a lower one (out of hours), so both are checked; unreachable never is.
+    if cmd.condition != "unreachable":
         refuse_loops(tenant.state, [(("user", cmd.extension), "target")],
                      users={cmd.extension: _diverted(user, cmd.condition, target, ring_seconds)})
     tenant.trigger(DivertSet, ctx, extension=cmd.extension, condition=cmd.condition, target=target, ring_seconds=ring_seconds)
@@ -244,6 +245,9 @@ def reset_call_handling(tenant: Tenant, cmd: ResetCallHandling, ctx: CommandCont
     unset = [name for name in cmd.settings if getattr(user.own, name) is None]
     if unset:
         raise ValidationFailed(f"extension {cmd.extension} has no own value for {', '.join(unset)}", field="settings")
+    # Forgetting an own value exposes the default, which may be a number divert marked always (loops.py).
+    after = msgspec.structs.replace(user, own=user.own.without(tuple(cmd.settings)))
+    refuse_loops(tenant.state, [(("user", cmd.extension), "settings")], users={cmd.extension: after})
     tenant.trigger(UserCallHandlingReset, ctx, extension=cmd.extension, settings=tuple(cmd.settings))
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from typing import Literal, get_args
+from urllib.parse import unquote
 
 from core.errors import ValidationFailed
 
@@ -29,6 +30,7 @@ _ANONYMOUS_HOST = "anonymous.invalid"
 _SEPARATORS = re.compile(r"[\s.()\-]")
 """RFC 3966 visual separators (and spaces) inside a written number."""
 _NUMBER = re.compile(r"^\+?[0-9]+$")
+_TRUNK_ZERO = re.compile(r"^(\+[0-9]{1,3})\s*\(0\)")
 _SIP = re.compile(r"^(?P<scheme>sips?|tel):(?P<rest>.*)$", re.IGNORECASE)
 
 
@@ -62,10 +64,7 @@ def _presentation_hint(value: str | None) -> Presentation | None:
 
 def _caller_id(raw: str | None) -> tuple[str | None, Presentation]:
     """What the caller id alone says."""
-    text = (raw or "").strip()
-    if "<" in text and ">" in text.partition("<")[2]:
-        # A name-addr (``"Anonymous" <sip:…>;tag=…``): the display name is only a label; the URI says who calls.
-        text = text.partition("<")[2].partition(">")[0].strip()
+    text = _addr_spec((raw or "").strip())
     withheld = _withheld_word(text)
     if withheld is not None:
         return None, withheld
@@ -78,7 +77,7 @@ def _caller_id(raw: str | None) -> tuple[str | None, Presentation]:
         user, at, host = uri["rest"].partition("@")
         if not at:  # ``sip:pbx.example``: a host and no user
             user, host = "", user
-    user = user.partition(";")[0].partition(":")[0]  # tel parameters, or a SIP password
+    user = unquote(user.partition(";")[0].partition(":")[0])  # tel parameters, or a SIP password; %2B is a +
     host = re.split(r"[;:?>]", host, maxsplit=1)[0].lower()
     if host == _ANONYMOUS_HOST:
         return None, "restricted"
@@ -89,6 +88,22 @@ def _caller_id(raw: str | None) -> tuple[str | None, Presentation]:
         return None, withheld
     number = _number_or(user)
     return (number if _NUMBER.match(number) else text), "allowed"
+
+
+def _addr_spec(text: str) -> str:
+    """The URI of a name-addr (``"A <b>" <sip:…>;tag=…``): the display name, quoted or not, is only a label."""
+    rest = text
+    if rest.startswith('"'):
+        # A quoted display name may itself hold ``<`` and ``>``; skip it, honouring backslash escapes.
+        match = re.match(r'^"(?:[^"\\]|\\.)*"\s*', rest)
+        if match is None:
+            return text
+        rest = rest[match.end():]
+    if rest.startswith("<") or ("<" in rest and not text.startswith('"')):
+        inner = rest.partition("<")[2]
+        if ">" in inner:
+            return inner.partition(">")[0].strip()
+    return text
 
 
 def _withheld_word(text: str) -> Presentation | None:
@@ -102,7 +117,8 @@ def _withheld_word(text: str) -> Presentation | None:
 
 def _number_or(text: str) -> str:
     """A written number without its visual separators (``+46 70-123 45 67`` → ``+46701234567``); anything else as given."""
-    compact = _SEPARATORS.sub("", text)
+    # ``+44 (0)20 …``: the national trunk prefix written after a country code is not dialled from abroad.
+    compact = _SEPARATORS.sub("", _TRUNK_ZERO.sub(r"\1", text))
     return compact if _NUMBER.match(compact) else text
 
 

@@ -514,3 +514,13 @@ def test_tenant_list_json_names_the_tenant_slug_as_tenant_show_does(db: Path) ->
     shown = json.loads(ok(db, "tenant", "show", "--tenant", T, "--json"))
     assert {entry["slug"] for entry in listed} == {T, "nordic-dental-malmo"}
     assert shown["slug"] == T
+
+
+def test_demo_refuses_to_write_over_a_file_beside_a_new_store(tmp_path: Path) -> None:
+    notes = tmp_path / "notes-report.html"
+    notes.write_text("mine")
+    result = invoke(["demo", "--db", str(tmp_path / "notes.sqlite")])
+    assert result.exit_code == 2
+    assert f"{notes} exists" in result.stderr
+    assert notes.read_text() == "mine"
+    assert not (tmp_path / "notes.sqlite").exists()

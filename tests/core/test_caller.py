@@ -125,3 +125,12 @@ def test_a_call_without_a_caller_id_is_withheld_as_restricted() -> None:
 
 def test_a_call_with_a_presented_caller_id_is_not_withheld() -> None:
     assert not Call(dialled="2001", at=_AT, caller=NUMBER).withheld
+
+
+@pytest.mark.parametrize(("raw", "expected"), [
+    ("+44 (0)20 7946 0000", "+442079460000"),
+    ('"A <b>" <sip:+46701234567@x>', "+46701234567"),
+    ("sip:%2B46701234567@pbx.example", "+46701234567"),
+], ids=["trunk-zero", "quoted-name-with-brackets", "percent-encoded-plus"])
+def test_presented_numbers_written_the_ways_networks_write_them_come_out_whole(raw: str, expected: str) -> None:
+    assert normalise_caller(raw) == (expected, "allowed")

@@ -350,3 +350,21 @@ def test_a_closure_mask_covers_only_the_weekdays_and_hours_its_dates_can_fall_on
     thursday_noon = 3 * 1440 + 12 * 60  # 2026-12-24 is a Thursday
     assert mask >> thursday_noon & 1 and not mask >> (thursday_noon - 1) & 1
     assert loops.closure_mask(Closure(name="y", first_day=date(2026, 12, 24), yearly=True)) == loops.ALWAYS
+
+
+def test_removing_the_divert_that_hid_an_out_of_hours_loop_is_refused(app: CallrouteApp, actor: Actor, acme: str) -> None:
+    app.set_divert(actor=actor, tenant=acme, extension="2001", condition="no_answer",
+                   target=ToNumber(number="+46701234567", always=True))
+    schedule = OutOfHours(days={"sat": UnavailableAllDay()}, when_unavailable=ToExtension(extension="2002"))
+    app.set_out_of_hours(actor=actor, tenant=acme, extension="2001", out_of_hours=schedule)
+    app.set_divert(actor=actor, tenant=acme, extension="2002", condition="always", target=ToExtension(extension="2001"))
+    with rejected(app, ForwardLoopError, field="target", match="extension 2001 .out of hours."):
+        app.set_divert(actor=actor, tenant=acme, extension="2001", condition="no_answer", target=ToVoicemail())
+
+
+def test_forgetting_an_own_value_that_hid_a_looping_default_is_refused(app: CallrouteApp, actor: Actor, acme: str) -> None:
+    app.assign_number(actor=actor, tenant=acme, extension="2001", number=UK)
+    app.set_divert(actor=actor, tenant=acme, extension="2001", condition="busy", target=ToVoicemail())
+    app.set_default_busy(actor=actor, tenant=acme, target=ToNumber(number=UK, always=True), apply_to="unchanged_users")
+    with rejected(app, ForwardLoopError, field="settings", match="busy divert marked always"):
+        app.reset_call_handling(actor=actor, tenant=acme, extension="2001", settings=("busy",))

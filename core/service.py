@@ -54,6 +54,7 @@ logger = structlog.wrap_logger(_stdlib_logger)
 # msgspec.convert(to_builtins(...)) on the union costs ~23 us.
 _COMMAND_ENCODER = msgspec.msgpack.Encoder()
 _COMMAND_DECODER = msgspec.msgpack.Decoder(c.Command)
+_USER_COMMANDS = (c.AddUser, c.RemoveUser)
 
 
 class CommandRejected(DomainError):
@@ -158,7 +159,7 @@ class CallrouteApp(CommandMethods, Application):
                     ctx = CommandContext(actor=actor, at=at, reason=checked.reason or reason, directory=self.pbx_directory,
                                          pin_hasher=self.pin_hasher, change_instant=self.change_instant)
                     self._apply(checked, ctx, touched)
-                    if isinstance(checked, c.AddUser | c.RemoveUser):
+                    if isinstance(checked, _USER_COMMANDS):
                         users_changed.add(checked.tenant)
                 except (DomainError, msgspec.ValidationError) as exc:
                     rejected = CommandRejected(index, command, exc)
@@ -185,9 +186,11 @@ class CallrouteApp(CommandMethods, Application):
             self._evict(touched)
             raise
         versions = {agg.state.slug: agg.version for agg in touched.values() if isinstance(agg, Tenant)}
-        warnings = tuple(text for recording in recordings for text in recording.domain_event.warning_texts())
+        warnings: list[str] = []
+        for recording in recordings:
+            warnings += recording.domain_event.warning_texts()
         logger.info("commands.applied", count=len(commands), versions=versions, actor=actor.principal)
-        return Receipt(versions=versions, events=len(recordings), warnings=warnings)
+        return Receipt(versions=versions, events=len(recordings), warnings=tuple(warnings))
 
     def save(self, *objs: Any, **kwargs: Any) -> list[Recording]:
         """Record tenants' pending events in one transaction, and snapshot the saved tenants.
@@ -196,19 +199,26 @@ class CallrouteApp(CommandMethods, Application):
         per-event ``typing.Protocol`` isinstance checks (about 25 us each), and a
         snapshot is taken of the tenant just saved, not rebuilt from the store.
         """
-        if not all(isinstance(obj, Tenant) for obj in objs):
-            return super().save(*objs, **kwargs)
+        for obj in objs:
+            if not isinstance(obj, Tenant):
+                return super().save(*objs, **kwargs)
         processing = ProcessingEvent()
+        events = processing.events
         for tenant in objs:
-            processing.events.extend(tenant.collect_events())
+            pending = tenant.pending_events  # what ``collect_events`` hands over and clears, without its pop(0) per event
+            events += pending
+            pending.clear()
             processing.aggregates[tenant.id] = tenant
         processing.saved_kwargs.update(kwargs)
         recordings = self._record(processing)
         interval = self.snapshotting_intervals.get(Tenant)
         if self.snapshots is not None and interval:
-            for tenant in objs:
-                if any(e.originator_version % interval == 0 for e in processing.events if e.originator_id == tenant.id):
-                    self.snapshots.put([TenantSnapshot.take(tenant)])
+            # A tenant is snapshotted when one of its events just saved has a version that is a multiple of the interval.
+            due = [e.originator_id for e in events if e.originator_version % interval == 0]
+            if due:
+                for tenant in objs:
+                    if tenant.id in due:
+                        self.snapshots.put([TenantSnapshot.take(tenant)])
         self._notify(recordings)
         return recordings
 
@@ -237,12 +247,13 @@ class CallrouteApp(CommandMethods, Application):
 
     def _load(self, slug: str, touched: dict[UUID, Any]) -> Tenant:
         aggregate_id = tenant_id(slug)
-        if aggregate_id not in touched:
+        tenant = touched.get(aggregate_id)
+        if tenant is None:
             try:
-                touched[aggregate_id] = self.repository.get(aggregate_id)
+                tenant = touched[aggregate_id] = self.repository.get(aggregate_id)
             except AggregateNotFoundError:
                 raise UnknownTenantError(f"no tenant {slug!r}", field="tenant") from None
-        return touched[aggregate_id]
+        return tenant
 
     def _apply(self, cmd: Any, ctx: CommandContext, touched: dict[UUID, Any]) -> None:
         """Run ``cmd``'s handler on the aggregate it changes, after the permission check."""

@@ -183,7 +183,7 @@ class GroupMemberRemoved(TenantEvent):
 
     def apply(self, tenant: Tenant) -> None:
         group = tenant.state.groups[self.group_id]
-        tenant.state.replace_group(self.group_id, members=tuple(m for m in group.members if m.ref != self.member))
+        tenant.state.replace_group(self.group_id, members=tuple([m for m in group.members if m.ref != self.member]))
 
 
 @handles(RemoveGroupMember)

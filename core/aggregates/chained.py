@@ -10,7 +10,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-import msgspec
 from eventsourcing.domain import Aggregate
 from eventsourcing.utils import register_topic
 
@@ -47,6 +46,10 @@ class ChainedEvent(Aggregate.Event):
         return ()
 
 
+_TRIGGERED: set[type] = set()
+"""Event classes ``Chained.trigger`` has made once through the library's ``trigger_event``, whose checks they passed."""
+
+
 class Chained:
     """Mixin for an eventsourcing ``Aggregate`` whose events are ``ChainedEvent``s."""
 
@@ -67,20 +70,47 @@ class Chained:
 
     def trigger(self, event_class: type, ctx: CommandContext, **fields: Any) -> None:
         """Record ``event_class(**fields)`` under ``ctx``: stamped, applied, and sealed into the chain."""
-        self.trigger_event(  # type: ignore[attr-defined]
-            event_class,
-            timestamp=ctx.at,
-            actor=ctx.actor.principal,
-            partner=ctx.actor.partner,
-            reason=ctx.reason,
-            prev_hash=self.head,
-            hash="",
-            **fields,
-        )
-        self._seal(self.pending_events[-1])  # type: ignore[attr-defined]
+        if event_class not in _TRIGGERED:
+            # The first time, by the library's ``trigger_event``, which also checks the class (its explicit topic).
+            self.trigger_event(  # type: ignore[attr-defined]
+                event_class,
+                timestamp=ctx.at,
+                actor=ctx.actor.principal,
+                partner=ctx.actor.partner,
+                reason=ctx.reason,
+                prev_hash=self.head,
+                hash="",
+                **fields,
+            )
+            if getattr(type(self), "TOPIC", None):  # the library checked the class's topic (it does for these aggregates)
+                _TRIGGERED.add(event_class)
+            self._seal(self.pending_events[-1])  # type: ignore[attr-defined]
+            return
+        # Then the same steps without the checks and the copies of the fields (about 1.5 us an event).
+        at = ctx.at
+        try:
+            new_event = event_class(
+                originator_id=self.id,  # type: ignore[attr-defined]
+                originator_version=self.version + 1,  # type: ignore[attr-defined]
+                timestamp=at if at is not None else event_class.create_timestamp(),  # type: ignore[attr-defined]
+                actor=ctx.actor.principal,
+                partner=ctx.actor.partner,
+                reason=ctx.reason,
+                prev_hash=self.head,
+                hash="",
+                **fields,
+            )
+        except TypeError as exc:
+            msg = f"Can't construct event {event_class}: {exc}"
+            raise TypeError(msg) from None
+        new_event.mutate(self)
+        self.pending_events.append(new_event)  # type: ignore[attr-defined]
+        self._seal(new_event)
 
     def _seal(self, new_event: Any) -> None:
-        state = msgspec.to_builtins(stored_state(new_event))
+        # The hash's sorted JSON encoding of the fields as they are is byte for byte that of their
+        # ``msgspec.to_builtins`` form (structs and dicts alike sorted by key), without the copy.
+        state = stored_state(new_event)
         del state["hash"]
         digest = event_hash(stable_topic(type(new_event)), self._id_text(), new_event.originator_version, state)
         object.__setattr__(new_event, "hash", digest)

@@ -87,7 +87,10 @@ class AnswerGroup(msgspec.Struct, frozen=True, omit_defaults=True):
 
     def member_index(self, ref: MemberRef) -> int | None:
         """Position of ``ref`` among the members, or ``None``."""
-        return next((i for i, m in enumerate(self.members) if m.ref == ref), None)
+        for index, member in enumerate(self.members):
+            if member.ref == ref:
+                return index
+        return None
 
 
 def member_label(ref: MemberRef) -> str:

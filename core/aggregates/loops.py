@@ -36,7 +36,8 @@ not close them.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from types import MappingProxyType
 from typing import Any, Literal, NamedTuple
 
 from core.aggregates.dated import Closure, OwnHandling
@@ -145,6 +146,10 @@ def _instant(mask: int) -> str:
     return f"{WEEKDAYS[minute // _DAY]} {minute % _DAY // 60:02d}:{minute % 60:02d}"
 
 
+_NOTHING: Mapping[str, Any] = MappingProxyType({})
+"""What a view lays over the parts of the state that the change leaves as they are."""
+
+
 class _View:
     """The tenant's state with the change being made laid over it; edges are worked out only for the nodes visited."""
 
@@ -154,22 +159,26 @@ class _View:
                  numbers: dict[str, Any] | None = None, unassigned: Any = None, default: DefaultChange | None = None,
                  closures: dict[str, Closure] | None = None) -> None:
         self.state = state
-        self.users = users or {}
-        self.groups = groups or {}
-        self.queues = queues or {}
-        self.ivrs = ivrs or {}
-        self.schemes = schemes or {}
-        self.numbers = numbers or {}
+        self.users = users or _NOTHING
+        self.groups = groups or _NOTHING
+        self.queues = queues or _NOTHING
+        self.ivrs = ivrs or _NOTHING
+        self.schemes = schemes or _NOTHING
+        self.numbers = numbers or _NOTHING
         self.unassigned = unassigned if unassigned is not None else state.unassigned
         self.default = default
-        self.closures = {**state.closures, **(closures or {})}
+        self.closures = {**state.closures, **closures} if closures else state.closures  # only read
         self._edges: dict[NodeKey, list[Edge]] = {}
 
     def edges(self, node: NodeKey) -> list[Edge]:
-        if node not in self._edges:
+        edges = self._edges.get(node)
+        if edges is None:
             kind, key = node
-            self._edges[node] = getattr(self, f"_{kind}_edges")(key) + self._closure_edges(kind, key)
-        return self._edges[node]
+            edges = _NODE_EDGES[kind](self, key)
+            if self.closures and kind != "number":
+                edges = edges + self._closure_edges(kind, key)
+            self._edges[node] = edges
+        return edges
 
     def _closure_edges(self, kind: str, key: str) -> list[Edge]:
         """While a closure closes the node, its calls go to the closure's destination, or the node's own handling."""
@@ -212,6 +221,14 @@ class _View:
 
     def _to(self, target: object, label: str | None, field: str, mask: int = ALWAYS, kind: EdgeKind = "hand_on") -> list[Edge]:
         """The edge to where ``target`` routes, if it routes on (voicemail, messages, other phones end the flow here)."""
+        if target is None or not mask:
+            return []
+        cls = type(target)
+        routes = _ROUTES_ON.get(cls)
+        if routes is not None:
+            return [Edge((routes[0], getattr(target, routes[1])), label, field, mask, kind)]
+        if cls in _ENDS_HERE:
+            return []
         node: NodeKey | None = None
         match target:
             case ToExtension(extension=key):
@@ -226,7 +243,10 @@ class _View:
                 node = ("scheme", key)
             case ToNumber(number=number):  # an outside number has no edges: ``_number_edges`` finds no entry
                 node = ("number", number)
-        return [Edge(node, label, field, mask, kind)] if node is not None and mask else []
+        if node is None:
+            _ENDS_HERE.add(cls)
+            return []
+        return [Edge(node, label, field, mask, kind)]
 
     def entry(self, number: str) -> Any:
         """Where one of the tenant's numbers enters, as routing reads it (``None``: not the tenant's number).
@@ -261,7 +281,7 @@ class _View:
             return self._to(user.forward_always, "forward always", "forward_always")
         if user.permanent_redirect is not None:
             return self._to(ToNumber(number=user.permanent_redirect), "permanent redirect", "permanent_redirect")
-        for name, label in (("no_answer", "no-answer divert marked always"), ("busy", "busy divert marked always")):
+        for name, label in _ALWAYS_DIVERTS:
             target = self._setting(user, name)
             target = target.target if isinstance(target, NoAnswerRule) else target
             if type(target) is ToNumber and target.always:
@@ -276,7 +296,13 @@ class _View:
         own, change = getattr(user.own, name), self.default
         if change is not None and change.setting == name:
             return change.value if change.apply_to == "all_users" else first_set(own, change.value)
-        return first_set(own, getattr(user.pinned, name), getattr(self.state.defaults, name), getattr(BUILT_IN, name))
+        if own is not None:
+            return own
+        pinned = getattr(user.pinned, name)
+        if pinned is not None:
+            return pinned
+        tenant = getattr(self.state.defaults, name)
+        return tenant if tenant is not None else getattr(BUILT_IN, name)  # the built-in default sets every setting
 
     def _group_settings(self, key: str) -> GroupSettings | None:
         group = self.state.groups.get(key)
@@ -298,29 +324,39 @@ class _View:
         if menu is None:
             return []
         is_open = open_mask(menu.opening_hours)
-        edges = [edge for digit, target in sorted(menu.options.items())
-                 for edge in self._to(target, f"digit {digit}", f"options.{digit}", is_open, "choice")]
-        edges += self._to(menu.on_invalid, "on invalid input", "on_invalid", is_open, "choice")
-        edges += self._to(menu.on_no_input, "on no input", "on_no_input", is_open, "choice")
-        return edges + self._to(menu.when_closed, "when closed", "when_closed", ALWAYS & ~is_open)
+        edges: list[Edge] = []
+        for digit, target in sorted(menu.options.items()):
+            edges += self._to(target, f"digit {digit}", f"options.{digit}", is_open, "choice")
+        if menu.on_invalid is not None:
+            edges += self._to(menu.on_invalid, "on invalid input", "on_invalid", is_open, "choice")
+        if menu.on_no_input is not None:
+            edges += self._to(menu.on_no_input, "on no input", "on_no_input", is_open, "choice")
+        if menu.when_closed is not None:
+            edges += self._to(menu.when_closed, "when closed", "when_closed", _outside(is_open))
+        return edges
 
     def _scheme_edges(self, key: str) -> list[Edge]:
         scheme = self.schemes.get(key) or self.state.schemes.get(key)
         if scheme is None:
             return []
         working = open_mask(scheme.working_hours)
-        steps = list(enumerate(scheme.steps))
+        steps: Iterable[tuple[int, Any]] = enumerate(scheme.steps)
         if scheme.mode == "parallel":  # every step that rings a phone rings first, the others follow in order
-            steps.sort(key=lambda item: not isinstance(item[1].destination, ToExtension | ToNumber | ToExternalSip))
+            steps = sorted(steps, key=lambda item: not isinstance(item[1].destination, _RINGS))
         edges: list[Edge] = []
         for index, step in steps:
-            edges += self._step(step.destination, f"step {index + 1}", f"steps[{index}].destination", working)
-            if self._ends_scheme(step.destination):
+            target = step.destination
+            if isinstance(target, ToExtension):
+                continue  # as ``_step``: no edge, and ringing a phone never ends the scheme
+            edges += self._to(target, f"step {index + 1}", f"steps[{index}].destination", working)
+            if self._ends_scheme(target):
                 break
         else:
             for index, backup in enumerate(scheme.backup):
                 edges += self._step(backup.destination, f"backup step {index + 1}", f"backup[{index}].destination", working)
-        return edges + self._to(scheme.outside_hours, "outside working hours", "outside_hours", ALWAYS & ~working)
+        if scheme.outside_hours is not None:
+            edges += self._to(scheme.outside_hours, "outside working hours", "outside_hours", _outside(working))
+        return edges
 
     def _step(self, target: object, label: str, field: str, mask: int) -> list[Edge]:
         """A scheme step rings an extension's phone itself, without that user's diverts; other steps route on."""
@@ -328,7 +364,7 @@ class _View:
 
     def _ends_scheme(self, target: object) -> bool:
         """Whether a step keeps the call for good, so that later steps never run (as routing's ``chain`` does)."""
-        if isinstance(target, ToIvr | ToQueue | ToVoicemail):
+        if isinstance(target, _KEEPS):
             return True
         if not isinstance(target, ToGroup):
             return False
@@ -342,6 +378,28 @@ class _View:
             return self._to(handling.target, "unassigned-number handling", "handling.target") \
                 if isinstance(handling, ForwardTo) else []
         return self._to(entry, None, "entry", kind="entry")
+
+
+_NODE_EDGES = {"user": _View._user_edges, "group": _View._group_edges, "queue": _View._queue_edges, "ivr": _View._ivr_edges,
+               "scheme": _View._scheme_edges, "number": _View._number_edges}
+"""A node's own edges, by its kind."""
+
+_ROUTES_ON: dict[type, tuple[str, str]] = {ToExtension: ("user", "extension"), ToGroup: ("group", "group"),
+                                           ToQueue: ("queue", "queue"), ToIvr: ("ivr", "ivr"), ToScheme: ("scheme", "scheme"),
+                                           ToNumber: ("number", "number")}
+"""The node each routing-on target type leads to (kind, and the field that names it): ``_to``'s match, by type."""
+
+_ENDS_HERE: set[type] = set()
+"""Target types met that lead to no node (voicemail, a message, an outside SIP account …)."""
+
+_ALWAYS_DIVERTS = (("no_answer", "no-answer divert marked always"), ("busy", "busy divert marked always"))
+_RINGS = (ToExtension, ToNumber, ToExternalSip)
+_KEEPS = (ToIvr, ToQueue, ToVoicemail)
+
+
+def _outside(mask: int) -> int:
+    """The minutes of the week not in ``mask``."""
+    return 0 if mask is ALWAYS else ALWAYS & ~mask
 
 
 def _entry_or_unassigned(entry: Any) -> Any:
@@ -371,17 +429,22 @@ def _cycle(view: _View, start: NodeKey, first: Iterable[Edge]) -> _Cycle | None:
             if taken:
                 taken.pop()
             continue
-        reach, via_hand_on = mask & edge.mask, handed or edge.kind == "hand_on"
+        # Every mask lies within ALWAYS: meeting it leaves the other as it is (no work on 10,080-bit integers).
+        reach = mask if edge.mask is ALWAYS else edge.mask if mask is ALWAYS else mask & edge.mask
+        via_hand_on = handed or edge.kind == "hand_on"
         if not reach:
             continue
         if edge.to == start:
             if via_hand_on:
                 return _Cycle((*(f[0] for f in frames), start), (*taken, edge), reach)
             continue
-        visits = seen.setdefault(edge.to, [])
-        if any(reach & ~earlier == 0 and (hand_on or not via_hand_on) for earlier, hand_on in visits):
+        visits = seen.get(edge.to)
+        if visits is None:
+            seen[edge.to] = [(reach, via_hand_on)]
+        elif any((earlier is ALWAYS or reach & ~earlier == 0) and (hand_on or not via_hand_on) for earlier, hand_on in visits):
             continue
-        visits.append((reach, via_hand_on))
+        else:
+            visits.append((reach, via_hand_on))
         frames.append((edge.to, reach, via_hand_on, iter(view.edges(edge.to))))
         taken.append(edge)
     return None
@@ -405,9 +468,15 @@ def refuse_loops(state: TenantState, starts: Iterable[tuple[NodeKey, str]], **ch
     ``default``). Each start is a node the change gives new edges and the command field to
     name: a field ending in ``.`` is the prefix of the field of the edge that leaves the node.
     """
-    before, after = _View(state), _View(state, **change)
+    after, before = _View(state, **change), None
     for start, field in starts:
-        new = [edge for edge in after.edges(start) if edge not in before.edges(start)]
+        edges = after.edges(start)
+        if not edges:
+            continue  # nothing leaves the node: nothing new (the state before is not even looked at)
+        if before is None:
+            before = _View(state)
+        old = before.edges(start)
+        new = [edge for edge in edges if edge not in old]
         cycle = _cycle(after, start, new) if new else None
         if cycle is not None:
             where = field + cycle.edges[0].field if field.endswith(".") else field

@@ -178,6 +178,8 @@ def known_again(tenant: Tenant, ctx: CommandContext, value: Any) -> None:
     on it is out of date; without this, routing would go on skipping a member just re-added.
     """
     links = tenant.state.pbx_links
+    if not links:
+        return  # nothing here can name a member of another PBX (``destination`` refuses a PBX that is not linked)
     seen = set()
     for item, _ in find(value, _REMOTE, ""):
         pbx, member = remote_key(item)

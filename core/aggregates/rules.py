@@ -42,7 +42,8 @@ def normalise(value: Any, field: str) -> Any:
     """``value`` with every phone number inside it in E.164 form; raises naming the field."""
     match value:
         case ToNumber():
-            return msgspec.structs.replace(value, number=normalise_number(value.number, field=f"{field}.number"))
+            number = normalise_number(value.number, field=f"{field}.number")
+            return value if number == value.number else msgspec.structs.replace(value, number=number)
         case msgspec.Struct():
             changes = {}
             for name in value.__struct_fields__:

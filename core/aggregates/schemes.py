@@ -31,7 +31,7 @@ class SchemeSaved(TenantEvent):
         tenant.state.scheme_warnings[self.scheme_id] = self.warnings
 
     def warning_texts(self) -> tuple[str, ...]:
-        return tuple(f"scheme {self.scheme_id}: {warning}" for warning in self.warnings)
+        return tuple([f"scheme {self.scheme_id}: {warning}" for warning in self.warnings])
 
 
 @handles(SaveForwardingScheme)

@@ -154,8 +154,8 @@ class ForwardingScheme(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
 def step_warnings(scheme: ForwardingScheme) -> tuple[str, ...]:
     """Seed 004's advice: steps under 30 s (except voicemail) rarely give people time to answer."""
-    return tuple(
+    return tuple([
         f"steps[{index}]: {step.timeout_seconds} s is under the recommended {RECOMMENDED_STEP_SECONDS} s"
         for index, step in enumerate(scheme.steps)
         if step.timeout_seconds < RECOMMENDED_STEP_SECONDS and not isinstance(step.destination, ToVoicemail)
-    )
+    ])

@@ -35,6 +35,7 @@ from core.errors import (
 )
 
 _INSPECTED = (*REFERRING, ToNumber)
+_REMOTE = (ToRemote, CloudMember, SipMember)
 
 
 class TenantEvent(ChainedEvent):
@@ -178,9 +179,15 @@ class Tenant(Chained, Aggregate):
             return None
         # One walk finds everything the checks below need.
         found = find(value, _INSPECTED, field)
-        if any(isinstance(item, ToNumber) for item, _ in found):
-            value = normalise(value, field)
+        if not found:
+            return value
+        # Rebuilt only when a number is not in E.164 already (normalise raises at the first bad number, as this does).
+        for item, where in found:
+            if isinstance(item, ToNumber) and normalise_number(item.number, field=f"{where}.number") != item.number:
+                value = normalise(value, field)
+                break
         state = self.state
+        remote = False
         for item, where in found:
             ref = ref_of(item)
             if ref is not None and not exists(state, *ref):
@@ -189,7 +196,8 @@ class Tenant(Chained, Aggregate):
                 raise ValidationFailed(f"extension {owner} cannot divert to itself", field=f"{where}.extension")
             if mailbox_required and isinstance(item, ToVoicemail) and item.extension is None:
                 raise ValidationFailed("a voicemail destination here must name the mailbox's extension", field=where)
-        if any(isinstance(item, ToRemote | CloudMember | SipMember) for item, _ in found):
+            remote = remote or isinstance(item, _REMOTE)
+        if remote:
             check_remote(state, value, field, ctx.directory)
         return value
 

@@ -141,11 +141,12 @@ class CallrouteApp(CommandMethods, Application):
         self, commands: Sequence[Any], actor: Actor, *, reason: str | None = None, at: datetime | None = None
     ) -> Receipt:
         """Apply ``commands`` all-or-nothing as ``actor``; raise ``CommandRejected`` naming the first bad one."""
-        at = self.clock.now() if at is None else at
+        given = at
         try:
-            return self._execute(commands, actor, reason, at)
+            return self._execute(commands, actor, reason, self.clock.now() if given is None else given)
         except _StaleCache:
-            return self._execute(commands, actor, reason, at, last_try=True)
+            # Another writer got in first: try once more on fresh state, at a fresh instant (its change may be later).
+            return self._execute(commands, actor, reason, self.clock.now() if given is None else given, last_try=True)
 
     def _execute(
         self, commands: Sequence[Any], actor: Actor, reason: str | None, at: datetime, *, last_try: bool = False

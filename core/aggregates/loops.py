@@ -43,8 +43,6 @@ from typing import Any, Literal, NamedTuple
 from core.aggregates.dated import Closure, OwnHandling
 from core.aggregates.groups import GroupSettings
 from core.aggregates.handling import BUILT_IN, ApplyTo, first_set
-from core.aggregates.hours import OpeningHours
-from core.aggregates.schedule import WEEKDAYS, OutOfHours, UnavailableAllDay, UnavailableBetween, minutes
 from core.aggregates.services import CallQueue, ForwardingScheme, IvrMenu
 from core.aggregates.state import TenantState, User
 from core.aggregates.targets import (
@@ -60,12 +58,8 @@ from core.aggregates.targets import (
     ToScheme,
     ToVoicemail,
 )
+from core.aggregates.week_masks import ALWAYS, closure_mask, first_minute, open_mask, outside, unavailable_mask
 from core.errors import ForwardLoopError
-
-_DAY = 1440
-_WEEK = 7 * _DAY
-ALWAYS = (1 << _WEEK) - 1
-"""A set of minutes of the week (Monday 00:00 is bit 0) on the tenant's wall clock: every minute."""
 
 NodeKey = tuple[str, str]
 """``("user", "2001")``, ``("group", "sales")``, ``("queue", …)``, ``("ivr", …)``, ``("scheme", …)``, ``("number", "+46…")``."""
@@ -92,58 +86,6 @@ class DefaultChange(NamedTuple):
     setting: str
     value: Any
     apply_to: ApplyTo
-
-
-def _span(day: int, start: int, end: int) -> int:
-    """Minutes ``[start, end)`` of ``day`` (crossing midnight when ``end <= start``; Sunday's run on into Monday)."""
-    low = day * _DAY + start
-    high = day * _DAY + (end if end > start else _DAY + end)
-    bits = ((1 << (high - low)) - 1) << low
-    return (bits & ALWAYS) | (bits >> _WEEK)
-
-
-def open_mask(hours: OpeningHours | None) -> int:
-    """When opening or working hours are open (``None``: always)."""
-    if hours is None:
-        return ALWAYS
-    mask = 0
-    for day, windows in hours.days.items():
-        for window in windows:
-            mask |= _span(WEEKDAYS.index(day), minutes(window.start), minutes(window.end))
-    return mask
-
-
-def unavailable_mask(schedule: OutOfHours | None) -> int:
-    """When a user's out-of-hours schedule applies (none when it is off)."""
-    if schedule is None or not schedule.enabled:
-        return 0
-    mask = 0
-    for day, hours in schedule.days.items():
-        if isinstance(hours, UnavailableAllDay):
-            mask |= _span(WEEKDAYS.index(day), 0, _DAY)
-        elif isinstance(hours, UnavailableBetween):
-            mask |= _span(WEEKDAYS.index(day), minutes(hours.start), minutes(hours.end))
-    return mask
-
-
-def closure_mask(closure: Closure) -> int:
-    """The minutes of the week a closure's dates and hours can fall on (a yearly one, or a week or more: every weekday)."""
-    last = closure.last_day or closure.first_day
-    days = 7 if closure.yearly else min(7, (last - closure.first_day).days + 1)
-    weekdays = {(closure.first_day.weekday() + offset) % 7 for offset in range(days)}
-    if closure.hours is None:
-        return sum(_span(day, 0, _DAY) for day in weekdays) & ALWAYS
-    start, end = minutes(closure.hours.start), minutes(closure.hours.end)
-    mask = 0
-    for day in weekdays:
-        mask |= _span(day, start, end)
-    return mask
-
-
-def _instant(mask: int) -> str:
-    """The first minute of the week in ``mask``, as ``mon 18:00``."""
-    minute = (mask & -mask).bit_length() - 1
-    return f"{WEEKDAYS[minute // _DAY]} {minute % _DAY // 60:02d}:{minute % 60:02d}"
 
 
 _NOTHING: Mapping[str, Any] = MappingProxyType({})
@@ -175,10 +117,25 @@ class _View:
         if edges is None:
             kind, key = node
             edges = _NODE_EDGES[kind](self, key)
-            if self.closures and kind != "number":
+            # A user's forward always, redirect or always-divert takes every call before a closure is looked at.
+            if self.closures and kind != "number" and not (kind == "user" and self._redirected(key)):
                 edges = edges + self._closure_edges(kind, key)
             self._edges[node] = edges
         return edges
+
+    def _redirected(self, extension: str) -> bool:
+        """Whether forward always, a permanent redirect or a number divert marked always takes the user's every call."""
+        user = self.users.get(extension) or self.state.users.get(extension)
+        if user is None:
+            return False
+        if type(user.forward_always) is not Off or user.permanent_redirect is not None:
+            return True
+        for name, _ in _ALWAYS_DIVERTS:
+            target = self._setting(user, name)
+            target = target.target if isinstance(target, NoAnswerRule) else target
+            if type(target) is ToNumber and target.always:
+                return True
+        return False
 
     def _closure_edges(self, kind: str, key: str) -> list[Edge]:
         """While a closure closes the node, its calls go to the closure's destination, or the node's own handling."""
@@ -203,7 +160,10 @@ class _View:
         if kind == "user":
             user = self.users.get(key) or self.state.users.get(key)
             schedule = user.out_of_hours if user is not None else None
-            return [] if schedule is None else [(schedule.when_unavailable, "out_of_hours.when_unavailable")]
+            # A schedule switched off is not the user's handling: routing sends a closed user's calls to voicemail.
+            if schedule is None or not schedule.enabled:
+                return []
+            return [(schedule.when_unavailable, "out_of_hours.when_unavailable")]
         if kind == "group":
             settings = self._group_settings(key)
             return [] if settings is None else [(settings.fallback, "fallback")]
@@ -332,7 +292,7 @@ class _View:
         if menu.on_no_input is not None:
             edges += self._to(menu.on_no_input, "on no input", "on_no_input", is_open, "choice")
         if menu.when_closed is not None:
-            edges += self._to(menu.when_closed, "when closed", "when_closed", _outside(is_open))
+            edges += self._to(menu.when_closed, "when closed", "when_closed", outside(is_open))
         return edges
 
     def _scheme_edges(self, key: str) -> list[Edge]:
@@ -355,7 +315,7 @@ class _View:
             for index, backup in enumerate(scheme.backup):
                 edges += self._step(backup.destination, f"backup step {index + 1}", f"backup[{index}].destination", working)
         if scheme.outside_hours is not None:
-            edges += self._to(scheme.outside_hours, "outside working hours", "outside_hours", _outside(working))
+            edges += self._to(scheme.outside_hours, "outside working hours", "outside_hours", outside(working))
         return edges
 
     def _step(self, target: object, label: str, field: str, mask: int) -> list[Edge]:
@@ -395,11 +355,6 @@ _ENDS_HERE: set[type] = set()
 _ALWAYS_DIVERTS = (("no_answer", "no-answer divert marked always"), ("busy", "busy divert marked always"))
 _RINGS = (ToExtension, ToNumber, ToExternalSip)
 _KEEPS = (ToIvr, ToQueue, ToVoicemail)
-
-
-def _outside(mask: int) -> int:
-    """The minutes of the week not in ``mask``."""
-    return 0 if mask is ALWAYS else ALWAYS & ~mask
 
 
 def _entry_or_unassigned(entry: Any) -> Any:
@@ -456,7 +411,7 @@ def _text(cycle: _Cycle) -> str:
     if all(node[0] == "user" for node in nodes) and all(edge.label == "forward always" for edge in edges):
         return f"forward-always would loop: {' → '.join(key for _, key in nodes)}"
     parts = [f"{_NAMES[kind]} {key}" + (f" ({edge.label})" if edge.label else "") for (kind, key), edge in zip(nodes, edges)]
-    when = "" if cycle.mask == ALWAYS else f", for example at {_instant(cycle.mask)}"
+    when = "" if cycle.mask == ALWAYS else f", for example at {first_minute(cycle.mask)}"
     return f"calls would go round in a loop: {' → '.join(parts)} → {_NAMES[nodes[-1][0]]} {nodes[-1][1]}{when}"
 
 

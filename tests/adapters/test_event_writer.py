@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -54,3 +55,25 @@ def test_two_apps_on_one_file_both_land_their_changes(tmp_path: Path) -> None:
     two.add_user(actor=ADMIN, tenant="acme", extension="2001", name="Ann")
     one.add_user(actor=ADMIN, tenant="acme", extension="2002", name="Bo")  # its cached tenant is stale: retried on fresh state
     assert sorted(app_on(db).tenant("acme").state.users) == ["2001", "2002"]
+
+
+class ScriptedClock:
+    """Gives the instants it was given, one per reading."""
+
+    def __init__(self, *instants: datetime) -> None:
+        self.instants = list(instants)
+
+    def now(self) -> datetime:
+        return self.instants.pop(0)
+
+
+def test_a_retry_after_another_writer_got_in_first_reads_the_clock_again(tmp_path: Path) -> None:
+    db = tmp_path / "c.sqlite"
+    minute = timedelta(minutes=1)
+    one = build_app(db, clock=ScriptedClock(NOW, NOW + minute, NOW + 10 * minute))
+    one.create_tenant(actor=ADMIN, tenant="acme", name="Acme", time_zone="Europe/London")  # one now caches acme
+    build_app(db, clock=SteppingClock(NOW + 5 * minute)).add_user(actor=ADMIN, tenant="acme", extension="2001", name="Ann")
+    # one's first try (at NOW + 1 min, on its stale copy) clashes; the retry reads the clock again (NOW + 10 min),
+    # which is after the other writer's change at NOW + 5 min, so the command lands.
+    receipt = one.add_user(actor=ADMIN, tenant="acme", extension="2002", name="Bo")
+    assert receipt.versions == {"acme": 3}

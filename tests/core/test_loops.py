@@ -368,3 +368,26 @@ def test_forgetting_an_own_value_that_hid_a_looping_default_is_refused(app: Call
     app.set_default_busy(actor=actor, tenant=acme, target=ToNumber(number=UK, always=True), apply_to="unchanged_users")
     with rejected(app, ForwardLoopError, field="settings", match="busy divert marked always"):
         app.reset_call_handling(actor=actor, tenant=acme, extension="2001", settings=("busy",))
+
+
+def test_a_closure_is_not_a_loop_through_a_user_whose_forward_always_takes_every_call(
+    app: CallrouteApp, actor: Actor, acme: str
+) -> None:
+    from datetime import date
+
+    app.set_divert(actor=actor, tenant=acme, extension="2001", condition="always", target=ToNumber(number="+46701234567"))
+    app.create_answer_group(actor=actor, tenant=acme, group="reception",
+                            settings=GroupSettings(name="Reception", fallback=ToExtension(extension="2001")))
+    receipt = app.add_closure(actor=actor, tenant=acme, name="christmas", first_day=date(2026, 12, 24),
+                              destination=ToGroup(group="reception"))
+    assert receipt.events == 1
+
+
+def test_a_switched_off_schedule_is_not_a_closed_users_own_handling(app: CallrouteApp, actor: Actor, acme: str) -> None:
+    from datetime import date
+
+    for ext, other in (("2001", "2002"), ("2002", "2001")):
+        schedule = OutOfHours(days={"sat": UnavailableAllDay()}, when_unavailable=ToExtension(extension=other), enabled=False)
+        app.set_out_of_hours(actor=actor, tenant=acme, extension=ext, out_of_hours=schedule)
+    receipt = app.add_closure(actor=actor, tenant=acme, name="midsummer", first_day=date(2027, 6, 25))
+    assert receipt.events == 1

@@ -13,7 +13,8 @@ from core.aggregates.handling import ApplyTo, CallHandling, ResolvedHandling
 from core.aggregates.schedule import OutOfHours
 from core.aggregates.services import CallQueue, ForwardingScheme, IvrMenu
 from core.aggregates.state import Device, License, TenantState, User
-from core.aggregates.targets import Destination, DivertTarget, ToExtension, ToGroup, ToIvr, UnassignedHandling
+from core.aggregates.targets import Destination, DivertTarget, UnassignedHandling
+from core.routing.table import numbers_by_source
 
 
 class UserView(msgspec.Struct, frozen=True):
@@ -159,12 +160,6 @@ def tenant_view(tenant: object) -> TenantView:
 
 def number_table(state: TenantState) -> tuple[NumberView, ...]:
     """Every number of the tenant and where it enters, in number order."""
-    rows = [NumberView(number=n, entry=ToExtension(extension=u.extension), source="user") for u in state.users.values() for n in u.numbers]
-    rows += [NumberView(number=g.settings.number, entry=ToGroup(group=k), source="answer group")
-             for k, g in state.groups.items() if g.settings.number]
-    rows += [NumberView(number=i.number, entry=ToIvr(ivr=k), source="IVR menu") for k, i in state.ivrs.items() if i.number]
-    rows += [NumberView(number=r.number, entry=r.entry, source="number list") for r in state.numbers.values()]
     rejecting = {number for number, settings in state.number_settings.items() if settings.reject_anonymous}
-    if rejecting:
-        rows = [msgspec.structs.replace(row, reject_anonymous=True) if row.number in rejecting else row for row in rows]
-    return tuple(sorted(rows, key=lambda row: row.number))
+    return tuple(NumberView(number=number, entry=entry, source=source, reject_anonymous=number in rejecting)
+                 for number, entry, source in numbers_by_source(state))

@@ -104,20 +104,26 @@ def user_rule(state: TenantState, extension: str) -> UserRule:
     )
 
 
-def number_entries(state: TenantState) -> dict[str, Destination | None]:
-    """Every number of the tenant → where it enters, in number order.
+def numbers_by_source(state: TenantState) -> list[tuple[str, Destination | None, str]]:
+    """Every number of the tenant, where it enters and which setting gives it, sorted by number.
 
-    Users' own numbers first, then answer groups', IVR menus' and the number list's, so
-    that (as in the tenant view's number table) a later source wins a number listed twice.
+    Users' own numbers first, then answer groups', IVR menus' and the number list's; the sort
+    is stable, so among a number listed twice the later source comes last (and wins).
     """
-    rows: list[tuple[str, Destination | None]] = [
-        (number, ToExtension(extension=user.extension)) for user in state.users.values() for number in user.numbers
+    rows: list[tuple[str, Destination | None, str]] = [
+        (number, ToExtension(extension=user.extension), "user") for user in state.users.values() for number in user.numbers
     ]
-    rows += [(group.settings.number, ToGroup(group=key)) for key, group in state.groups.items() if group.settings.number]
-    rows += [(menu.number, ToIvr(ivr=key)) for key, menu in state.ivrs.items() if menu.number]
-    rows += [(route.number, route.entry) for route in state.numbers.values()]
-    rows.sort(key=lambda row: row[0])  # stable: among equal numbers the source order above holds
-    return dict(rows)
+    rows += [(group.settings.number, ToGroup(group=key), "answer group") for key, group in state.groups.items()
+             if group.settings.number]
+    rows += [(menu.number, ToIvr(ivr=key), "IVR menu") for key, menu in state.ivrs.items() if menu.number]
+    rows += [(route.number, route.entry, "number list") for route in state.numbers.values()]
+    rows.sort(key=lambda row: row[0])
+    return rows
+
+
+def number_entries(state: TenantState) -> dict[str, Destination | None]:
+    """Every number of the tenant → where it enters (a later source wins a number listed twice)."""
+    return {number: entry for number, entry, _ in numbers_by_source(state)}
 
 
 def compile_table(

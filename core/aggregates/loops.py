@@ -130,12 +130,7 @@ class _View:
             return False
         if type(user.forward_always) is not Off or user.permanent_redirect is not None:
             return True
-        for name, _ in _ALWAYS_DIVERTS:
-            target = self._setting(user, name)
-            target = target.target if isinstance(target, NoAnswerRule) else target
-            if type(target) is ToNumber and target.always:
-                return True
-        return False
+        return self._always_divert(user) is not None
 
     def _closure_edges(self, kind: str, key: str) -> list[Edge]:
         """While a closure closes the node, its calls go to the closure's destination, or the node's own handling."""
@@ -241,15 +236,22 @@ class _View:
             return self._to(user.forward_always, "forward always", "forward_always")
         if user.permanent_redirect is not None:
             return self._to(ToNumber(number=user.permanent_redirect), "permanent redirect", "permanent_redirect")
-        for name, label in _ALWAYS_DIVERTS:
-            target = self._setting(user, name)
-            target = target.target if isinstance(target, NoAnswerRule) else target
-            if type(target) is ToNumber and target.always:
-                return self._to(target, label, name)
+        divert = self._always_divert(user)
+        if divert is not None:
+            return self._to(divert[0], divert[1], divert[2])
         schedule = user.out_of_hours
         if schedule is None:
             return []
         return self._to(schedule.when_unavailable, "out of hours", "out_of_hours.when_unavailable", unavailable_mask(schedule))
+
+    def _always_divert(self, user: User) -> tuple[ToNumber, str, str] | None:
+        """The user's no-answer or busy divert to a number marked always (target, label, setting), if any."""
+        for name, label in _ALWAYS_DIVERTS:
+            target = self._setting(user, name)
+            target = target.target if isinstance(target, NoAnswerRule) else target
+            if type(target) is ToNumber and target.always:
+                return target, label, name
+        return None
 
     def _setting(self, user: User, name: str) -> Any:
         """A user's value of a call-handling setting, with the default being changed (it drops values pinned before)."""

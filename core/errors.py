@@ -115,3 +115,21 @@ class PlanLimitError(ConflictError):
     """The tenant's plan (with what was bought) allows no more of something."""
 
     rule = "plan_limit"
+
+
+class ConcurrentChangeError(ConflictError):
+    """Other writers kept changing the tenant while this batch retried; nothing was stored (retry later)."""
+
+    rule = "concurrent_change"
+
+
+class StoreIntegrityError(Exception):
+    """What was read from the store is not what was written: an edited, missing or forged event, snapshot or
+    projection row. Readers refuse to serve it and writers refuse to append after it; ``callroute audit verify``
+    says where and what."""
+
+    def __init__(self, record: str, version: int | None, detail: str) -> None:
+        super().__init__(f"{record}" + (f" at version {version}" if version is not None else "") + f": {detail}")
+        self.record = record
+        self.version = version
+        self.detail = detail

@@ -14,8 +14,12 @@ if TYPE_CHECKING:
     from core.aggregates.context import Actor
     from core.errors import DomainError
 
+BROKEN = 1
+"""The store is not what was written (or cannot be read): audit verify says where."""
 INVALID = 2
 NOT_PERMITTED = 3
+CONFLICT = 4
+"""Other writers kept changing the same tenant while a batch retried; nothing was stored, try again."""
 ACTOR_HINT = "name who acts with --actor PRINCIPAL or CALLROUTE_ACTOR"
 
 
@@ -33,8 +37,10 @@ class Failure(click.ClickException):
 
 
 def exit_code(exc: DomainError) -> int:
-    """3 when the actor lacks a permission, 2 for every other refused input."""
+    """3 when the actor lacks a permission, 4 for a concurrent change that outlasted the retries, 2 for every other refused input."""
     rule = getattr(exc, "rule", None)
+    if rule == "concurrent_change":
+        return CONFLICT
     return NOT_PERMITTED if rule == "permission_denied" else INVALID
 
 

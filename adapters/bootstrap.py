@@ -9,7 +9,7 @@ from pathlib import Path
 
 from argon2 import PasswordHasher
 
-from adapters.directory import StoreDirectory, load_directory_file, tenant_users_of
+from adapters.directory import StoreDirectory, load_directory_file, tenant_access_of, tenant_users_of
 from adapters.event_writer import SQLiteEventWriter
 from adapters.projection_store import ProjectionMoved, SQLiteProjectionStore
 from adapters.wallclock import WallClock
@@ -48,21 +48,69 @@ def sqlite_env(path: Path) -> dict[str, str]:
     return store_env(path)
 
 
-def store_problem(path: Path) -> str | None:
-    """Why ``path`` is not a callroute store to read (missing, not SQLite, no callroute tables), or None."""
+class StoreProblem(str):
+    """Why a path is not a store to read, in one line; ``exit_code`` 1 (``BROKEN``) when the file itself is damaged or not
+    SQLite at all, 2 when the path names no store (missing, a folder, another program's SQLite file)."""
+
+    exit_code: int
+
+    def __new__(cls, text: str, exit_code: int = 2) -> StoreProblem:
+        problem = super().__new__(cls, text)
+        problem.exit_code = exit_code
+        return problem
+
+
+def store_problem(path: Path) -> StoreProblem | None:
+    """Why ``path`` is not a callroute store to read (missing, not SQLite, damaged or cut short, no callroute tables), or None."""
     if not path.exists():
-        return (f"no store at {path}: make one with callroute apply FILE or callroute tenant create, "
-                "or run callroute demo and use the store it prints")
+        return StoreProblem(f"no store at {path}: make one with callroute apply FILE or callroute tenant create, "
+                            "or run callroute demo and use the store it prints")
     if path.is_dir():
-        return f"{path} is a folder, not a callroute store"
+        return StoreProblem(f"{path} is a folder, not a callroute store")
     try:
         with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as connection:
             tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    except sqlite3.DatabaseError:
-        return f"{path} is not a callroute store (not an SQLite file)"
+            truncated = truncation(path, connection)
+    except sqlite3.DatabaseError as exc:
+        if "file is not a database" in str(exc):
+            return StoreProblem(f"{path} is not a callroute store (not an SQLite file, or its header is damaged)", 1)
+        return StoreProblem(damaged_text(path, exc), 1)
+    if truncated is not None:
+        return StoreProblem(truncated, 1)
     if "stored_events" not in tables:
-        return f"{path} is not a callroute store (it holds no callroute events)"
+        return StoreProblem(f"{path} is not a callroute store (it holds no callroute events)")
     return None
+
+
+def truncation(path: Path, connection: sqlite3.Connection) -> str | None:
+    """Why the SQLite file at ``path`` is shorter than SQLite counts it (it was cut off), or None.
+
+    SQLite counts the pages from the file's header; those past the end of the file can only be in
+    the write-ahead log, each in a frame of at least a page. The file is only looked at with
+    ``os.stat``: opening and closing it in this process would drop the locks SQLite holds on it
+    (POSIX advisory locks belong to the process, and closing any descriptor of a file releases them).
+    """
+    pages = connection.execute("PRAGMA page_count").fetchone()[0]
+    page_size = connection.execute("PRAGMA page_size").fetchone()[0]
+    try:
+        size = os.stat(path).st_size
+        wal = os.stat(f"{path}-wal").st_size if os.path.exists(f"{path}-wal") else 0
+    except OSError:
+        return None
+    if (pages * page_size - size) > wal:
+        return damaged_text(path, f"{size:,} bytes where SQLite counts {pages:,} pages of {page_size:,} bytes: "
+                                  "the file was cut short")
+    return None
+
+
+def damaged_text(path: Path, problem: object) -> str:
+    """One line for an SQLite file that cannot all be read: the file, and SQLite's words for what is wrong (shortened)."""
+    words = " ".join(str(problem).replace("*** in database main ***", "").split()) or type(problem).__name__
+    if len(words) > 160:
+        words = words[:157] + "..."
+    if "file is not a database" in words:
+        return f"{path}: not an SQLite file, or its header is damaged ({words}); if it was a callroute store, restore it from a backup"
+    return f"{path}: the SQLite file is damaged ({words}), so what it stores cannot all be read; restore it from a backup"
 
 
 def stored_aggregate_ids(path: Path) -> set[str]:
@@ -96,7 +144,7 @@ def build_app(
         path,
         clock=clock or WallClock(),  # type: ignore[arg-type]
         pin_hasher=pin_hasher or Argon2PinHasher(),  # type: ignore[arg-type]
-        directory=lambda app: StoreDirectory(tenant_users_of(app), sip),
+        directory=lambda app: StoreDirectory(tenant_users_of(app), sip, tenant_access_of(app)),
         event_writer=SQLiteEventWriter(path, lock_timeout=DEFAULT_LOCK_TIMEOUT_SECONDS),
     )
 

@@ -5,6 +5,9 @@ change records of that tenant, in order, in one msgpack array). Stores written b
 kept one row per change (``projection_changes``); those rows are still read, first.
 Tables are stored zlib-compressed (a 200-user table: about 110 KB of msgpack, 6 KB
 compressed); an uncompressed one, as stores before kept them, is read as it is.
+
+A row that cannot be decoded raises ``StoreIntegrityError`` naming it (its content is checked
+against the events when it is served: ``core/projections/routing.py``).
 """
 
 from __future__ import annotations
@@ -12,10 +15,12 @@ from __future__ import annotations
 import sqlite3
 import zlib
 from pathlib import Path
+from typing import Any
 
 import msgspec
 
 from core.aggregates.provisioning import Confirmation
+from core.errors import StoreIntegrityError
 from core.projections import ChangeRecord, LoadedProjection, PolicyRecord, ProjectionBatch
 
 SCHEMA = """
@@ -42,6 +47,13 @@ _confirmation = msgspec.msgpack.Decoder(Confirmation)
 _policy = msgspec.msgpack.Decoder(PolicyRecord)
 
 
+def _decoded(decoder: msgspec.msgpack.Decoder, data: bytes, what: str, slug: str, seq: int) -> Any:
+    try:
+        return decoder.decode(data)
+    except msgspec.DecodeError as exc:
+        raise StoreIntegrityError(f"the routing projection's {what} of {slug} (row {seq})", None, f"cannot be read ({exc})") from None
+
+
 class ProjectionMoved(RuntimeError):
     """Another process committed the projection first; this one must reload before going on."""
 
@@ -61,16 +73,21 @@ class SQLiteProjectionStore:
     def load(self) -> LoadedProjection:
         db = self.connection
         row = db.execute("SELECT position FROM projection_position WHERE name = ?", (self.name,)).fetchone()
-        return LoadedProjection(
-            position=row[0] if row else 0,
-            tenants=dict(db.execute("SELECT aggregate_id, slug FROM projection_tenants")),
-            changes=[(slug, _change.decode(r)) for slug, r in db.execute("SELECT slug, record FROM projection_changes ORDER BY seq")]
-            + [(slug, change) for slug, run in db.execute("SELECT slug, records FROM projection_change_runs ORDER BY seq")
-               for change in _change_run.decode(run)],
-            confirmations=[(slug, _confirmation.decode(r))
-                           for slug, r in db.execute("SELECT slug, record FROM projection_confirmations ORDER BY seq")],
-            policies=[(slug, _policy.decode(r)) for slug, r in db.execute("SELECT slug, record FROM projection_policies ORDER BY seq")],
-        )
+        try:
+            return LoadedProjection(
+                position=row[0] if row else 0,
+                tenants=dict(db.execute("SELECT aggregate_id, slug FROM projection_tenants")),
+                changes=[(slug, _decoded(_change, r, "change record", slug, seq))
+                         for seq, slug, r in db.execute("SELECT seq, slug, record FROM projection_changes ORDER BY seq")]
+                + [(slug, change) for seq, slug, run in db.execute("SELECT seq, slug, records FROM projection_change_runs ORDER BY seq")
+                   for change in _decoded(_change_run, run, "change records", slug, seq)],
+                confirmations=[(slug, _decoded(_confirmation, r, "confirmation", slug, seq))
+                               for seq, slug, r in db.execute("SELECT seq, slug, record FROM projection_confirmations ORDER BY seq")],
+                policies=[(slug, _decoded(_policy, r, "policy", slug, seq))
+                          for seq, slug, r in db.execute("SELECT seq, slug, record FROM projection_policies ORDER BY seq")],
+            )
+        except (TypeError, ValueError) as exc:  # a row that is not a row of this table at all (the wrong column types)
+            raise StoreIntegrityError("the routing projection's rows", None, f"cannot be read ({exc})") from None
 
     def commit(self, expected_position: int, batch: ProjectionBatch) -> None:
         runs = [(slug, _encode(changes)) for slug, changes in batch.changes.items() if changes]
@@ -99,8 +116,11 @@ class SQLiteProjectionStore:
         row = self.connection.execute("SELECT blob FROM projection_tables WHERE slug = ? AND version = ?", (slug, version)).fetchone()
         if row is None:
             return None
-        blob: bytes = row[0]
-        return zlib.decompress(blob) if blob[:1] == _ZLIB else blob
+        blob = row[0]
+        try:
+            return zlib.decompress(blob) if blob[:1] == _ZLIB else bytes(blob)
+        except (zlib.error, TypeError) as exc:
+            raise StoreIntegrityError(f"the routing projection's table of {slug}", version, f"cannot be read ({exc})") from None
 
     def close(self) -> None:
         """Close the connection."""

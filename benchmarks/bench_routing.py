@@ -200,7 +200,7 @@ def bench_lookups(app: CallrouteApp, path: Path, projection: RoutingProjection) 
     instants = [first + (last - first) * rng.random() for _ in range(2000)]
     reopened = RoutingProjection(app, SQLiteProjectionStore(path.with_name("projection-2.sqlite")))
     cold = []
-    for confirmation in timeline.confirmations:  # first look-up of each version: read and decode its stored table
+    for confirmation in timeline.confirmations:  # first look-up of each version: its stored table, checked (a compile)
         t0 = time.perf_counter_ns()
         reopened.effective("bench", confirmation.applied_at)
         cold.append(time.perf_counter_ns() - t0)
@@ -214,7 +214,8 @@ def bench_lookups(app: CallrouteApp, path: Path, projection: RoutingProjection) 
     print(f"effective table at an arbitrary instant ({len(timeline.confirmations)} confirmed versions, 2,000 instants): "
           f"p50 {warm[len(warm) // 2] / 1000:.1f} us, p99 {warm[int(len(warm) * 0.99)] / 1000:.1f} us, "
           f"max {warm[-1] / 1000:.1f} us  (target < 1 ms)")
-    print(f"  first look-up of each version after a restart (reads and decodes its stored 200-user table): "
+    print(f"  first look-up of each version after a restart (reads its stored 200-user table and checks it against the "
+          f"table compiled from the tenant's events at that version): "
           f"p50 {cold[len(cold) // 2] / 1e6:.2f} ms, max {cold[-1] / 1e6:.2f} ms")
     return {"confirmed_versions": len(timeline.confirmations), "effective_p50_us": round(warm[len(warm) // 2] / 1000, 1),
             "effective_p99_us": round(warm[int(len(warm) * 0.99)] / 1000, 1), "effective_max_us": round(warm[-1] / 1000, 1),

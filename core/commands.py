@@ -20,7 +20,7 @@ from core.aggregates.closures import *  # noqa: F403
 from core.aggregates.commanding import HANDLERS, command_tag
 from core.aggregates.defaults import *  # noqa: F403
 from core.aggregates.diverts import *  # noqa: F403
-from core.aggregates.identifiers import Reason
+from core.aggregates.identifiers import Principal, Reason
 from core.aggregates.ivr_menus import *  # noqa: F403
 from core.aggregates.numbers import *  # noqa: F403
 from core.aggregates.pbx_members import *  # noqa: F403
@@ -41,10 +41,10 @@ Command = Union[COMMAND_TYPES]  # type: ignore[valid-type]  # noqa: UP007 - buil
 
 
 class ActorSpec(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    """Who a command file acts as (overridable from the command line)."""
+    """Who a command file is written to be applied by: the command line refuses it when someone else runs it."""
 
-    principal: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
-    partner: Annotated[str, msgspec.Meta(min_length=1, max_length=200)] | None = None
+    principal: Principal
+    partner: Principal | None = None
 
 
 class CommandFile(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

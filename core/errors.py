@@ -111,6 +111,10 @@ class PermissionDeniedError(DomainError):
     rule = "permission_denied"
 
 
+class TenantNotVisibleError(PermissionDeniedError):
+    """The actor may not read the tenant, or it does not exist: the two look the same (``core/aggregates/access.py``)."""
+
+
 class PlanLimitError(ConflictError):
     """The tenant's plan (with what was bought) allows no more of something."""
 

@@ -19,7 +19,7 @@ from weakref import WeakKeyDictionary
 
 from core.aggregates.context import Actor, CommandContext
 from core.aggregates.pbx_members import CheckPbxMembers, check_pbx_members
-from core.aggregates.rules import PbxDirectory
+from core.aggregates.rules import CloudAccess, PbxDirectory
 from core.aggregates.tenant import Tenant
 
 CHECKER = Actor(principal="callroute:directory-check")
@@ -43,6 +43,13 @@ class BatchDirectory:
 
     def sip_internal_number_exists(self, pbx: str, internal_number: str) -> bool | None:
         return self._base.sip_internal_number_exists(pbx, internal_number)
+
+    def cloud_access(self, pbx: str) -> CloudAccess | None:
+        tenant = self._changed.get(pbx)
+        if tenant is None:
+            lookup = getattr(self._base, "cloud_access", None)
+            return lookup(pbx) if lookup is not None else None
+        return CloudAccess(admins=dict(tenant.state.admins), partner=tenant.state.partner)
 
 
 class _LinkIndex:

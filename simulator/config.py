@@ -14,8 +14,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import msgspec
-
+from adapters.inputs import InputError, read_document
 from core import commands as c
 from core.aggregates.context import Actor
 from core.aggregates.identifiers import tenant_id
@@ -68,9 +67,9 @@ class LiveConfig:
         for index, name in enumerate(spec.commands_files):  # one batch per file: later files may refer to earlier tenants
             path = Path(base, name)
             try:
-                document = c.decode_command_file(path.read_bytes(), format="toml" if path.suffix == ".toml" else "json")
-            except (OSError, msgspec.ValidationError, msgspec.DecodeError) as exc:
-                raise ScenarioError(f"{path}: {exc} - at `$.tenant.commands_files[{index}]`") from None
+                document = read_document(path, c.CommandFile)
+            except InputError as exc:  # size, UTF-8, nesting, a key given twice, the schema: one line naming the file
+                raise ScenarioError(f"{exc} - at `$.tenant.commands_files[{index}]`") from None
             self.apply(scenario.start, list(document.commands), "scenario", field=f"$.tenant.commands_files[{index}]")
         if spec.commands:
             self.apply(scenario.start, list(spec.commands), "scenario", field="$.tenant.commands")

@@ -12,7 +12,8 @@ from typing import Annotated, Literal
 
 import msgspec
 
-from core.aggregates.identifiers import ClockTime, Extension
+from adapters.inputs import InputError, read_document
+from core.aggregates.identifiers import ClockTime, Extension, Principal, whole
 from core.commands import Command
 from core.routing.caller import Presentation
 from simulator.kpis import figure_names
@@ -95,7 +96,7 @@ class ExplicitCall(msgspec.Struct, frozen=True, forbid_unknown_fields=True, rena
     """``from`` in the file, read by ``core.routing.normalise_caller``: absent, null, empty, ``anonymous``,
     ``sip:anonymous@anonymous.invalid`` and the other withheld spellings mean an anonymous caller."""
     digits: str | None = None
-    id: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_.:-]{1,40}$")] | None = None
+    id: Annotated[str, msgspec.Meta(pattern=whole(r"[A-Za-z0-9_.:-]{1,40}"))] | None = None
     """A name for assertions (``call saturday ends at voicemail of 2004``); else its arrival number."""
     presentation: Presentation | None = None
     """The network's presentation indicator: ``restricted`` or ``unavailable`` make the caller anonymous."""
@@ -127,7 +128,7 @@ class ConfigChange(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
     at_seconds: Seconds
     commands: Annotated[list[Command], msgspec.Meta(min_length=1)]
-    actor: str = "scenario"
+    actor: Principal = "scenario"
 
 
 class ProvisioningSpec(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -190,14 +191,10 @@ def assertion_problem(scenario: Scenario) -> str | None:
 
 def load_scenario(path: Path) -> Scenario:
     """Read and validate a scenario (TOML by suffix, else JSON)."""
-    data = path.read_bytes()
     try:
-        if path.suffix.lower() == ".toml":
-            scenario = msgspec.toml.decode(data, type=Scenario)
-        else:
-            scenario = msgspec.json.decode(data, type=Scenario)
-    except (msgspec.ValidationError, msgspec.DecodeError) as exc:
-        raise ScenarioError(f"{path}: {exc}") from None
+        scenario = read_document(path, Scenario)
+    except InputError as exc:  # size, UTF-8, nesting, a key given twice, the schema: one line naming the file
+        raise ScenarioError(str(exc)) from None
     if needs_limit(scenario):
         raise ScenarioError(f"{path}: Poisson arrivals never end: give duration_seconds or max_calls - at `$`")
     if scenario.start.tzinfo is None:

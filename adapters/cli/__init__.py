@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
-import sys
 from typing import Any
 
 import click
@@ -38,6 +37,9 @@ _COMMANDS = {
     "provision": "routing:provision",
     "audit": "audit:audit",
     "simulate": "simulate:simulate",
+    "ingest": "calls:ingest",
+    "history": "calls:history",
+    "conformance": "calls:conformance",
 }
 
 
@@ -49,12 +51,67 @@ class LazyGroup(click.Group):
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(set(super().list_commands(ctx)) | {n for n in _COMMANDS if _available(n)})
 
+    def invoke(self, ctx: click.Context) -> Any:
+        """Run the sub-command; a store that is not what was written, or cannot be read, is one line and exit 1.
+
+        Here rather than in ``main()``, so that every way of running the group (the console script, the tests'
+        ``CliRunner``) answers the same.
+        """
+        try:
+            return super().invoke(ctx)
+        except Exception as exc:  # noqa: BLE001 - only the store's faults are mapped; anything else is raised again
+            failure = store_failure(ctx, exc)
+            if failure is None:
+                raise
+            raise failure from None
+
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name not in _COMMANDS or not _available(cmd_name):
             return super().get_command(ctx, cmd_name)
         module_name, attribute = _COMMANDS[cmd_name].split(":")
         command = getattr(importlib.import_module(f"adapters.cli.{module_name}"), attribute)
         return attach_global_options(command)
+
+
+def store_failure(ctx: click.Context, exc: Exception) -> Failure | None:
+    """The one line (and exit status) for ``exc`` if it is a fault of the store: ``None`` for anything else.
+
+    - what was read is not what was written (``StoreIntegrityError``: an edited, missing or forged event,
+      snapshot or projection row), or a stored event cannot be decoded: exit 1, pointing at ``audit verify``;
+    - the SQLite file is damaged, truncated or not SQLite at all: exit 1, naming the file and SQLite's words;
+    - the file stayed locked by another writer: exit 4 (try again).
+    """
+    import sqlite3
+
+    from eventsourcing.persistence import MapperDeserialisationError, PersistenceError, RecordConflictError
+
+    from adapters.bootstrap import damaged_text
+    from adapters.cli.errors import BROKEN, CONFLICT
+    from core.errors import StoreIntegrityError
+
+    path = _store_path(ctx)
+    if isinstance(exc, StoreIntegrityError):
+        return Failure(f"{path}: {exc} — run: callroute audit verify", BROKEN)
+    if isinstance(exc, MapperDeserialisationError):
+        return Failure(f"{path}: a stored event cannot be read ({exc}) — run: callroute audit verify", BROKEN)
+    if isinstance(exc, RecordConflictError):
+        return Failure(f"{path}: another writer stored a change to the same record first; nothing was stored, retry", CONFLICT)
+    if isinstance(exc, sqlite3.DatabaseError | PersistenceError):
+        words = " ".join(str(exc).split())
+        if "locked" in words or "busy" in words:
+            return Failure(f"{path}: the store stayed locked by another writer ({words}); try again", CONFLICT)
+        return Failure(damaged_text(path, exc), BROKEN)
+    return None
+
+
+def _store_path(ctx: click.Context) -> Any:
+    env = ctx.find_root().meta.get("callroute.env")
+    if env is not None:
+        return env.db
+    from adapters.bootstrap import db_path
+    from adapters.cli.common import setting
+
+    return db_path(setting(ctx, "db"))
 
 
 def _available(name: str) -> bool:
@@ -85,12 +142,5 @@ def cli(ctx: click.Context, **_: Any) -> None:
 
 
 def main() -> None:
-    """Console-script entry point: the wall clock and Argon2, as wired by ``Wiring()``."""
-    from eventsourcing.persistence import MapperDeserialisationError
-
-    try:
-        cli(prog_name="callroute", obj=Wiring())
-    except MapperDeserialisationError as exc:
-        click.echo(f"callroute: error: a stored event cannot be read ({exc}); check the store with: callroute audit verify",
-                   err=True)
-        sys.exit(1)
+    """Console-script entry point: the wall clock and Argon2, as wired by ``Wiring()`` (faults of the store: ``LazyGroup.invoke``)."""
+    cli(prog_name="callroute", obj=Wiring())

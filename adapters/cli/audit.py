@@ -3,29 +3,33 @@
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import re
+import sqlite3
 import sys
+from contextlib import closing
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-from uuid import UUID
 
 import click
 import msgspec
+from eventsourcing.persistence import PersistenceError
 
 from adapters.cli.common import Env, pass_env
-from adapters.cli.errors import Failure, schema_text
+from adapters.cli.errors import BROKEN, Failure, exit_code, schema_text
 from adapters.cli.ledger import TENANT
 from adapters.cli.output import echo_json, exclusive, instant_text
 from adapters.cli.routing import AT, FROM_HELP, JSON, PRESENTATION, VIEW, Tables, caller_call, caller_text, decide, echo_decision
 from adapters.render import render_tenant
 from adapters.render_plan import explanation_lines, table_lines
 from adapters.words import path_order, typed, value_text
+from core.aggregates.access import check_access
+from core.aggregates.access import who as named_actor
 from core.aggregates.identifiers import tenant_id
 from core.aggregates.provisioning import provisioning_id
-from core.audit import stored_originators, verify_chain
+from core.audit import StoreReport, replay_verified, verify_chain, verify_store
+from core.errors import PermissionDeniedError
 from core.projections.compare import RecordedCall, allows, describe_possible, possible_outcomes
 from core.projections.history import FieldChange, HistoryEntry, plain, state_changes, tenant_history
 from core.queries import tenant_view
@@ -69,59 +73,213 @@ def audit() -> None:
 
 
 @audit.command("verify")
-@click.option("--tenant", "slug", metavar="SLUG", help="One tenant and its provisioning record (default: the whole store).")
+@click.option("--tenant", "slug", metavar="SLUG",
+              help="One tenant and its provisioning record (its telephony_admin, auditor or partner may); default: the "
+                   "whole store, for an operator (--operator).")
 @click.option("--expect-head", metavar="HASH",
-              help="A head kept earlier (64 hex digits, as this command prints it): the store head, or with --tenant "
-                   "that tenant's chain head.")
+              help="A head kept earlier (64 hex digits, as this command prints it: the store head, or with --tenant the "
+                   "tenant head): passes if nothing recorded up to it was removed, reordered or rewritten.")
+@click.option("--no-later-events", "no_later", is_flag=True,
+              help="With --expect-head: fail if any event was recorded after the kept head (when nothing should have been "
+                   "written since it was kept).")
 @pass_env
-def audit_verify(env: Env, slug: str | None, expect_head: str | None) -> None:
-    """Walk the hash chains; exit 0 when intact, 1 naming the first altered or missing event."""
+def audit_verify(env: Env, slug: str | None, expect_head: str | None, no_later: bool) -> None:
+    """Check the stored history: every chain, the store (or tenant) head, and the projection's rows.
+
+    Exit 0 when everything is as written; 1 naming each altered, missing or forged event, snapshot or
+    projection row, or a kept head the store no longer leads to.
+    """
     if expect_head is not None:
         if not HEAD.fullmatch(expect_head.strip().lower()):
             raise Failure(f"--expect-head {expect_head}: a head is 64 hex digits (0-9, a-f), as audit verify prints it")
         expect_head = expect_head.strip().lower()
-    app = env.app
-    # Every aggregate with rows in the store: a tenant whose first event was deleted is no
-    # longer listed by its creation, but its rows are.
-    stored = stored_originators(app.recorder)
-    known = {tenant_id(name).hex: name for name in app.list_tenants()}
-    known.update({provisioning_id(name).hex: f"{name} provisioning" for name in list(known.values())})
-    if slug is not None:
-        wanted = {tenant_id(slug).hex, provisioning_id(slug).hex} & stored
-        if not wanted:
-            raise Failure(env.unknown_tenant(slug))
-    else:
-        wanted = stored
-    if not wanted:
-        click.echo(f"{env.db}: the store holds no events; nothing to verify")
-        sys.exit(1)
-    broken = False
-    heads: list[str] = []
-    tenant_head = None
-    for key in sorted(wanted, key=lambda k: known.get(k, "~" + k)):
-        name = known.get(key, f"aggregate {key} (its first event is missing)")
-        is_tenant = not name.endswith(" provisioning")
-        report = verify_chain(app.recorder, app.mapper, UUID(key), app.snapshots if is_tenant else None)
-        heads.append(f"{key} {report.head}")
-        if report.first_break is not None:
-            b = report.first_break
-            click.echo(f"{name}: BROKEN at event version {b.version}: {b.problem}: {b.detail}")
-            broken = True
-        else:
-            click.echo(f"{name}: intact, {report.events} events, head {report.head}")
-        if is_tenant and slug is not None:
-            tenant_head = report.head
-    store_head = hashlib.sha256("\n".join(sorted(heads)).encode()).hexdigest()
-    if slug is None:
-        click.echo(f"store head {store_head}")
-    if expect_head is not None and not broken:
-        actual = tenant_head if slug is not None else store_head
-        if actual != expect_head:
-            what = f"{slug}'s chain head" if slug is not None else "the store head"
-            click.echo(f"{what} {actual} is not the expected {expect_head}: events were removed or rewritten")
-            broken = True
+    elif no_later:
+        raise Failure("--no-later-events: give the kept head with --expect-head HASH")
+    damage = _damage(env.db)
+    if damage is not None:
+        raise Failure(damage, BROKEN)
+    try:
+        lines, broken = _verify(env, slug, expect_head, no_later)
+    except (sqlite3.DatabaseError, PersistenceError) as exc:
+        raise Failure(_damaged(env.db, exc), BROKEN) from None
+    click.echo("\n".join(lines))
     if broken:
-        sys.exit(1)
+        sys.exit(BROKEN)
+
+
+def _verify(env: Env, slug: str | None, expect_head: str | None, no_later: bool) -> tuple[list[str], bool]:
+    """The lines ``audit verify`` prints, and whether anything is not as written (all read before anything is printed)."""
+    app = env.app
+    if slug is None and not env.actor.operator:
+        refused = PermissionDeniedError(f"audit verify without --tenant covers every tenant of the store: {named_actor(env.actor)} "
+                                        "is not a platform operator (--operator); verify one tenant with --tenant SLUG")
+        raise Failure(env.refusal(refused, {}), exit_code(refused))
+    if slug is not None:
+        _may_verify(env, slug)
+    report = verify_store(app, slug, expect_head=expect_head)
+    if not report.records:
+        if slug is not None:
+            raise env.no_tenant(slug)
+        return [f"{env.db}: the store holds no events; nothing to verify"], True
+    lines = []
+    for record in report.records:
+        b = record.report.first_break
+        if b is not None:
+            lines.append(f"{record.name}: BROKEN at event version {b.version}: {b.problem}: {b.detail}")
+        else:
+            lines.append(f"{record.name}: intact, {_count(record.report.events, 'event')}, head {record.report.head}")
+    projection, differs = _projection_lines(env, slug) if report.intact else (
+        ["projection: not compared with the events, which are not as written"], False)
+    lines.extend(projection)
+    what = "store" if slug is None else "tenant"
+    lines.append(f"{what} head {report.store_head} after {_count(report.events, 'event')}")
+    kept_lines, kept_fails = ([], False) if report.kept is None else _kept_lines(report, what, no_later)
+    lines.extend(kept_lines)
+    return lines, not report.intact or differs or kept_fails
+
+
+def _count(n: int, noun: str, plural: str | None = None) -> str:
+    return f"{n:,} {noun if n == 1 else plural or noun + 's'}"
+
+
+def _may_verify(env: Env, slug: str) -> None:
+    """Refuse unless the actor may verify tenant ``slug``: its telephony_admin, auditor or partner, or an operator.
+
+    An unknown tenant and a forbidden one give the same line. A tenant that cannot be loaded as stored (its chain or
+    snapshot is not as written) is judged by its events up to the first break, never by a snapshot; an operator may
+    verify any tenant that has rows.
+    """
+    from core.errors import DomainError, UnknownTenantError
+
+    app = env.app
+    if env.actor.operator:
+        if not any(app.recorder.select_events(record, limit=1) for record in (tenant_id(slug), provisioning_id(slug))):
+            raise env.no_tenant(slug)
+        return
+    state = None
+    try:
+        state = app.tenant(slug).state
+    except UnknownTenantError:
+        raise env.no_tenant(slug) from None
+    except Exception:  # noqa: BLE001 - its stored events or snapshot do not load as written: judged by its verified events
+        try:
+            tenant = replay_verified(app.recorder, app.mapper, tenant_id(slug),
+                                     verify_chain(app.recorder, app.mapper, tenant_id(slug)))
+            state = None if tenant is None else tenant.state
+        except Exception:  # noqa: BLE001, S110 - nothing of it can be trusted: only an operator may verify it
+            pass
+    if state is None:
+        raise env.no_tenant(slug)
+    try:
+        check_access(env.actor, slug, state.admins, state.partner, action="verify")
+    except DomainError as exc:
+        raise Failure(env.refusal(exc, {"tenant": ("--tenant", slug)}), exit_code(exc)) from None
+
+
+def _projection_lines(env: Env, slug: str | None) -> tuple[list[str], bool]:
+    """The projection's stored rows against a rebuild from the events: a line per disagreement, or one saying they agree;
+    and whether any differs.
+
+    Nothing when the store has no projection yet; the rows are compared up to the projection's stored position.
+    """
+    from adapters.projection_store import SQLiteProjectionStore
+    from core.projections.check import check_projection
+
+    with closing(sqlite3.connect(f"file:{env.db}?mode=ro", uri=True)) as connection:
+        tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    if "projection_position" not in tables:
+        return [], False
+    store = SQLiteProjectionStore(env.db)
+    try:
+        try:
+            loaded = store.load()
+        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+            return [f"projection: a stored row cannot be read ({exc})"], True
+        keys = store.connection.execute("SELECT slug, version FROM projection_tables").fetchall()
+        try:
+            check = check_projection(env.app, loaded, store.table, keys, tenant=slug)
+        except (sqlite3.DatabaseError, PersistenceError):
+            raise
+        except Exception as exc:  # noqa: BLE001 - whatever stops the rebuild is reported, in one line
+            return [f"projection: cannot be rebuilt from the events to compare its rows: {exc}"], True
+    finally:
+        store.close()
+    if check.problems:
+        more = [f"projection: and {_count(check.more, 'more disagreement')}"] if check.more else []
+        return [*check.problems, *more], True
+    if not check.tenants and not check.tables:
+        return [], False
+    whose = f"{slug}'s rows" if slug is not None else f"the rows of {_count(check.tenants, 'tenant')}"
+    return [f"projection: {whose} agree with the events ({_count(check.changes, 'change record')}, "
+            f"{_count(check.confirmations, 'confirmation')}, {_count(check.policies, 'provider policy', 'provider policies')}, "
+            f"{_count(check.tables, 'table')})"], False
+
+
+def _kept_lines(report: StoreReport, what: str, no_later: bool) -> tuple[list[str], bool]:
+    """What the kept head is to the store now, in words; and whether that fails the check."""
+    kept = report.kept
+    assert kept is not None
+    if kept.after is not None:
+        line = f"the kept head is the {what} head after event {kept.after:,} of {report.events:,}"
+        # The running head covers the hashes the events record; a chain broken above is an event changed after it was recorded.
+        line += ": nothing up to it was removed or changed" if report.intact else (
+            ": nothing up to it was removed or reordered, but the broken chains above show events edited since")
+        if not kept.later:
+            return [line], False
+        since = sum(count for *_, count in kept.later)
+        spans = [f"{name} v{first}" + (f"-v{last}" if last != first else "") for name, first, last, _ in kept.later[:10]]
+        if len(kept.later) > 10:
+            spans.append(f"and {_count(len(kept.later) - 10, 'more record')}")
+        recorded = f"{_count(since, 'event')} {'was' if since == 1 else 'were'} recorded after it: {', '.join(spans)}"
+        if no_later:
+            return [f"{line}, but {recorded}, and --no-later-events says none was"], True
+        return [f"{line}; {recorded}"], False
+    if kept.earlier_form == "store":
+        return ["the kept head is the store head in its earlier form (over every record's chain head), which only an "
+                "unchanged store matches: nothing was removed or changed"], False
+    if kept.earlier_form is not None:
+        record = next(r.report for r in report.records if r.name == kept.earlier_form)
+        line = (f"the kept head is {kept.earlier_form}'s chain head at event {kept.earlier_version}, a head in its earlier form: "
+                f"{kept.earlier_form} is intact up to it")
+        after = record.events - (kept.earlier_version or 0)
+        if what == "store":
+            line += " (it covers that record only; keep the store head to cover every tenant)"
+        if after and no_later:
+            return [f"{line}, but {_count(after, 'event')} of it {'was' if after == 1 else 'were'} recorded after it, "
+                    "and --no-later-events says none was"], True
+        return [line + (f"; {_count(after, 'event')} of it recorded after it" if after else "")], False
+    return [f"the kept head {kept.head} is none of the {what} heads of these {_count(report.events, 'event')}: the history "
+            "it covered was removed or rewritten"], True
+
+
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
+def _damage(path: Path) -> str | None:
+    """Why the SQLite file at ``path`` is damaged (SQLite's own check, read-only), or None: a missing or foreign file is
+    left to the usual store checks."""
+    try:
+        with path.open("rb") as file:
+            if file.read(len(_SQLITE_MAGIC)) != _SQLITE_MAGIC:
+                return None
+    except OSError:
+        return None
+    try:
+        with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as connection:
+            found = [row[0] for row in connection.execute("PRAGMA quick_check(2)")]
+    except sqlite3.DatabaseError as exc:
+        return _damaged(path, exc)
+    if found != ["ok"]:
+        return _damaged(path, "; ".join(found))
+    return None
+
+
+def _damaged(path: Path, problem: object) -> str:
+    """One line: the file, that it is damaged, and SQLite's words for how (on one line, shortened)."""
+    words = " ".join(str(problem).replace("*** in database main ***", "").split()) or type(problem).__name__
+    if len(words) > 160:
+        words = words[:157] + "..."
+    return f"{path}: the SQLite file is damaged ({words}), so what it stores cannot all be read; restore it from a backup"
 
 
 def _history_lines(entries: list[HistoryEntry], zone: Any) -> list[str]:
@@ -310,14 +468,14 @@ def explain_call(env: Env, slug: str, dialled: str | None, caller: str | None, p
                    f"{'desired' if desired else 'live'} table version {table.version}")
         echo_decision(decide(table, call, {}, {"to": ("--to", dialled), "tenant": ("--tenant", slug)}))
         return
+    from adapters.inputs import InputError, read_json_lines
+
+    try:  # every line is read and checked before any call is explained
+        recorded_calls = read_json_lines(calls_file, RecordedCall)
+    except InputError as exc:
+        raise Failure(schema_text(str(exc))) from None
     differing = 0
-    for number, line in enumerate(calls_file.read_bytes().splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            recorded = msgspec.json.decode(line, type=RecordedCall)
-        except (msgspec.ValidationError, msgspec.DecodeError) as exc:
-            raise Failure(f"{calls_file}:{number}: {schema_text(str(exc))}") from None
+    for number, recorded in recorded_calls:
         table = table_for(recorded.at)
         decision = decide(table, recorded.routing_call(), dict(recorded.states),
                           {"to": (f"{calls_file}:{number}: to", recorded.to)})

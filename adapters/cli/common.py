@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 import click
 
-from adapters.cli.errors import Failure, before_nothing_stored, exit_code, refusal_text, schema_text
+from adapters.cli.errors import ACTOR_HINT, Failure, before_nothing_stored, exit_code, refusal_text, schema_text
 from adapters.cli.instants import parse_instant
 from adapters.wallclock import WallClock
 
@@ -135,13 +135,18 @@ class Env:
     def __init__(self, ctx: click.Context) -> None:
         from adapters.bootstrap import db_path, directory_path
         from core.aggregates.context import Actor
+        from core.aggregates.identifiers import name_problem
 
         wiring = ctx.find_root().obj
         self.wiring: Wiring = wiring if isinstance(wiring, Wiring) else Wiring()
         self.db = db_path(setting(ctx, "db"))
         self.directory = directory_path(setting(ctx, "pbx_directory"))
         principal = setting(ctx, "actor") or os.environ.get("CALLROUTE_ACTOR") or _default_actor()
-        self.actor = Actor(principal=principal, partner=setting(ctx, "partner"), operator=bool(setting(ctx, "operator")))
+        partner = setting(ctx, "partner")
+        for flag, value in (("--actor", principal), ("--partner", partner)):
+            if value is not None and (problem := name_problem(value)) is not None:
+                raise Failure(f"{flag} {value!r}: {problem}")
+        self.actor = Actor(principal=principal, partner=partner, operator=bool(setting(ctx, "operator")))
         self._app: CallrouteApp | None = None
         self._created: list[Path] = []
 
@@ -158,7 +163,7 @@ class Env:
         if self._app is None:
             problem = store_problem(self.db)
             if problem is not None:
-                raise Failure(problem)
+                raise Failure(problem, problem.exit_code)
             self._app = self._open()
         return self._app
 
@@ -172,7 +177,7 @@ class Env:
         if self._app is None:
             problem = store_problem(self.db)
             if problem is not None and self.db.exists():
-                raise Failure(problem)
+                raise Failure(problem, problem.exit_code)
             if not self.db.exists():
                 self._created = [self.db] + [folder for folder in self.db.absolute().parents if not folder.exists()]
             self._app = self._open()
@@ -186,27 +191,15 @@ class Env:
 
     def _check_directory(self) -> None:
         """Read the SIP PBX directory file, if one is given; a problem with it is one line naming --pbx-directory."""
-        import msgspec
-
         from adapters.directory import load_directory_file
+        from adapters.inputs import InputError
 
         if self.directory is None:
             return
-        shown = f"--pbx-directory {self.directory}"
         try:
-            load_directory_file(self.directory)
-        except FileNotFoundError:
-            raise Failure(f"{shown}: no such file") from None
-        except IsADirectoryError:
-            raise Failure(f"{shown}: a folder, not a file") from None
-        except PermissionError:
-            raise Failure(f"{shown}: the file cannot be read (permission denied)") from None
-        except OSError as exc:
-            raise Failure(f"{shown}: the file cannot be read ({(exc.strerror or str(exc)).lower()})") from None
-        except msgspec.ValidationError as exc:
-            raise Failure(f"{shown}: {schema_text(str(exc))}") from None
-        except msgspec.DecodeError as exc:
-            raise Failure(f"{shown}: not a TOML file ({exc})") from None
+            load_directory_file(self.directory, where=f"--pbx-directory {self.directory}")
+        except InputError as exc:
+            raise Failure(schema_text(str(exc))) from None
 
     def _forget_created_store(self) -> None:
         """Remove the store this invocation created, with its -wal/-shm files and new folders, if nothing is stored in it."""
@@ -262,10 +255,15 @@ class Env:
 
     def refusal(self, exc: DomainError, flags: dict[str, tuple[str, object]] | None, zone: ZoneInfo | None = None) -> str:
         """``refusal_text``, with what helps next: the tenants the actor may read, where SIP PBXs are listed."""
+        from core.errors import TenantNotVisibleError
+
         text = refusal_text(exc, flags, self.actor, zone)
         rule = getattr(exc, "rule", None)
         if rule == "unknown_tenant":
             text = before_nothing_stored(text, f"; {self.tenants_hint()}")
+        elif isinstance(getattr(exc, "cause", exc), TenantNotVisibleError):
+            # Unknown and forbidden read the same: the hint depends on the actor only, never on the tenant named.
+            text = _before_actor_hint(text, f"; {self.tenants_hint()}")
         elif rule == "not_found" and "SIP PBX" in text and self.directory is None:
             text = before_nothing_stored(text, "; SIP PBXs and their internal numbers are listed in the file named by "
                                                 "--pbx-directory FILE or CALLROUTE_PBX_DIRECTORY, and none was given")
@@ -273,27 +271,39 @@ class Env:
 
     def tenants_hint(self) -> str:
         """``tenants you may read: a, b`` (or ``none``)."""
-        from core.errors import DomainError
-
-        readable = []
-        for slug in self.app.list_tenants():
-            try:
-                self.app.get_tenant(slug, self.actor)
-            except DomainError:
-                continue
-            readable.append(slug)
+        readable = self.app.list_tenants(self.actor)
         return f"tenants you may read: {', '.join(sorted(readable)) or 'none'}"
 
     def unknown_tenant(self, slug: str) -> str:
-        """The line for a tenant that does not exist, as every command says it."""
-        return f"--tenant {slug}: no tenant {slug!r}; {self.tenants_hint()}"
+        """The line for a tenant that does not exist, as every command says it.
+
+        Only an operator, who may read every tenant, is told that it does not exist; anyone else gets the line for a
+        tenant they may not read (``no_tenant`` gives the exit status that goes with it).
+        """
+        return self.no_tenant(slug).message
+
+    def no_tenant(self, slug: str) -> Failure:
+        """The failure for a tenant that does not exist: exit 2 for an operator, else the same as a forbidden one (exit 3)."""
+        from core.aggregates.access import not_visible
+        from core.errors import UnknownTenantError
+
+        error = UnknownTenantError(f"no tenant {slug!r}", field="tenant") if self.actor.operator else not_visible(self.actor, slug)
+        return Failure(self.refusal(error, {"tenant": ("--tenant", slug)}), exit_code(error))
 
     def readable(self, slug: str) -> Any:
         """The tenant's view if the actor may read it; else one line naming --tenant, with the reason and exit status."""
+        return self.check_tenant(slug, "read")
+
+    def check_tenant(self, slug: str, action: str = "read") -> Any:
+        """The tenant's view if the actor may ``action`` ("read" or "verify") it; else the one line and exit status.
+
+        A tenant that does not exist and one the actor may not read give the same line and exit 3, unless the actor
+        is an operator (exit 2, "no tenant").
+        """
         from core.errors import DomainError
 
         try:
-            return self.app.get_tenant(slug, self.actor)
+            return self.app.get_tenant(slug, self.actor, action=action)  # type: ignore[arg-type]
         except DomainError as exc:
             raise Failure(self.refusal(exc, {"tenant": ("--tenant", slug)}), exit_code(exc)) from None
 
@@ -304,6 +314,12 @@ class Env:
     def instant(self, value: str | None, option: str = "--at", zone: ZoneInfo | None = None) -> datetime:
         """``--at`` as given: now, an instant with an offset, or a tenant-local date or time (which is said on stderr)."""
         return parse_instant(value, self.clock, option=option, zone=zone)
+
+
+def _before_actor_hint(text: str, extra: str) -> str:
+    """``text`` with ``extra`` added before the closing "(name who acts with --actor …)" of a permission refusal."""
+    at = text.rfind(f" ({ACTOR_HINT}")
+    return text + extra if at < 0 else text[:at] + extra + text[at:]
 
 
 def pass_env(function: Callable[..., Any]) -> Callable[..., Any]:

@@ -74,7 +74,9 @@ def refusal_text(
                 detail = re.sub(rf"\b{re.escape(field_name)}\b", flag, detail)
         if named is not None:
             flag, value = named
-            text = f"{flag}{'' if value is None else f' {value}'}: {detail}"
+            # A value with a control character or a bidirectional override is shown escaped, as it cannot be shown as typed.
+            shown = value if value is None or str(value).isprintable() else repr(value)
+            text = f"{flag}{'' if shown is None else f' {shown}'}: {detail}"
         else:
             text = f"{path}: {detail}" if path else detail
     text = _INSTANT.sub(lambda m: _instant_words(m[0], zone), text)
@@ -123,9 +125,9 @@ def cause_detail(exc: Any) -> str:
 
 # Patterns of the schema whose Meta carries no description (or one that reads badly in a sentence).
 _PATTERN_WORDS = {
-    r"^[^@\s]+@[^@\s]+\.[^@\s]+$": "not an e-mail address (write it like ann@example.com)",
-    r"^[0-9*#]{1,12}$": "not an internal number (1 to 12 of the digits 0-9, * and #)",
-    r"^https?://\S+$": "not a web address (it starts with http:// or https://)",
+    r"^(?:[^@\s]+@[^@\s]+\.[^@\s]+)$(?!\n)": "not an e-mail address (write it like ann@example.com)",
+    r"^(?:[0-9*#]{1,12})$(?!\n)": "not an internal number (1 to 12 of the digits 0-9, * and #)",
+    r"^(?:https?://\S+)$(?!\n)": "not a web address (it starts with http:// or https://)",
 }
 _TYPE_WORDS = {"int": "a whole number", "float": "a number", "str": "text", "bool": "true or false", "array": "a list",
                "object": "a table of fields", "null": "nothing", "datetime": "an instant with an offset"}

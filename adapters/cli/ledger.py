@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import click
-import msgspec
 
 from adapters.cli.common import Env, pass_env, setting
 from adapters.cli.errors import Failure, schema_text
 from adapters.cli.output import echo_json, echo_table, echo_warnings, instant_text
+from adapters.inputs import InputError, format_of, read_document
 from adapters.render import render_tenant
 from core import commands as c
 from core.aggregates.context import Actor
+from core.aggregates.identifiers import REASON_RULE, name_problem
 from core.errors import DomainError
 
 TENANT = click.option("--tenant", "slug", required=True, metavar="SLUG", help="The tenant's short name, e.g. nordic-dental.")
@@ -32,19 +34,34 @@ def echo_receipt(receipt: object) -> None:
 @REASON
 @pass_env
 def apply_file(env: Env, file: Path, fmt: str | None, reason: str | None) -> None:
-    """Apply a JSON or TOML file of commands, all or nothing (creates the store if needed)."""
-    fmt = fmt or ("toml" if file.suffix.lower() == ".toml" else "json")
+    """Apply a JSON or TOML file of commands, all or nothing (creates the store if needed).
+
+    The actor is who runs callroute (--actor or CALLROUTE_ACTOR, and --partner): a file whose actor
+    names someone else is refused.
+    """
     try:
-        document = c.decode_command_file(file.read_bytes(), format=fmt)
-    except (msgspec.ValidationError, msgspec.DecodeError) as exc:
-        raise Failure(f"{file}: {schema_text(str(exc))}; nothing was stored") from None
-    actor = env.actor
-    if document.actor is not None and setting(click.get_current_context(), "actor") is None:
-        # The file names who acts; --partner and --operator on the command line still apply.
-        actor = Actor(principal=document.actor.principal, partner=env.actor.partner or document.actor.partner,
-                      operator=env.actor.operator)
-    echo_receipt(env.execute(list(document.commands), actor=actor, reason=reason or document.reason, creates=True,
-                             where=str(file)))
+        document = read_document(file, c.CommandFile, format=fmt)
+    except InputError as exc:
+        raise Failure(f"{schema_text(str(exc))}; nothing was stored") from None
+    if reason is not None and name_problem(reason) is not None:
+        raise Failure(f"--reason {reason!r}: {REASON_RULE}; nothing was stored")
+    if document.actor is not None:
+        _check_file_actor(file, fmt or format_of(file), document.actor, env.actor)
+    echo_receipt(env.execute(list(document.commands), reason=reason or document.reason, creates=True, where=str(file)))
+
+
+def _check_file_actor(file: Path, fmt: str, named: c.ActorSpec, running: Actor) -> None:
+    """Refuse a command file whose ``[actor]`` is not who runs the command: its principal, and its partner if it names one."""
+    table = "[actor]" if fmt == "toml" else '"actor"'
+    hint = "the actor is who runs callroute (--actor or CALLROUTE_ACTOR"
+    if named.principal != running.principal:
+        given = setting(click.get_current_context(), "actor") or os.environ.get("CALLROUTE_ACTOR")
+        by = f"{running.principal!r}" + ("" if given else ", as no --actor or CALLROUTE_ACTOR is given")
+        raise Failure(f"{file}: {table} names {named.principal!r}, but the command is run by {by}; {hint}); nothing was stored")
+    if named.partner is not None and named.partner != running.partner:
+        now = f"for partner {running.partner!r}" if running.partner else "for no partner"
+        raise Failure(f"{file}: {table} names partner {named.partner!r}, but the command is run {now}; "
+                      f"{hint}, with --partner); nothing was stored")
 
 
 @click.group()
@@ -74,7 +91,7 @@ def tenant_create(env: Env, slug: str, name: str, time_zone: str, plan: str, rea
 def tenant_list(env: Env, as_json: bool) -> None:
     """List the tenants the actor may read."""
     views = []
-    for slug in env.app.list_tenants():
+    for slug in env.app.list_tenants(env.actor):  # only those it may read: no refusal (logged with its slug) for the others
         try:
             views.append(env.app.get_tenant(slug, env.actor))
         except DomainError:

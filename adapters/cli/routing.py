@@ -38,7 +38,12 @@ FROM_HELP = ("The caller id: a number, a tel: or sip: URI; withheld when empty, 
 
 
 class Tables:
-    """The routing projection of the store, caught up, after checking that the actor may read the tenant."""
+    """The routing projection of the store, caught up, after checking that the actor may read the tenant.
+
+    What it serves is checked on the way (``core/integrity.py``): the events it catches up on, and
+    every row it read back from the store that an answer rests on; a disagreement raises
+    ``StoreIntegrityError``, which the command line turns into one line and exit 1 (``LazyGroup.invoke``).
+    """
 
     def __init__(self, env: Env, slug: str, *, build: bool = True) -> None:
         from adapters.bootstrap import build_projection

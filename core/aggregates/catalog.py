@@ -7,10 +7,10 @@ from typing import Annotated, Literal
 
 import msgspec
 
-from core.aggregates.identifiers import LanguageTag, Name
+from core.aggregates.identifiers import LanguageTag, Name, whole
 from core.aggregates.targets import Destination
 
-Sha256 = Annotated[str, msgspec.Meta(pattern=r"^[0-9a-f]{64}$", description="SHA-256 of the audio bytes, hex")]
+Sha256 = Annotated[str, msgspec.Meta(pattern=whole(r"[0-9a-f]{64}"), description="SHA-256 of the audio bytes, hex")]
 
 
 class AudioFile(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

@@ -10,11 +10,11 @@ from core.aggregates.access import Permission
 from core.aggregates.catalog import INCLUDED, AudioFile, BillingItem, ExtraKind, Plan
 from core.aggregates.commanding import Command, handles
 from core.aggregates.context import CommandContext
-from core.aggregates.identifiers import Name
+from core.aggregates.identifiers import Name, Principal
 from core.aggregates.tenant import Tenant, TenantEvent
 from core.errors import AlreadyExistsError, ConflictError, NotFoundError, ValidationFailed
 
-PrincipalId = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+PrincipalId = Principal
 
 
 class ChangePlan(Command, kw_only=True, tag="change_plan"):
@@ -68,7 +68,7 @@ def buy_extras(tenant: Tenant, cmd: BuyExtras, ctx: CommandContext) -> None:
 
 
 class GrantPermission(Command, kw_only=True, tag="grant_permission"):
-    """Give a principal a permission on the tenant."""
+    """Give a principal a permission on the tenant: telephony_admin (read and change) or auditor (read, verify, history)."""
 
     principal: PrincipalId
     permission: Permission = "telephony_admin"
@@ -86,7 +86,8 @@ class PermissionGranted(TenantEvent):
 
 @handles(GrantPermission)
 def grant_permission(tenant: Tenant, cmd: GrantPermission, ctx: CommandContext) -> None:
-    """``telephony_admin`` lets a principal read and change the tenant's telephony (seed 001 "Telefonisystem")."""
+    """``telephony_admin`` lets a principal read and change the tenant's telephony (seed 001 "Telefonisystem");
+    ``auditor`` lets it read everything of the tenant, verify it and read its history, and change nothing."""
     if cmd.permission in tenant.state.admins.get(cmd.principal, ()):
         raise ValidationFailed(f"{cmd.principal!r} already has {cmd.permission}", field="principal")
     tenant.trigger(PermissionGranted, ctx, principal=cmd.principal, permission=cmd.permission)
@@ -115,7 +116,7 @@ class PermissionRevoked(TenantEvent):
 
 @handles(RevokePermission)
 def revoke_permission(tenant: Tenant, cmd: RevokePermission, ctx: CommandContext) -> None:
-    """The last administrator of a tenant that no partner manages cannot be removed."""
+    """The last administrator of a tenant that no partner manages cannot be removed (an auditor is no administrator)."""
     admins = tenant.state.admins
     if cmd.permission not in admins.get(cmd.principal, ()):
         raise NotFoundError(f"{cmd.principal!r} does not have {cmd.permission}", field="principal")

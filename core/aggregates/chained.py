@@ -10,10 +10,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from eventsourcing.domain import Aggregate
+from eventsourcing.domain import Aggregate, CanInitAggregate
 from eventsourcing.utils import register_topic
 
-from core.aggregates.chain import event_hash
+from core.aggregates.chain import GENESIS, event_hash
 from core.aggregates.context import CommandContext
 from core.codec import stable_topic, stored_state
 from core.errors import ConflictError, ValidationFailed
@@ -37,6 +37,13 @@ class ChainedEvent(Aggregate.Event):
             register_topic(topic, cls)
 
     def mutate(self, aggregate: Any) -> Any:
+        # The reader's check of the chain (``core/integrity.py``): the next version, linked to the head before it. A stored
+        # event's hash was checked against its content when it was decoded (``core/codec.py``).
+        if aggregate is None:
+            if self.originator_version != 1 or self.prev_hash != GENESIS or not isinstance(self, CanInitAggregate):
+                raise _out_of_chain(self, 0, GENESIS)
+        elif self.originator_version != aggregate.version + 1 or self.prev_hash != aggregate.head:
+            raise _out_of_chain(self, aggregate.version, aggregate.head)
         aggregate = super().mutate(aggregate)
         aggregate.head = self.hash
         return aggregate
@@ -48,6 +55,21 @@ class ChainedEvent(Aggregate.Event):
 
 _TRIGGERED: set[type] = set()
 """Event classes ``Chained.trigger`` has made once through the library's ``trigger_event``, whose checks they passed."""
+
+
+class EarlyInstantError(ConflictError):
+    """A change dated before the aggregate's last change: events are recorded in time order.
+
+    With an instant the caller gave, that is bad input. With one read from the clock, another writer stored a later
+    change after the reading (``CallrouteApp.execute`` reads the clock again and retries), or this clock is behind
+    that writer's: ``at`` and ``last_change`` say which instants.
+    """
+
+    def __init__(self, at: datetime, last_change: datetime) -> None:
+        super().__init__(f"the instant {at.isoformat()} is before the last change ({last_change.isoformat()}); "
+                         "events are recorded in time order", field="at")
+        self.at = at
+        self.last_change = last_change
 
 
 class Chained:
@@ -127,11 +149,23 @@ class Chained:
         if at.tzinfo is None:
             raise ValidationFailed("the instant of a change must carry a time zone", field="at")
         if at < self.modified_on:  # type: ignore[attr-defined]
-            raise ConflictError(
-                f"the instant {at.isoformat()} is before the last change ({self.modified_on.isoformat()}); "  # type: ignore[attr-defined]
-                "events are recorded in time order",
-                field="at",
-            )
+            raise EarlyInstantError(at, self.modified_on)  # type: ignore[attr-defined]
+
+
+def _out_of_chain(event: Any, version: int, head: str) -> Exception:
+    """``StoreIntegrityError`` for ``event`` applied after ``version`` (whose hash is ``head``): a gap, or a broken link."""
+    from core.integrity import broken, gap
+
+    if event.originator_version != version + 1:
+        if event.originator_version <= version:
+            return broken(event.originator_id, event.originator_version, f"version {event.originator_version} is stored "
+                                                                        f"again after version {version}")
+        return gap(event.originator_id, version + 1, event.originator_version)
+    if version == 0 and not isinstance(event, CanInitAggregate):
+        return broken(event.originator_id, 1, f"the first stored event is a {stable_topic(type(event))}, not a creation")
+    return broken(event.originator_id, event.originator_version,
+                  f"the stored {stable_topic(type(event))} does not link to the hash of version {version} "
+                  "(rows swapped or replaced, or an edit re-hashed)")
 
 
 def replay(event: Any, aggregate: Any) -> Any:

@@ -18,18 +18,18 @@ from core.aggregates.commanding import Command, handles
 from core.aggregates.context import CommandContext
 from core.aggregates.dated import CLOSABLE, MAX_DAYS, OWN_HANDLING, Closure, ClosureDestination, ClosureScope, OwnHandling
 from core.aggregates.hours import Window
-from core.aggregates.identifiers import Name
+from core.aggregates.identifiers import Name, whole
 from core.aggregates.loops import refuse_loops
 from core.aggregates.tenant import Tenant, TenantEvent
 from core.errors import AlreadyExistsError, NotFoundError, ValidationFailed
 
-CountryCode = Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2 country code, e.g. SE")]
-Subdivision = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9-]{1,10}$", description="ISO 3166-2 subdivision, e.g. BY")]
+CountryCode = Annotated[str, msgspec.Meta(pattern=whole(r"[A-Z]{2}"), description="ISO 3166-1 alpha-2 country code, e.g. SE")]
+Subdivision = Annotated[str, msgspec.Meta(pattern=whole(r"[A-Za-z0-9-]{1,10}"), description="ISO 3166-2 subdivision, e.g. BY")]
 FIRST_YEAR, LAST_YEAR = 1900, 2200
 """The years closures and imports may name: any calendar a tenant plans with, and far from ``date``'s limits."""
 Year = Annotated[int, msgspec.Meta(ge=FIRST_YEAR, le=LAST_YEAR)]
-HolidayCategory = Annotated[str, msgspec.Meta(pattern=r"^[a-z_]{2,30}$", description="a category of the holidays package")]
-HolidayLanguage = Annotated[str, msgspec.Meta(pattern=r"^[a-z]{2,3}(_[A-Z]{2})?$", description="e.g. en_US or sv")]
+HolidayCategory = Annotated[str, msgspec.Meta(pattern=whole(r"[a-z_]{2,30}"), description="a category of the holidays package")]
+HolidayLanguage = Annotated[str, msgspec.Meta(pattern=whole(r"[a-z]{2,3}(_[A-Z]{2})?"), description="e.g. en_US or sv")]
 MAX_YEARS = 10
 """Years one import may cover: enough to plan ahead, few enough to list and review."""
 DEFAULT_CATEGORIES = ("public", "de_facto")

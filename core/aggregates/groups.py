@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 import msgspec
 
-from core.aggregates.identifiers import Extension, Name
+from core.aggregates.identifiers import BillingId, Extension, Name, whole
 from core.aggregates.targets import EntityId, MemberRingSeconds, ToExtension, ToGroup, ToRemote, ToVoicemail
 
 RingStrategy = Literal["sequential", "simultaneous", "round_robin", "least_recent", "random"]
@@ -38,7 +38,7 @@ class SipMember(_MemberRef, tag="sip"):
     """An employee of an office (SIP) PBX, by internal number."""
 
     pbx: EntityId
-    internal_number: Annotated[str, msgspec.Meta(pattern=r"^[0-9*#]{1,12}$")]
+    internal_number: Annotated[str, msgspec.Meta(pattern=whole(r"[0-9*#]{1,12}"))]
 
 
 MemberRef = LocalMember | CloudMember | SipMember
@@ -68,7 +68,7 @@ class GroupSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
     name: Name
     number: str | None = None
-    billing_id: Annotated[str, msgspec.Meta(min_length=1, max_length=40)] | None = None
+    billing_id: BillingId | None = None
     display_number: str | None = None
     strategy: RingStrategy = "sequential"
     timeout_seconds: GroupTimeoutSeconds = 60

@@ -20,19 +20,52 @@ from core.errors import MalformedMacError, MalformedNumberError, PinRuleError, U
 
 TENANT_NAMESPACE = uuid.UUID("6f1d3c1e-5a8e-4b8e-9c57-2f0c1e7d4a10")
 
-Slug = Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9][a-z0-9-]{1,39}$", description="tenant id: 2-40 of a-z, 0-9, '-'")]
-Extension = Annotated[str, msgspec.Meta(pattern=r"^[0-9]{2,6}$", description="internal extension: 2-6 digits")]
-# Shape only; the numbering plan is checked by normalise_number().
-PhoneNumber = Annotated[str, msgspec.Meta(pattern=r"^\+?[0-9 ()-]{4,24}$", description="E.164 number, e.g. +441234567890 or 441234567890")]
-Name = Annotated[str, msgspec.Meta(min_length=1, max_length=120)]
-TimeZone = Annotated[str, msgspec.Meta(min_length=1, max_length=64, description="IANA time zone, e.g. Europe/Stockholm")]
-Reason = Annotated[str, msgspec.Meta(max_length=500)]
-LanguageTag = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$", description="BCP 47 language tag")]
-Email = Annotated[str, msgspec.Meta(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=254)]
-ClockTime = Annotated[str, msgspec.Meta(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$", description="local wall time HH:MM")]
 
-_MAC = re.compile(r"^[0-9a-f]{2}([:-]?)[0-9a-f]{2}(\1[0-9a-f]{2}){4}$")
-_PIN = re.compile(r"^[0-9]{6}$")
+def whole(body: str) -> str:
+    r"""A schema pattern that must match the whole value: ``body`` anchored at both ends.
+
+    msgspec checks ``Meta(pattern=...)`` with ``re.search``, and ``$`` also matches before a final
+    newline, so ``^[0-9]{6}$`` accepts ``"650473\n"``. ``$(?!\n)`` is the very end of the value in
+    Python's ``re`` and in ECMA-262 (the dialect of JSON Schema, where ``\Z`` is not defined).
+    """
+    return f"^(?:{body})$(?!\\n)"
+
+
+NAME_RULE = "names may not contain control characters or bidirectional overrides"
+"""Why a name was refused, in the refusal of every name-like field."""
+# Control characters (C0, DEL, C1, and the line and paragraph separators, which break lines like a newline) and
+# the bidirectional formatting characters (Unicode's Bidi_Control: U+061C, U+200E/F, U+202A-E, U+2066-9), which
+# make a name print as something else (U+202E turns "gpj.exe" around); lone surrogates cannot be stored as UTF-8.
+_TEXT_CHARACTER = r"[^\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
+TEXT_PATTERN = whole(_TEXT_CHARACTER + "*")
+"""A name or other one-line text: no control character and no bidirectional override or isolate."""
+REASON_RULE = "reasons may not contain control characters or bidirectional overrides"
+
+Slug = Annotated[str, msgspec.Meta(pattern=whole(r"[a-z0-9][a-z0-9-]{1,39}"), description="tenant id: 2-40 of a-z, 0-9, '-'")]
+Extension = Annotated[str, msgspec.Meta(pattern=whole(r"[0-9]{2,6}"), description="internal extension: 2-6 digits")]
+# Shape only; the numbering plan is checked by normalise_number().
+PhoneNumber = Annotated[str, msgspec.Meta(pattern=whole(r"\+?[0-9 ()-]{4,24}"),
+                                          description="E.164 number, e.g. +441234567890 or 441234567890")]
+Name = Annotated[str, msgspec.Meta(min_length=1, max_length=120, pattern=TEXT_PATTERN, description=f"name: {NAME_RULE}")]
+Principal = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=TEXT_PATTERN, description=f"name: {NAME_RULE}")]
+"""Who acts (``admin@acme.example``) or the channel partner acted for (``phoneline-plus``)."""
+BillingId = Annotated[str, msgspec.Meta(min_length=1, max_length=40, pattern=TEXT_PATTERN, description=f"name: {NAME_RULE}")]
+TimeZone = Annotated[str, msgspec.Meta(min_length=1, max_length=64, description="IANA time zone, e.g. Europe/Stockholm")]
+# The same characters as a name; a pattern of its own (the length is checked first) so that a refusal says "reason".
+Reason = Annotated[str, msgspec.Meta(max_length=500, pattern=whole(_TEXT_CHARACTER + "{0,500}"), description=f"reason: {REASON_RULE}")]
+LanguageTag = Annotated[str, msgspec.Meta(pattern=whole(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*"), description="BCP 47 language tag")]
+Email = Annotated[str, msgspec.Meta(pattern=whole(r"[^@\s]+@[^@\s]+\.[^@\s]+"), max_length=254)]
+ClockTime = Annotated[str, msgspec.Meta(pattern=whole(r"([01][0-9]|2[0-3]):[0-5][0-9]"), description="local wall time HH:MM")]
+
+
+def name_problem(text: str) -> str | None:
+    """``NAME_RULE`` if ``text`` holds a character a name may not (the schema's own check, for names not in a command)."""
+    return None if _TEXT.search(text) is not None else NAME_RULE
+
+
+_TEXT = re.compile(TEXT_PATTERN)
+_MAC = re.compile(r"[0-9a-f]{2}([:-]?)[0-9a-f]{2}(\1[0-9a-f]{2}){4}")
+_PIN = re.compile(r"[0-9]{6}")
 
 
 @lru_cache(maxsize=4096)
@@ -82,7 +115,7 @@ def _normalise_number(raw: str, field: str) -> str:
 def normalise_mac(raw: str, *, field: str) -> str:
     """Return a MAC address as lower-case colon-separated octets, or raise naming ``field``."""
     candidate = raw.strip().lower()
-    if not _MAC.match(candidate):
+    if not _MAC.fullmatch(candidate):
         raise MalformedMacError(f"{raw!r} is not a MAC address (six hex octets, e.g. 00:1a:2b:3c:4d:5e)", field=field)
     hexdigits = re.sub(r"[:-]", "", candidate)
     return ":".join(hexdigits[i : i + 2] for i in range(0, 12, 2))
@@ -90,7 +123,7 @@ def normalise_mac(raw: str, *, field: str) -> str:
 
 def check_pin(pin: str, *, field: str = "pin") -> None:
     """Raise unless ``pin`` is exactly six digits. The message never repeats the PIN."""
-    if not _PIN.match(pin):
+    if not _PIN.fullmatch(pin):
         raise PinRuleError("the voice-portal PIN must be exactly 6 digits", field=field)
 
 

@@ -18,15 +18,11 @@ import msgspec
 from core.aggregates.catalog import PbxKind, PbxLink, UnknownPbxMember
 from core.aggregates.commanding import Command, handles
 from core.aggregates.context import CommandContext
-from core.aggregates.groups import CloudMember, SipMember
 from core.aggregates.identifiers import Name
-from core.aggregates.rules import PbxDirectory, find, unlisted
-from core.aggregates.state import TenantState
-from core.aggregates.targets import EntityId, ToRemote
+from core.aggregates.rules import REMOTE, PbxDirectory, check_cloud_rights, find, in_use, remote_key, unlisted
+from core.aggregates.targets import EntityId
 from core.aggregates.tenant import Tenant, TenantEvent
 from core.errors import AlreadyExistsError, NotFoundError, ValidationFailed
-
-_REMOTE = (ToRemote, CloudMember, SipMember)
 
 
 class LinkPbx(Command, kw_only=True, tag="link_pbx"):
@@ -47,12 +43,18 @@ class PbxLinked(TenantEvent):
 
 @handles(LinkPbx)
 def link_pbx(tenant: Tenant, cmd: LinkPbx, ctx: CommandContext) -> None:
-    """A PBX the directory knows, whose employees may then take this tenant's calls."""
+    """A PBX the directory knows, whose employees may then take this tenant's calls.
+
+    A cloud PBX is another tenant: linking it needs the right to change it too (``check_cloud_rights``:
+    its telephony_admin, its partner, or an operator), and the refusal is the same whether it exists.
+    """
     if cmd.pbx in tenant.state.pbx_links:
         raise AlreadyExistsError(f"PBX {cmd.pbx!r} is already linked", field="pbx")
     directory = ctx.directory
     if directory is None:
         raise ValidationFailed("no PBX directory is configured", field="pbx")
+    if cmd.kind == "cloud":
+        check_cloud_rights(directory, ctx.actor, cmd.pbx, field="pbx", doing="linking another tenant as a cloud PBX")
     known = (directory.cloud_members(cmd.pbx) if cmd.kind == "cloud"  # type: ignore[attr-defined]
              else directory.sip_internal_number_exists(cmd.pbx, "0"))  # type: ignore[attr-defined]
     if known is None:
@@ -115,24 +117,6 @@ class PbxMemberKnownAgain(TenantEvent):
         tenant.state.pbx_links[self.pbx] = msgspec.structs.replace(link, unknown_members=marks)
 
 
-def remote_key(item: Any) -> tuple[str, str]:
-    """``(pbx, member)`` of a member or destination on another PBX."""
-    return item.pbx, item.internal_number if isinstance(item, SipMember) else item.member
-
-
-def in_use(state: TenantState) -> dict[str, set[str]]:
-    """PBX → the members (ids or internal numbers) something of the tenant rings there."""
-    used: dict[str, set[str]] = {}
-    # Every part of the state that can hold a destination, so parts added later are walked too; users' own settings
-    # cannot name another PBX and are most of a big tenant, and the links hold only the marks.
-    parts = [getattr(state, name) for name in state.__struct_fields__ if name not in ("users", "pbx_links")]
-    for part in parts:
-        for item, _ in find(part, _REMOTE, ""):
-            pbx, member = remote_key(item)
-            used.setdefault(pbx, set()).add(member)
-    return used
-
-
 @handles(CheckPbxMembers)
 def check_pbx_members(tenant: Tenant, cmd: CheckPbxMembers, ctx: CommandContext) -> None:
     """Marks members the directory no longer lists, and unmarks those it lists again; records nothing when nothing changed."""
@@ -181,7 +165,7 @@ def known_again(tenant: Tenant, ctx: CommandContext, value: Any) -> None:
     if not links:
         return  # nothing here can name a member of another PBX (``destination`` refuses a PBX that is not linked)
     seen = set()
-    for item, _ in find(value, _REMOTE, ""):
+    for item, _ in find(value, REMOTE, ""):
         pbx, member = remote_key(item)
         if member in links[pbx].unknown_members and (pbx, member) not in seen:
             seen.add((pbx, member))

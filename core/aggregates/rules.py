@@ -7,11 +7,13 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import msgspec
 
+from core.aggregates.access import may, who
+from core.aggregates.context import Actor
 from core.aggregates.groups import CloudMember, SipMember
 from core.aggregates.identifiers import normalise_number
 from core.aggregates.references import KEY_FIELD, REFERRING, collect, exists, ref_of
 from core.aggregates.targets import ToNumber, ToRemote
-from core.errors import NotFoundError, UnknownExtensionError, ValidationFailed
+from core.errors import NotFoundError, PermissionDeniedError, UnknownExtensionError, ValidationFailed
 
 if TYPE_CHECKING:
     from core.aggregates.state import TenantState
@@ -28,6 +30,13 @@ _LABELS = {
 }
 
 
+class CloudAccess(msgspec.Struct, frozen=True):
+    """Who may act for a cloud PBX (another tenant of the store): its principals' permissions and its managing partner."""
+
+    admins: Mapping[str, tuple[str, ...]]
+    partner: str | None = None
+
+
 class PbxDirectory(Protocol):
     """What callroute can learn about other PBXs (a port: adapters implement it, tests fake it)."""
 
@@ -36,6 +45,31 @@ class PbxDirectory(Protocol):
 
     def sip_internal_number_exists(self, pbx: str, internal_number: str) -> bool | None:
         """Whether a SIP PBX has that internal number, or ``None`` if the directory does not know it."""
+
+    def cloud_access(self, pbx: str) -> CloudAccess | None:
+        """Who may act for a cloud PBX, or ``None`` if the directory does not know it.
+
+        Linking a cloud PBX, and taking one of its members, needs the right to change it too
+        (``check_cloud_rights``); a directory without this method lets only operators do either.
+        """
+
+
+def check_cloud_rights(directory: object, actor: Actor, pbx: str, *, field: str, doing: str) -> None:
+    """Refuse unless ``actor`` may change cloud PBX ``pbx`` (another tenant): its telephony_admin, its partner, an operator.
+
+    The refusal is the same whether the directory knows ``pbx`` or not, so it tells nothing about
+    tenants the actor may not read (``doing``: what needs the right, in words).
+    """
+    if actor.operator:
+        return
+    lookup = getattr(directory, "cloud_access", None)
+    access = lookup(pbx) if lookup is not None else None
+    if access is None or not may(actor, access.admins, access.partner, action="change"):
+        raise PermissionDeniedError(
+            f"no cloud PBX {pbx!r} that {who(actor)} may change; {doing} needs the right to change that tenant too "
+            "(its telephony_admin permission, or acting for its partner)",
+            field=field,
+        )
 
 
 def normalise(value: Any, field: str) -> Any:
@@ -70,9 +104,16 @@ def check_refs(state: TenantState, value: Any, field: str) -> None:
             raise error(f"tenant {state.slug!r} has no {_LABELS[ref[0]]} {ref[1]!r}", field=f"{where}.{KEY_FIELD[type(item)]}")
 
 
-def check_remote(state: TenantState, value: Any, field: str, directory: PbxDirectory | None) -> None:
-    """Check members of other PBXs against the directory (seed 003: an unknown internal number is an error)."""
-    for item, where in find(value, (ToRemote, CloudMember, SipMember), field):
+def check_remote(state: TenantState, value: Any, field: str, directory: PbxDirectory | None, actor: Actor) -> None:
+    """Check members of other PBXs against the directory (seed 003: an unknown internal number is an error).
+
+    A member of another cloud PBX that the tenant does not ring yet needs the right to change that
+    tenant too (``check_cloud_rights``), checked before the directory is asked whether it lists the
+    member, so a refusal says nothing about the other tenant's extensions. Members already rung
+    stay, so settings that keep them can still be changed by the tenant's own administrators.
+    """
+    used: dict[str, set[str]] | None = None
+    for item, where in find(value, REMOTE, field):
         pbx = state.pbx_links[item.pbx]
         if directory is None:
             raise ValidationFailed("no PBX directory is configured to check members of other PBXs", field=where)
@@ -84,6 +125,10 @@ def check_remote(state: TenantState, value: Any, field: str, directory: PbxDirec
             number = item.member
             if pbx.kind != "cloud":
                 raise ValidationFailed(f"PBX {pbx.id!r} is a SIP PBX; give an internal number", field=where)
+            if not actor.operator:
+                used = in_use(state) if used is None else used
+                if number not in used.get(pbx.id, ()):
+                    check_cloud_rights(directory, actor, pbx.id, field=where, doing="a member of another tenant")
         problem = unlisted(directory, pbx.kind, pbx.id, number)
         if problem is not None:
             raise NotFoundError(problem, field=where)
@@ -105,3 +150,25 @@ def unlisted(directory: PbxDirectory, kind: str, pbx: str, member: str) -> str |
 def find(value: Any, types: tuple[type, ...], field: str) -> list[tuple[Any, str]]:
     """Every instance of ``types`` inside ``value``, with its path."""
     return collect(value, field, types, [])
+
+
+REMOTE = (ToRemote, CloudMember, SipMember)
+"""What names a member or destination on another PBX."""
+
+
+def remote_key(item: Any) -> tuple[str, str]:
+    """``(pbx, member)`` of a member or destination on another PBX."""
+    return item.pbx, item.internal_number if isinstance(item, SipMember) else item.member
+
+
+def in_use(state: TenantState) -> dict[str, set[str]]:
+    """PBX → the members (ids or internal numbers) something of the tenant rings there."""
+    used: dict[str, set[str]] = {}
+    # Every part of the state that can hold a destination, so parts added later are walked too; users' own settings
+    # cannot name another PBX and are most of a big tenant, and the links hold only the marks.
+    parts = [getattr(state, name) for name in state.__struct_fields__ if name not in ("users", "pbx_links")]
+    for part in parts:
+        for item, _ in find(part, REMOTE, ""):
+            pbx, member = remote_key(item)
+            used.setdefault(pbx, set()).add(member)
+    return used

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 import msgspec
 
 from core.aggregates.hours import OpeningHours
-from core.aggregates.identifiers import Extension, Name
+from core.aggregates.identifiers import BillingId, Extension, Name
 from core.aggregates.targets import (
     Destination,
     Greeting,
@@ -22,7 +22,8 @@ from core.aggregates.targets import (
     ToWebhook,
 )
 
-AudioName = Annotated[str, msgspec.Meta(min_length=1, max_length=120)]
+AudioName = Name
+"""The name of one of the tenant's audio files."""
 
 QueueStrategy = Literal["ring_all", "longest_idle", "round_robin", "fewest_calls", "random", "sequential"]
 
@@ -96,7 +97,7 @@ class IvrMenu(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     prompt: Greeting
     options: dict[Digit, Destination] = {}
     number: str | None = None
-    billing_id: Annotated[str, msgspec.Meta(min_length=1, max_length=40)] | None = None
+    billing_id: BillingId | None = None
     timeout_seconds: Annotated[int, msgspec.Meta(ge=1, le=60)] = 5
     retries: Annotated[int, msgspec.Meta(ge=0, le=5)] = 2
     on_invalid: Destination | None = None

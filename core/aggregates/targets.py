@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 import msgspec
 
-from core.aggregates.identifiers import Extension, Name, PhoneNumber
+from core.aggregates.identifiers import Extension, Name, PhoneNumber, whole
 
 MIN_RING_SECONDS = 5
 MAX_RING_SECONDS = 600
@@ -22,7 +22,7 @@ class TextToSpeech(msgspec.Struct, frozen=True, forbid_unknown_fields=True, tag_
     """A greeting read out by speech synthesis."""
 
     text: Annotated[str, msgspec.Meta(min_length=1, max_length=2000)]
-    language: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")]
+    language: Annotated[str, msgspec.Meta(pattern=whole(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*"))]
 
 
 class AudioFileRef(msgspec.Struct, frozen=True, forbid_unknown_fields=True, tag_field="kind", tag="audio"):
@@ -69,9 +69,9 @@ class ToNumber(_Target, tag="external"):
 DivertTarget = Off | ToVoicemail | ToExtension | ToNumber
 OffHoursTarget = ToVoicemail | ToExtension | ToNumber
 
-EntityId = Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9][a-z0-9-]{0,39}$", description="id: 1-40 of a-z, 0-9, '-'")]
-SipUri = Annotated[str, msgspec.Meta(pattern=r"^sips?:[^@\s]+@[^@\s]+$", description="SIP URI, e.g. sip:alice@pbx.example")]
-HttpsUrl = Annotated[str, msgspec.Meta(pattern=r"^https?://\S+$", max_length=500)]
+EntityId = Annotated[str, msgspec.Meta(pattern=whole(r"[a-z0-9][a-z0-9-]{0,39}"), description="id: 1-40 of a-z, 0-9, '-'")]
+SipUri = Annotated[str, msgspec.Meta(pattern=whole(r"sips?:[^@\s]+@[^@\s]+"), description="SIP URI, e.g. sip:alice@pbx.example")]
+HttpsUrl = Annotated[str, msgspec.Meta(pattern=whole(r"https?://\S+"), max_length=500)]
 
 
 class ToGroup(_Target, tag="group"):

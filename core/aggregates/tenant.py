@@ -198,7 +198,7 @@ class Tenant(Chained, Aggregate):
                 raise ValidationFailed("a voicemail destination here must name the mailbox's extension", field=where)
             remote = remote or isinstance(item, _REMOTE)
         if remote:
-            check_remote(state, value, field, ctx.directory)
+            check_remote(state, value, field, ctx.directory, ctx.actor)
         return value
 
     def refuse_if_referenced(self, kind: Kind, key: str, label: str, *, field: str) -> None:

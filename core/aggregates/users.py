@@ -8,7 +8,7 @@ import msgspec
 
 from core.aggregates.commanding import Command, PinHasher, handles
 from core.aggregates.context import CommandContext
-from core.aggregates.identifiers import Email, Extension, Name, PhoneNumber, check_pin, normalise_mac, normalise_number
+from core.aggregates.identifiers import Email, Extension, Name, PhoneNumber, check_pin, normalise_mac, normalise_number, whole
 from core.aggregates.loops import refuse_loops
 from core.aggregates.state import Device, License, User
 from core.aggregates.targets import ToExtension
@@ -16,7 +16,7 @@ from core.aggregates.tenant import Tenant, TenantEvent
 from core.errors import AlreadyExistsError, InUseError, NotFoundError, ValidationFailed
 
 Mac = Annotated[str, msgspec.Meta(min_length=12, max_length=17, description="MAC address, e.g. 00:1a:2b:3c:4d:5e")]
-Pin = Annotated[str, msgspec.Meta(pattern=r"^[0-9]{6}$", description="exactly 6 digits")]
+Pin = Annotated[str, msgspec.Meta(pattern=whole(r"[0-9]{6}"), description="exactly 6 digits")]
 
 
 class AddUser(Command, kw_only=True, tag="add_user"):

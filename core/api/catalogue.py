@@ -58,7 +58,7 @@ class CatalogueMethods:
         permission: Permission = "telephony_admin",
         reason: str | None = None,
     ) -> Receipt:
-        """Give a principal a permission on the tenant."""
+        """Give a principal a permission on the tenant: telephony_admin (read and change) or auditor (read, verify, history)."""
         return self.execute([c.GrantPermission(tenant=tenant, principal=principal, permission=permission)], actor, reason=reason)
 
     def revoke_permission(

@@ -55,14 +55,17 @@ class Backlog:
         applied = sum(keep)
         self.applied, self.left_out = self.applied + applied, self.left_out + count - applied
         event_version = reached = self.first - 1  # reached: the version of the last event applied
+        left_head = None  # the recorded hash of the last event left out (its chain was checked when it was read)
         for fields, kept in zip(items, keep, strict=True):
             event_version += 1
             if not kept:
+                left_head = fields.hash
                 continue
             event = make(fields, originator_id, event_version) if type(fields) in classes else fields
             if reached != event_version - 1 and live.version == reached:
-                live.version = event_version - 1  # the events left out just before it move the version on
-            live = replay(event, live)  # which checks the event is the next one
+                # The events left out just before it move the version and the chain's head on.
+                live.version, live.head = event_version - 1, left_head
+            live = replay(event, live)  # which checks the event is the next one, linked to the head before it
             reached = event_version
             if changed is not None:
                 extension = event.__dict__.get("extension")

@@ -2,7 +2,10 @@
 
 Built by replaying the tenant's stored events (and its provisioning record's) in order.
 For each event only the part of the state it can touch is compared before and after,
-so the cost per event does not grow with the size of the tenant.
+so the cost per event does not grow with the size of the tenant. Each event is checked as
+it is read (``core/integrity.py``): its hash against its stored content when decoded, its
+version and its link to the one before when applied; an event that is not as written
+raises ``StoreIntegrityError`` instead of a history.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from typing import Any
 import msgspec
 
 from core.aggregates.catalog import NumberSettings, PbxLink
+from core.aggregates.chain import GENESIS
 from core.aggregates.chained import replay
 from core.aggregates.groups import AnswerGroup
 from core.aggregates.identifiers import tenant_id
@@ -21,6 +25,8 @@ from core.aggregates.provisioning import ProviderPolicySet, ProvisioningConfirme
 from core.aggregates.references import refs_in
 from core.aggregates.state import TenantState
 from core.codec import stable_topic
+from core.errors import StoreIntegrityError
+from core.integrity import gap, named, unlinked
 
 _SMALL_FIELDS = ("name", "time_zone", "plan", "closed", "unassigned", "extras", "billing", "admins", "partner")
 _TABLE_OF = {"group_id": "groups", "queue_id": "queues", "ivr_id": "ivrs", "scheme_id": "schemes"}
@@ -218,6 +224,15 @@ def tenant_history(
     user: str | None = None,
 ) -> list[HistoryEntry]:
     """Every change of tenant ``slug`` (and of its provisioning record) matching the filters, in time order."""
+    try:
+        return _history(app, slug, since, until, actor, user)
+    except StoreIntegrityError as exc:
+        names = {tenant_id(slug): f"tenant {slug}", provisioning_id(slug): f"the provisioning record of {slug}"}
+        raise named(exc, lambda originator_id: names.get(originator_id) or app.record_name(originator_id)) from None
+
+
+def _history(app: Any, slug: str, since: datetime | None, until: datetime | None, actor: str | None,
+             user: str | None) -> list[HistoryEntry]:
     entries: list[HistoryEntry] = []
     tenant = None
     for event in app.events.get(tenant_id(slug)):
@@ -245,7 +260,15 @@ def _provisioning_history(app: Any, slug: str, since: datetime | None, until: da
     entries = []
     policy: Any = None
     live: dict[str, Any] | None = None
+    version, head = 0, GENESIS
     for event in app.events.get(provisioning_id(slug)):
+        # Not replayed: its place in the chain is checked here (its hash was, when it was decoded).
+        version += 1
+        if event.originator_version != version:
+            raise gap(event.originator_id, version, event.originator_version)
+        if event.prev_hash != head:
+            raise unlinked(event.originator_id, version, stable_topic(type(event)))
+        head = event.hash
         if until is not None and event.timestamp > until:
             break
         if isinstance(event, ProviderPolicySet):

@@ -16,18 +16,29 @@ applied to the tenant kept live here, but those a later one overwrites (``coales
 and the table is compiled from the previous one, recompiling only the users changed
 since. (A backlog past ``_DECODED_BACKLOG`` events keeps stored bytes instead, decoded
 when applied.)
+
+Every event read at catch-up is checked as it is read (``core/integrity.py``): its recorded
+hash against its stored content, its version (the next of its record) and its link to the one
+before. Rows read back from the projection's store were derived by another process and are
+checked against the events before they are served (``StoredRows``): the change records a
+look-up or ``pending`` uses, the tenant's last change (the store must still hold it: a deleted
+tail), the confirmations and policies (against the provisioning record's events), and a stored
+table (against the table compiled from the tenant at its version). Disagreement raises
+``StoreIntegrityError`` naming the row.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from hashlib import sha256
 from typing import Any
 from uuid import UUID
 
 import msgspec
 from eventsourcing.utils import resolve_topic
 
+from core.aggregates.chain import GENESIS, event_hash
 from core.aggregates.identifiers import tenant_id
 from core.aggregates.provisioning import (
     Confirmation,
@@ -35,9 +46,11 @@ from core.aggregates.provisioning import (
     ProvisioningConfirmed,
     ProvisioningEvent,
     ProvisioningOpened,
+    provisioning_id,
 )
 from core.aggregates.tenant import Tenant, TenantCreated, TenantEvent
-from core.errors import UnknownTenantError
+from core.errors import StoreIntegrityError, UnknownTenantError
+from core.integrity import altered, checked_events, checked_raw, gap, named, unlinked
 from core.projections.backlog import Backlog, Unread
 from core.projections.coalesce import SLOTS
 from core.projections.reader import EventReader
@@ -46,6 +59,8 @@ from core.projections.timeline import ChangeRecord, PendingChange, PolicyRecord,
 from core.routing import RoutingTable, compile_table
 
 _TABLE_ENCODER = msgspec.msgpack.Encoder()
+_HASH_ENCODER = msgspec.json.Encoder(order="sorted")
+"""``core.aggregates.chain.event_hash``'s encoding, used inline where every event of the store is hashed."""
 _TABLE_DECODER = msgspec.msgpack.Decoder(RoutingTable)
 _TENANT, _PROVISIONING = 1, 2
 _DECODED_BACKLOG = 2000
@@ -97,6 +112,14 @@ class RoutingProjection:
         self._slot_fns: dict[type, Any] = {}
         self._slot_classes = 0
         self._rules_compiled = 0
+        mapper = app.mapper
+        self._raw = mapper.decode_raw if mapper.cipher or mapper.compressor else msgspec.json.Decoder().decode
+        self._chains: dict[Any, list[Any]] = {}
+        """Aggregate id → [version, recorded hash, id text] of its last event read at catch-up (``_check_link``)."""
+        for slug, timeline in self.timelines.items():
+            timeline.checker = StoredRows(self, slug)
+            timeline.stored_changes = len(timeline.changes)
+            timeline.stored_provisioning = bool(timeline.confirmations or timeline.policies)
 
     def _timeline(self, slug: str) -> Timeline:
         timeline = self.timelines.get(slug)
@@ -113,7 +136,10 @@ class RoutingProjection:
             if not notifications:
                 break
             batch = ProjectionBatch(position=notifications[-1].id)
-            self._process(notifications, batch)
+            try:
+                self._process(notifications, batch)
+            except StoreIntegrityError as exc:
+                raise named(exc, self.record_name) from None
             self.store.commit(self.position, batch)
             self.position = batch.position
             processed += len(notifications)
@@ -121,13 +147,14 @@ class RoutingProjection:
         return processed
 
     def _process(self, notifications: Iterable[Any], batch: ProjectionBatch) -> None:
-        fields_of, kinds = self._reader.fields, self._kinds
-        lanes: dict[Any, tuple[Backlog, list[ChangeRecord]]] = {}  # aggregate id → its backlog and this batch's changes
+        fields_of, kinds, raw_of, digest = self._reader.fields, self._kinds, self._raw, _HASH_ENCODER.encode
+        # Aggregate id → its backlog, this batch's changes and where its chain stands (``_chain_of``).
+        lanes: dict[Any, tuple[Backlog, list[ChangeRecord], list[Any]]] = {}
         for notification in notifications:
             topic = notification.topic
             kind, decode = kinds.get(topic) or self._kind(topic)
             if kind == _TENANT:
-                backlog, changes = lanes.get(notification.originator_id) or self._lane(notification, batch, lanes)
+                backlog, changes, chain = lanes.get(notification.originator_id) or self._lane(notification, batch, lanes)
                 # The change is recorded now; the event waits in the backlog until a table at or after it is needed.
                 items = backlog.items
                 if len(items) < _DECODED_BACKLOG:
@@ -139,15 +166,54 @@ class RoutingProjection:
                 else:
                     meta = self._metadata(notification)
                     items.append(Unread(notification))
+                # The event's chain (``_check_link``, inline: this runs for every event of the store).
+                raw, version = raw_of(notification.state), notification.originator_version
+                recorded = raw.pop("hash", None)
+                if (sha256(digest({"topic": topic, "id": chain[2], "version": version, "state": raw})).hexdigest() != recorded
+                        or version != chain[0] + 1 or raw.get("prev_hash") != chain[1]):
+                    self._check_link(notification, chain)  # raises, saying which
+                chain[0], chain[1] = version, recorded
                 changes.append(ChangeRecord(notification.originator_version, meta.timestamp, topic, meta.actor, meta.partner,
                                             meta.reason))
             elif kind == _PROVISIONING:
                 event = self._reader.decode(notification)
+                self._check_link(notification, self._chains.get(notification.originator_id) or self._chain_of(notification))
                 slug = self._slug_by_id.get(notification.originator_id) or self._slug(
                     notification.originator_id, event.slug if isinstance(event, ProvisioningOpened) else None, batch)
                 self._provisioning(slug, event, batch)
         for slug, changes in batch.changes.items():
             self._timeline(slug).add_changes(changes)
+
+    def _check_link(self, notification: Any, chain: list[Any]) -> None:
+        """Check an event read at catch-up: its hash against its content, the next version of its record, linked to the last."""
+        originator_id, version = notification.originator_id, notification.originator_version
+        raw = self._raw(notification.state)
+        recorded = raw.pop("hash", None)
+        if recorded is None or event_hash(notification.topic, chain[2], version, raw) != recorded:
+            raise altered(originator_id, version, notification.topic)
+        if version != chain[0] + 1:
+            raise gap(originator_id, chain[0] + 1, version)
+        if raw.get("prev_hash") != chain[1]:
+            raise unlinked(originator_id, version, notification.topic)
+        chain[0], chain[1] = version, recorded
+
+    def _chain_of(self, notification: Any) -> list[Any]:
+        """Where the record of ``notification`` stands before it: from its stored event before, met first in this run."""
+        originator_id, version = notification.originator_id, notification.originator_version
+        chain = self._chains[originator_id] = [0, GENESIS, str(originator_id)]
+        if version > 1:
+            rows = self.app.recorder.select_events(originator_id, gt=version - 2, lte=version - 1)
+            if not rows:
+                raise gap(originator_id, version - 1, version)
+            chain[0], chain[1] = version - 1, checked_raw(self.app.mapper, rows[0], chain[2])[1]
+        return chain
+
+    def record_name(self, originator_id: Any) -> str:
+        """``tenant nordic-dental`` or ``the provisioning record of nordic-dental``, as the application names it."""
+        slug = self.slugs.get(_hex(originator_id))
+        if slug is not None:
+            return f"tenant {slug}" if tenant_id(slug) == originator_id else f"the provisioning record of {slug}"
+        return self.app.record_name(originator_id)
 
     def _kind(self, topic: str) -> tuple[int, Any]:
         """Whether ``topic`` is a tenant's or a provisioning record's event, and the typed decoder of its stored bytes."""
@@ -156,15 +222,17 @@ class RoutingProjection:
         found = self._kinds[topic] = (kind, self._reader.typed_decode(topic))
         return found
 
-    def _lane(self, notification: Any, batch: ProjectionBatch, lanes: dict[Any, Any]) -> tuple[Backlog, list[ChangeRecord]]:
-        """The backlog and the batch's change list of the tenant of ``notification``, met first in this batch."""
+    def _lane(self, notification: Any, batch: ProjectionBatch,
+              lanes: dict[Any, Any]) -> tuple[Backlog, list[ChangeRecord], list[Any]]:
+        """The backlog, the batch's change list and the chain of the tenant of ``notification``, met first in this batch."""
         originator_id = notification.originator_id
+        chain = self._chains.get(originator_id) or self._chain_of(notification)
         slug = self._slug_by_id.get(originator_id) or self._first_seen(notification, batch)
         self._ids[slug] = originator_id
         backlog = self._backlog.get(slug)
         if backlog is None:
             backlog = self._backlog[slug] = Backlog(first=notification.originator_version)
-        lane = lanes[originator_id] = (backlog, batch.changes.setdefault(slug, []))
+        lane = lanes[originator_id] = (backlog, batch.changes.setdefault(slug, []), chain)
         return lane
 
     def _metadata(self, notification: Any) -> _ChangeMeta:
@@ -179,6 +247,8 @@ class RoutingProjection:
         key = _hex(originator_id)
         if created is not None:  # its first event names it
             self.slugs[key] = batch.tenants[key] = created
+        if key not in self.slugs:  # its first event, which names it, is not stored (and its chain was checked from there)
+            raise gap(originator_id, 1, None)
         slug = self._slug_by_id[originator_id] = self.slugs[key]
         return slug
 
@@ -228,7 +298,15 @@ class RoutingProjection:
             return cached
         blob = self.store.table(slug, version)
         if blob is not None:
-            table = _TABLE_DECODER.decode(blob)
+            # Compiled and stored by another run: served only if it is the table the tenant's events give at that version.
+            table = compile_table(self._tenant_at(slug, version).state, version)
+            try:
+                stored = _TABLE_DECODER.decode(blob)
+            except msgspec.DecodeError as exc:
+                raise StoreIntegrityError(f"the routing projection's table of {slug}", version, f"cannot be read ({exc})") from None
+            if stored != table:
+                raise StoreIntegrityError(f"the routing projection's table of {slug}", version,
+                                          "differs from the table compiled from the tenant's events at that version")
         else:
             live = self._advance(slug, version)
             if live is None or live.version != version:
@@ -237,6 +315,14 @@ class RoutingProjection:
                 table = self._compile(slug, live.state, version)
         self._tables[(slug, version)] = table
         return table
+
+    def _tenant_at(self, slug: str, version: int) -> Tenant:
+        """The tenant at ``version``, loaded (and checked) from the store; a version the store does not hold is a deleted tail."""
+        tenant = self.app.repository.get(tenant_id(slug), version=version)
+        if tenant.version != version:
+            raise StoreIntegrityError(f"tenant {slug}", version, f"the projection has version {version}, the store ends at "
+                                                                f"version {tenant.version}: events were deleted")
+        return tenant
 
     def _compile(self, slug: str, state: Any, version: int) -> RoutingTable:
         """The table of the live tenant, compiled from the last one: again only for users whose settings differ from then."""
@@ -257,10 +343,12 @@ class RoutingProjection:
                 "user_rules_compiled": self._rules_compiled}
 
     def timeline(self, slug: str) -> Timeline:
-        """The tenant's timeline, or ``UnknownTenantError``."""
+        """The tenant's timeline, or ``UnknownTenantError``; its last change checked against the store first, if read from it."""
         timeline = self.timelines.get(slug)
         if timeline is None or not timeline.changes:
             raise UnknownTenantError(f"no tenant {slug!r}", field="tenant")
+        if timeline.checker is not None and not timeline.checker.last_checked:
+            timeline.checker.last()
         return timeline
 
     def desired(self, slug: str, at: datetime | None = None) -> RoutingTable | None:
@@ -280,3 +368,107 @@ class RoutingProjection:
 
 def _hex(originator_id: Any) -> str:
     return originator_id.hex if isinstance(originator_id, UUID) else str(originator_id)
+
+
+class StoredRows:
+    """Checks a tenant's timeline rows read from the projection's store against the stored events, as they are served.
+
+    A row is checked once per process; the cost is that of the rows served (one event each, and the
+    event after the last one for a look-up by instant), the provisioning record's events once, and
+    one event for the tenant's last change.
+    """
+
+    def __init__(self, projection: RoutingProjection, slug: str) -> None:
+        self.projection = projection
+        self.slug = slug
+        self.record = tenant_id(slug)
+        self.checked: set[int] = set()
+        """Versions whose change records agree with their events."""
+        self.next_at: dict[int, datetime | None] = {}
+        """Version → the instant of the stored event after it (``None``: none is stored)."""
+        self.last_checked = False
+
+    def _fail(self, version: int | None, detail: str) -> StoreIntegrityError:
+        return StoreIntegrityError(f"the routing projection's change records of {self.slug}", version, detail)
+
+    def last(self) -> None:
+        """The tenant's last change record must agree with the stored event of its version: the store must still hold it."""
+        timeline = self.projection.timelines[self.slug]
+        last = timeline.changes[-1].version
+        if last != len(timeline.changes):
+            raise self._fail(last, f"the records are not versions 1 to {len(timeline.changes)} in order")
+        self.changes(timeline, last, last, None)
+        self.last_checked = True
+
+    def changes(self, timeline: Timeline, first: int, last: int, at: datetime | None) -> None:
+        """The records of versions ``first``..``last`` agree with their events; with ``at``, the event after ``last`` is later.
+
+        (So ``last`` is the last version made by ``at``, whatever the other records say: events are stored in time order.)
+        """
+        wanted = [v for v in range(max(first, 1), last + 1) if v not in self.checked]
+        follow = at is not None and last not in self.next_at
+        if wanted or follow:
+            low = max(wanted[0] if wanted else last, 1)
+            high = last + 1 if follow else wanted[-1]
+            self._read(timeline, low, high, set(wanted))
+        if at is not None:
+            after = self.next_at.get(last)
+            if after is not None and after <= at:
+                raise self._fail(last + 1, f"the stored event of version {last + 1} was made at {after.isoformat()}, by "
+                                           f"{at.isoformat()}, but the records say version {last} was the last change by then")
+
+    def _read(self, timeline: Timeline, low: int, high: int, wanted: set[int]) -> None:
+        """Read the events ``low``..``high`` (checked), compare the ``wanted`` ones with their records, and note their instants."""
+        app, records = self.projection.app, timeline.changes
+        seen = low - 1
+        for stored, raw, _ in checked_events(app.mapper, app.recorder, self.record, gt=low - 1, lte=high):
+            version = seen = stored.originator_version
+            meta = msgspec.convert(raw, _ChangeMeta)
+            self.next_at[version - 1] = meta.timestamp
+            if version in wanted:
+                record = records[version - 1] if version <= len(records) else None
+                event = ChangeRecord(version, meta.timestamp, stored.topic, meta.actor, meta.partner, meta.reason)
+                if record != event:
+                    raise self._fail(version, _difference(record, event))
+                self.checked.add(version)
+        if seen < high:  # the store holds nothing after ``seen``
+            if any(version > seen for version in wanted):
+                raise StoreIntegrityError(f"tenant {self.slug}", seen + 1, f"the routing projection saw version {seen + 1}, "
+                                                                          "which the store no longer holds: events were deleted")
+            self.next_at[seen] = None
+
+    def provisioning(self, timeline: Timeline) -> None:
+        """The confirmations and policies agree with the provisioning record's events (read once, each checked)."""
+        projection = self.projection
+        confirmations: list[Confirmation] = []
+        policies: list[PolicyRecord] = []
+        for stored, _, _ in checked_events(projection.app.mapper, projection.app.recorder, provisioning_id(self.slug)):
+            event = projection._reader.decode(stored)  # noqa: SLF001
+            if isinstance(event, ProvisioningConfirmed):
+                confirmations.append(Confirmation(version=event.version, applied_at=event.applied_at))
+            elif isinstance(event, ProviderPolicySet):
+                policies.append(PolicyRecord(at=event.timestamp, policy=event.policy))
+        for what, rows, events in (("confirmation", timeline.confirmations, confirmations), ("policy", timeline.policies, policies)):
+            for index, row in enumerate(rows):
+                if index >= len(events):
+                    raise StoreIntegrityError(
+                        f"the provisioning record of {self.slug}", None,
+                        f"the routing projection saw {len(rows)} {what} events, the store holds {len(events)}: "
+                        "events were deleted from its end")
+                if row != events[index]:
+                    raise StoreIntegrityError(f"the routing projection's {what} {index + 1} of {self.slug}", None,
+                                              f"{_shown(row)} is not what the provisioning record's event says: {_shown(events[index])}")
+        timeline.stored_provisioning = False
+
+
+def _shown(row: Any) -> str:
+    return ", ".join(f"{name} {getattr(row, name)!s}" for name in row.__struct_fields__)
+
+
+def _difference(record: ChangeRecord | None, event: ChangeRecord) -> str:
+    if record is None:
+        return "no record of a stored event"
+    for name in ChangeRecord.__struct_fields__:
+        if getattr(record, name) != getattr(event, name):
+            return f"{name} {getattr(record, name)!r} but the event says {getattr(event, name)!r}"
+    return "differs from its event"

@@ -4,12 +4,17 @@
 - effective version at t: the highest version the PBX confirmed by t;
 - pending at t: versions made by t and not yet confirmed by t, each with its deadline
   under the provider policy in force when it was made; overdue when past it.
+
+A timeline read back from the projection's store has a ``checker`` (``routing.StoredRows``):
+the rows an answer rests on are checked against the stored events before it is given (the
+rows read from the store come first; rows added from events read in this process need none).
 """
 
 from __future__ import annotations
 
 import bisect
 from datetime import datetime
+from typing import Any
 
 import msgspec
 
@@ -59,6 +64,12 @@ class Timeline:
         self.confirmations: list[Confirmation] = []
         self.confirmation_times: list[datetime] = []
         self.policies: list[PolicyRecord] = []
+        self.checker: Any = None
+        """Checks rows read from the projection's store before an answer rests on them (``None``: nothing was read)."""
+        self.stored_changes = 0
+        """How many of ``changes`` (the first) were read from the store."""
+        self.stored_provisioning = False
+        """Whether confirmations or policies read from the store are still to be checked."""
 
     def add_change(self, change: ChangeRecord) -> None:
         self.changes.append(change)
@@ -75,17 +86,28 @@ class Timeline:
     def desired_version(self, at: datetime | None) -> int:
         """The latest version made by ``at`` (0: the tenant did not exist yet)."""
         if at is None:
+            index = len(self.changes)
+            if self.checker is not None and index and index <= self.stored_changes:
+                self.checker.changes(self, index, index, None)
             return self.changes[-1].version if self.changes else 0
         index = bisect.bisect_right(self.change_times, at)
+        if self.checker is not None and index <= self.stored_changes:
+            self.checker.changes(self, index, index, at)  # its record and the next event's instant
         return self.changes[index - 1].version if index else 0
+
+    def _check_provisioning(self) -> None:
+        if self.checker is not None and self.stored_provisioning:
+            self.checker.provisioning(self)
 
     def effective_version(self, at: datetime) -> int:
         """The highest version confirmed live by ``at`` (0: nothing confirmed yet)."""
+        self._check_provisioning()
         index = bisect.bisect_right(self.confirmation_times, at)
         return self.confirmations[index - 1].version if index else 0
 
     def policy_at(self, at: datetime) -> ProviderPolicy:
         """The provider policy in force at ``at``."""
+        self._check_provisioning()
         index = bisect.bisect_right([p.at for p in self.policies], at)
         return self.policies[index - 1].policy if index else ProviderPolicy()
 
@@ -93,6 +115,8 @@ class Timeline:
         """Changes made by ``at`` and not confirmed by ``at``, with their deadlines."""
         live = self.effective_version(at)
         made = bisect.bisect_right(self.change_times, at)
+        if self.checker is not None and min(live + 1, made) <= self.stored_changes:
+            self.checker.changes(self, live + 1, made, at)  # the records listed, and that none after them was made by ``at``
         out = []
         for change in self.changes[live:made]:
             due = deadline(change.at, self.policy_at(change.at))

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.adapters.clirun import invoke
-from tests.adapters.test_cli import ADMIN
+from tests.adapters.test_cli import ADMIN, DATA
 from tests.adapters.test_cli_admin import T, members, ok, refused
 
 MALMO = "nordic-dental-malmo"
@@ -129,3 +129,106 @@ def test_group_member_ring_time_sets_a_members_own_ring_time(db: Path) -> None:
 def test_group_member_ring_time_needs_a_ring_time_or_the_group_timeout(db: Path) -> None:
     err = refused(db, "group", "member", "ring-time", "--tenant", T, "--group", "sales", "--member", "2004")
     assert "give --ring-seconds SECONDS or --group-timeout" in err
+
+
+# -- another customer's tenant as a cloud PBX: rights on both sides ---------------------------------------------
+
+GLOBEX = "globex"
+GUS = "gus@globex.example"
+"""The administrator of tenant globex, and of nothing else."""
+BOB = "bob@nordic-dental.example"
+"""A second telephony_admin of the sample tenant, and of nothing else."""
+
+
+def as_actor(db: Path, actor: str, *args: str) -> tuple[int, str, str]:
+    result = invoke(["--db", str(db), "--actor", actor, "--pbx-directory", str(DATA / "pbx_directory.toml"), *args])
+    return result.exit_code, result.stdout, result.stderr
+
+
+def apply_as(db: Path, actor: str, toml: str, file: Path | None = None) -> tuple[int, str, str]:
+    file = file or db.parent / "cmds.toml"
+    file.write_text(toml)
+    return as_actor(db, actor, "apply", str(file))
+
+
+def globex(db: Path, *extensions: str) -> None:
+    """Gus's tenant globex with ``extensions`` as users; Bob a second admin of the sample tenant."""
+    toml = f'[[commands]]\ncommand = "create_tenant"\ntenant = "{GLOBEX}"\nname = "Globex"\ntime_zone = "Europe/Oslo"\n'
+    toml += "".join(f'[[commands]]\ncommand = "add_user"\ntenant = "{GLOBEX}"\nextension = "{e}"\nname = "User {e}"\n'
+                    for e in extensions)
+    assert apply_as(db, GUS, toml)[0] == 0
+    assert apply_as(db, ADMIN, f'[[commands]]\ncommand = "grant_permission"\ntenant = "{T}"\nprincipal = "{BOB}"\n')[0] == 0
+
+
+LINK = f'[[commands]]\ncommand = "link_pbx"\ntenant = "{T}"\npbx = "{GLOBEX}"\nkind = "cloud"\nname = "Globex"\n'
+GRANT_ADMIN = f'[[commands]]\ncommand = "grant_permission"\ntenant = "{GLOBEX}"\nprincipal = "{ADMIN}"\n'
+
+
+def copy_of(db: Path, name: str) -> Path:
+    import sqlite3
+    from contextlib import closing
+
+    (db.parent / name).mkdir()
+    copy = db.parent / name / "c.sqlite"
+    with closing(sqlite3.connect(db)) as source, closing(sqlite3.connect(copy)) as target:
+        source.backup(target)
+    return copy
+
+
+def test_linking_another_customers_tenant_is_refused_the_same_whether_it_exists_or_not(db: Path, tmp_path: Path) -> None:
+    without = copy_of(db, "without")
+    globex(db, "100")
+    assert apply_as(without, ADMIN, f'[[commands]]\ncommand = "grant_permission"\ntenant = "{T}"\nprincipal = "{BOB}"\n')[0] == 0
+    link = tmp_path / "link.toml"
+    code, out, err = apply_as(db, ADMIN, LINK, link)
+    assert (code, out, err) == apply_as(without, ADMIN, LINK, link)
+    assert code == 3
+    assert (f"commands[0].pbx (link_pbx): no cloud PBX '{GLOBEX}' that '{ADMIN}' may change; linking another tenant as a "
+            "cloud PBX needs the right to change that tenant too (its telephony_admin permission, or acting for its partner)"
+            ) in err
+
+
+def test_linking_another_tenant_needs_its_admin_to_grant_the_right_first(db: Path) -> None:
+    globex(db, "100")
+    assert apply_as(db, GUS, GRANT_ADMIN)[0] == 0
+    code, out, err = apply_as(db, ADMIN, LINK)
+    assert (code, out) == (0, f"{T}: now at version {SEED_AFTER_BOB + 1}\n"), err
+    assert ok(db, "group", "member", "add", "--tenant", T, "--group", "sales", "--member", f"cloud:{GLOBEX}/100")
+
+
+SEED_AFTER_BOB = 38
+"""The sample tenant's version after bob's grant (37 events of the seed files, then one)."""
+
+
+def linked_globex(db: Path, *extensions: str) -> None:
+    globex(db, *extensions)
+    assert apply_as(db, GUS, GRANT_ADMIN)[0] == 0
+    assert apply_as(db, ADMIN, LINK)[0] == 0
+
+
+def test_a_member_of_the_other_tenant_is_refused_to_an_admin_of_one_side_the_same_whether_it_exists_or_not(db: Path) -> None:
+    without = copy_of(db, "without")
+    linked_globex(db, "100", "101")
+    linked_globex(without, "100")
+    args = ("group", "member", "add", "--tenant", T, "--group", "sales", "--member", f"cloud:{GLOBEX}/101")
+    code, out, err = as_actor(db, BOB, *args)
+    assert (code, out, err) == as_actor(without, BOB, *args)
+    assert code == 3
+    assert err.startswith(f"callroute: error: --member cloud:{GLOBEX}/101: no cloud PBX '{GLOBEX}' that '{BOB}' may change; "
+                          "a member of another tenant needs the right to change that tenant too")
+
+
+def test_an_admin_of_both_sides_is_told_which_member_the_other_tenant_lacks(db: Path) -> None:
+    linked_globex(db, "100")
+    code, _, err = as_actor(db, ADMIN, "group", "member", "add", "--tenant", T, "--group", "sales", "--member", f"cloud:{GLOBEX}/999")
+    assert code == 2
+    assert f"cloud PBX '{GLOBEX}' has no member '999' in its list" in err
+
+
+def test_an_admin_of_one_side_may_ring_a_member_the_tenant_already_rings(db: Path) -> None:
+    globex(db)
+    # cloud:nordic-dental-malmo/3001 is in reception already: bob may put it in sales too, without rights on the Malmö clinic.
+    code, out, err = as_actor(db, BOB, "group", "member", "add", "--tenant", T, "--group", "sales", "--member",
+                              f"cloud:{MALMO}/3001")
+    assert code == 0, err
+    assert out.endswith("added last, rings 20 s\n")

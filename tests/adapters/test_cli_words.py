@@ -199,17 +199,18 @@ def test_diff_says_value_in_the_singular_for_one_change(db: Path) -> None:
 
 
 def test_an_unknown_tenant_names_the_flag_and_the_tenants_you_may_read(db: Path) -> None:
-    err = refused(db, "group", "list", "--tenant", "nordic")
-    assert err == "--tenant nordic: no tenant 'nordic'; tenants you may read: nordic-dental, nordic-dental-malmo"
+    err = refused(db, "group", "list", "--tenant", "nordic", status=3)
+    assert err == (f"--tenant nordic: no tenant 'nordic' that '{ADMIN}' may read; tenants you may read: nordic-dental, "
+                   f"nordic-dental-malmo (name who acts with --actor PRINCIPAL or CALLROUTE_ACTOR; now acting as {ADMIN})")
 
 
 def test_an_unknown_tenant_reads_the_same_in_audit_verify_as_elsewhere(db: Path) -> None:
-    assert refused(db, "audit", "verify", "--tenant", "nordic") == refused(db, "tenant", "show", "--tenant", "nordic")
+    assert refused(db, "audit", "verify", "--tenant", "nordic", status=3) == refused(db, "tenant", "show", "--tenant", "nordic", status=3)
 
 
 def test_a_permission_refusal_names_the_tenant_flag(db: Path) -> None:
     err = refused(db, "group", "list", "--tenant", T, actor="x", status=3)
-    assert err.startswith(f"--tenant {T}: 'x' lacks the telephony_admin permission")
+    assert err.startswith(f"--tenant {T}: no tenant '{T}' that 'x' may read")
 
 
 def test_an_unknown_number_in_explain_names_to(db: Path) -> None:

@@ -55,7 +55,7 @@ def test_core_events_are_json_lines_on_stderr_when_not_on_a_terminal() -> None:
     records = [json.loads(line) for line in proc.stderr.splitlines()]
     assert [(r["event"], r["level"]) for r in records] == [("command.rejected", "warning"), ("commands.applied", "info")]
     assert records[0]["command"] == "rename_tenant"
-    assert records[0]["rule"] == "unknown_tenant"
+    assert records[0]["rule"] == "permission_denied"  # a tenant that does not exist, refused as one the actor may not read
     assert records[1]["versions"] == {"acme": 1}
     assert all(r["timestamp"].endswith("Z") for r in records)
 
@@ -95,5 +95,5 @@ def test_core_events_are_readable_lines_on_a_terminal() -> None:
     assert proc.stdout == b""
     lines = re.sub(r"\x1b\[[0-9;]*m", "", output.decode()).splitlines()  # without the colours
     assert len(lines) == 2
-    assert re.fullmatch(r"\S+Z \[warning +\] command\.rejected +command=rename_tenant .*rule=unknown_tenant.*", lines[0])
+    assert re.fullmatch(r"\S+Z \[warning +\] command\.rejected +command=rename_tenant .*rule=permission_denied.*", lines[0])
     assert re.fullmatch(r"\S+Z \[info +\] commands\.applied +actor=admin@acme .*versions=\{'acme': 1\}", lines[1])

@@ -22,6 +22,7 @@ from core import service
 from core.aggregates.catalog import AudioFile
 from core.aggregates.context import Actor
 from core.aggregates.identifiers import tenant_id
+from core.aggregates.rules import CloudAccess
 from core.clock import SteppingClock
 from core.errors import DomainError
 from core.service import CallrouteApp, CommandRejected
@@ -45,18 +46,28 @@ class FakeHasher:
 
 
 class FakeDirectory:
-    """The PBX directory port: cloud PBXs with member lists, SIP PBXs with internal numbers."""
+    """The PBX directory port: cloud PBXs with member lists and who may act for them, SIP PBXs with internal numbers.
+
+    Unless ``access`` says otherwise, ``ADMIN`` is the telephony_admin of every cloud PBX too.
+    """
 
     def __init__(
         self,
         cloud: Mapping[str, Mapping[str, str]] | None = None,
         sip: Mapping[str, tuple[str, ...]] | None = None,
+        access: Mapping[str, CloudAccess] | None = None,
     ) -> None:
         self.cloud = dict(cloud if cloud is not None else {MALMO: {"3001": "Elin Holm", "3002": "Farid Aziz"}})
         self.sip = dict(sip if sip is not None else {KYIV: ("101", "102", "205")})
+        self.access = dict(access) if access is not None else None
 
     def cloud_members(self, pbx: str) -> Mapping[str, str] | None:
         return self.cloud.get(pbx)
+
+    def cloud_access(self, pbx: str) -> CloudAccess | None:
+        if self.access is not None:
+            return self.access.get(pbx)
+        return CloudAccess(admins={ADMIN.principal: ("telephony_admin",)}) if pbx in self.cloud else None
 
     def sip_internal_number_exists(self, pbx: str, internal_number: str) -> bool | None:
         numbers = self.sip.get(pbx)

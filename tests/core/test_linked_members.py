@@ -10,7 +10,7 @@ from datetime import timedelta
 
 import pytest
 
-from adapters.directory import StoreDirectory, tenant_users_of
+from adapters.directory import StoreDirectory, tenant_access_of, tenant_users_of
 from core import commands as c
 from core.aggregates.context import Actor
 from core.aggregates.groups import CloudMember, GroupMember, GroupSettings
@@ -27,7 +27,8 @@ ELIN = CloudMember(pbx="malmo", member="3001")
 
 @pytest.fixture
 def app(clock: SteppingClock) -> CallrouteApp:
-    return wire(None, clock=clock, pin_hasher=FakeHasher(), directory=lambda a: StoreDirectory(tenant_users_of(a)))
+    return wire(None, clock=clock, pin_hasher=FakeHasher(),
+                directory=lambda a: StoreDirectory(tenant_users_of(a), tenant_access=tenant_access_of(a)))
 
 
 @pytest.fixture
@@ -35,6 +36,7 @@ def linked(app: CallrouteApp, actor: Actor) -> str:
     app.create_tenant(actor=MALMO_ADMIN, tenant="malmo", name="Malmö clinic", time_zone="Europe/Stockholm")
     app.add_user(actor=MALMO_ADMIN, tenant="malmo", extension="3001", name="Elin Holm")
     app.add_user(actor=MALMO_ADMIN, tenant="malmo", extension="3002", name="Farid Aziz")
+    app.grant_permission(actor=MALMO_ADMIN, tenant="malmo", principal=actor.principal)  # linking needs rights on both sides
     app.create_tenant(actor=actor, tenant="acme", name="Acme Ltd", time_zone="Europe/London")
     app.link_pbx(actor=actor, tenant="acme", pbx="malmo", kind="cloud", name="Malmö clinic")
     app.create_answer_group(actor=actor, tenant="acme", group="sales", settings=GroupSettings(name="Sales"),

@@ -221,3 +221,28 @@ def test_a_new_command_continues_the_recorded_chain_and_verifies(tmp_path: Path)
         assert report.events == recorded["events"] + 1
     finally:
         app.close()
+
+
+STORE_HEAD = "dac32147074d28e77da798ffd5aaf13dafcfb1e6e8fc20451736fda4cb06d5a7"
+"""The store head of the fixture, as ``audit verify`` prints it since the running head (issue 11). Heads kept by
+auditors must keep matching: the definition of the head, like the stored events, never changes."""
+
+
+def test_the_store_head_of_the_recorded_store_never_changes(app: CallrouteApp) -> None:
+    from core.audit import verify_store
+
+    report = verify_store(app, expect_head=STORE_HEAD)
+    assert report.intact
+    assert (report.store_head, report.events) == (STORE_HEAD, sum(a["events"] for a in RECORDED["aggregates"].values()))
+    assert report.kept is not None and report.kept.after == report.events
+
+
+def test_the_head_printed_by_the_code_of_november_2026_is_accepted_in_its_earlier_form(app: CallrouteApp) -> None:
+    import hashlib
+
+    from core.audit import verify_store
+
+    # What audit verify printed then: SHA-256 over "<id hex> <chain head>" of every record, sorted.
+    earlier = hashlib.sha256("\n".join(sorted(f"{key} {a['head']}" for key, a in RECORDED["aggregates"].items())).encode())
+    kept = verify_store(app, expect_head=earlier.hexdigest()).kept
+    assert kept is not None and kept.earlier_form == "store"

@@ -266,3 +266,91 @@ class CallStore:
         if self._reader is not None:
             self._reader.close()
             self._reader = None
+
+
+
+class CallsCheck(msgspec.Struct, frozen=True):
+    """What ``verify_calls`` found: the chains and the calls head (``walk``), and where the ``calls`` table, which the
+    history and conformance select calls by, disagrees with the call events (first few, and how many more)."""
+
+    walk: log.CallsWalk
+    index: tuple[str, ...] = ()
+    index_more: int = 0
+
+    @property
+    def intact(self) -> bool:
+        return self.walk.intact and not self.index
+
+
+_INDEX_SHOWN = 5
+_DISAGREEING = (
+    "SELECT e.pbx, e.call_id, min(e.at), group_concat(DISTINCT e.tenant), c.tenant, c.started FROM call_events e "
+    "LEFT JOIN calls c ON c.pbx = e.pbx AND c.call_id = e.call_id WHERE e.call_id IS NOT NULL{scope} GROUP BY e.pbx, e.call_id "
+    "HAVING c.tenant IS NULL OR c.started != min(e.at) OR max(e.tenant = c.tenant) = 0")
+_TENANTS_CALLS = " AND (e.pbx, e.call_id) IN (SELECT pbx, call_id FROM call_events WHERE tenant = ? AND call_id IS NOT NULL)"
+_WITHOUT_EVENTS = ("SELECT c.pbx, c.call_id, c.tenant FROM calls c WHERE NOT EXISTS (SELECT 1 FROM call_events e "
+                   "WHERE e.tenant = c.tenant AND e.pbx = c.pbx AND e.call_id = c.call_id){scope}")
+
+
+def _utc(at: int) -> str:
+    return (_EPOCH + at * _ONE_MICRO).isoformat().replace("+00:00", "Z")
+
+
+def _index_problems(connection: sqlite3.Connection, tables: set[str], tenant: str | None) -> list[str]:
+    """Each call whose row in ``calls`` disagrees with its events: missing, another tenant's, another first instant; and
+    each row of ``calls`` without events of its tenant."""
+    if "calls" not in tables:
+        stored = "call_events" in tables and connection.execute(
+            "SELECT 1 FROM call_events WHERE call_id IS NOT NULL" + ("" if tenant is None else " AND tenant = ?") + " LIMIT 1",
+            () if tenant is None else (tenant,)).fetchone()
+        return ["the calls table is missing: history and conformance see none of the calls stored"] if stored else []
+    problems = []
+    listed = set()
+    if "call_events" in tables:
+        scope = ("", ()) if tenant is None else (_TENANTS_CALLS, (tenant,))
+        for pbx, call_id, first, tenants, owner, started in connection.execute(_DISAGREEING.format(scope=scope[0]), scope[1]):
+            listed.add((pbx, call_id))
+            if owner is None:
+                problems.append(f"{pbx} call {call_id} has no row in the calls table: history and conformance do not see it")
+            elif owner not in tenants.split(","):
+                problems.append(f"{pbx} call {call_id}: the calls table gives it to {owner}, its events are {tenants}'s")
+            else:
+                problems.append(f"{pbx} call {call_id}: the calls table says it started at {_utc(started)}, its first event "
+                                f"is at {_utc(first)}")
+    scope = ("", ()) if tenant is None else (" AND c.tenant = ?", (tenant,))
+    for pbx, call_id, owner in connection.execute(_WITHOUT_EVENTS.format(scope=scope[0]), scope[1]):
+        if (pbx, call_id) not in listed:
+            problems.append(f"{pbx} call {call_id} is in the calls table (tenant {owner}) without events of that tenant")
+    return problems
+
+
+def verify_calls(path: Path, tenant: str | None = None, *, kept: bytes | None = None) -> CallsCheck | None:
+    """Every tenant's chain of call events in the SQLite file at ``path`` (or ``tenant``'s), the calls head of that scope,
+    where ``kept`` is among its heads (``core.calls.log.walk``), and the ``calls`` table against the events; ``None`` when
+    the file has no call tables (a store from before call events were stored, or that never stored any).
+
+    Read-only, through SQLite alone, in one read transaction: a writer's commit meanwhile is not a break. A missing
+    table is read as empty, so that dropping one shows.
+    """
+    from contextlib import closing
+
+    with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None)) as connection:
+        connection.execute("BEGIN")
+        try:
+            tables = {name for (name,) in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            if not {"call_events", "call_chain_heads", "calls"} & tables:
+                return None
+            where, scope = ("", ()) if tenant is None else (" WHERE tenant = ?", (tenant,))
+            recorded: dict[str, tuple[bytes, int]] = {}
+            if "call_chain_heads" in tables:
+                recorded = {name: (head, count) for name, head, count in
+                            connection.execute(f"SELECT tenant, hash, events FROM call_chain_heads{where}", scope)}  # noqa: S608
+            rows: Any = ()
+            if "call_events" in tables:
+                rows = connection.execute(f"SELECT tenant, pbx, key, call_id, at, topic, body, hash FROM call_events{where} "  # noqa: S608
+                                          "ORDER BY seq", scope)
+            walked = log.walk(rows, recorded, kept)
+            problems = _index_problems(connection, tables, tenant)
+        finally:
+            connection.execute("COMMIT")
+    return CallsCheck(walk=walked, index=tuple(problems[:_INDEX_SHOWN]), index_more=max(0, len(problems) - _INDEX_SHOWN))

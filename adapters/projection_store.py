@@ -1,5 +1,7 @@
 """The routing projection's rows and tracked position in SQLite (the same file as the events, by default).
 
+On PostgreSQL the same rows are kept by ``adapters/postgres.PostgresProjectionStore``.
+
 A batch stores each tenant's changes as one row (``projection_change_runs``: the batch's
 change records of that tenant, in order, in one msgpack array). Stores written before
 kept one row per change (``projection_changes``); those rows are still read, first.
@@ -20,6 +22,7 @@ from typing import Any
 import msgspec
 
 from core.aggregates.provisioning import Confirmation
+from core.codec import decode_stored
 from core.errors import StoreIntegrityError
 from core.projections import ChangeRecord, LoadedProjection, PolicyRecord, ProjectionBatch
 
@@ -49,7 +52,7 @@ _policy = msgspec.msgpack.Decoder(PolicyRecord)
 
 def _decoded(decoder: msgspec.msgpack.Decoder, data: bytes, what: str, slug: str, seq: int) -> Any:
     try:
-        return decoder.decode(data)
+        return decode_stored(decoder, data)  # rows made from stored events hold what they hold (core/codec.py)
     except msgspec.DecodeError as exc:
         raise StoreIntegrityError(f"the routing projection's {what} of {slug} (row {seq})", None, f"cannot be read ({exc})") from None
 
@@ -121,6 +124,10 @@ class SQLiteProjectionStore:
             return zlib.decompress(blob) if blob[:1] == _ZLIB else bytes(blob)
         except (zlib.error, TypeError) as exc:
             raise StoreIntegrityError(f"the routing projection's table of {slug}", version, f"cannot be read ({exc})") from None
+
+    def keys(self) -> list[tuple[str, int]]:
+        """(slug, version) of every stored table."""
+        return [(slug, version) for slug, version in self.connection.execute("SELECT slug, version FROM projection_tables")]
 
     def close(self) -> None:
         """Close the connection."""

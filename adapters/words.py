@@ -133,7 +133,7 @@ def schedule_summary(schedule: OutOfHours) -> str:
 
 
 
-_INSTANT = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?([+-]\d{2}:\d{2}|Z)$")
+_INSTANT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?([+-]\d{2}:\d{2}|Z)")
 
 
 @cache
@@ -249,7 +249,7 @@ def value_text(value: Any, zone: tzinfo | None = None) -> str:
     if isinstance(value, int):
         return str(value)
     if isinstance(value, str):
-        if _INSTANT.match(value):
+        if _INSTANT.fullmatch(value):
             return instant_text(datetime.fromisoformat(value.replace("Z", "+00:00")), zone)
         return words(value) if "_" in value and value in _tags() else value
     if isinstance(value, dict):

@@ -345,6 +345,9 @@ def verify_store(app: Any, tenant: str | None = None, *, expect_head: str | None
 
     names = {tenant_id(slug).hex: slug for slug in _created_slugs(app)}
     names.update({provisioning_id(slug).hex: f"{slug} provisioning" for slug in list(names.values())})
+    from core.aggregates.tokens import access_record_id
+
+    names[access_record_id().hex] = "access record"  # the service's tokens (core/aggregates/tokens.py)
     scope = None if tenant is None else {tenant_id(tenant).hex, provisioning_id(tenant).hex}
     # The head first: every event it covers is then in the chains verified below (events are only ever appended).
     walk = walk_heads(app.recorder, app.mapper, only=scope, kept=expect_head)

@@ -169,15 +169,21 @@ class CheckedRepository(Repository):  # type: ignore[type-arg]
         datastore, table = getattr(recorder, "datastore", None), getattr(recorder, "events_table_name", None)
         if table is None or not hasattr(datastore, "transaction"):
             return  # not an SQL store (in memory, for tests and the simulator)
-        key = aggregate_id.hex if isinstance(aggregate_id, UUID) else str(aggregate_id)
+        # SQLite keeps the id as hex text and takes ``?``; PostgreSQL (eventsourcing.postgres, psycopg) a uuid and ``%s``.
+        postgres = type(datastore).__module__.startswith("eventsourcing.postgres")
+        key = aggregate_id if postgres else aggregate_id.hex if isinstance(aggregate_id, UUID) else str(aggregate_id)
+        mark = "%s" if postgres else "?"
+        if postgres:
+            table = f'"{datastore.schema}"."{table}"'  # type: ignore[union-attr]
         with datastore.transaction(commit=False) as cursor:  # type: ignore[union-attr]
-            cursor.execute(f"SELECT COUNT(*) FROM {table} WHERE originator_id = ? AND originator_version <= ?", (key, version))
-            (count,) = cursor.fetchone()
+            cursor.execute(f"SELECT COUNT(*) AS n FROM {table} WHERE originator_id = {mark} AND originator_version <= {mark}",
+                           (key, version))
+            count = cursor.fetchone()["n"]  # sqlite3.Row and psycopg's dict rows both take the column's name
             if count == version:
                 return
-            cursor.execute(f"SELECT originator_version FROM {table} WHERE originator_id = ? AND originator_version <= ? "
+            cursor.execute(f"SELECT originator_version FROM {table} WHERE originator_id = {mark} AND originator_version <= {mark} "
                            "ORDER BY originator_version", (key, version))
-            stored = [row[0] for row in cursor.fetchall()]
+            stored = [row["originator_version"] for row in cursor.fetchall()]
         missing = next((v for v, s in enumerate(stored, start=1) if v != s), len(stored) + 1)
         raise broken(aggregate_id, missing, f"event version {missing} is missing (before the snapshot at version {version}: "
                                             f"{version - len(stored)} of its versions are not stored)")

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Sequence
-from contextlib import nullcontext
+from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 from uuid import UUID
 
 import msgspec
@@ -25,7 +25,7 @@ from core import commands as c
 from core.aggregates.access import Action, check_access, may, not_visible
 from core.aggregates.chained import EarlyInstantError
 from core.aggregates.context import Actor, CommandContext
-from core.aggregates.identifiers import tenant_id
+from core.aggregates.identifiers import NAME_RULE, REASON_RULE, Principal, Reason, rule_problem, tenant_id
 from core.aggregates.provisioning import Provisioning, provisioning_id
 from core.aggregates.rules import PbxDirectory
 from core.aggregates.commanding import PinHasher, Receipt
@@ -33,7 +33,7 @@ from core.aggregates.tenant import Tenant, TenantSnapshot
 from core.api import CommandMethods
 from core.clock import Clock
 from core.codec import MsgspecMapper
-from core.integrity import CheckedRepository
+from core.integrity import CheckedRepository, broken
 from core.errors import (
     AlreadyExistsError,
     ConcurrentChangeError,
@@ -41,6 +41,7 @@ from core.errors import (
     PermissionDeniedError,
     UnknownExtensionError,
     UnknownTenantError,
+    ValidationFailed,
 )
 from core.linked_members import recheck_linking_tenants
 from core.queries import TenantView, UserView, tenant_view, user_view
@@ -89,6 +90,26 @@ def _split_validation(text: str) -> tuple[str | None, str]:
     return path.rstrip("`"), message
 
 
+def _unreadable(touched: dict[UUID, Any], commanded: set[str], actor: Actor) -> set[UUID]:
+    """The tenants a batch changed that its actor named in no command and may not read: left out of its receipt.
+
+    They are the tenants linking a cloud PBX whose users the batch changed, whose members core re-checked in the same
+    transaction (``recheck_linking_tenants``); a receipt names no tenant, version or event its actor could not read.
+    """
+    return {key for key, agg in touched.items()
+            if isinstance(agg, Tenant) and agg.state.slug not in commanded
+            and not may(actor, agg.state.admins, agg.state.partner, action="read")}
+
+
+def _check_actor_and_reason(actor: Actor, reason: object) -> None:
+    """Refuse a ``reason`` or an actor that a command could not carry (the same rules as the schema's), naming the field."""
+    checks = (("reason", reason, Reason, REASON_RULE), ("actor.principal", actor.principal, Principal, NAME_RULE),
+              ("actor.partner", actor.partner, Principal, NAME_RULE))
+    for field, value, rule, words in checks:
+        if value is not None and (problem := rule_problem(value, rule, words)) is not None:
+            raise ValidationFailed(problem, field=field)
+
+
 class _Retry(Exception):
     """Another writer got in first; the batch is run again on fresh state, at a fresh clock reading (``CallrouteApp.execute``)."""
 
@@ -96,7 +117,8 @@ class _Retry(Exception):
         super().__init__(cause)
         self.cause = cause
         """``version_clash``: a tenant was saved by another writer after this batch loaded it (or its cached copy was
-        behind); ``early_instant``: the clock was read before another writer stored a later change."""
+        behind); ``early_instant``: the clock was read before another writer stored a later change; ``stale_cache``: a
+        command was refused on a cached tenant that another process had changed since (``CallrouteApp._stale``)."""
 
 
 _FIRST_TRY = nullcontext()
@@ -104,10 +126,28 @@ _FIRST_TRY = nullcontext()
 
 
 class EventWriter(Protocol):
-    """Appends stored events to the store's event table in one transaction (the edge supplies a lean one for SQLite)."""
+    """Appends stored events to the store's event table in one transaction (the edge supplies a lean one for SQLite).
+
+    A writer may also be a ``RetryingEventWriter``: core looks its ``retrying`` up with ``getattr`` and goes without it
+    (retrying at once) when the writer has none.
+    """
 
     def insert(self, stored_events: Sequence[StoredEvent]) -> list[int]:
         """Insert the events; their notification ids, in order; eventsourcing's ``IntegrityError`` on a version clash."""
+        ...
+
+
+@runtime_checkable
+class RetryingEventWriter(EventWriter, Protocol):
+    """An event writer that also sets the scene for a batch's next try after it lost to other writers (optional)."""
+
+    def retrying(self, lost: int) -> AbstractContextManager[object]:
+        """The context each retry of a batch runs in, ``lost`` tries having lost so far (1 before the second try).
+
+        Entered before the try reads the clock and loads its tenants, left when the try has stored its events or failed:
+        the edge's pause (core neither sleeps nor draws random numbers) and, after some lost tries, its write lock
+        (``adapters/event_writer.SQLiteEventWriter.retrying``).
+        """
         ...
 
 
@@ -122,8 +162,10 @@ class CallrouteApp(CommandMethods, Application):
         # of a 1,000-user tenant per command would dominate command latency.
         "DEEPCOPY_FROM_AGGREGATE_CACHE": "n",
         # No fast-forward query before every command: a cached tenant that another
-        # process has moved on fails to save with a version clash, and execute()
-        # then evicts it and runs the batch once more on the fresh state.
+        # process has moved on fails to save with a version clash, or is refused on
+        # its stale state (``_stale`` checks, only then), and execute() then evicts
+        # it and runs the batch once more on the fresh state. Reads check the stored
+        # version before serving a cached aggregate (``_current``).
         "AGGREGATE_CACHE_FASTFORWARD": "n",
     }
     snapshotting_intervals = {Tenant: 500}  # noqa: RUF012
@@ -146,6 +188,12 @@ class CallrouteApp(CommandMethods, Application):
         if directory is not None:  # a directory that reads this application's own tenants
             self.pbx_directory = directory(self)
 
+    def construct_env(self, name: str, env: Any = None) -> Any:
+        """The library's environment, under the name ``callroute`` for every subclass too: on PostgreSQL the tables are
+        named after it (``callroute_events``, ``callroute_snapshots``), so a subclass (tests, benchmarks) opens the same
+        store."""
+        return super().construct_env(CallrouteApp.name, env)
+
     def construct_mapper(self) -> Mapper:
         return MsgspecMapper(compressor=self.factory.compressor(), cipher=self.factory.cipher())
 
@@ -161,6 +209,10 @@ class CallrouteApp(CommandMethods, Application):
                 return f"tenant {slug}"
             if provisioning_id(slug).hex == key:
                 return f"the provisioning record of {slug}"
+        from core.aggregates.tokens import access_record_id
+
+        if access_record_id().hex == key:
+            return "the access record (the service's tokens)"
         return f"record {key} (its first event is missing)"
 
 
@@ -176,11 +228,14 @@ class CallrouteApp(CommandMethods, Application):
         to ``max_attempts`` in all, when another writer got in first: it saved a tenant of the batch after the batch
         loaded it (a version clash), or, with the instant from the clock, stored a change dated after the reading
         (or this clock is behind the clock of the writer of the tenant's last change). Each retry is logged as
-        ``commands.retried`` and runs inside the event writer's ``retrying(lost)`` context, if it has one: the
-        edge's pause and lock (core neither sleeps nor draws random numbers; ``adapters/event_writer.py``). When
+        ``commands.retried`` and runs inside the event writer's ``retrying(lost)`` context, if it has one (a
+        ``RetryingEventWriter``): the edge's pause and lock (core neither sleeps nor draws random numbers). When
         every attempt lost, ``ConcurrentChangeError``: nothing was stored. An ``at`` given before a tenant's last
-        change is bad input (``CommandRejected`` at once, never retried).
+        change is bad input (``CommandRejected`` at once, never retried). A ``reason`` or an actor's principal or partner
+        that breaks the schema's rule for it (``Reason``, ``Principal``) is refused first: ``ValidationFailed`` naming
+        ``reason``, ``actor.principal`` or ``actor.partner``.
         """
+        _check_actor_and_reason(actor, reason)
         attempt = 1
         guard = _FIRST_TRY
         while True:
@@ -190,7 +245,7 @@ class CallrouteApp(CommandMethods, Application):
                                          from_clock=at is None, attempt=attempt)
             except _Retry as retry:
                 logger.info("commands.retried", attempt=attempt, cause=retry.cause, actor=actor.principal)
-                retrying = getattr(self.event_writer, "retrying", None)
+                retrying = getattr(self.event_writer, "retrying", None)  # RetryingEventWriter.retrying, if it has one
                 guard = _FIRST_TRY if retrying is None else retrying(attempt)
                 attempt += 1
 
@@ -213,6 +268,7 @@ class CallrouteApp(CommandMethods, Application):
     ) -> Receipt:
         touched: dict[UUID, Any] = {}
         users_changed: set[str] = set()
+        commanded: set[str] = set()
         last_try = attempt >= self.max_attempts
         try:
             for index, command in enumerate(commands):
@@ -221,6 +277,7 @@ class CallrouteApp(CommandMethods, Application):
                     ctx = CommandContext(actor=actor, at=at, reason=checked.reason or reason, directory=self.pbx_directory,
                                          pin_hasher=self.pin_hasher, change_instant=self.change_instant)
                     self._apply(checked, ctx, touched)
+                    commanded.add(checked.tenant)
                     if isinstance(checked, _USER_COMMANDS):
                         users_changed.add(checked.tenant)
                 except (DomainError, msgspec.ValidationError) as exc:
@@ -230,6 +287,9 @@ class CallrouteApp(CommandMethods, Application):
                         if not last_try:
                             raise _Retry("early_instant") from exc
                         raise self._outlasted(attempt, [getattr(checked, "tenant", "")], exc) from exc
+                    if not last_try and self._stale(touched):
+                        # Refused on a cached tenant another process has changed since: try again on what is stored.
+                        raise _Retry("stale_cache") from exc
                     rejected = CommandRejected(index, command, exc)
                     logger.warning(
                         "command.rejected",
@@ -253,12 +313,15 @@ class CallrouteApp(CommandMethods, Application):
         except BaseException:
             self._evict(touched)
             raise
-        versions = {agg.state.slug: agg.version for agg in touched.values() if isinstance(agg, Tenant)}
+        hidden = _unreadable(touched, commanded, actor)
+        versions = {agg.state.slug: agg.version for key, agg in touched.items() if isinstance(agg, Tenant) and key not in hidden}
+        shown = [recording for recording in recordings if recording.domain_event.originator_id not in hidden]
         warnings: list[str] = []
-        for recording in recordings:
+        for recording in shown:
             warnings += recording.domain_event.warning_texts()
         logger.info("commands.applied", count=len(commands), versions=versions, actor=actor.principal)
-        return Receipt(versions=versions, events=len(recordings), warnings=tuple(warnings))
+        position = max((getattr(r.notification, "id", None) or 0 for r in recordings), default=0)
+        return Receipt(versions=versions, events=len(shown), warnings=tuple(warnings), position=position)
 
     def save(self, *objs: Any, **kwargs: Any) -> list[Recording]:
         """Record tenants' pending events in one transaction, and snapshot the saved tenants.
@@ -303,6 +366,37 @@ class CallrouteApp(CommandMethods, Application):
             for aggregate_id, aggregate in processing.aggregates.items():
                 self.repository.cache.put(aggregate_id, aggregate)
         return recordings
+
+    def _stored_version(self, aggregate_id: UUID) -> int:
+        """The version of the aggregate's last stored event (0: none): one look-up in the store's index."""
+        last = self.recorder.select_events(aggregate_id, desc=True, limit=1)
+        return last[0].originator_version if last else 0
+
+    def _stale(self, touched: dict[UUID, Any]) -> bool:
+        """Whether an aggregate a batch loaded (from the cache) is behind what is stored: another process wrote since."""
+        return any(self._stored_version(key) != aggregate.version - len(aggregate.pending_events)
+                   for key, aggregate in touched.items())
+
+    def _current(self, aggregate_id: UUID) -> Any:
+        """The aggregate as last committed, for a read: every write committed before the read started is in it.
+
+        The cache is served only when its copy is at the stored version (one look-up of the last stored version; a copy
+        a command of this process has changed and not saved yet is not served); else the aggregate is loaded afresh,
+        from its snapshot and the events after it, and cached. Commands do not pay for this: a command on a stale copy
+        fails to save, or is refused and finds it stale (``_stale``), and runs again (``execute``).
+        """
+        repository = self.repository
+        cache = repository.cache
+        if cache is None or repository.fastforward:
+            return repository.get(aggregate_id)
+        try:
+            cached = cache.get(aggregate_id)
+        except KeyError:
+            return repository.get(aggregate_id)
+        if not cached.pending_events and self._stored_version(aggregate_id) == cached.version:
+            return cached
+        self._evict([aggregate_id])
+        return repository.get(aggregate_id)
 
     def _evict(self, touched: Iterable[UUID]) -> None:
         cache = self.repository.cache
@@ -372,7 +466,7 @@ class CallrouteApp(CommandMethods, Application):
     def provisioning(self, slug: str) -> Provisioning | None:
         """The tenant's provisioning record, if anything was ever confirmed or set."""
         try:
-            return self.repository.get(provisioning_id(slug))
+            return self._current(provisioning_id(slug))
         except AggregateNotFoundError:
             return None
 
@@ -384,6 +478,8 @@ class CallrouteApp(CommandMethods, Application):
         Read it, never mutate it (it may be the cached object).
         """
         try:
+            if version is None:
+                return self._current(tenant_id(slug))
             return self.repository.get(tenant_id(slug), version=version)
         except AggregateNotFoundError:
             raise UnknownTenantError(f"no tenant {slug!r}", field="tenant") from None
@@ -423,13 +519,28 @@ class CallrouteApp(CommandMethods, Application):
         return user_view(state.users[extension], state.resolved(extension))
 
     def list_tenants(self, actor: Actor | None = None, *, action: Action = "read") -> list[str]:
-        """Slugs of every tenant ever created, in creation order; with ``actor``, only those it may ``action``."""
+        """Slugs of every tenant ever created, in creation order; with ``actor``, only those it may ``action``.
+
+        A stored creation that cannot be read as one (not JSON, or no slug in it) raises ``StoreIntegrityError`` naming
+        its record: it was not written so (``callroute audit verify`` says more; it skips such a creation).
+        """
         slugs: list[str] = []
         start = 1
         while True:
             page = self.recorder.select_notifications(start, 500, topics=["callroute/TenantCreated"])
             for notification in page:
-                slugs.append(self.mapper.decode_raw(notification.state)["slug"])  # type: ignore[attr-defined]
+                try:
+                    fields = self.mapper.decode_raw(notification.state)  # type: ignore[attr-defined]
+                    problem = None if isinstance(fields, dict) else "it is not a JSON object"
+                except (msgspec.DecodeError, TypeError, ValueError) as exc:  # not JSON (or not decrypted, decompressed)
+                    fields, problem = {}, str(exc)
+                slug = fields.get("slug") if problem is None else None
+                if problem is None and not isinstance(slug, str):
+                    problem = "it has no slug" if slug is None else f"its slug is {slug!r}, not a text"
+                if problem is not None:
+                    raise broken(notification.originator_id, notification.originator_version,
+                                 f"the stored {notification.topic} cannot be read ({problem})")
+                slugs.append(slug)
             if len(page) < 500:
                 break
             start = page[-1].id + 1

@@ -1,8 +1,9 @@
 """Arrivals: the scenario's calls put on the calendar, each handed to the switch when it comes.
 
 Explicit calls come at their instants; Poisson processes draw each next arrival when the
-previous one comes, so the calendar holds one pending arrival per process. A run takes
-calls until its duration or its number of calls is reached.
+previous one comes, so the calendar holds one pending arrival per process; a replayed call
+history (``simulator.replay``) likewise holds one pending call. A run takes calls until its
+duration or its number of calls is reached.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from core.aggregates.identifiers import normalise_number
 from core.errors import DomainError
 from core.routing.caller import normalise_caller
 from simulator.calendar import Calendar
-from simulator.scenario import ExplicitArrivals, ExplicitCall, PoissonArrivals, Scenario, ScenarioError
+from simulator.scenario import ExplicitArrivals, ExplicitCall, PoissonArrivals, ReplayArrivals, ReplayedCall, Scenario, ScenarioError
 from simulator.streams import stream
 
 if TYPE_CHECKING:
@@ -37,6 +38,10 @@ class Arrival(msgspec.Struct, frozen=True, gc=False):
     digits: str | None
     label: str | None = None
     """The scenario's name for the call (``saturday``), if it gave one."""
+    talk: float | None = None
+    """How long the caller talks once answered, when known (explicit or replayed calls); else drawn at the answer."""
+    patience: float | None = None
+    """When the caller hangs up unanswered, seconds after arrival, when known; else drawn from the scenario's patience."""
 
 
 def check_dialled(table: RoutingTable, dialled: str, field: str) -> None:
@@ -100,6 +105,24 @@ class PoissonProcess:
         return caller, digits
 
 
+WEEK = timedelta(weeks=1)
+
+
+def shift_weeks(spec: ReplayArrivals, start: datetime, zone: object) -> int:
+    """The whole weeks a replay's calls move by: ``spec.weeks``, else as many as bring the first call's local day into
+    the week that begins on the local day of ``start``."""
+    if spec.weeks is not None or not spec.calls:
+        return spec.weeks or 0
+    first = min(c.at for c in spec.calls).astimezone(zone).date()  # type: ignore[arg-type]
+    begin = start.astimezone(zone).date()  # type: ignore[arg-type]
+    return -((first - begin).days // 7)  # ceil((begin - first) / 7 days)
+
+
+def replay_instant(at: datetime, weeks: int, zone: object) -> datetime:
+    """``at`` moved by ``weeks`` weeks on the wall clock of ``zone`` (09:03 stays 09:03 across a change of daylight time)."""
+    return at.astimezone(zone) + weeks * WEEK  # type: ignore[arg-type]  # aware arithmetic is on the wall clock
+
+
 def _nothing() -> None:
     pass
 
@@ -137,8 +160,43 @@ class Arrivals:
                 if first != math.inf and self._within_duration(first):
                     self.open += 1
                     self.calendar.at(first, self._poisson, process)
+            elif isinstance(spec, ReplayArrivals):
+                self._schedule_replay(table, zone, spec, f"$.arrivals[{index}]")
         if not self.open:
             self.on_closed()
+
+    def _schedule_replay(self, table: RoutingTable, zone: ZoneInfo, spec: ReplayArrivals, field: str) -> None:
+        """Check a replay's calls, put them on the run's time line, and put the first on the calendar."""
+        weeks = shift_weeks(spec, self.scenario.start, zone)
+        start = self.scenario.start.astimezone(UTC)
+        timed: list[tuple[float, ReplayedCall]] = []
+        for position, call in enumerate(spec.calls):
+            where = f"{call.where}: " if call.where else ""
+            check_dialled(table, call.to, f"{field}.calls[{position}].to" if not call.where else f"{field}.file")
+            t = (replay_instant(call.at, weeks, zone).astimezone(UTC) - start).total_seconds()
+            if t < 0:
+                raise ScenarioError(f"{where}the call at {call.at.isoformat()} comes before the scenario's start "
+                                    f"{self.scenario.start.isoformat()} (moved by {weeks} weeks) - at `{field}.weeks`")
+            timed.append((t, call))
+        timed.sort(key=lambda item: item[0])  # stable: calls at one instant keep the history's order
+        if timed and self._within_duration(timed[0][0]):
+            self.open += 1
+            self.calendar.at(timed[0][0], self._replayed, (timed, 0))
+
+    def _replayed(self, t: float, item: tuple[list[tuple[float, ReplayedCall]], int]) -> None:
+        timed, index = item
+        if not (self._within_duration(t) and self._more()):
+            self._close_one()
+            return
+        call = timed[index][1]
+        self.arrived += 1
+        caller, _ = normalise_caller(call.caller, presentation=call.presentation)
+        self.arrive(t, Arrival(self.arrived, call.to, caller, call.digits, call.id, call.talk_seconds, call.patience_seconds))
+        index += 1
+        if index < len(timed) and self._more() and self._within_duration(timed[index][0]):
+            self.calendar.at(timed[index][0], self._replayed, (timed, index))
+        else:
+            self._close_one()
 
     def _within_duration(self, t: float) -> bool:
         duration = self.scenario.duration_seconds
@@ -160,7 +218,7 @@ class Arrivals:
             self.arrived += 1
             # A normalised caller is withheld exactly when its caller id is None, so the caller alone carries that onwards.
             caller, _ = normalise_caller(spec.caller, presentation=spec.presentation)
-            self.arrive(t, Arrival(self.arrived, spec.to, caller, spec.digits, spec.id))
+            self.arrive(t, Arrival(self.arrived, spec.to, caller, spec.digits, spec.id, spec.talk_seconds, spec.patience_seconds))
         if not self.open:
             self.on_closed()
 

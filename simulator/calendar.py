@@ -8,6 +8,7 @@ the same run, whatever order trio would wake tasks in.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from heapq import heappop, heappush
@@ -17,16 +18,24 @@ T = TypeVar("T")
 
 
 class Calendar:
-    """Pending events in (virtual time, sequence) order, run in batches."""
+    """Pending events in (virtual time, sequence) order, run in batches.
 
-    __slots__ = ("heap", "seq", "now", "events", "over")
+    Events due at the instant being run (zero delays: an answer at once, a wrap-up of 0 s) wait in a FIFO beside
+    the heap rather than in it; the two are merged by (time, sequence), so the order is exactly the heap's.
+    A timer that may not matter can reserve its sequence number when it would be scheduled (``reserve``) and be
+    put on the calendar later (``at_reserved``), or never: if it is, it runs exactly where it would have.
+    """
+
+    __slots__ = ("heap", "soon", "seq", "now", "events", "over")
 
     def __init__(self) -> None:
         # The heap holds (time, sequence, action, argument); ``at`` ties each action to its argument's type.
         self.heap: list[tuple[float, int, Callable[[float, Any], None], Any]] = []
+        self.soon: deque[tuple[int, Callable[[float, Any], None], Any]] = deque()
+        """Events due at ``now`` scheduled while it runs: (sequence, action, argument), in sequence order."""
         self.seq = 0
         self.now = 0.0
-        """The instant of the last event run (updated after each batch; actions are handed their instant)."""
+        """The instant of the event being run (of the last one run, between batches)."""
         self.events = 0
         """Events run so far, stale timers included: they are popped like any other and then do nothing."""
         self.over = False
@@ -35,23 +44,51 @@ class Calendar:
     def at(self, t: float, action: Callable[[float, T], None], arg: T) -> None:
         """Run ``action(t, arg)`` at virtual time ``t``, after everything already scheduled for ``t``."""
         self.seq += 1
-        heappush(self.heap, (t, self.seq, action, arg))
+        if t == self.now:
+            self.soon.append((self.seq, action, arg))
+        else:
+            heappush(self.heap, (t, self.seq, action, arg))
+
+    def reserve(self) -> int:
+        """The sequence number a timer scheduled now would get; ``at_reserved`` puts it on the calendar later."""
+        self.seq += 1
+        return self.seq
+
+    def at_reserved(self, t: float, seq: int, action: Callable[[float, T], None], arg: T) -> None:
+        """Schedule a timer whose sequence number ``seq`` was reserved: it runs where ``at`` would have run it then."""
+        heappush(self.heap, (t, seq, action, arg))
 
     def run(self, budget: int) -> bool:
         """Run at most ``budget`` events; ``False`` once the run is over."""
-        heap = self.heap
-        t = self.now
+        heap, soon = self.heap, self.soon
+        pop, popleft = heappop, soon.popleft
         ran = 0
         try:
-            for ran in range(budget):  # noqa: B007 - ``ran`` counts the events run when the loop stops early
-                if self.over or not heap:
+            while ran < budget:
+                if self.over:
                     return False
-                t, _, action, arg = heappop(heap)
-                action(t, arg)
-            ran = budget
+                if soon:
+                    if heap:
+                        first = heap[0]
+                        now = self.now
+                        if first[0] < now or (first[0] == now and first[1] < soon[0][0]):
+                            pop(heap)
+                            self.now = first[0]
+                            ran += 1
+                            first[2](first[0], first[3])
+                            continue
+                    _, action, arg = popleft()
+                    ran += 1
+                    action(self.now, arg)
+                elif heap:
+                    t, _, action, arg = pop(heap)
+                    self.now = t
+                    ran += 1
+                    action(t, arg)
+                else:
+                    return False
             return True
         finally:
-            self.now = t
             self.events += ran
 
 

@@ -19,7 +19,7 @@ from core import commands as c
 from core.aggregates.context import Actor
 from core.aggregates.identifiers import tenant_id
 from core.clock import SteppingClock
-from core.errors import DomainError
+from core.errors import DomainError, UnknownTenantError
 from core.projections import MemoryProjectionStore, RoutingProjection
 from core.routing import RoutingTable
 from core.service import CallrouteApp
@@ -55,7 +55,8 @@ class _Directory:
 class LiveConfig:
     """Desired and effective routing of the simulated tenant over virtual time."""
 
-    def __init__(self, scenario: Scenario, base: Path) -> None:
+    def __init__(self, scenario: Scenario, base: Path, *, reader: Actor | None = None) -> None:
+        """``reader``: who runs the simulation; a tenant is read from a store (``$.tenant.store``) only if it may read it."""
         self.slug = scenario.tenant.slug
         self.warnings: list[str] = []
         """What the scenario's commands were stored with a warning about, each after where the commands are."""
@@ -63,7 +64,7 @@ class LiveConfig:
         self.app = wire(None, clock=self.clock, pin_hasher=_Hasher(), directory=_Directory)
         spec = scenario.tenant
         if spec.store is not None:
-            self._copy_from_store(Path(base, spec.store.db), spec.store.tenant)
+            self._copy_from_store(Path(base, spec.store.db), spec.store.tenant, reader)
         for index, name in enumerate(spec.commands_files):  # one batch per file: later files may refer to earlier tenants
             path = Path(base, name)
             try:
@@ -81,16 +82,32 @@ class LiveConfig:
         self.projection = RoutingProjection(self.app, MemoryProjectionStore())
         self.projection.catch_up()
 
-    def _copy_from_store(self, path: Path, slug: str) -> None:
-        """Copy a tenant's stored events from a SQLite store into the simulation's memory store."""
-        from eventsourcing.application import Application
+    def _copy_from_store(self, path: Path, slug: str, reader: Actor | None) -> None:
+        """Copy a tenant's stored events from a SQLite store into the simulation's memory store, if ``reader`` may read it.
 
+        The tenant is read as every read is: loaded through the store's checks (each event's hash and link, its snapshot)
+        and refused unless ``reader`` may read it, with ``TenantNotVisibleError``, the same for a tenant that does not
+        exist, to anyone but an operator (who is told that there is no such tenant).
+        """
+        from adapters.bootstrap import store_problem
+
+        if reader is None:
+            raise ScenarioError("reading a tenant from a store needs who reads it (run_scenario(..., reader=Actor(...))) "
+                                "- at `$.tenant.store`")
         if not path.exists():
             raise ScenarioError(f"{path}: no such store - at `$.tenant.store.db`")
-        source = Application({"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": str(path)})
-        events = list(source.recorder.select_events(tenant_id(slug)))
-        if not events:
-            raise ScenarioError(f"{path}: no tenant {slug!r} - at `$.tenant.store.tenant`")
+        problem = store_problem(path)
+        if problem is not None:
+            raise ScenarioError(f"{problem} - at `$.tenant.store.db`")
+        source = wire(path, clock=self.clock, pin_hasher=_Hasher())
+        try:
+            try:
+                source.get_tenant(slug, reader)
+            except UnknownTenantError:  # told only to an operator: anyone else gets the refusal of a tenant it may not read
+                raise ScenarioError(f"{path}: no tenant {slug!r} - at `$.tenant.store.tenant`") from None
+            events = list(source.recorder.select_events(tenant_id(slug)))
+        finally:
+            source.close()
         self.app.recorder.insert_events(events)
         last_change = self.app.tenant(slug).modified_on
         if last_change > self.clock.now():

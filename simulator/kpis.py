@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import math
-from typing import TypeVar
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, TypeVar
 
 import msgspec
+
+if TYPE_CHECKING:
+    from simulator.machines import Agent
 
 T = TypeVar("T", int, float)
 
@@ -43,7 +47,11 @@ class AgentFigures(msgspec.Struct, frozen=True):
 
 
 class Kpis(msgspec.Struct, frozen=True):
-    """Everything a run measured."""
+    """Everything a run measured, over the calls that arrived after the scenario's warm-up.
+
+    Every rate is a share of ``offered`` calls, and every offered call counts in exactly one outcome:
+    answered, abandoned (ringing, IVR, queue), voicemail, busy, message, unavailable or missed.
+    """
 
     offered: int
     answered: int
@@ -58,23 +66,27 @@ class Kpis(msgspec.Struct, frozen=True):
     unavailable: int
     missed: int
     waited: int
-    """Calls that did not get an agent at once in a queue: answered after waiting, abandoned there, or overflowed."""
+    """Calls that found no free agent when they reached their first queue (an agent ringing for another call, talking or
+    wrapping up is not free), however they ended."""
     overflowed: int
     """Calls that waited in a queue and left it unanswered for its next destination: after the maximum wait, or
     when it emptied (each also counts in how it ended)."""
     asa_seconds: float
-    """Average speed of answer: mean time from arrival to answer of answered calls."""
+    """ASA (answered calls): mean time from arrival to answer, over answered calls only."""
+    mean_wait_seconds: float
+    """Mean wait, all calls: mean of every offered call's wait (see ``wait_histogram``), abandoned calls included; what
+    Erlang A tables call ASA."""
     wait_p50: float
     wait_p90: float
     wait_p95: float
     wait_p99: float
     wait_max: float
     probability_of_waiting: float
-    """``waited`` / the calls whose wait was measured (see ``wait_histogram``)."""
+    """P(wait): ``waited`` / ``offered``, the share of calls that found no free agent on arrival."""
     abandon_rate: float
-    """Abandoned / (answered + abandoned)."""
+    """Abandoned / offered."""
     service_level: dict[str, float]
-    """``"20s"`` → answered within 20 s of arrival / (answered + abandoned)."""
+    """``"20s"`` → calls answered within 20 s of arrival / offered."""
     agents: dict[str, AgentFigures]
     numbers: dict[str, Breakdown]
     queues: dict[str, Breakdown]
@@ -83,9 +95,11 @@ class Kpis(msgspec.Struct, frozen=True):
     hourly_answered: list[int]
     hourly_abandoned: list[int]
     hourly_mean_wait: list[float]
+    """Mean wait of the calls that arrived in each hour (0.0 for an hour without calls)."""
     wait_histogram: list[tuple[float, int]]
     """Non-empty buckets: (start of bucket in seconds, calls). A call's wait runs from its arrival until it is
-    answered, abandons or overflows from a queue, whichever comes first; calls that end otherwise are not in it."""
+    answered, abandons, or ends without a person (voicemail, busy tone, message, unavailable, missed), whichever comes
+    first: every offered call has one, so the buckets add up to ``offered``."""
     simulated_seconds: float
     events: int
 
@@ -124,15 +138,29 @@ def figure_names(service_level_seconds: list[float]) -> frozenset[str]:
     return frozenset((*SCALAR_FIGURES, *levels, *ALIASES, "occupancy"))
 
 
-class Collector:
-    """Accumulates figures while the switch runs."""
+def _breakdown(table: dict[str, Breakdown], key: str) -> Breakdown:
+    """``table[key]``, created empty the first time (``setdefault`` would build one on every call)."""
+    breakdown = table.get(key)
+    if breakdown is None:
+        breakdown = table[key] = Breakdown()
+    return breakdown
 
-    def __init__(self, service_levels: list[float]) -> None:
+
+class Collector:
+    """Accumulates figures while the switch runs.
+
+    Each method is handed the arrival instant of its call: calls that arrived before ``warm_up`` are left out of every
+    figure. Agent figures cover the time after the warm-up (``warm_up_over`` takes their state at that instant).
+    """
+
+    def __init__(self, service_levels: list[float], warm_up: float = 0.0) -> None:
+        self.warm_up = warm_up
         self.counts = dict.fromkeys(("offered", "answered", "abandoned_ringing", "abandoned_ivr", "abandoned_queue",
                                      "voicemail", "rejected", "busy", "message", "unavailable", "missed", "waited",
                                      "overflowed"), 0)
         self.histogram = [0] * BUCKETS
         self.answer_wait_sum = 0.0
+        self.wait_sum = 0.0
         self.max_wait = 0.0
         self.service_levels = service_levels
         self.within = [0] * len(service_levels)
@@ -144,6 +172,8 @@ class Collector:
         self.hourly_abandoned: list[int] = []
         self.hourly_wait: list[float] = []
         self.hourly_waited: list[int] = []
+        self.agents_at_warm_up: dict[str, tuple[float, float, int]] | None = None
+        """Each agent's busy and logged-in seconds and answered calls when the warm-up ended (``None``: not yet)."""
 
     @staticmethod
     def _hour(series: list[T], hour: int, zero: T) -> None:
@@ -151,53 +181,62 @@ class Collector:
             series.append(zero)
 
     def arrival(self, t: float, number: str) -> None:
+        if t < self.warm_up:
+            return
         self.counts["offered"] += 1
         hour = int(t // 3600)
-        self._hour(self.hourly_arrivals, hour, 0)
+        if hour >= len(self.hourly_arrivals):
+            self._hour(self.hourly_arrivals, hour, 0)
         self.hourly_arrivals[hour] += 1
-        self.numbers.setdefault(number, Breakdown()).offered += 1
+        _breakdown(self.numbers, number).offered += 1
 
-    def _wait(self, t: float, wait: float) -> None:
+    def _wait(self, arrived: float, wait: float) -> None:
+        """The call that arrived at ``arrived`` stopped waiting for a person after ``wait`` seconds."""
         index = min(int(wait / BUCKET), BUCKETS - 1)
         self.histogram[index] += 1
+        self.wait_sum += wait
         if wait > self.max_wait:
             self.max_wait = wait
-        hour = int(t // 3600)
-        self._hour(self.hourly_wait, hour, 0.0)
-        self._hour(self.hourly_waited, hour, 0)
+        hour = int(arrived // 3600)
+        if hour >= len(self.hourly_waited):
+            self._hour(self.hourly_wait, hour, 0.0)
+            self._hour(self.hourly_waited, hour, 0)
         self.hourly_wait[hour] += wait
         self.hourly_waited[hour] += 1
 
-    def answered(self, t: float, arrived: float, number: str, queue: str | None, group: str | None, queued: bool,
-                 overflowed: bool = False) -> None:
-        """``overflowed``: the call left a queue unanswered before, which measured its wait."""
+    def queued(self, arrived: float, queue: str, first: bool, free_agent: bool) -> None:
+        """A call joined ``queue``; ``first``: its first queue, where ``free_agent`` says whether an agent was free."""
+        if arrived < self.warm_up:
+            return
+        _breakdown(self.queues, queue).offered += 1
+        if first and not free_agent:
+            self.counts["waited"] += 1
+
+    def answered(self, t: float, arrived: float, number: str, queue: str | None, group: str | None) -> None:
+        if arrived < self.warm_up:
+            return
         self.counts["answered"] += 1
         wait = t - arrived
         self.answer_wait_sum += wait
-        if not overflowed:
-            self._wait(arrived, wait)
-        if queued:
-            self.counts["waited"] += 1
+        self._wait(arrived, wait)
         for index, threshold in enumerate(self.service_levels):
             if wait <= threshold:
                 self.within[index] += 1
         hour = int(arrived // 3600)
-        self._hour(self.hourly_answered, hour, 0)
+        if hour >= len(self.hourly_answered):
+            self._hour(self.hourly_answered, hour, 0)
         self.hourly_answered[hour] += 1
         self.numbers[number].answered += 1
         if queue is not None:
-            self.queues.setdefault(queue, Breakdown()).answered += 1
+            _breakdown(self.queues, queue).answered += 1
         if group is not None:
             self.groups.setdefault(group, Breakdown()).answered += 1
 
-    def abandoned(self, t: float, arrived: float, number: str, where: str, queue: str | None, group: str | None,
-                  overflowed: bool = False) -> None:
-        """``overflowed``: the call left a queue unanswered before, which measured its wait and counted it as waited."""
+    def abandoned(self, t: float, arrived: float, number: str, where: str, queue: str | None, group: str | None) -> None:
+        if arrived < self.warm_up:
+            return
         self.counts[f"abandoned_{where}"] += 1
-        if not overflowed:
-            self._wait(arrived, t - arrived)
-            if where == "queue":
-                self.counts["waited"] += 1
+        self._wait(arrived, t - arrived)
         hour = int(arrived // 3600)
         self._hour(self.hourly_abandoned, hour, 0)
         self.hourly_abandoned[hour] += 1
@@ -207,14 +246,18 @@ class Collector:
         if group is not None:
             self.groups.setdefault(group, Breakdown()).abandoned += 1
 
-    def rejected(self) -> None:
+    def rejected(self, arrived: float) -> None:
         """A call was rejected (an anonymous caller to someone who refuses them); it ends as its plan says."""
-        self.counts["rejected"] += 1
+        if arrived >= self.warm_up:
+            self.counts["rejected"] += 1
 
-    def ended(self, outcome: str, number: str, queue: str | None = None, group: str | None = None) -> None:
+    def ended(self, t: float, arrived: float, outcome: str, number: str, queue: str | None = None, group: str | None = None) -> None:
         """A call that ended without an agent (voicemail, busy, message, unavailable, missed), at the queue or group it
         was at, if any (the group's fallback, the queue's destination)."""
+        if arrived < self.warm_up:
+            return
         self.counts[outcome] += 1
+        self._wait(arrived, t - arrived)
         for breakdown in (self.numbers[number], self.queues.get(queue) if queue is not None else None,
                           self.groups.get(group) if group is not None else None):
             if breakdown is None:
@@ -224,24 +267,48 @@ class Collector:
             else:
                 breakdown.other += 1
 
-    def passed_on(self, queue: str | None, group: str | None) -> None:
+    def passed_on(self, arrived: float, queue: str | None, group: str | None) -> None:
         """A call left its queue or group unanswered for something that rings, queues or plays a menu."""
+        if arrived < self.warm_up:
+            return
         if queue is not None:
             self.queues[queue].passed_on += 1
         if group is not None:
             self.groups[group].passed_on += 1
 
     def overflowed(self, t: float, arrived: float) -> None:
-        """A call that waited in a queue left it unanswered for the queue's next destination: its wait ends here."""
-        self.counts["overflowed"] += 1
-        self.counts["waited"] += 1
-        self._wait(arrived, t - arrived)
+        """A call that waited in a queue left it unanswered for the queue's next destination (counted once a call)."""
+        if arrived >= self.warm_up:
+            self.counts["overflowed"] += 1
 
-    def offered_to(self, queue: str | None, group: str | None) -> None:
+    def offered_to(self, arrived: float, queue: str | None, group: str | None) -> None:
+        if arrived < self.warm_up:
+            return
         if queue is not None:
             self.queues.setdefault(queue, Breakdown()).offered += 1
         if group is not None:
             self.groups.setdefault(group, Breakdown()).offered += 1
+
+    def warm_up_over(self, t: float, agents: Mapping[str, Agent]) -> None:
+        """The warm-up ends at ``t``: each agent's figures from here on are counted from what they are now."""
+        self.agents_at_warm_up = {
+            extension: (agent.busy_seconds,
+                        agent.logged_in_seconds + (t - agent.logged_in_since if agent.logged_in_since is not None else 0.0),
+                        agent.answered)
+            for extension, agent in agents.items()}
+
+    def _after_warm_up(self, agents: dict[str, AgentFigures]) -> dict[str, AgentFigures]:
+        if not self.warm_up:
+            return agents
+        at = self.agents_at_warm_up or {}
+        out = {}
+        for extension, a in agents.items():
+            # No snapshot: the run ended before the warm-up did, and nothing is counted.
+            busy0, logged0, answered0 = at.get(extension, (a.busy_seconds, a.logged_in_seconds, a.answered))
+            busy, logged = max(0.0, a.busy_seconds - busy0), max(0.0, a.logged_in_seconds - logged0)
+            out[extension] = AgentFigures(answered=a.answered - answered0, busy_seconds=busy, logged_in_seconds=logged,
+                                          occupancy=busy / logged if logged else 0.0)
+        return out
 
     def percentile(self, share: float, total: int) -> float:
         if total == 0:
@@ -257,25 +324,26 @@ class Collector:
     def result(self, agents: dict[str, AgentFigures], simulated: float, events: int) -> Kpis:
         c = self.counts
         abandoned = c["abandoned_ringing"] + c["abandoned_ivr"] + c["abandoned_queue"]
-        handled = c["answered"] + abandoned
-        waited_total = sum(self.histogram)  # handled, less those answered or abandoned after they overflowed, plus overflowed
+        offered = c["offered"]
+        waits = sum(self.histogram)  # every finished call: all the offered ones once the run is over
         hours = max(len(self.hourly_arrivals), len(self.hourly_wait))
         for counts in (self.hourly_arrivals, self.hourly_answered, self.hourly_abandoned, self.hourly_waited):
             self._hour(counts, hours - 1, 0)
         self._hour(self.hourly_wait, hours - 1, 0.0)
         return Kpis(
-            offered=c["offered"], answered=c["answered"], abandoned=abandoned, abandoned_ringing=c["abandoned_ringing"],
+            offered=offered, answered=c["answered"], abandoned=abandoned, abandoned_ringing=c["abandoned_ringing"],
             abandoned_ivr=c["abandoned_ivr"], abandoned_queue=c["abandoned_queue"], voicemail=c["voicemail"],
             rejected=c["rejected"], busy=c["busy"], message=c["message"], unavailable=c["unavailable"], missed=c["missed"],
             waited=c["waited"], overflowed=c["overflowed"],
             asa_seconds=self.answer_wait_sum / c["answered"] if c["answered"] else 0.0,
-            wait_p50=self.percentile(0.5, waited_total), wait_p90=self.percentile(0.9, waited_total),
-            wait_p95=self.percentile(0.95, waited_total), wait_p99=self.percentile(0.99, waited_total), wait_max=self.max_wait,
-            probability_of_waiting=c["waited"] / waited_total if waited_total else 0.0,
-            abandon_rate=abandoned / handled if handled else 0.0,
-            service_level={service_level_key(t): (w / handled if handled else 0.0)
+            mean_wait_seconds=self.wait_sum / waits if waits else 0.0,
+            wait_p50=self.percentile(0.5, waits), wait_p90=self.percentile(0.9, waits),
+            wait_p95=self.percentile(0.95, waits), wait_p99=self.percentile(0.99, waits), wait_max=self.max_wait,
+            probability_of_waiting=c["waited"] / offered if offered else 0.0,
+            abandon_rate=abandoned / offered if offered else 0.0,
+            service_level={service_level_key(t): (w / offered if offered else 0.0)
                            for t, w in zip(self.service_levels, self.within, strict=True)},
-            agents=agents, numbers=self.numbers, queues=self.queues, groups=self.groups,
+            agents=self._after_warm_up(agents), numbers=self.numbers, queues=self.queues, groups=self.groups,
             hourly_arrivals=self.hourly_arrivals, hourly_answered=self.hourly_answered, hourly_abandoned=self.hourly_abandoned,
             hourly_mean_wait=[w / n if n else 0.0 for w, n in zip(self.hourly_wait, self.hourly_waited, strict=True)],
             wait_histogram=[(i * BUCKET, n) for i, n in enumerate(self.histogram) if n],

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from core.routing import EndpointState
+    from simulator.strategies import QueueState
     from core.routing.plan import Queue as QueueNode
 
 CALL_TRANSITIONS: dict[tuple[str, str], str] = {
@@ -70,7 +71,7 @@ class Call:
 
     __slots__ = ("id", "label", "dialled", "caller", "digits", "arrived", "deadline", "state", "token", "where",
                  "queue", "outcome", "endpoint", "answered_at", "held", "agent", "group", "ring_states", "refused", "queue_node",
-                 "retry_at")
+                 "retry_at", "talk", "sure")
 
     def __init__(self, call_id: int, dialled: str, caller: str | None, digits: str | None, arrived: float,
                  patience: float) -> None:
@@ -85,6 +86,7 @@ class Call:
         self.token = 0
         """Bumped by every transition: timers scheduled under an older token are stale."""
         self.where = ""
+        """``""`` before its first queue, then ``queued``; ``overflowed`` once it has left a queue unanswered."""
         self.queue: str | None = None
         self.outcome: str | None = None
         self.endpoint: str | None = None
@@ -102,6 +104,11 @@ class Call:
         """The queue plan node the call is waiting by: its join and leave rules, pause, and where it goes when the queue empties."""
         self.retry_at = 0.0
         """A queue call is not offered again before this instant (the queue's pause after a ring round nobody answered)."""
+        self.talk: float | None = None
+        self.sure = math.inf
+        """When an answer scheduled for it will come for sure (``inf``: none is): timers that would fire later do nothing,
+        so they are not put on the calendar."""
+        """How long the caller talks once answered, when the scenario knows it (a replayed call); else drawn then."""
 
     def transition(self, event: str) -> str:
         """Apply ``event``; return the new state."""
@@ -117,7 +124,7 @@ class Agent:
     """A person at an extension: logged in or not, ringing, talking, wrapping up."""
 
     __slots__ = ("extension", "state", "free_since", "leaving", "busy_seconds", "logged_in_since", "logged_in_seconds",
-                 "answered", "call", "answer_delay", "talk_time", "wrap_up", "phone_lost")
+                 "answered", "call", "answer_delay", "talk_time", "wrap_up", "phone_lost", "kept", "freed")
 
     def __init__(self, extension: str, answer_delay: Callable[[], float] = lambda: math.inf,
                  talk_time: Callable[[], float] = lambda: 0.0, wrap_up: Callable[[], float] = lambda: 0.0) -> None:
@@ -136,6 +143,10 @@ class Agent:
         self.answer_delay = answer_delay
         self.talk_time = talk_time
         self.wrap_up = wrap_up
+        self.kept: tuple[tuple[QueueState, int], ...] = ()
+        """The queues that keep the set of their free agents, and this agent's position in each (``strategies.py``)."""
+        self.freed = 0
+        """How many times the agent has become free: tells one free spell from the next."""
 
     def transition(self, event: str) -> str:
         """Apply ``event``; return the new state."""

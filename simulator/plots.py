@@ -1,22 +1,82 @@
-"""The report's plots: PNG images drawn with matplotlib's object API and the Agg canvas, never pyplot.
+"""The report's plots: matplotlib ``Figure`` objects drawn with the Agg canvas (never pyplot), and their PNG bytes.
 
-matplotlib is imported only when a plot is drawn, so importing the report costs nothing
-without the ``report`` extra; the PNGs carry no ``Software`` text chunk, so the same
-figures give the same bytes.
+Each ``*_figure`` function returns the ``Figure`` so that a test can read its axes (tick
+labels, lines' data) before anything is rendered; ``png`` renders one. matplotlib is
+imported only when a figure is made, so importing the report costs nothing without the
+``report`` extra. The PNGs carry no ``Software`` text chunk and PNG has no date, so the
+same figures give the same bytes.
+
+Per-hour series are ``Series``: one value per hour of the run, ``NaN`` where the hour has
+nothing to show (a mean wait in an hour without calls, an hour inside the warm-up), which
+matplotlib draws as a gap in the line; with ``low`` and ``high`` (a confidence interval
+over replications) a band is drawn around it. The time axis is the wall clock of the
+tenant's zone, weekday and time (weekday and date for runs over a week).
 """
 
 from __future__ import annotations
 
 import io
 import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
-from simulator.kpis import BUCKET, Kpis
+from simulator.kpis import BUCKET
 
 MANY_AGENTS = 60
 """Above this many agents the occupancy plot is a histogram instead of one bar per agent."""
-WAIT_BINS = 60
-"""Bars in the wait distribution."""
+CDF_SHOWN = 0.995
+"""The wait distribution's axis runs at least to where this share of waits has ended (and past every threshold)."""
+LONG_RUN_DAYS = 7
+"""Runs longer than this label their time axis with weekday and date (ticks at midnight), shorter ones weekday and time."""
+
+ARRIVALS, ANSWERED, ABANDONED, WAIT = "#1f77b4", "#2ca02c", "#d62728", "#9467bd"
+
+
+@dataclass(frozen=True)
+class Series:
+    """One value per hour of the run (``NaN``: nothing to show that hour), with an optional confidence band."""
+
+    label: str
+    values: Sequence[float]
+    low: Sequence[float] | None = None
+    high: Sequence[float] | None = None
+    color: str = ARRIVALS
+
+    def __post_init__(self) -> None:
+        if (self.low is None) != (self.high is None):
+            raise ValueError(f"{self.label}: a band needs both low and high")
+        for bound in (self.low, self.high):
+            if bound is not None and len(bound) != len(self.values):
+                raise ValueError(f"{self.label}: {len(bound)} band values for {len(self.values)} hours")
+
+
+@dataclass(frozen=True)
+class Hours:
+    """The hourly axis: hour ``h`` runs from ``start`` + h hours to the next, shown on the wall clock of ``zone``."""
+
+    start: datetime
+    zone: tzinfo
+    count: int
+    warm_up_seconds: float = 0.0
+    """The run's first seconds whose calls are left out of the figures: shaded on the axis."""
+
+    def edges(self) -> list[datetime]:
+        """The ``count + 1`` instants (in ``zone``) where the hours begin and the last one ends."""
+        start = self.start.astimezone(UTC)  # step in UTC: hours are elapsed time, whatever DST does to the wall clock
+        return [(start + timedelta(hours=h)).astimezone(self.zone) for h in range(self.count + 1)]
+
+
+@dataclass(frozen=True)
+class Bar:
+    """One bar of the outcome plot: a number of calls, with an optional confidence interval."""
+
+    label: str
+    value: float
+    color: str
+    low: float | None = None
+    high: float | None = None
 
 
 def _figure(width: float = 8.0, height: float = 3.2) -> Any:
@@ -28,16 +88,22 @@ def _figure(width: float = 8.0, height: float = 3.2) -> Any:
     return figure
 
 
-def _png(figure: Any) -> bytes:
+def png(figure: Any) -> bytes:
+    """The figure as PNG bytes, without the ``Software`` text chunk (so without matplotlib's version)."""
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", metadata={"Software": None})
     return buffer.getvalue()
 
 
-def _whole_hours() -> Any:
-    from matplotlib.ticker import MaxNLocator
-
-    return MaxNLocator(integer=True)
+def zone_name(zone: tzinfo, at: datetime) -> str:
+    """``Europe/Stockholm``, or ``UTC+01:00`` for a fixed offset."""
+    key = getattr(zone, "key", None)
+    if key:
+        return str(key)
+    offset = at.astimezone(zone).utcoffset() or timedelta(0)
+    sign = "-" if offset < timedelta(0) else "+"
+    minutes = abs(int(offset.total_seconds())) // 60
+    return f"UTC{sign}{minutes // 60:02d}:{minutes % 60:02d}"
 
 
 def _empty(ax: Any, text: str) -> None:
@@ -46,90 +112,156 @@ def _empty(ax: Any, text: str) -> None:
     ax.set_yticks([])
 
 
-def plot_hourly(k: Kpis) -> bytes:
+def _time_axis(ax: Any, hours: Hours) -> list[float]:
+    """Put the wall clock of ``hours.zone`` on the x axis; return the hour edges as matplotlib date numbers."""
+    from matplotlib.dates import AutoDateLocator, DateFormatter, date2num
+
+    edges = hours.edges()
+    x = [float(date2num(edge)) for edge in edges]
+    long_run = edges[-1] - edges[0] > timedelta(days=LONG_RUN_DAYS)
+    ax.xaxis.set_major_locator(AutoDateLocator(tz=hours.zone, minticks=4, maxticks=9, interval_multiples=True))
+    ax.xaxis.set_major_formatter(DateFormatter("%a %d %b" if long_run else "%a %H:%M", tz=hours.zone))
+    ax.set_xlim(x[0], x[-1])
+    ax.set_xlabel(f"time in {zone_name(hours.zone, hours.start)}")
+    if long_run:
+        ax.tick_params(axis="x", labelrotation=30)
+    return x
+
+
+def _step(ax: Any, x: list[float], series: Series) -> None:
+    """One series as steps (each hour drawn from its start to the next one's); its band if it has one."""
+    values = list(series.values)
+    ax.step(x, values + values[-1:], where="post", label=series.label, color=series.color, linewidth=1.4)
+    if series.low is not None and series.high is not None:
+        low, high = list(series.low), list(series.high)
+        ax.fill_between(x, low + low[-1:], high + high[-1:], step="post", color=series.color, alpha=0.2, linewidth=0)
+
+
+def hourly_figure(hours: Hours, series: Sequence[Series], *, title: str, ylabel: str, empty: str) -> Any:
+    """Per-hour series on the wall clock; a series of only ``NaN`` hours, or no hours, shows ``empty``."""
     figure = _figure()
     ax = figure.add_subplot()
-    hours = len(k.hourly_arrivals)
-    if hours == 0:
-        _empty(ax, "no calls")
+    shown = [s for s in series if any(not math.isnan(v) for v in s.values)]
+    if hours.count == 0 or not shown:
+        _empty(ax, empty)
     else:
-        x = list(range(hours + 1))  # each hour drawn from its start to the next one's
+        x = _time_axis(ax, hours)
+        if hours.warm_up_seconds:
+            from matplotlib.dates import date2num
 
-        def series(values: list[int]) -> list[int]:
-            values = values + [0] * (hours - len(values))
-            return values + values[-1:]
-
-        ax.step(x, series(k.hourly_arrivals), where="post", label="arrivals", color="#1f77b4")
-        ax.step(x, series(k.hourly_answered), where="post", label="answered", color="#2ca02c")
-        ax.step(x, series(k.hourly_abandoned), where="post", label="abandoned", color="#d62728")
-        ax.set_xlabel("hour since start")
-        ax.xaxis.set_major_locator(_whole_hours())
-        ax.set_ylabel("calls")
-        ax.set_ylim(bottom=0)
-        ax.legend(loc="best", fontsize="small")
-        ax.grid(True, alpha=0.3)
-    ax.set_title("Arrivals, answered and abandoned per hour")
-    return _png(figure)
-
-
-def plot_mean_wait(k: Kpis) -> bytes:
-    figure = _figure()
-    ax = figure.add_subplot()
-    if not k.hourly_mean_wait:
-        _empty(ax, "no calls waited")
-    else:
-        waits = k.hourly_mean_wait
-        ax.step(range(len(waits) + 1), waits + waits[-1:], where="post", color="#9467bd")
-        ax.set_xlabel("hour since start")
-        ax.xaxis.set_major_locator(_whole_hours())
-        ax.set_ylabel("mean wait (s)")
+            end = float(date2num(hours.start.astimezone(UTC) + timedelta(seconds=hours.warm_up_seconds)))
+            ax.axvspan(x[0], min(end, x[-1]), facecolor="#f2f2f2", edgecolor="#bbbbbb", hatch="///", linewidth=0,
+                       label="warm-up (not counted)")
+        for s in series:
+            if len(s.values) != hours.count:
+                raise ValueError(f"{s.label}: {len(s.values)} values for {hours.count} hours")
+            _step(ax, x, s)
+        ax.set_ylabel(ylabel)
         ax.set_ylim(bottom=0)
         ax.grid(True, alpha=0.3)
-    ax.set_title("Mean wait per hour")
-    return _png(figure)
+        handles, _ = ax.get_legend_handles_labels()
+        if any(s.low is not None for s in series):
+            from matplotlib.patches import Patch
+
+            handles.append(Patch(color="#888", alpha=0.35, linewidth=0, label="shaded: 95 % confidence\ninterval"))
+        if len(handles) > 1:
+            ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small", frameon=False)
+    ax.set_title(title)
+    return figure
 
 
-def plot_waits(k: Kpis) -> bytes:
+def wait_cdf_figure(histogram: Sequence[tuple[float, int]], service_levels: Mapping[float, float],
+                    intervals: Mapping[float, tuple[float, float]] | None = None) -> Any:
+    """The empirical cumulative distribution of waits, the service-level thresholds marked, the share with no wait stated.
+
+    ``histogram`` is ``Kpis.wait_histogram`` (bucket start, calls); a wait counts as its bucket's start, as
+    the percentiles do, so the curve starts at 0 s at the share of waits in the first bucket (no wait: answered
+    at once, or ended at once without a person), marked with a dot. ``service_levels`` maps each threshold
+    (seconds) to its service level; ``intervals`` to its 95 % confidence interval, when there is one (replications).
+    """
     figure = _figure()
     ax = figure.add_subplot()
-    total = sum(n for _, n in k.wait_histogram)
-    # The first bucket (no wait to speak of) usually dwarfs the rest: it is stated, not drawn.
-    immediate = sum(n for start, n in k.wait_histogram if start < BUCKET / 2)
-    rest = [(start, n) for start, n in k.wait_histogram if start >= BUCKET / 2]
-    if not rest:
-        _empty(ax, "no call waited" if total == 0 else f"all {total:,} calls waited under {BUCKET:g} s")
+    buckets = sorted((start, n) for start, n in histogram if n)
+    total = sum(n for _, n in buckets)
+    if total == 0:
+        _empty(ax, "no call's wait was measured")
         ax.set_title("Waits")
-    else:
-        # Work in whole buckets so that float bucket starts cannot land a call in the wrong bar.
-        indices = [(round(start / BUCKET), n) for start, n in rest]
-        last = max(index for index, _ in indices)
-        per_bar = max(1, math.ceil((last + 1) / WAIT_BINS))
-        bins = [0] * (last // per_bar + 1)
-        for index, n in indices:
-            bins[index // per_bar] += n
-        width = per_bar * BUCKET
-        ax.bar([i * width for i in range(len(bins))], bins, width=width, align="edge", color="#ff7f0e", edgecolor="white",
-               linewidth=0.3)
-        ax.set_xlabel(f"wait (s), bars of {width:g} s")
-        ax.set_ylabel("calls")
-        ax.set_xlim(0, len(bins) * width)
-        ax.grid(True, axis="y", alpha=0.3)
-        ax.set_title(f"Waits: {immediate:,} of {total:,} calls ({immediate / total:.1%}) waited under {BUCKET:g} s "
-                     "(not drawn)", fontsize="medium")
-    return _png(figure)
+        return figure
+    at_once = sum(n for start, n in buckets if start < BUCKET / 2) / total
+    x: list[float] = [] if buckets[0][0] < BUCKET / 2 else [0.0]
+    y: list[float] = [] if buckets[0][0] < BUCKET / 2 else [0.0]
+    seen = 0
+    shown_to = 0.0
+    for start, n in buckets:
+        seen += n
+        x.append(0.0 if start < BUCKET / 2 else start)
+        y.append(seen / total)
+        if seen / total < CDF_SHOWN:
+            shown_to = start
+    thresholds = sorted(service_levels)
+    right = max([shown_to + BUCKET, *(1.25 * t for t in thresholds), 1.0])
+    longest = buckets[-1][0]
+    x.append(max(right, longest))
+    y.append(1.0)
+    ax.step(x, [100 * v for v in y], where="post", color=WAIT, linewidth=1.6, label="waits ended by then")
+    ax.plot([0.0], [100 * at_once], "o", color=WAIT, markersize=6, clip_on=False,
+            label=f"no wait (0 s): {at_once:.1%}, answered at once or ended at once")
+    for index, threshold in enumerate(thresholds):
+        interval = (intervals or {}).get(threshold)
+        ci = f" (95 % CI {interval[0]:.1%} to {interval[1]:.1%})" if interval is not None else ""
+        ax.axvline(threshold, color="#555", linestyle=("--", ":", "-.")[index % 3], linewidth=1.1,
+                   label=f"{threshold:g} s: service level {service_levels[threshold]:.1%}{ci}")
+    ax.set_xlim(0, right)
+    ax.set_ylim(0, 101)
+    ax.set_xlabel("wait (s)" + (f"; the longest, {longest:,.1f} s, is off the axis" if longest > right else ""))
+    ax.set_ylabel("calls whose wait ended (%)")
+    ax.grid(True, alpha=0.3)
+    ax.legend(loc="lower right", fontsize="small")
+    ax.set_title("Waits: share of calls whose wait had ended, by wait")
+    return figure
 
 
-def plot_occupancy(k: Kpis) -> bytes:
+def outcome_figure(bars: Sequence[Bar], offered: float) -> Any:
+    """Horizontal bars: who answered and how the other calls ended, each with its share of the offered calls."""
+    figure = _figure(height=0.45 * len(bars) + 1.0)
+    ax = figure.add_subplot()
+    if not offered:
+        _empty(ax, "no calls")
+        ax.set_title("Who answered")
+        return figure
+    y = list(range(len(bars)))
+    errors = None
+    if any(b.low is not None for b in bars):
+        errors = [[b.value - (b.low if b.low is not None else b.value) for b in bars],
+                  [(b.high if b.high is not None else b.value) - b.value for b in bars]]
+    ax.barh(y, [b.value for b in bars], color=[b.color for b in bars], xerr=errors, capsize=3 if errors else 0)
+    ax.set_yticks(y, [b.label for b in bars], fontsize="small")
+    ax.invert_yaxis()
+    widest = max(b.high if b.high is not None else b.value for b in bars)
+    for index, b in enumerate(bars):
+        end = b.high if b.high is not None else b.value
+        text = f"{b.value:,.0f}" if errors is None else f"{b.value:,.1f} ({b.low:,.1f}–{b.high:,.1f})" if b.low is not None \
+            else f"{b.value:,.1f}"
+        ax.text(end + widest * 0.01, index, f" {text}; {b.value / offered:.1%}", va="center", fontsize="small")
+    ax.set_xlim(0, widest * (1.6 if errors else 1.25) if widest else 1)
+    ax.set_xlabel("calls")
+    ax.grid(True, axis="x", alpha=0.3)
+    ax.set_title("Who answered, and how the other calls ended")
+    return figure
+
+
+def occupancy_figure(occupancy: Mapping[str, float]) -> Any:
+    """Each agent's occupancy (a share), by extension: one bar each, or a histogram when there are many."""
     figure = _figure()
     ax = figure.add_subplot()
-    agents = list(k.agents.items())
-    if not agents:
+    items = list(occupancy.items())
+    if not items:
         _empty(ax, "no agents")
         ax.set_title("Occupancy")
-    elif len(agents) <= MANY_AGENTS:
-        x = range(len(agents))
-        ax.bar(x, [100 * a.occupancy for _, a in agents], color="#17becf")
-        ax.set_xticks(list(x), [ext for ext, _ in agents], rotation=90, fontsize="x-small" if len(agents) > 20 else "small")
+    elif len(items) <= MANY_AGENTS:
+        x = range(len(items))
+        ax.bar(x, [100 * share for _, share in items], color="#17becf")
+        ax.set_xticks(list(x), [ext for ext, _ in items], rotation=90, fontsize="x-small" if len(items) > 20 else "small")
         ax.set_xlabel("agent")
         ax.set_ylabel("occupancy (%)")
         ax.set_ylim(0, 100)
@@ -137,10 +269,10 @@ def plot_occupancy(k: Kpis) -> bytes:
         ax.set_title("Occupancy per agent")
     else:
         edges = [i * 2 for i in range(51)]
-        ax.hist([100 * a.occupancy for _, a in agents], bins=edges, color="#17becf", edgecolor="white", linewidth=0.3)
+        ax.hist([100 * share for _, share in items], bins=edges, color="#17becf", edgecolor="white", linewidth=0.3)
         ax.set_xlabel("occupancy (%)")
         ax.set_ylabel("agents")
         ax.set_xlim(0, 100)
         ax.grid(True, axis="y", alpha=0.3)
-        ax.set_title(f"Occupancy of {len(agents):,} agents")
-    return _png(figure)
+        ax.set_title(f"Occupancy of {len(items):,} agents")
+    return figure

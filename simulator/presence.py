@@ -17,7 +17,7 @@ import msgspec
 
 from simulator.calendar import Calendar, Clock
 from simulator.kpis import AgentFigures
-from simulator.machines import ROUTING_STATE, Agent, Call
+from simulator.machines import AGENT_TRANSITIONS, ROUTING_STATE, Agent, Call
 from simulator.scenario import AgentGroupSpec, AgentSpec, Scenario, ScenarioError, Shift
 from simulator.streams import sampler, stream
 from simulator.trace import AgentChanged, Trace
@@ -127,16 +127,32 @@ class Presence:
 
     def set_state(self, agent: Agent, event: str, t: float) -> None:
         """Move ``agent``'s state machine by ``event``; keep routing's view and the trace in step."""
-        state = agent.transition(event)
-        routing = ROUTING_STATE[state]
-        if routing == "available":
+        # ``Agent.transition`` inlined (the hot path of every call): the same table, the same error.
+        old = agent.state
+        state = AGENT_TRANSITIONS.get((old, event))
+        if state is None:
+            agent.transition(event)  # raises IllegalTransition
+        agent.state = state
+        if agent.kept:  # queues that keep their free agents: as ``strategies._free`` reads them
+            if state == "available":
+                if not agent.leaving:
+                    agent.freed += 1
+                    for queue, position in agent.kept:
+                        queue.became_free(position, agent)
+            elif old == "available":
+                for queue, position in agent.kept:
+                    queue.taken(position)
+        if state == "available":
             self.states.pop(agent.extension, None)
         else:
-            self.states[agent.extension] = routing
+            self.states[agent.extension] = ROUTING_STATE[state]
+            if agent.extension in self.away_watch:
+                if self.trace is not None:
+                    self.trace(AgentChanged(t=t, agent=agent.extension, state=state))
+                self.on_away(t, agent)
+                return
         if self.trace is not None:
             self.trace(AgentChanged(t=t, agent=agent.extension, state=state))
-        if routing != "available" and agent.extension in self.away_watch:
-            self.on_away(t, agent)
 
     def _available(self, t: float, agent: Agent) -> None:
         """A presence change to ``available``: the phone is back, or the agent logs in."""

@@ -20,7 +20,8 @@ callers may be served. A queue saved without the rules behaves as before them.
 
 from __future__ import annotations
 
-from heapq import heappush
+import math
+from heapq import heapify, heappush
 from typing import TYPE_CHECKING
 
 import msgspec
@@ -100,6 +101,8 @@ class Queues:
         for queue_id, queue in self.queues.items():
             if queue_id not in table.queues:
                 queue.configure(None, agents)
+        for agent in agents.values():
+            agent.kept = tuple((queue, position) for queue, position in self.memberships.get(agent.extension, ()) if queue.keeps())
         if self.watching:
             self.presence.away_watch = frozenset(self.memberships)
         for agent in agents.values():
@@ -108,8 +111,13 @@ class Queues:
 
     def _idle(self, since: float, agent: Agent) -> None:
         for queue, position in self.memberships.get(agent.extension, ()):
-            if queue.idle is not None:
-                heappush(queue.idle, (since, position, agent))
+            idle = queue.idle
+            if idle is not None:
+                heappush(idle, (since, position, agent))
+                if len(idle) > 2 * len(queue.agents) + 64:
+                    # Entries of a free spell that is over (the agent has been freed since) can never come up valid: drop them.
+                    idle[:] = [entry for entry in idle if entry[2].free_since == entry[0]]
+                    heapify(idle)
 
     def table_live(self, t: float, table: RoutingTable, changed: bool) -> None:
         """A change went live: take the new table, and let agents it put in a queue serve the calls waiting there."""
@@ -139,20 +147,25 @@ class Queues:
         call.transition("enqueue")
         call.queue = node.queue
         call.queue_node = node
-        self.kpis.offered_to(node.queue, None)
         if self.trace is not None:
             self.trace(Queued(t=t, call=call.id, queue=node.queue))
         agents = queue.pick(queue, None)
+        first = not call.where  # P(wait) is decided at the call's first queue: did it find a free agent there?
+        self.kpis.queued(call.arrived, node.queue, first, bool(agents))
+        if first:
+            call.where = "queued"
+        give_up = t + node.max_wait_seconds
         if agents:
             self._offer(t, call, queue, agents)
+            if call.sure <= give_up:
+                return  # answered before the maximum wait for sure: the timer would do nothing
+            call.sure = math.inf  # the maximum wait may come first
         else:
-            if call.where != "overflowed":
-                call.where = "waited"
             queue.waiting.append(call)
             if node.leave_when != "never":
                 self._watch()
                 self._check_soon(t, queue)
-        self.calendar.at(t + node.max_wait_seconds, self._max_wait, MaxWait(call, node.queue, node.after_max_wait))
+        self.calendar.at(give_up, self._max_wait, MaxWait(call, node.queue, node.after_max_wait))
 
     def _watch(self) -> None:
         """From now on, agents of queues who stop being free may make waiting callers leave: have presence say so."""
@@ -228,22 +241,36 @@ class Queues:
     def _offer(self, t: float, call: Call, queue: QueueState, agents: tuple[Agent, ...]) -> None:
         """Ring ``agents`` for ``call``; the fastest to answer takes it if they answer within the queue's ring time."""
         set_state = self.presence.set_state
-        best, winner = float("inf"), agents[0]
-        for agent in agents:
-            set_state(agent, "offer", t)
-            agent.call = call
-            delay = agent.answer_delay()
-            if delay < best:
-                best, winner = delay, agent
+        if len(agents) == 1:
+            winner = agents[0]
+            set_state(winner, "offer", t)
+            winner.call = call
+            best = winner.answer_delay()
+        else:
+            best, winner = math.inf, agents[0]
+            for agent in agents:
+                set_state(agent, "offer", t)
+                agent.call = call
+                delay = agent.answer_delay()
+                if delay < best:
+                    best, winner = delay, agent
         call.held = agents
-        call.transition("offer")
+        if call.state != "queued":
+            call.transition("offer")  # raises: only a queued call is offered
+        call.token += 1  # ``Call.transition("offer")``, inlined: queued stays queued
         queue.last_offered = agents[-1].extension
         ring_seconds = queue.spec.agent_ring_seconds if queue.spec is not None else 0
         offer = Offer(call, call.token, queue, agents, winner)
         if best <= ring_seconds and t + best < call.deadline:
+            # Nothing but the call's own timers can take it from the agent before then: the answer comes for sure,
+            # unless the queue's maximum wait comes first (``enqueue`` looks).
+            call.sure = t + best
             self.calendar.at(t + best, self._answered, offer)
         else:
-            self.calendar.at(t + min(ring_seconds, max(0.0, call.deadline - t)), self._missed, offer)
+            call.sure = math.inf
+            # Rings out after the ring time, or when the caller hangs up: at the deadline itself, which a sum
+            # ``t + (deadline - t)`` can miss by a rounding (the ring would then end just before the caller's patience).
+            self.calendar.at(min(t + ring_seconds, max(t, call.deadline)), self._missed, offer)
 
     def _answered(self, t: float, offer: Offer) -> None:
         call, winner = offer.call, offer.winner
@@ -262,15 +289,17 @@ class Queues:
 
     def _missed(self, t: float, offer: Offer) -> None:
         call, queue = offer.call, offer.queue
+        if call.token != offer.token:
+            # The call moved on first (the caller left, the maximum wait came): its agents were freed then, and may be
+            # ringing for other calls, or for this one again in a later offer (which its own timer ends).
+            return
         missed = [agent for agent in offer.agents if agent.state == "ringing" and agent.call is call]
         if not missed:
-            return  # the caller left first and the agents were freed (and may be ringing for other calls)
+            return
         for agent in missed:
             self.presence.set_state(agent, "miss", t)
-        if call.token == offer.token and call.state == "queued":
+        if call.state == "queued":
             call.held = ()
-            if call.where != "overflowed":
-                call.where = "waited"
             retry = call.queue_node.retry_seconds if call.queue_node is not None else 0
             if queue.ring_all:
                 queue.waiting.appendleft(call)  # the first agent freed below rings every free agent for it again

@@ -81,7 +81,7 @@ class Ringing:
         call.transition("ring")
         if ring.purpose is not None and ring.purpose.kind == "group":
             call.group = ring.purpose.target
-            self.kpis.offered_to(None, call.group)
+            self.kpis.offered_to(call.arrived, None, call.group)
         self._ring(t, call, ring, 0, t)
 
     def _answer_delay(self, kind: str, endpoint: str) -> tuple[float, Agent | None]:
@@ -132,6 +132,7 @@ class Ringing:
                 agent.call = call
                 call.held = (agent,)
             group = ring.purpose.target if ring.purpose is not None and ring.purpose.kind == "group" else None
+            call.sure = t + delay  # nothing can take a ringing call from the endpoint before then
             self.calendar.at(t + delay, self._answered, Answer(call, call.token, endpoint, agent, group))
         elif end != math.inf:
             self.calendar.at(end, self._ring_over, RingTimer(call, call.token, ring, index, started))
@@ -158,26 +159,30 @@ class Ringing:
 
     def answer(self, t: float, call: Call, endpoint: str, agent: Agent | None) -> None:
         """``endpoint`` (``agent``, if it is one) answers ``call`` now; they talk until one hangs up."""
-        queued = call.state == "queued"
-        call.transition("answer")
+        if call.state != "queued" and call.state != "ringing":
+            call.transition("answer")  # raises
+        call.state = "talking"  # ``Call.transition("answer")``, inlined
+        call.token += 1
         call.held = ()
         call.answered_at = t
         call.endpoint = endpoint
         call.agent = agent
-        self.kpis.answered(t, call.arrived, call.dialled, call.queue, call.group, queued and call.where == "waited",
-                           call.where == "overflowed")
+        self.kpis.answered(t, call.arrived, call.dialled, call.queue, call.group)
         if self.trace is not None:
             self.trace(Answered(t=t, call=call.id, endpoint=endpoint))
         if agent is not None:
             self.presence.set_state(agent, "answer", t)
             agent.answered += 1
-            talk = agent.talk_time()
+            talk = agent.talk_time() if call.talk is None else call.talk
         else:
-            talk = self.others.talk()
+            talk = self.others.talk() if call.talk is None else call.talk
         self.calendar.at(t + talk, self._hang_up, call)
 
     def _hang_up(self, t: float, call: Call) -> None:
-        call.transition("hang_up")
+        if call.state != "talking":
+            call.transition("hang_up")  # raises
+        call.state = "ended"  # ``Call.transition("hang_up")``, inlined
+        call.token += 1
         self.flow.finish(t, call, "answered", call.endpoint)
         agent = call.agent
         if agent is not None:

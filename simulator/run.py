@@ -1,9 +1,11 @@
 """Running a scenario: trio hosts the switch in virtual time; results, trace and assertions.
 
 The switch's calendar is the only scheduler: one trio task runs it in batches of
-``CHECKPOINT_EVENTS`` events, and between batches jumps ``trio.testing.MockClock`` to the
+``CHECKPOINT_EVENTS`` events, and between batches moves trio's clock (``VirtualClock``) to the
 calendar's instant (so ``trio.current_time()`` is the virtual time whenever trio code can
 look), calls the progress callback and checkpoints (where a cancellation or Ctrl-C lands).
+The fast path (``fastpath.py``), when a scenario allows it, is driven the same way, in
+batches of as many calls.
 Calls and agents are not trio tasks: trio wakes tasks due at the same instant in a
 shuffled order, and a task switch costs more than a whole event of the switch.
 """
@@ -12,21 +14,23 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import IO
+from typing import IO, Literal, Protocol
 
 import msgspec
 import trio
-import trio.testing
 
+from core.aggregates.context import Actor
 from simulator.config import LiveConfig
 from simulator.kpis import Kpis
 from simulator.scenario import CALL_ASSERTION, FIGURE_ASSERTION, NOT_UNDERSTOOD, Scenario, ScenarioError, needs_limit
 from simulator.switch import Switch
 from simulator.trace import TraceWriter
 
-__all__ = ["CHECKPOINT_EVENTS", "AssertionResult", "RunResult", "TraceWriter", "check", "run_scenario", "watched_calls"]
+__all__ = ["CHECKPOINT_EVENTS", "AssertionResult", "EngineChoice", "RunResult", "TraceWriter", "check", "run_scenario",
+           "watched_calls"]
 
 CHECKPOINT_EVENTS = 4096
+EngineChoice = Literal["auto", "general", "fast"]
 
 
 class AssertionResult(msgspec.Struct, frozen=True):
@@ -50,6 +54,8 @@ class RunResult(msgspec.Struct, frozen=True, omit_defaults=True):
     kpis: Kpis
     assertions: tuple[AssertionResult, ...]
     trace_sha256: str | None
+    engine: Literal["general", "fast"]
+    """Which engine ran: the calendar, or the FIFO recursion of ``fastpath.py`` (the same figures, faster)."""
     warnings: tuple[str, ...] = ()
     """What the scenario's commands were stored with a warning about (``$.tenant.commands: scheme sales: …``);
     left out of the JSON when there is none, so a run without warnings encodes as before."""
@@ -62,13 +68,13 @@ class RunResult(msgspec.Struct, frozen=True, omit_defaults=True):
 
 def watched_calls(assertions: list[str]) -> frozenset[str]:
     """Calls whose outcome an assertion names (``call 17 ends at voicemail of 2002``, ``call saturday …``)."""
-    return frozenset(m.group(1) for a in assertions if (m := CALL_ASSERTION.match(a.strip())))
+    return frozenset(m.group(1) for a in assertions if (m := CALL_ASSERTION.fullmatch(a.strip())))
 
 
 def check(assertion: str, kpis: Kpis, outcomes: dict[str, tuple[str, str | None]]) -> AssertionResult:
     """Evaluate one assertion: ``figure op number`` or a call's outcome."""
     text = assertion.strip()
-    if m := FIGURE_ASSERTION.match(text):
+    if m := FIGURE_ASSERTION.fullmatch(text):
         name, op, value = m.group(1), m.group(2), float(m.group(3))
         wanted = f"{op} {m.group(3)}"
         figures = kpis.flat()
@@ -79,7 +85,7 @@ def check(assertion: str, kpis: Kpis, outcomes: dict[str, tuple[str, str | None]
         ok = {">=": actual >= value, "<=": actual <= value, "==": actual == value, "!=": actual != value,
               ">": actual > value, "<": actual < value}[op]
         return AssertionResult(assertion, ok, f"{name} = {actual:g}", name, wanted, f"{actual:g}")
-    if m := CALL_ASSERTION.match(text):
+    if m := CALL_ASSERTION.fullmatch(text):
         call_id, verb, expected = m.group(1), m.group(2), m.group(3).strip()
         outcome, endpoint = outcomes.get(call_id, ("never arrived", None))
         described = _describe_outcome(outcome, endpoint)
@@ -100,25 +106,51 @@ def _describe_outcome(outcome: str, endpoint: str | None) -> str:
     return outcome.replace("_", " in ") if outcome.startswith("abandoned_") else outcome
 
 
-def _catch_up(clock: trio.testing.MockClock, now: float) -> None:
-    ahead = now - trio.current_time()
-    if ahead > 0:  # float sums of jumps may land a hair past ``now``; MockClock refuses to go back
-        clock.jump(ahead)
+class VirtualClock(trio.abc.Clock):
+    """trio's clock in a run: the virtual time, moved on by the driver (``trio.testing.MockClock`` without
+    ``trio.testing``, whose import pulls in pytest). Nothing in a run sleeps: a deadline not yet reached is far away."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def start_clock(self) -> None:
+        pass
+
+    def current_time(self) -> float:
+        return self.now
+
+    def deadline_to_sleep_time(self, deadline: float) -> float:
+        return 0.0 if deadline <= self.now else 999_999_999.0
 
 
-async def _drive(switch: Switch, clock: trio.testing.MockClock, progress: Callable[[Switch], None] | None) -> None:
-    calendar = switch.calendar
-    while calendar.run(CHECKPOINT_EVENTS):
-        _catch_up(clock, calendar.now)
+class Engine(Protocol):
+    """What the driver runs in batches: the calendar (the general engine) or the fast path."""
+
+    now: float
+
+    def run(self, budget: int) -> bool: ...
+
+
+async def _drive(switch: Switch, engine: Engine, clock: VirtualClock, progress: Callable[[Switch], None] | None) -> None:
+    while engine.run(CHECKPOINT_EVENTS):
+        clock.now = max(clock.now, engine.now)
         if progress is not None:
             progress(switch)
         await trio.lowlevel.checkpoint()
-    _catch_up(clock, calendar.now)
+    clock.now = max(clock.now, switch.calendar.now)
 
 
 def run_scenario(scenario: Scenario, *, base: Path = Path("."), seed: int | None = None, trace: IO[bytes] | None = None,
-                 progress: Callable[[Switch], None] | None = None, calls_out: IO[bytes] | None = None) -> RunResult:
+                 progress: Callable[[Switch], None] | None = None, calls_out: IO[bytes] | None = None,
+                 reader: Actor | None = None, engine: EngineChoice = "auto") -> RunResult:
     """Run ``scenario`` (with ``seed`` instead of its own, if given); stream its trace to ``trace``.
+
+    ``engine``: ``auto`` takes the fast path (``fastpath.py``) when the scenario allows it, else the general engine;
+    ``general`` always the calendar; ``fast`` the fast path or a ``ScenarioError`` saying why not. Both give the same
+    figures and recorded calls; ``RunResult.engine`` says which ran.
+
+    ``reader`` is who runs it: a scenario that reads its tenant from a store (``$.tenant.store``) needs one that may
+    read that tenant (else ``TenantNotVisibleError``, as for every read; ``ScenarioError`` without a reader).
 
     ``calls_out`` receives one JSON line per finished call in the recorded-call format of
     ``callroute audit explain-call --calls``, so a simulated day can be checked like a real one.
@@ -127,17 +159,26 @@ def run_scenario(scenario: Scenario, *, base: Path = Path("."), seed: int | None
         scenario = msgspec.structs.replace(scenario, seed=seed)
     if needs_limit(scenario):
         raise ScenarioError("Poisson arrivals never end: give duration_seconds or max_calls - at `$`")
-    config = LiveConfig(scenario, base)
+    config = LiveConfig(scenario, base, reader=reader)
     writer = TraceWriter(trace) if trace is not None else None
     calls_writer = TraceWriter(calls_out) if calls_out is not None else None
     switch = Switch(scenario, config, writer, watched_calls(scenario.assertions), calls_writer)
     switch.schedule_arrivals()
-    clock = trio.testing.MockClock()
-    trio.run(_drive, switch, clock, progress, clock=clock)
+    ran: Engine = switch.calendar
+    if engine != "general":
+        from simulator.fastpath import prepare
+
+        fast = prepare(switch)
+        if not isinstance(fast, str):
+            ran = fast
+        elif engine == "fast":
+            raise ScenarioError(f"the fast path cannot run this scenario: {fast} - at `$`")
+    clock = VirtualClock()
+    trio.run(_drive, switch, ran, clock, progress, clock=clock)
     for stream_writer in (writer, calls_writer):
         if stream_writer is not None:
             stream_writer.flush()
     kpis = switch.result()
     results = tuple(check(a, kpis, switch.outcomes) for a in scenario.assertions)
     return RunResult(seed=scenario.seed, kpis=kpis, assertions=results, trace_sha256=writer.digest.hexdigest() if writer else None,
-                     warnings=tuple(config.warnings))
+                     engine="general" if ran is switch.calendar else "fast", warnings=tuple(config.warnings))

@@ -100,6 +100,42 @@ class ExplicitCall(msgspec.Struct, frozen=True, forbid_unknown_fields=True, rena
     """A name for assertions (``call saturday ends at voicemail of 2004``); else its arrival number."""
     presentation: Presentation | None = None
     """The network's presentation indicator: ``restricted`` or ``unavailable`` make the caller anonymous."""
+    talk_seconds: Seconds | None = None
+    """How long the caller talks once answered (absent: drawn from the answerer's talk time)."""
+    patience_seconds: Seconds | None = None
+    """How long after arrival the caller hangs up unanswered (absent: drawn from the scenario's ``patience``)."""
+
+
+class ReplayedCall(msgspec.Struct, frozen=True, forbid_unknown_fields=True, rename={"caller": "from"}):
+    """A call of a recorded call history, at the instant it came (``simulator.replay`` reads the history files)."""
+
+    at: Annotated[datetime, msgspec.Meta(tz=True)]
+    to: Annotated[str, msgspec.Meta(min_length=2, max_length=32)]
+    caller: str | None = None
+    presentation: Presentation | None = None
+    digits: str | None = None
+    id: Annotated[str, msgspec.Meta(pattern=whole(r"[A-Za-z0-9_.:-]{1,40}"))] | None = None
+    talk_seconds: Seconds | None = None
+    patience_seconds: Seconds | None = None
+    where: str = ""
+    """Where the call is in its file (``monday.jsonl:17``), for errors."""
+
+
+class ReplayArrivals(msgspec.Struct, frozen=True, forbid_unknown_fields=True, tag_field="kind", tag="replay"):
+    """The calls of a recorded call history, replayed instead of drawn: their instants, callers, dialled numbers and
+    digits, and where the history knows them, talk times (answered calls) and patience (abandoned calls).
+
+    ``file`` (relative to the scenario) is JSON Lines in the format of ``simulate --calls`` and
+    ``audit explain-call --calls``, or the JSON array of ``callroute history --json``; it is read when the scenario
+    is loaded, into ``calls``. Each call comes at its recorded instant moved by ``weeks`` whole weeks on the tenant's
+    wall clock (absent: as many as bring the first call's day into the week that starts on the scenario's start day).
+    """
+
+    file: Annotated[str, msgspec.Meta(min_length=1)] | None = None
+    weeks: Annotated[int, msgspec.Meta(ge=-5200, le=5200)] | None = None
+    to: Annotated[str, msgspec.Meta(min_length=2, max_length=32)] | None = None
+    """The number dialled by calls whose record does not say (absent: such a record is refused)."""
+    calls: list[ReplayedCall] = []
 
 
 class PoissonArrivals(msgspec.Struct, frozen=True, forbid_unknown_fields=True, tag_field="kind", tag="poisson"):
@@ -120,7 +156,7 @@ class ExplicitArrivals(msgspec.Struct, frozen=True, forbid_unknown_fields=True, 
     calls: list[ExplicitCall]
 
 
-Arrivals = PoissonArrivals | ExplicitArrivals
+Arrivals = PoissonArrivals | ExplicitArrivals | ReplayArrivals
 
 
 class ConfigChange(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -146,6 +182,9 @@ class Scenario(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """The virtual wall-clock instant the run starts at (a Monday by default)."""
     duration_seconds: Annotated[float, msgspec.Meta(gt=0, le=TEN_YEARS)] | None = None
     max_calls: Annotated[int, msgspec.Meta(ge=1)] | None = None
+    warm_up_seconds: Seconds = 0.0
+    """Calls that arrive before this instant of the run are left out of every figure (agents' figures count from it):
+    for steady-state studies, where the run's first hours, with every agent free, are not the state being measured."""
     seed: int = 0
     agents: list[AgentSpec] = []
     agent_groups: list[AgentGroupSpec] = []
@@ -163,9 +202,9 @@ class ScenarioError(ValueError):
     """A scenario file that cannot be used; the message names the field."""
 
 
-CALL_ASSERTION = re.compile(r"^call (\S+) (ends at|is answered by|ends) (.+)$")
+CALL_ASSERTION = re.compile(r"call (\S+) (ends at|is answered by|ends) (.+)")
 """``call ID ends at voicemail of EXT``, ``call ID is answered by EXT``, ``call ID ends busy``."""
-FIGURE_ASSERTION = re.compile(r"^([a-z_0-9]+)\s*(>=|<=|==|!=|>|<)\s*(-?[0-9]+(?:\.[0-9]+)?)$")
+FIGURE_ASSERTION = re.compile(r"([a-z_0-9]+)\s*(>=|<=|==|!=|>|<)\s*(-?[0-9]+(?:\.[0-9]+)?)")
 """``figure op number``, e.g. ``service_level_20s >= 0.8``."""
 NOT_UNDERSTOOD = "not understood: use 'figure >= number' or 'call N ends at voicemail of EXT'"
 
@@ -180,11 +219,11 @@ def assertion_problem(scenario: Scenario) -> str | None:
     for index, assertion in enumerate(scenario.assertions):
         text = assertion.strip()
         where = f"`$.assertions[{index}]`"
-        if m := FIGURE_ASSERTION.match(text):
+        if m := FIGURE_ASSERTION.fullmatch(text):
             if m.group(1) not in known:
                 return (f"unknown figure {m.group(1)!r} in assertion {text!r}; known figures: {', '.join(sorted(known))}"
                         f" - at {where}")
-        elif not CALL_ASSERTION.match(text):
+        elif not CALL_ASSERTION.fullmatch(text):
             return f"assertion {text!r} {NOT_UNDERSTOOD} - at {where}"
     return None
 
@@ -201,6 +240,10 @@ def load_scenario(path: Path) -> Scenario:
         raise ScenarioError(f"{path}: the start instant needs an offset - at `$.start`")
     if (problem := assertion_problem(scenario)) is not None:
         raise ScenarioError(f"{path}: {problem}")
+    if any(isinstance(a, ReplayArrivals) and a.file is not None for a in scenario.arrivals):
+        from simulator.replay import read_replays
+
+        scenario = read_replays(scenario, path.parent)
     return scenario
 
 

@@ -14,10 +14,16 @@ not leaving, not in ``exclude``: those who let this call ring out):
 - ``fewest_calls``: the agent who has answered the fewest calls from this queue.
 
 Ties go to the agent listed first in the queue.
+
+None of them scans the queue's agents (a queue may hold 2,000): longest idle keeps a heap of the idle agents (an
+entry is dropped when it comes up stale); the others keep the set of free agents as the agents' state machines
+change (``QueueState.free``: their positions in order; fewest calls, a heap of them by calls answered), and a pick
+looks only at free agents. The sets are kept by ``Presence.set_state``, at the very transitions ``_free`` reads.
 """
 
 from __future__ import annotations
 
+from bisect import bisect_left, insort
 from collections import deque
 from collections.abc import Callable
 from heapq import heapify, heappop, heappush
@@ -37,7 +43,7 @@ class QueueState:
     """One queue over the run: its members under the table in force, its waiting calls, what its strategy remembers."""
 
     __slots__ = ("id", "spec", "agents", "index", "pick", "ring_all", "idle", "waiting", "last_offered", "answered", "draw",
-                 "checking")
+                 "checking", "free", "fewest")
 
     def __init__(self, queue_id: str, seed: int) -> None:
         self.id = queue_id
@@ -58,6 +64,11 @@ class QueueState:
         self.draw = index_draw(stream(seed, f"queue:{queue_id}"))
         self.checking = False
         """A check of its waiting callers against their leave rule is on the calendar."""
+        self.free: list[int] | None = None
+        """Ring all, round robin, sequential, random: the positions of the free agents (``_free``), in order."""
+        self.fewest: list[tuple[int, int, int, Agent]] | None = None
+        """Fewest calls: (calls answered from this queue, position, the agent's ``freed``, agent) of free agents, a heap;
+        an entry is stale once the agent is no longer free or has been freed again since (``Agent.freed``)."""
 
     def configure(self, spec: CallQueue | None, agents: dict[str, Agent]) -> None:
         """Take the queue as the table in force has it (``None``: removed); its idle list is rebuilt by the caller."""
@@ -68,6 +79,37 @@ class QueueState:
         self.pick = STRATEGIES[spec.strategy] if spec is not None else _nobody
         self.ring_all = spec is not None and spec.strategy == "ring_all"
         self.idle = [] if spec is not None and spec.strategy == "longest_idle" else None
+        strategy = spec.strategy if spec is not None else None
+        self.free = [p for p, agent in enumerate(members) if _free(agent, None)] if strategy in KEPT_FREE else None
+        self.fewest = None
+        if strategy == "fewest_calls":
+            self.fewest = [(self.answered.get(agent.extension, 0), p, agent.freed, agent)
+                           for p, agent in enumerate(members) if _free(agent, None)]
+            heapify(self.fewest)
+
+    def keeps(self) -> bool:
+        """Whether the queue keeps its free agents as they change (``became_free``, ``taken``)."""
+        return self.free is not None or self.fewest is not None
+
+    def became_free(self, position: int, agent: Agent) -> None:
+        """The agent at ``position`` has just become free (available, not leaving)."""
+        if self.free is not None:
+            insort(self.free, position)
+        elif self.fewest is not None:
+            fewest = self.fewest
+            heappush(fewest, (self.answered.get(agent.extension, 0), position, agent.freed, agent))
+            if len(fewest) > 2 * len(self.agents) + 64:
+                # Entries of a free spell that is over (the agent has been freed since) can never come up valid: drop them.
+                fewest[:] = [entry for entry in fewest if entry[3].freed == entry[2]]
+                heapify(fewest)
+
+    def taken(self, position: int) -> None:
+        """The agent at ``position``, free until now, is not any more (fewest calls: its entry goes stale)."""
+        free = self.free
+        if free is not None:
+            index = bisect_left(free, position)
+            if index < len(free) and free[index] == position:
+                del free[index]
 
     def put_back(self, agent: Agent) -> None:
         """Return an agent a strategy picked but who got no call to the idle list (longest idle takes them off it)."""
@@ -97,8 +139,19 @@ def _nobody(queue: QueueState, exclude: set[str] | None) -> tuple[Agent, ...]:
     return ()
 
 
+def _kept(queue: QueueState, exclude: set[str] | None) -> list[int]:
+    """The positions of the free agents not in ``exclude``, in the queue's order."""
+    free = queue.free
+    assert free is not None
+    if not exclude:
+        return free
+    agents = queue.agents
+    return [p for p in free if agents[p].extension not in exclude]
+
+
 def ring_all(queue: QueueState, exclude: set[str] | None) -> tuple[Agent, ...]:
-    return tuple(agent for agent in queue.agents if _free(agent, exclude))
+    agents = queue.agents
+    return tuple(agents[p] for p in _kept(queue, exclude))
 
 
 def longest_idle(queue: QueueState, exclude: set[str] | None) -> tuple[Agent, ...]:
@@ -122,40 +175,45 @@ def longest_idle(queue: QueueState, exclude: set[str] | None) -> tuple[Agent, ..
 
 
 def round_robin(queue: QueueState, exclude: set[str] | None) -> tuple[Agent, ...]:
-    agents = queue.agents
+    # The first free agent after the last one offered a call, in the queue's order, wrapping round.
+    free = _kept(queue, exclude)
+    if not free:
+        return ()
     last = queue.index.get(queue.last_offered) if queue.last_offered is not None else None
-    start = 0 if last is None else last + 1
-    count = len(agents)
-    for step in range(count):
-        agent = agents[(start + step) % count]
-        if _free(agent, exclude):
-            return (agent,)
-    return ()
+    index = bisect_left(free, 0 if last is None else last + 1)
+    return (queue.agents[free[index if index < len(free) else 0]],)
 
 
 def sequential(queue: QueueState, exclude: set[str] | None) -> tuple[Agent, ...]:
-    for agent in queue.agents:
-        if _free(agent, exclude):
-            return (agent,)
-    return ()
+    free = _kept(queue, exclude)
+    return (queue.agents[free[0]],) if free else ()
 
 
 def random(queue: QueueState, exclude: set[str] | None) -> tuple[Agent, ...]:
-    free = [agent for agent in queue.agents if _free(agent, exclude)]
-    return (free[queue.draw(len(free))],) if free else ()
+    free = _kept(queue, exclude)
+    return (queue.agents[free[queue.draw(len(free))]],) if free else ()
 
 
 def fewest_calls(queue: QueueState, exclude: set[str] | None) -> tuple[Agent, ...]:
-    answered = queue.answered
-    best: Agent | None = None
-    fewest = 0
-    for agent in queue.agents:
-        if _free(agent, exclude):
-            calls = answered.get(agent.extension, 0)
-            if best is None or calls < fewest:
-                best, fewest = agent, calls
-    return (best,) if best is not None else ()
+    # The free agent with the fewest calls answered from this queue, the first listed of them on a tie: the heap's
+    # least valid entry (its count cannot change while the agent is free: only an answer changes it).
+    fewest = queue.fewest
+    assert fewest is not None
+    while fewest and not _current(fewest[0]):
+        heappop(fewest)
+    if not exclude:
+        return (fewest[0][3],) if fewest else ()
+    valid = [entry for entry in fewest if _current(entry) and entry[3].extension not in exclude]
+    return (min(valid)[3],) if valid else ()
 
+
+def _current(entry: tuple[int, int, int, Agent]) -> bool:
+    agent = entry[3]
+    return agent.freed == entry[2] and _free(agent, None)
+
+
+KEPT_FREE = frozenset({"ring_all", "round_robin", "sequential", "random"})
+"""The strategies whose queue keeps the positions of its free agents (``QueueState.free``)."""
 
 STRATEGIES: dict[str, Pick] = {"ring_all": ring_all, "longest_idle": longest_idle, "round_robin": round_robin,
                                "sequential": sequential, "random": random, "fewest_calls": fewest_calls}

@@ -53,10 +53,15 @@ class Exponential(msgspec.Struct, frozen=True, forbid_unknown_fields=True, tag_f
 
 
 class Uniform(msgspec.Struct, frozen=True, forbid_unknown_fields=True, tag_field="dist", tag="uniform"):
-    """Uniform between ``low`` and ``high`` seconds."""
+    """Uniform between ``low`` and ``high`` seconds (``low`` at most ``high``)."""
 
     low: NonNegative
     high: NonNegative
+
+    def __post_init__(self) -> None:
+        # msgspec reports a ValueError raised here with the path of this distribution (``$.agents[0].talk_time``).
+        if self.low > self.high:
+            raise ValueError(f"low ({self.low:g}) is above high ({self.high:g})")
 
 
 class LogNormal(msgspec.Struct, frozen=True, forbid_unknown_fields=True, tag_field="dist", tag="lognormal"):

@@ -54,7 +54,7 @@ class Switch:
         self.active = 0
         self.calendar = Calendar()
         self.clock = Clock(scenario.start)
-        self.kpis = Collector(list(scenario.service_level_seconds))
+        self.kpis = Collector(list(scenario.service_level_seconds), scenario.warm_up_seconds)
         self.patience = sampler(scenario.patience, stream(scenario.seed, "patience"))
         table = config.table_at(scenario.start)
         self.presence = Presence(scenario, table.users, ZoneInfo(table.time_zone), self.clock, self.calendar, trace)
@@ -68,6 +68,8 @@ class Switch:
         self.plans.on_live = lambda t, changed: self.queues.table_live(t, self.plans.table, changed)
         self.arrivals.on_closed = self._check_over
         self.presence.start()
+        if scenario.warm_up_seconds:
+            self.calendar.at(scenario.warm_up_seconds, self.kpis.warm_up_over, self.presence.agents)
 
     @property
     def now(self) -> float:
@@ -91,25 +93,40 @@ class Switch:
 
     def arrive(self, t: float, arrival: Arrival) -> None:
         """A call comes in: it is routed, and its plan carried out."""
-        call = Call(arrival.number, arrival.dialled, arrival.caller, arrival.digits, t, self.patience())
-        call.label = arrival.label or str(call.id)
+        patience = self.patience() if arrival.patience is None else arrival.patience
+        call = Call(arrival.number, arrival.dialled, arrival.caller, arrival.digits, t, patience)
+        if arrival.label:  # else its number, as ``Call`` names it
+            call.label = arrival.label
+        call.talk = arrival.talk
         if self.calls_out is not None:
             call.ring_states = dict(self.presence.states)
         self.active += 1
         self.kpis.arrival(t, arrival.dialled)
-        if self.trace is not None:
-            self.trace(Arrived(t=t, call=call.id, to=arrival.dialled, caller=arrival.caller))
+        trace = self.trace
+        if trace is not None:
+            trace(Arrived(t=t, call=call.id, to=arrival.dialled, caller=arrival.caller))
         planned = self.plans.plan(t, call)
         if planned.rejected:
-            self.kpis.rejected()
-        if self.trace is not None:
-            self.trace(Routed(t=t, call=call.id, version=self.plans.version, plan=type(planned.plan).__name__))
-        if call.deadline != math.inf:
-            self.calendar.at(call.deadline, self._patience_out, call)
+            self.kpis.rejected(t)
+        if trace is not None:
+            trace(Routed(t=t, call=call.id, version=self.plans.version, plan=type(planned.plan).__name__))
+        if call.deadline == math.inf:
+            self.run(t, call, planned.plan)
+            return
+        # The patience timer takes its place in the calendar's order now, but is put on it only if it can matter:
+        # not when the call will be answered before it for sure.
+        seq = self.calendar.reserve()
         self.run(t, call, planned.plan)
+        if call.sure == math.inf:
+            self.calendar.at_reserved(call.deadline, seq, self._patience_out, call)
 
     def run(self, t: float, call: Call, node: Node | None) -> None:
         """Carry out one plan node for ``call``."""
+        if type(node) is Queue:  # the hot path of a call centre: the plan is a queue
+            if call.queue is not None or call.group is not None:
+                self._passed_on(call)
+            self.queues.enqueue(t, call, node)
+            return
         match node:
             case Ring():
                 self._passed_on(call)
@@ -138,7 +155,7 @@ class Switch:
     def _passed_on(self, call: Call) -> None:
         """The call leaves the queue or group it was at, unanswered, for a node that rings, queues or plays a menu."""
         if call.queue is not None or call.group is not None:
-            self.kpis.passed_on(call.queue, call.group)
+            self.kpis.passed_on(call.arrived, call.queue, call.group)
             call.queue = call.group = None
 
     def _patience_out(self, t: float, call: Call) -> None:
@@ -147,7 +164,7 @@ class Switch:
             return
         self.presence.release(t, call)
         call.transition("abandon")
-        self.kpis.abandoned(t, call.arrived, call.dialled, where, call.queue, call.group, call.where == "overflowed")
+        self.kpis.abandoned(t, call.arrived, call.dialled, where, call.queue, call.group)
         if self.trace is not None:
             self.trace(Abandoned(t=t, call=call.id, where=where))
         self.finish(t, call, f"abandoned_{where}", None)
@@ -155,14 +172,14 @@ class Switch:
     def end(self, t: float, call: Call, outcome: str, endpoint: str | None) -> None:
         """End an unanswered call with ``outcome``."""
         call.transition("end")
-        self.kpis.ended(outcome, call.dialled, call.queue, call.group)
+        self.kpis.ended(t, call.arrived, outcome, call.dialled, call.queue, call.group)
         self.finish(t, call, outcome, endpoint)
 
     def finish(self, t: float, call: Call, outcome: str, endpoint: str | None) -> None:
         """Record a call's end."""
         call.outcome = outcome
         self.active -= 1
-        if call.label in self.watch:
+        if self.watch and call.label in self.watch:
             self.outcomes[call.label] = (outcome, endpoint)
         if self.calls_out is not None:
             self.calls_out(CallRecord(
@@ -171,7 +188,8 @@ class Switch:
                 digits=call.digits))
         if self.trace is not None:
             self.trace(Ended(t=t, call=call.id, outcome=outcome, endpoint=endpoint))
-        self._check_over()
+        if not self.active and not self.arrivals.open:  # ``_check_over``, inlined
+            self.calendar.over = True
 
     def result(self) -> Kpis:
         """The run's figures."""

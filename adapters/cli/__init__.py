@@ -40,6 +40,10 @@ _COMMANDS = {
     "ingest": "calls:ingest",
     "history": "calls:history",
     "conformance": "calls:conformance",
+    "migrate": "migrate:migrate",
+    "token": "tokens:token",
+    "serve": "serve:serve",
+    "project": "project:project",
 }
 
 
@@ -85,11 +89,13 @@ def store_failure(ctx: click.Context, exc: Exception) -> Failure | None:
 
     from eventsourcing.persistence import MapperDeserialisationError, PersistenceError, RecordConflictError
 
-    from adapters.bootstrap import damaged_text
+    from adapters.bootstrap import UnsupportedStore, damaged_text
     from adapters.cli.errors import BROKEN, CONFLICT
     from core.errors import StoreIntegrityError
 
     path = _store_path(ctx)
+    if isinstance(exc, UnsupportedStore):
+        return Failure(str(exc))
     if isinstance(exc, StoreIntegrityError):
         return Failure(f"{path}: {exc} — run: callroute audit verify", BROKEN)
     if isinstance(exc, MapperDeserialisationError):

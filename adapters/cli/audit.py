@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import re
 import sqlite3
 import sys
@@ -79,27 +80,32 @@ def audit() -> None:
 @click.option("--expect-head", metavar="HASH",
               help="A head kept earlier (64 hex digits, as this command prints it: the store head, or with --tenant the "
                    "tenant head): passes if nothing recorded up to it was removed, reordered or rewritten.")
+@click.option("--expect-calls-head", metavar="HASH",
+              help="A calls head kept earlier (64 hex digits, as this command prints it: the store calls head, or with "
+                   "--tenant the tenant calls head): passes if no call event stored up to it was removed, reordered or "
+                   "rewritten.")
 @click.option("--no-later-events", "no_later", is_flag=True,
-              help="With --expect-head: fail if any event was recorded after the kept head (when nothing should have been "
-                   "written since it was kept).")
+              help="With --expect-head (--expect-calls-head): fail if any event (call event) was recorded after the kept "
+                   "head (when nothing should have been written since it was kept).")
 @pass_env
-def audit_verify(env: Env, slug: str | None, expect_head: str | None, no_later: bool) -> None:
-    """Check the stored history: every chain, the store (or tenant) head, and the projection's rows.
+def audit_verify(env: Env, slug: str | None, expect_head: str | None, expect_calls_head: str | None, no_later: bool) -> None:
+    """Check the stored history: every chain, the store (or tenant) head, the projection's rows, and the call events.
 
-    Exit 0 when everything is as written; 1 naming each altered, missing or forged event, snapshot or
-    projection row, or a kept head the store no longer leads to.
+    Exit 0 when everything is as written; 1 naming each altered, missing or forged event, snapshot,
+    projection row or call event, or a kept head the store no longer leads to.
     """
-    if expect_head is not None:
-        if not HEAD.fullmatch(expect_head.strip().lower()):
-            raise Failure(f"--expect-head {expect_head}: a head is 64 hex digits (0-9, a-f), as audit verify prints it")
-        expect_head = expect_head.strip().lower()
-    elif no_later:
-        raise Failure("--no-later-events: give the kept head with --expect-head HASH")
+    for option, given in (("--expect-head", expect_head), ("--expect-calls-head", expect_calls_head)):
+        if given is not None and not HEAD.fullmatch(given.strip().lower()):
+            raise Failure(f"{option} {given}: a head is 64 hex digits (0-9, a-f), as audit verify prints it")
+    expect_head = expect_head.strip().lower() if expect_head is not None else None
+    expect_calls_head = expect_calls_head.strip().lower() if expect_calls_head is not None else None
+    if no_later and expect_head is None and expect_calls_head is None:
+        raise Failure("--no-later-events: give the kept head with --expect-head HASH (or --expect-calls-head HASH)")
     damage = _damage(env.db)
     if damage is not None:
         raise Failure(damage, BROKEN)
     try:
-        lines, broken = _verify(env, slug, expect_head, no_later)
+        lines, broken = _verify(env, slug, expect_head, expect_calls_head, no_later)
     except (sqlite3.DatabaseError, PersistenceError) as exc:
         raise Failure(_damaged(env.db, exc), BROKEN) from None
     click.echo("\n".join(lines))
@@ -107,7 +113,8 @@ def audit_verify(env: Env, slug: str | None, expect_head: str | None, no_later: 
         sys.exit(BROKEN)
 
 
-def _verify(env: Env, slug: str | None, expect_head: str | None, no_later: bool) -> tuple[list[str], bool]:
+def _verify(env: Env, slug: str | None, expect_head: str | None, expect_calls_head: str | None,
+            no_later: bool) -> tuple[list[str], bool]:
     """The lines ``audit verify`` prints, and whether anything is not as written (all read before anything is printed)."""
     app = env.app
     if slug is None and not env.actor.operator:
@@ -135,7 +142,9 @@ def _verify(env: Env, slug: str | None, expect_head: str | None, no_later: bool)
     lines.append(f"{what} head {report.store_head} after {_count(report.events, 'event')}")
     kept_lines, kept_fails = ([], False) if report.kept is None else _kept_lines(report, what, no_later)
     lines.extend(kept_lines)
-    return lines, not report.intact or differs or kept_fails
+    calls, calls_broken = _calls_lines(env, slug, expect_calls_head, no_later and expect_calls_head is not None)
+    lines.extend(calls)
+    return lines, not report.intact or differs or kept_fails or calls_broken
 
 
 def _count(n: int, noun: str, plural: str | None = None) -> str:
@@ -182,20 +191,18 @@ def _projection_lines(env: Env, slug: str | None) -> tuple[list[str], bool]:
 
     Nothing when the store has no projection yet; the rows are compared up to the projection's stored position.
     """
-    from adapters.projection_store import SQLiteProjectionStore
+    from adapters.bootstrap import open_projection_store
     from core.projections.check import check_projection
 
-    with closing(sqlite3.connect(f"file:{env.db}?mode=ro", uri=True)) as connection:
-        tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    if "projection_position" not in tables:
+    store = open_projection_store(env.db, create=False)  # the same SQLite file or PostgreSQL database as the events
+    if store is None:
         return [], False
-    store = SQLiteProjectionStore(env.db)
     try:
         try:
             loaded = store.load()
         except (msgspec.DecodeError, msgspec.ValidationError) as exc:
             return [f"projection: a stored row cannot be read ({exc})"], True
-        keys = store.connection.execute("SELECT slug, version FROM projection_tables").fetchall()
+        keys = store.keys()
         try:
             check = check_projection(env.app, loaded, store.table, keys, tenant=slug)
         except (sqlite3.DatabaseError, PersistenceError):
@@ -213,6 +220,79 @@ def _projection_lines(env: Env, slug: str | None) -> tuple[list[str], bool]:
     return [f"projection: {whose} agree with the events ({_count(check.changes, 'change record')}, "
             f"{_count(check.confirmations, 'confirmation')}, {_count(check.policies, 'provider policy', 'provider policies')}, "
             f"{_count(check.tables, 'table')})"], False
+
+
+def _calls_lines(env: Env, slug: str | None, kept: str | None, no_later: bool) -> tuple[list[str], bool]:
+    """The call events (``adapters.call_store``): a line per tenant's chain, one per disagreement of the ``calls`` table,
+    the calls head of the scope, and what a kept calls head is to it; and whether anything fails. Nothing when the store
+    has no call tables (one from before call events were stored), unless a kept calls head was given.
+
+    The calls head is apart from the store head: the store head of a store without calls stays what it was, and call
+    events, stored by the thousand a day, do not count as "events recorded after" a kept store head.
+    """
+    from adapters.call_store import verify_calls
+    from core.calls.log import GENESIS, CallsWalk
+
+    from adapters.bootstrap import is_file_store
+
+    # Call events are kept in SQLite stores only: a PostgreSQL store has none (adapters/bootstrap.open_call_store).
+    check = verify_calls(env.db, slug, kept=bytes.fromhex(kept) if kept is not None else None) if is_file_store(env.db) else None
+    if check is None and kept is None:
+        return [], False
+    walk = check.walk if check is not None else CallsWalk(chains=(), head=GENESIS, events=0,
+                                                           kept_after=0 if kept == GENESIS.hex() else None)
+    lines = []
+    for chain in walk.chains:
+        if chain.broken is not None:
+            lines.append(f"calls: {chain.tenant}: BROKEN at call event {chain.broken.position:,} of {chain.events:,}: "
+                         f"{chain.broken.problem}")
+        else:
+            lines.append(f"calls: {chain.tenant}: intact, {_count(chain.events, 'call event')}, head {chain.head.hex()}")
+    if slug is not None and not walk.chains and check is not None:
+        lines.append(f"calls: {slug}: no call events")
+    if check is not None:
+        lines.extend(f"calls: {problem}" for problem in check.index)
+        if check.index_more:
+            lines.append(f"calls: and {_count(check.index_more, 'more call')} whose calls-table row disagrees with its events")
+    what = "store" if slug is None else "tenant"
+    lines.append(f"{what} calls head {walk.head.hex()} after {_count(walk.events, 'call event')}")
+    broken = check is not None and not check.intact
+    if kept is None:
+        return lines, broken
+    kept_line, kept_fails = _kept_calls_line(walk, kept, what, no_later)
+    return [*lines, kept_line], broken or kept_fails
+
+
+def _kept_calls_line(walk: Any, kept: str, what: str, no_later: bool) -> tuple[str, bool]:
+    """What a kept calls head is to the call events now, in words; and whether that fails the check."""
+    if walk.kept_after is not None:
+        line = f"the kept calls head is the {what} calls head after call event {walk.kept_after:,} of {walk.events:,}"
+        line += ": nothing up to it was removed or changed" if walk.intact else (
+            ": nothing up to it was removed or reordered, but the broken chains above show call events edited since")
+        if not walk.later:
+            return line, False
+        since = sum(count for _, count in walk.later)
+        spans = [f"{tenant} {count:,}" for tenant, count in walk.later[:10]]
+        if len(walk.later) > 10:
+            spans.append(f"and {_count(len(walk.later) - 10, 'more tenant')}")
+        recorded = f"{_count(since, 'call event')} {'was' if since == 1 else 'were'} stored after it: {', '.join(spans)}"
+        if no_later:
+            return f"{line}, but {recorded}, and --no-later-events says none was", True
+        return f"{line}; {recorded}", False
+    if walk.kept_chain is not None:
+        tenant, position = walk.kept_chain
+        chain = next(c for c in walk.chains if c.tenant == tenant)
+        line = (f"the kept calls head is {tenant}'s call chain head at call event {position:,}: {tenant}'s call events are "
+                "intact up to it")
+        if what == "store":
+            line += " (it covers that tenant only; keep the store calls head to cover every tenant)"
+        after = chain.events - position
+        if after and no_later:
+            return (f"{line}, but {_count(after, 'call event')} of it {'was' if after == 1 else 'were'} stored after it, "
+                    "and --no-later-events says none was"), True
+        return line + (f"; {_count(after, 'call event')} of it stored after it" if after else ""), False
+    return (f"the kept calls head {kept} is none of the {what} calls heads of these {_count(walk.events, 'call event')}: "
+            "the call events it covered were removed or rewritten"), True
 
 
 def _kept_lines(report: StoreReport, what: str, no_later: bool) -> tuple[list[str], bool]:
@@ -252,22 +332,21 @@ def _kept_lines(report: StoreReport, what: str, no_later: bool) -> tuple[list[st
             "it covered was removed or rewritten"], True
 
 
-_SQLITE_MAGIC = b"SQLite format 3\x00"
-
-
 def _damage(path: Path) -> str | None:
     """Why the SQLite file at ``path`` is damaged (SQLite's own check, read-only), or None: a missing or foreign file is
-    left to the usual store checks."""
-    try:
-        with path.open("rb") as file:
-            if file.read(len(_SQLITE_MAGIC)) != _SQLITE_MAGIC:
-                return None
-    except OSError:
+    left to the usual store checks.
+
+    Only SQLite and ``os.stat`` look at the file, never a plain ``open``: closing any descriptor of a file in this
+    process drops the locks SQLite holds on it (POSIX advisory locks belong to the process), under a writer's feet.
+    """
+    if not isinstance(path, Path) or not os.path.isfile(path):  # a PostgreSQL database is checked by its server
         return None
     try:
         with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as connection:
             found = [row[0] for row in connection.execute("PRAGMA quick_check(2)")]
     except sqlite3.DatabaseError as exc:
+        if "file is not a database" in str(exc):  # not SQLite, or its header is damaged: the store checks say which
+            return None
         return _damaged(path, exc)
     if found != ["ok"]:
         return _damaged(path, "; ".join(found))
@@ -275,7 +354,12 @@ def _damage(path: Path) -> str | None:
 
 
 def _damaged(path: Path, problem: object) -> str:
-    """One line: the file, that it is damaged, and SQLite's words for how (on one line, shortened)."""
+    """One line: the file, that it is damaged, and SQLite's words for how (on one line, shortened); for a PostgreSQL
+    database, the database and the driver's words."""
+    if not isinstance(path, Path):
+        from adapters.bootstrap import damaged_text
+
+        return damaged_text(path, problem)
     words = " ".join(str(problem).replace("*** in database main ***", "").split()) or type(problem).__name__
     if len(words) > 160:
         words = words[:157] + "..."

@@ -55,7 +55,7 @@ def ingest() -> None:
 def _sink(env: Env, slug: str | None) -> StoringSink:
     """The sink for the tenants the actor may change (``slug``: that one, refused in one line if it may not)."""
     from adapters.call_sink import StoringSink, directory_for
-    from adapters.call_store import CallStore
+    from adapters.bootstrap import open_call_store
     from core.calls.attribution import Attribution
     from core.errors import DomainError
 
@@ -68,7 +68,7 @@ def _sink(env: Env, slug: str | None) -> StoringSink:
     if not directory.extensions:
         raise Failure(f"{env.actor.principal!r} may change no tenant, so no call could be stored; name who acts with --actor",
                       NOT_PERMITTED)
-    store = CallStore(env.db)
+    store = open_call_store(env.db)
     store.create()
     return StoringSink(store, Attribution(directory, tenant=slug, known_call=store.tenant_of_call))
 
@@ -250,10 +250,10 @@ def _plain(record: CallRecord) -> dict[str, Any]:
 
 
 def _records(env: Env, slug: str, since: datetime | None, until: datetime | None) -> Iterator[CallRecord]:
-    from adapters.call_store import CallStore
+    from adapters.bootstrap import open_call_store
     from core.calls.history import call_history
 
-    store = CallStore(env.db)
+    store = open_call_store(env.db)
     try:
         yield from call_history(store.calls(slug, since, until))
     finally:
@@ -364,14 +364,14 @@ def conformance(env: Env, slug: str, since: str | None, until: str | None, as_js
     that the PBX applies it; the change is not confirmed for you (callroute provision confirm does that).
     """
     from adapters.bootstrap import build_projection
-    from adapters.call_store import CallStore
+    from adapters.bootstrap import open_call_store
     from adapters.render_plan import explanation_lines
     from core.calls.conformance import ProjectionTables, check_calls, evidence
 
     tables, start, end = _window(env, slug, since, until)
     projection = build_projection(env.app, env.db)
     source = ProjectionTables(projection, slug)
-    store = CallStore(env.db)
+    store = open_call_store(env.db)
     try:
         from core.calls.history import call_history
 

@@ -32,8 +32,8 @@ from core.aggregates.targets import (
 DESTINATION_SHAPE = "own, EXT, NUMBER, voicemail:EXT, group:ID, queue:ID, ivr:ID or scheme:ID"
 _KINDS = {"voicemail": lambda key: ToVoicemail(extension=key), "group": lambda key: ToGroup(group=key),
           "queue": lambda key: ToQueue(queue=key), "ivr": lambda key: ToIvr(ivr=key), "scheme": lambda key: ToScheme(scheme=key)}
-_HOURS = re.compile(r"^\s*(?P<start>\d{1,2}:\d{2})\s*-\s*(?P<end>\d{1,2}:\d{2})\s*$")
-_YEARS = re.compile(r"^\s*(?P<first>\d{4})(?:\s*-\s*(?P<last>\d{4}))?\s*$")
+_HOURS = re.compile(r"\s*(?P<start>\d{1,2}:\d{2})\s*-\s*(?P<end>\d{1,2}:\d{2})\s*")
+_YEARS = re.compile(r"\s*(?P<first>\d{4})(?:\s*-\s*(?P<last>\d{4}))?\s*")
 # (option, scope field, what it names): the same repeatable options on add and import-holidays.
 _SCOPE = (("--user", "users", "EXT", "a user"), ("--group", "groups", "GROUP", "an answer group"),
           ("--queue", "queues", "QUEUE", "a call queue"), ("--ivr", "ivrs", "IVR", "an IVR menu"),
@@ -90,7 +90,7 @@ def scope_flags(given: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, objec
 
 def parse_hours(text: str) -> Window:
     """``12:00-17:00`` (an end before the start runs past midnight)."""
-    match = _HOURS.match(text)
+    match = _HOURS.fullmatch(text)
     if match is None:
         raise Failure(f"--hours {text}: write a window like 12:00-17:00")
     parts = []
@@ -205,7 +205,7 @@ def closure_import(env: Env, slug: str, country: str, subdivision: str | None, y
     Example:
       callroute closure import-holidays --tenant nordic-dental --country SE --years 2026-2027
     """
-    match = _YEARS.match(years)
+    match = _YEARS.fullmatch(years)
     if match is None:
         raise Failure(f"--years {years}: write a year or two, e.g. 2026 or 2026-2027")
     first, last = int(match["first"]), int(match["last"] or match["first"])

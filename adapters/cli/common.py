@@ -8,7 +8,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import update_wrapper
+from functools import cached_property, update_wrapper
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from core.clock import Clock
     from core.errors import DomainError
     from core.service import CallrouteApp, Receipt
+    from core.wiring import PostgresStore
 
 
 # A hyphen that textwrap does not break at: help text is wrapped with it, then it is put back.
@@ -69,7 +70,7 @@ def _default_actor() -> str:
 # every sub-command accepts the same options again, after its own name, and those win.
 GLOBAL_OPTIONS: tuple[tuple[str, str, dict[str, Any]], ...] = (
     ("db", "--db", {"metavar": "PATH", "envvar": "CALLROUTE_DB",
-                    "help": "The SQLite store (default: ./callroute.sqlite)."}),
+                    "help": "SQLite file or postgresql:// URL (default: ./callroute.sqlite)."}),
     ("actor", "--actor", {"metavar": "PRINCIPAL", "envvar": "CALLROUTE_ACTOR",
                           "help": "Who makes the change or reads (default: cli:$USER)."}),
     ("partner", "--partner", {"metavar": "PARTNER", "help": "The channel partner the actor acts for, if any."}),
@@ -133,14 +134,12 @@ class Env:
     """What every sub-command gets: the store, who acts, the clock; the application is opened on first use."""
 
     def __init__(self, ctx: click.Context) -> None:
-        from adapters.bootstrap import db_path, directory_path
         from core.aggregates.context import Actor
         from core.aggregates.identifiers import name_problem
 
         wiring = ctx.find_root().obj
         self.wiring: Wiring = wiring if isinstance(wiring, Wiring) else Wiring()
-        self.db = db_path(setting(ctx, "db"))
-        self.directory = directory_path(setting(ctx, "pbx_directory"))
+        self._options = (setting(ctx, "db"), setting(ctx, "pbx_directory"))
         principal = setting(ctx, "actor") or os.environ.get("CALLROUTE_ACTOR") or _default_actor()
         partner = setting(ctx, "partner")
         for flag, value in (("--actor", principal), ("--partner", partner)):
@@ -149,6 +148,20 @@ class Env:
         self.actor = Actor(principal=principal, partner=partner, operator=bool(setting(ctx, "operator")))
         self._app: CallrouteApp | None = None
         self._created: list[Path] = []
+
+    # The store and the directory are worked out on first use: ``adapters.bootstrap`` (SQLite, the projection store,
+    # Argon2) is not imported by a command that opens no store, such as ``simulate``.
+    @cached_property
+    def db(self) -> Path | PostgresStore:
+        from adapters.bootstrap import db_path
+
+        return db_path(self._options[0])
+
+    @cached_property
+    def directory(self) -> Path | None:
+        from adapters.bootstrap import directory_path
+
+        return directory_path(self._options[1])
 
     @property
     def clock(self) -> Clock:
@@ -176,9 +189,9 @@ class Env:
 
         if self._app is None:
             problem = store_problem(self.db)
-            if problem is not None and self.db.exists():
+            if problem is not None and not problem.missing:  # nothing there yet (no file, or a database without tables)
                 raise Failure(problem, problem.exit_code)
-            if not self.db.exists():
+            if isinstance(self.db, Path) and not self.db.exists():
                 self._created = [self.db] + [folder for folder in self.db.absolute().parents if not folder.exists()]
             self._app = self._open()
         return self._app

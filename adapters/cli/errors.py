@@ -19,7 +19,9 @@ BROKEN = 1
 INVALID = 2
 NOT_PERMITTED = 3
 CONFLICT = 4
-"""Other writers kept changing the same tenant while a batch retried; nothing was stored, try again."""
+"""Other writers kept changing the same tenant while a batch retried, the store stayed locked, or this machine's clock
+was still behind the last change of a tenant (stored by a writer whose clock is ahead) after every retry; nothing was
+stored, try again (when the clocks agree)."""
 ACTOR_HINT = "name who acts with --actor PRINCIPAL or CALLROUTE_ACTOR"
 
 

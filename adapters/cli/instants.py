@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from core.clock import Clock
 
 
-_LOCAL = re.compile(r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?$")
+_LOCAL = re.compile(r"\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?")
 
 
 def parse_instant(value: str | None, clock: Clock, *, option: str = "--at", zone: ZoneInfo | None = None) -> datetime:
@@ -23,7 +23,7 @@ def parse_instant(value: str | None, clock: Clock, *, option: str = "--at", zone
     if value is None or value.strip().lower() == "now":
         return clock.now()
     text = value.strip()
-    if _LOCAL.match(text):
+    if _LOCAL.fullmatch(text):
         if zone is None:
             raise Failure(f"{option} {value}: add an offset, e.g. {text}+01:00 or {text}Z (no tenant time zone applies here)")
         try:

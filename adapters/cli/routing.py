@@ -94,13 +94,15 @@ def decide(table: RoutingTable, call: Call, states: dict[str, Any], flags: dict[
         raise Failure(refusal_text(exc, flags or {}, None, ZoneInfo(table.time_zone)), exit_code(exc)) from None
 
 
-DIGITS = re.compile(r"^[0-9*#]*$")
+DIGITS = re.compile(r"[0-9*#]*")
+"""IVR digits, the whole value (``fullmatch``: ``$`` would also match before a final newline)."""
 
 
 def check_digits(digits: str | None) -> None:
     """Refuse IVR digits other than 0-9, * and # (none at all is fine: the caller pressed nothing)."""
-    if digits is not None and not DIGITS.match(digits):
-        raise Failure(f"--digits {digits}: a caller presses the keys 0-9, * and # (give '' for none)")
+    if digits is not None and not DIGITS.fullmatch(digits):
+        shown = digits if digits.isprintable() else repr(digits)  # one line, even for a newline
+        raise Failure(f"--digits {shown}: a caller presses the keys 0-9, * and # (give '' for none)")
 
 
 def endpoints(table: RoutingTable) -> list[str]:
@@ -271,13 +273,13 @@ def provision_policy(env: Env, slug: str, max_delay_hours: float, office_hours: 
     echo_warnings(receipt.warnings)
 
 
-_HOURS = re.compile(r"^\s*(?P<days>[a-z,\-]+)\s+(?P<start>\d{1,2}:\d{2})-(?P<end>\d{1,2}:\d{2})\s*$")
+_HOURS = re.compile(r"\s*(?P<days>[a-z,\-]+)\s+(?P<start>\d{1,2}:\d{2})-(?P<end>\d{1,2}:\d{2})\s*")
 
 
 def parse_office_hours(text: str) -> OpeningHours:
     """``mon-fri 09:00-17:00`` or ``mon,wed 08:00-12:00``: one window on the named days."""
     shape = "write days and hours like 'mon-fri 09:00-17:00' or 'mon,wed 08:00-12:00'"
-    match = _HOURS.match(text.lower())
+    match = _HOURS.fullmatch(text.lower())
     if match is None:
         raise Failure(f"--office-hours {text!r}: {shape}")
     days: list[str] = []

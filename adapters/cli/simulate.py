@@ -17,16 +17,24 @@ from typing import TYPE_CHECKING, Any
 import click
 import msgspec
 
-from adapters.cli.errors import Failure, schema_text
+from adapters.cli.common import Env, pass_env
+from adapters.cli.errors import BROKEN, Failure, exit_code, refusal_text, schema_text
 from adapters.cli.output import echo_warnings
+from core.errors import DomainError, StoreIntegrityError
 from simulator.kpis import Kpis
-from simulator.run import RunResult, run_scenario
+from simulator.run import EngineChoice, RunResult, run_scenario
 from simulator.scenario import Scenario, ScenarioError, load_scenario
 
 if TYPE_CHECKING:
+    from core.aggregates.context import Actor
     from simulator.switch import Switch
 
 REPORT_EXTRA = "--report needs the report extra: pip install 'callroute[report]'"
+
+
+ENGINES = {"general": "general (the event calendar)",
+           "fast": "fast path (the FIFO recursion of one first-come-first-served queue; the same figures as the calendar)"}
+"""How the summary names the engine that ran (``RunResult.engine``)."""
 
 
 def summary_lines(result: RunResult) -> list[str]:
@@ -36,12 +44,14 @@ def summary_lines(result: RunResult) -> list[str]:
     levels = ", ".join(f"{share:.1%} within {_duration(key)}" for key, share in k.service_level.items())
     lines = [
         f"{k.offered} calls over {hours:.1f} simulated hours (seed {result.seed}, {k.events} events)",
+        f"  engine: {ENGINES[result.engine]}",
         f"  answered {k.answered}, abandoned {k.abandoned} (ringing {k.abandoned_ringing}, IVR {k.abandoned_ivr}, "
         f"queue {k.abandoned_queue}), voicemail {k.voicemail}",
         f"  rejected {k.rejected}, busy {k.busy}, message {k.message}, unavailable {k.unavailable}, missed {k.missed}",
-        f"  ASA {k.asa_seconds:.1f} s; wait p50 {k.wait_p50:.1f} s, p90 {k.wait_p90:.1f} s, p99 {k.wait_p99:.1f} s, "
-        f"max {k.wait_max:.1f} s; probability of waiting {k.probability_of_waiting:.1%}; abandon rate {k.abandon_rate:.1%}",
-        f"  service level: {levels}",
+        f"  ASA (answered calls) {k.asa_seconds:.1f} s; mean wait, all calls {k.mean_wait_seconds:.1f} s; wait p50 "
+        f"{k.wait_p50:.1f} s, p90 {k.wait_p90:.1f} s, p99 {k.wait_p99:.1f} s, max {k.wait_max:.1f} s",
+        f"  probability of waiting (no free agent on arrival) {k.probability_of_waiting:.1%}; abandon rate {k.abandon_rate:.1%}",
+        f"  service level (of all offered calls): {levels}",
     ]
     if k.agents:
         occupancy = sum(a.busy_seconds for a in k.agents.values()) / max(1e-9, sum(a.logged_in_seconds for a in k.agents.values()))
@@ -150,11 +160,13 @@ def _display(scenario: Scenario, show: bool, console: Any) -> Iterator[_Display 
 
 
 def run_and_report(scenario: Scenario, base: Path, seed: int | None, trace: Path | None, report: Path | None,
-                   progress: bool, calls: Path | None = None, *, console: Any = None) -> RunResult:
+                   progress: bool, calls: Path | None = None, *, console: Any = None, reader: Actor | None = None,
+                   engine: EngineChoice = "auto") -> RunResult:
     """Run with an optional progress display on stderr; write the trace, the calls and the report.
 
     ``progress`` should be true only when stderr is a terminal; ``console`` (a ``rich.console.Console``)
     replaces stderr for the display. Without matplotlib a report is refused before anything is written.
+    ``reader``: who runs it, who must be allowed to read a tenant the scenario reads from a store.
     """
     if report is not None:
         require_report_extra()
@@ -163,7 +175,7 @@ def run_and_report(scenario: Scenario, base: Path, seed: int | None, trace: Path
         calls_file = calls.open("wb") if calls is not None else None
         try:
             result = run_scenario(scenario, base=base, seed=seed, trace=trace_file, calls_out=calls_file,
-                                  progress=display.tick if display is not None else None)
+                                  progress=display.tick if display is not None else None, reader=reader, engine=engine)
         except ScenarioError as exc:
             raise Failure(schema_text(str(exc))) from None
         finally:
@@ -176,10 +188,10 @@ def run_and_report(scenario: Scenario, base: Path, seed: int | None, trace: Path
             from simulator.report import write_report
 
             if display is None:
-                write_report(result, scenario, report)
+                write_report(result, scenario, report, base=base)
             else:
                 with display.stage("writing report", report.name):
-                    write_report(result, scenario, report)
+                    write_report(result, scenario, report, base=base)
     return result
 
 
@@ -202,13 +214,33 @@ def junit_xml(result: RunResult, suite: str) -> bytes:
     return ET.tostring(root, encoding="utf-8", xml_declaration=True) + b"\n"
 
 
+def _store_refusal(scenario_file: Path, scenario: Scenario, exc: Exception, actor: Actor) -> Failure:
+    """The one line for a tenant read from the scenario's store that the actor may not read (or that does not exist,
+    which reads the same to anyone but an operator), exit 3; or that is not as written, exit 1."""
+    store = scenario.tenant.store
+    path = Path(scenario_file.parent, store.db) if store is not None else scenario_file
+    if isinstance(exc, StoreIntegrityError):
+        return Failure(f"{path}: {exc} — run: callroute audit verify --db {path}", BROKEN)
+    text = refusal_text(exc, {"tenant": ("tenant.store.tenant", None)}, actor)  # type: ignore[arg-type]
+    return Failure(f"{scenario_file}: {text}", exit_code(exc))  # type: ignore[arg-type]
+
+
 def _stderr_is_terminal() -> bool:
     return sys.stderr.isatty()
 
 
-@click.command("simulate")
+@click.command("run")
 @click.argument("scenario_file", metavar="SCENARIO", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--seed", type=int, help="Override the scenario's seed.")
+@click.option("--seed", type=int, help="Override the scenario's seed (with --replications: the seed theirs are derived from).")
+@click.option("--replications", type=click.IntRange(1, 100_000),
+              help="Run N independent replications and give each figure's mean with a 95 % confidence interval.")
+@click.option("--workers", type=click.IntRange(1, 1024), default=1, show_default=True,
+              help="Processes that run the replications (the figures are the same for any number).")
+@click.option("--cluster", metavar="tcp://HOST:PORT",
+              help="Run the replications on the Dask cluster whose scheduler is there (needs the dist extra).")
+@click.option("--replay", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Replay the calls of a recorded history (simulate --calls lines, or history --json) instead of the "
+                   "scenario's arrivals.")
 @click.option("--trace", type=click.Path(dir_okay=False, path_type=Path), help="Write every state change as JSON Lines.")
 @click.option("--report", type=click.Path(dir_okay=False, path_type=Path),
               help="Write an HTML report with plots (needs the report extra: matplotlib).")
@@ -217,11 +249,18 @@ def _stderr_is_terminal() -> bool:
 @click.option("--junit", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the assertions as JUnit XML (one testcase per assertion).")
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
-def simulate(scenario_file: Path, seed: int | None, trace: Path | None, report: Path | None, calls: Path | None,
-             junit: Path | None, as_json: bool) -> None:
+@click.option("--engine", type=click.Choice(["auto", "general", "fast"]), default="auto", show_default=True,
+              help="auto: the fast path when the scenario allows it (every call waits in one first-come-first-served "
+                   "queue), else the event calendar; general: always the calendar; fast: the fast path or an error saying "
+                   "why not. Both give the same figures.")
+@pass_env
+def run_command(env: Env, scenario_file: Path, seed: int | None, replications: int | None, workers: int, cluster: str | None,
+                replay: Path | None, trace: Path | None, report: Path | None, calls: Path | None, junit: Path | None,
+                as_json: bool, engine: EngineChoice) -> None:
     """Run a call simulation; exit 1 when an assertion fails.
 
-    On a terminal, stderr shows the simulated time and calls per second while it runs.
+    On a terminal, stderr shows the simulated time and calls per second while it runs. A scenario that reads its
+    tenant from a store (tenant.store) needs an actor (--actor, --partner, --operator) who may read that tenant.
     """
     try:
         scenario = load_scenario(scenario_file)
@@ -230,8 +269,17 @@ def simulate(scenario_file: Path, seed: int | None, trace: Path | None, report: 
     for option, path in (("--trace", trace), ("--report", report), ("--calls", calls), ("--junit", junit)):
         if path is not None and not path.resolve().parent.is_dir():
             raise Failure(f"{option}: the folder {path.resolve().parent} does not exist")
-    result = run_and_report(scenario, scenario_file.parent, seed, trace, report, progress=_stderr_is_terminal() and not as_json,
-                            calls=calls)
+    if replay is not None:
+        scenario = replayed(scenario, replay)
+    if replications is not None or cluster is not None:
+        run_replications(env, scenario_file, scenario, replications or 1, seed=seed, workers=workers, cluster=cluster,
+                         trace=trace, calls=calls, report=report, junit=junit, as_json=as_json)
+        return
+    try:
+        result = run_and_report(scenario, scenario_file.parent, seed, trace, report,
+                                progress=_stderr_is_terminal() and not as_json, calls=calls, reader=env.actor, engine=engine)
+    except (DomainError, StoreIntegrityError) as exc:
+        raise _store_refusal(scenario_file, scenario, exc, env.actor) from None
     if junit is not None:
         junit.write_bytes(junit_xml(result, scenario_file.stem))
     echo_warnings(result.warnings)
@@ -243,3 +291,232 @@ def simulate(scenario_file: Path, seed: int | None, trace: Path | None, report: 
     if failed:
         click.echo(f"{len(failed)} assertion(s) failed: " + "; ".join(a.assertion for a in failed), err=True)
         sys.exit(1)
+
+
+# -- replications, comparisons, replays ----------------------------------------------------------------------------
+
+RATES = ("probability_of_waiting", "abandon_rate", "occupancy")
+"""Figures that are shares (shown as percentages), besides the service levels."""
+
+
+def replayed(scenario: Scenario, path: Path) -> Scenario:
+    """``scenario`` with its arrivals replaced by the calls of the history at ``path`` (``--replay``)."""
+    from simulator.replay import replay_scenario
+
+    try:
+        return replay_scenario(scenario, path)
+    except ScenarioError as exc:
+        raise Failure(schema_text(str(exc))) from None
+
+
+def _is_rate(name: str) -> bool:
+    return name in RATES or name.startswith("service_level_")
+
+
+def figure_text(name: str, value: float | None) -> str:
+    """A figure as a person reads it: shares as percentages, waits in seconds, counts as counts."""
+    if value is None:
+        return "–"
+    if _is_rate(name):
+        return f"{value:.2%}"
+    if name.endswith("_seconds") or name.startswith("wait_"):
+        return f"{value:,.2f} s"
+    return f"{value:,.2f}" if value != int(value) else f"{int(value):,}"
+
+
+def difference_text(name: str, value: float | None) -> str:
+    """A difference of a figure: shares in percentage points."""
+    if value is None:
+        return "–"
+    if _is_rate(name):
+        return f"{value * 100:+.2f} pp"
+    text = figure_text(name, abs(value))
+    return ("-" if value < 0 else "+") + text
+
+
+def _headline_figures(names: Iterator[str] | list[str]) -> list[str]:
+    """The scalar figures (not the breakdowns per number, queue and group, which are in the JSON)."""
+    return [name for name in names if "." not in name]
+
+
+class _ReplicationDisplay:
+    """Progress on stderr: a bar on a terminal, else one line per finished replication."""
+
+    def __init__(self, total: int, bar: bool, console: Any = None) -> None:
+        self.total = total
+        self.bar = bar
+        self.console = console
+        self.done = 0
+        self.progress: Any = None
+
+    def __enter__(self) -> _ReplicationDisplay:
+        if self.bar:
+            from rich.console import Console
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+            console = self.console if self.console is not None else Console(file=sys.stderr, force_terminal=True)
+            self.progress = Progress(TextColumn("replications"), BarColumn(bar_width=20), MofNCompleteColumn(),
+                                     TimeElapsedColumn(), TextColumn("{task.fields[status]}"), console=console,
+                                     redirect_stdout=False, redirect_stderr=False)
+            self.progress.__enter__()
+            self.task = self.progress.add_task("replications", total=self.total, status="")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.progress is not None:
+            self.progress.__exit__(*exc)
+
+    def finished(self, what: str, seed: int, result: RunResult) -> None:
+        self.done += 1
+        k = result.kpis
+        levels = ", ".join(f"{share:.1%} within {_duration(key)}" for key, share in k.service_level.items())
+        status = f"{what} (seed {seed}): {k.offered:,} calls, service level {levels}, ASA (answered calls) {k.asa_seconds:.1f} s"
+        if self.progress is not None:
+            self.progress.update(self.task, completed=self.done, status=status)
+        else:
+            click.echo(f"{self.done}/{self.total} {status}", err=True)
+
+
+def replication_lines(rep: Any, label: str) -> list[str]:
+    """The text report of replications: seeds, then each figure's mean and 95 % confidence interval, then assertions."""
+    lines = [f"{rep.replications} replications of {label}, seeds derived from seed {rep.seed}: "
+             + ", ".join(str(s) for s in rep.seeds),
+             f"  {'figure':<28} {'mean':>14}   95 % confidence interval"]
+    for name in _headline_figures(list(rep.figures)):
+        s = rep.figures[name]
+        interval = f"{figure_text(name, s.low)} to {figure_text(name, s.high)}" if s.low is not None else "– (one replication)"
+        lines.append(f"  {name:<28} {figure_text(name, s.mean):>14}   {interval}")
+    lines.append("  (Student t intervals over the replications; per-replication values, and per number, queue and group: --json)")
+    for check in rep.assertions:
+        lines.append(f"  {'PASS' if check.passed else 'FAIL'} {check.assertion}  ({check.detail})")
+    return lines
+
+
+def comparison_lines(comparison: Any, a_label: str, b_label: str) -> list[str]:
+    """The text report of a comparison: each figure in A and B and the difference B - A with its 95 % interval."""
+    lines = [f"A {a_label}, B {b_label}: {comparison.replications} replications each on common seeds derived from seed "
+             f"{comparison.seed}: " + ", ".join(str(s) for s in comparison.seeds),
+             f"  {'figure':<28} {'A':>14} {'B':>14} {'B - A':>14}   95 % confidence interval of B - A"]
+    for name in _headline_figures(list(comparison.figures)):
+        d = comparison.figures[name]
+        diff = d.difference
+        interval = (f"{difference_text(name, diff.low)} to {difference_text(name, diff.high)}" if diff.low is not None
+                    else "– (one replication)")
+        mark = "  differs" if d.differs else ""
+        lines.append(f"  {name:<28} {figure_text(name, d.a.mean):>14} {figure_text(name, d.b.mean):>14} "
+                     f"{difference_text(name, diff.mean):>14}   {interval}{mark}")
+    lines.append("  (paired: replication i of A and B share seed i, so the same calls arrive; 'differs': the interval "
+                 "leaves out 0; per-replication values: --json)")
+    return lines
+
+
+def _many(env: Env, scenario_file: Path, scenario: Scenario, work: Any) -> Any:
+    """Run ``work()``; the errors a single run gives, given the same way (a scenario, a store the actor may not read)."""
+    from simulator.dist import ClusterError
+
+    try:
+        return work()
+    except ScenarioError as exc:
+        raise Failure(schema_text(str(exc))) from None
+    except (DomainError, StoreIntegrityError) as exc:
+        raise _store_refusal(scenario_file, scenario, exc, env.actor) from None
+    except ClusterError as exc:
+        raise Failure(str(exc)) from None
+
+
+def run_replications(env: Env, scenario_file: Path, scenario: Scenario, count: int, *, seed: int | None, workers: int,
+                     cluster: str | None, trace: Path | None, calls: Path | None, report: Path | None, junit: Path | None,
+                     as_json: bool) -> None:
+    """``simulate SCENARIO --replications N``: the summary on stdout (text or JSON), progress on stderr."""
+    from simulator.replications import replicate
+
+    for option, given in (("--trace", trace), ("--calls", calls)):
+        if given is not None:
+            raise Failure(f"{option} writes one run: leave out --replications (run one seed with --seed)")
+    if report is not None:
+        require_report_extra()
+    with _ReplicationDisplay(count, _stderr_is_terminal() and not as_json) as display:
+        rep, results = _many(env, scenario_file, scenario, lambda: replicate(
+            scenario, scenario_file.parent, count, seed=seed, workers=workers, cluster=cluster, reader=env.actor,
+            progress=lambda index, run_seed, result: display.finished(f"replication {index + 1}", run_seed, result)))
+    if report is not None:
+        from simulator.report import write_replications_report
+
+        write_replications_report(rep, results, scenario, report, base=scenario_file.parent)
+    if junit is not None:
+        from types import SimpleNamespace
+
+        from simulator.run import AssertionResult
+
+        checks = tuple(AssertionResult(a.assertion, a.passed, a.detail) for a in rep.assertions)
+        junit.write_bytes(junit_xml(SimpleNamespace(assertions=checks), scenario_file.stem))  # type: ignore[arg-type]
+    echo_warnings(tuple(rep.warnings))
+    if as_json:
+        click.echo(msgspec.json.format(msgspec.json.encode(rep), indent=2))
+    else:
+        click.echo("\n".join(replication_lines(rep, scenario_file.name) + written_lines(report=report, junit=junit)))
+    failed = [a for a in rep.assertions if not a.passed]
+    if failed:
+        click.echo(f"{len(failed)} assertion(s) failed: " + "; ".join(a.assertion for a in failed), err=True)
+        sys.exit(1)
+
+
+@click.command("compare")
+@click.argument("a_file", metavar="A", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("b_file", metavar="B", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--replications", type=click.IntRange(1, 100_000), default=10, show_default=True,
+              help="Replications of each scenario; replication i of A and of B share a seed.")
+@click.option("--seed", type=int, help="The seed the replications' seeds are derived from (default: A's seed).")
+@click.option("--workers", type=click.IntRange(1, 1024), default=1, show_default=True,
+              help="Processes that run the replications (the figures are the same for any number).")
+@click.option("--cluster", metavar="tcp://HOST:PORT",
+              help="Run the replications on the Dask cluster whose scheduler is there (needs the dist extra).")
+@click.option("--replay", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Replay the calls of a recorded history through both instead of their own arrivals.")
+@click.option("--json", "as_json", is_flag=True, help="Print the comparison as JSON, with every replication's values.")
+@pass_env
+def compare_command(env: Env, a_file: Path, b_file: Path, replications: int, seed: int | None, workers: int, cluster: str | None,
+                    replay: Path | None, as_json: bool) -> None:
+    """Compare two scenarios: each figure's difference B - A with a paired 95 % confidence interval.
+
+    Both run on the same seeds, and each random draw has a stream of its own purpose, so the same calls arrive at the
+    same instants in both (when their arrivals are the same): the difference is what the configurations make of them.
+    """
+    from simulator.compare import compare
+
+    scenarios = []
+    for path in (a_file, b_file):
+        try:
+            scenario = load_scenario(path)
+        except ScenarioError as exc:
+            raise Failure(schema_text(str(exc))) from None
+        scenarios.append(replayed(scenario, replay) if replay is not None else scenario)
+    a, b = scenarios
+    if a.arrivals != b.arrivals and replay is None:
+        click.echo("callroute: warning: A and B have different arrivals: their calls are not the same, and the "
+                   "interval is wider than it would be", err=True)
+    with _ReplicationDisplay(2 * replications, _stderr_is_terminal() and not as_json) as display:
+        comparison, _, _ = _many(env, a_file, a, lambda: compare(
+            a, a_file.parent, b, b_file.parent, replications, seed=seed, workers=workers, cluster=cluster, reader=env.actor,
+            progress=lambda side, index, run_seed, result: display.finished(f"{side.upper()} {index + 1}", run_seed, result)))
+    echo_warnings(tuple(comparison.warnings))
+    if as_json:
+        click.echo(msgspec.json.format(msgspec.json.encode(comparison), indent=2))
+    else:
+        click.echo("\n".join(comparison_lines(comparison, a_file.name, b_file.name)))
+
+
+class _SimulateGroup(click.Group):
+    """``simulate SCENARIO …`` is ``simulate run SCENARIO …``; ``simulate compare A B …`` compares two scenarios."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if not args or (args[0] not in self.commands and args[0] not in ctx.help_option_names):
+            args = ["run", *args]
+        return super().parse_args(ctx, args)
+
+
+simulate = _SimulateGroup("simulate", commands={"run": run_command, "compare": compare_command}, help="""Simulate calls.
+
+    With a scenario file (simulate SCENARIO, the same as simulate run SCENARIO) it runs the scenario: one run, or with
+    --replications N the mean of each figure with a 95 % confidence interval. simulate compare A B compares two scenarios.
+    """)

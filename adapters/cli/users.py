@@ -247,7 +247,7 @@ def _joined(names: list[str]) -> str:
 
 
 
-_WINDOW = re.compile(r"^\s*(?P<days>[a-z,\- ]+?)\s+(?P<start>\d{1,2}:\d{2})\s*-\s*(?P<end>\d{1,2}:\d{2})\s*$")
+_WINDOW = re.compile(r"\s*(?P<days>[a-z,\- ]+?)\s+(?P<start>\d{1,2}:\d{2})\s*-\s*(?P<end>\d{1,2}:\d{2})\s*")
 DAYS_SHAPE = "days like mon-fri, sat,sun or mon,wed-fri"
 
 
@@ -275,7 +275,7 @@ def _clock(value: str, text: str) -> str:
 
 
 def _window(text: str) -> tuple[list[Weekday], UnavailableBetween]:
-    match = _WINDOW.match(text.lower())
+    match = _WINDOW.fullmatch(text.lower())
     if match is None:
         raise Failure(f"--unavailable {shlex.quote(text)}: write {DAYS_SHAPE} and a time window, e.g. 'mon-fri 18:00-08:00'")
     start, end = _clock(match["start"], text), _clock(match["end"], text)

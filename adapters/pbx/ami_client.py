@@ -200,7 +200,7 @@ class _Session:
             except _Lost as exc:
                 self._finish("lost", str(exc))
             except (trio.BrokenResourceError, trio.ClosedResourceError, OSError) as exc:
-                self._finish("lost", f"connection broken: {exc or type(exc).__name__}")
+                self._broken(exc)
             except AmiLoginFailed as exc:
                 self.fatal = exc
             nursery.cancel_scope.cancel()
@@ -213,6 +213,14 @@ class _Session:
     def _finish(self, how: Literal["closed", "lost"], reason: str) -> None:
         if self.end is None:
             self.end = _End(how, reason)
+
+    def _broken(self, exc: BaseException) -> None:
+        """A read or a write failed. Once logged in, a reset is the server closing with our last actions unread: closed,
+        not lost, whichever of the reader, the pinger or the snapshot meets it first; anything else is a connection lost."""
+        if self.logged_in and isinstance(exc.__cause__ or exc, ConnectionResetError | BrokenPipeError):
+            self._finish("closed", "the server reset the connection")
+        else:
+            self._finish("lost", f"connection broken: {exc or type(exc).__name__}")
 
     # -- the conversation --------------------------------------------------------------------------------------------
 
@@ -234,7 +242,8 @@ class _Session:
             raise _Lost("the server closed the connection before answering the login")
         if response.name.lower() != "success":
             message = response.get("Message") or response.name
-            self.log.error("ami.login_refused", username=settings.username, message=message)
+            # A warning, not an error: the error is raised (the command line prints it, once), this is for the log.
+            self.log.warning("ami.login_refused", username=settings.username, message=message)
             raise AmiLoginFailed(f"{settings.host}:{settings.port} refused the login of {settings.username!r}: {message}")
         self.logged_in = True
         self.log.info("ami.logged_in", username=settings.username)
@@ -276,7 +285,7 @@ class _Session:
             try:
                 await self._send(encode_action("Ping", action_id=action_id))
             except (trio.BrokenResourceError, trio.ClosedResourceError, OSError) as exc:
-                self._finish("lost", f"connection broken: {exc or type(exc).__name__}")
+                self._broken(exc)
                 scope.cancel()
                 return
             with trio.move_on_after(settings.ping_timeout) as waiting:
@@ -325,11 +334,7 @@ class _Session:
                 for frame in frames:
                     await self._dispatch(frame)
         except (trio.BrokenResourceError, trio.ClosedResourceError, OSError) as exc:
-            if self.logged_in and isinstance(exc.__cause__ or exc, ConnectionResetError):
-                # A server that closes with our last actions unread resets the connection: closed, not lost.
-                self._finish("closed", "the server reset the connection")
-            else:
-                self._finish("lost", f"connection broken: {exc or type(exc).__name__}")
+            self._broken(exc)
             scope.cancel()
         except Exception as exc:  # the sink failed (or a bug): the run stops, with that error
             self.fatal = exc

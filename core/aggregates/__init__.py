@@ -18,6 +18,7 @@ from core.aggregates import (  # noqa: F401 - imported to register each concept'
     pbx_members,
     queues,
     schemes,
+    tokens,
     users,
 )
 from core.aggregates.commanding import HANDLERS, Command, Handler, PinHasher, command_tag, handles

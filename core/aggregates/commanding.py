@@ -68,13 +68,21 @@ def handles(command_type: type, *, target: Target = "tenant", while_closed: bool
 
 
 class Receipt(msgspec.Struct, frozen=True):
-    """What a successful batch stored: the new version of each tenant it touched, how many events, and their warnings."""
+    """What a successful batch stored: the new version of each tenant it touched, how many events, and their warnings.
+
+    Only what the actor may read: a tenant the batch changed by itself (the members another tenant has on a cloud PBX
+    whose users the batch changed are re-checked in the same transaction) is left out, with its events and warnings,
+    unless the actor may read it.
+    """
 
     versions: dict[str, int]
     events: int
     """Events stored, tenants' and provisioning records' alike (a first confirmation stores two)."""
     warnings: tuple[str, ...] = ()
     """What the stored events were recorded with a warning about, in words (``scheme sales: steps[0]: 20 s is under …``)."""
+    position: int = 0
+    """The highest notification id the batch stored (its position in the store's log): a projection that has processed this
+    position shows the batch (read-your-writes, ``X-Callroute-After``); 0 when the store gives none."""
 
 
 def command_tag(command: object) -> str:

@@ -63,6 +63,26 @@ def name_problem(text: str) -> str | None:
     return None if _TEXT.search(text) is not None else NAME_RULE
 
 
+def rule_problem(value: object, rule: object, words: str) -> str | None:
+    """Why ``value`` breaks the schema rule ``rule`` (``Reason``, ``Principal``: the same check as in a command), in words
+    to follow the field's name (``words``, e.g. ``REASON_RULE``, says the rule on characters); None when it keeps it."""
+    try:
+        msgspec.convert(value, rule)
+    except msgspec.ValidationError:
+        pass
+    else:
+        return None
+    meta = rule.__metadata__[0]  # type: ignore[attr-defined]
+    if not isinstance(value, str):
+        return f"must be text (got {type(value).__name__})"
+    if meta.min_length and len(value) < meta.min_length:
+        return "must not be empty"
+    if meta.max_length is not None and len(value) > meta.max_length:
+        return f"at most {meta.max_length:,} characters (got {len(value):,})"
+    shown = repr(value) if len(value) <= 60 else repr(value[:57]) + "…"
+    return f"{words} (got {shown})"
+
+
 _TEXT = re.compile(TEXT_PATTERN)
 _MAC = re.compile(r"[0-9a-f]{2}([:-]?)[0-9a-f]{2}(\1[0-9a-f]{2}){4}")
 _PIN = re.compile(r"[0-9]{6}")

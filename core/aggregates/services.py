@@ -44,7 +44,7 @@ class CallQueue(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """Holds callers until an agent is free."""
 
     name: Name
-    agents: Annotated[tuple[Extension, ...], msgspec.Meta(max_length=500)] = ()
+    agents: Annotated[tuple[Extension, ...], msgspec.Meta(max_length=2000)] = ()
     strategy: QueueStrategy = "longest_idle"
     agent_ring_seconds: Annotated[int, msgspec.Meta(ge=5, le=300)] = 20
     wrap_up_seconds: Annotated[int, msgspec.Meta(ge=0, le=900)] = 10

@@ -16,6 +16,7 @@ from typing import Any
 
 import msgspec
 
+from core.codec import decode_stored
 from core.projections.routing import RoutingProjection
 from core.projections.store import LoadedProjection, MemoryProjectionStore
 from core.routing import RoutingTable
@@ -118,7 +119,7 @@ def check_projection(app: Any, stored: LoadedProjection, table: Callable[[str, i
         blob = table(slug, version) if (slug, version) in stored_tables else None
         if blob is None:
             problems.append(f"projection: {slug} table version {version} is missing")
-        elif blob != fresh and _decoded(blob) != _TABLE.decode(fresh):
+        elif blob != fresh and _decoded(blob) != decode_stored(_TABLE, fresh):
             problems.append(f"projection: {slug} table version {version} differs from what its events compile to")
     tenants = len({slug for slug in slugs if wanted(slug)})
     return ProjectionCheck(problems=tuple(problems[:limit]), more=max(0, len(problems) - limit), tenants=tenants, **counts)
@@ -131,7 +132,7 @@ def _of(rows: list[tuple[str, Any]], slug: str) -> list[Any]:
 def _decoded(blob: bytes) -> RoutingTable | None:
     """A stored table as written (by today's code or an earlier one); None if it cannot be read."""
     try:
-        return _TABLE.decode(blob)
+        return decode_stored(_TABLE, blob)
     except (msgspec.DecodeError, msgspec.ValidationError):
         return None
 

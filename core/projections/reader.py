@@ -6,8 +6,10 @@ A projection that replays every event of a store decodes each one with a typed
 msgspec decoder built once per event class from its dataclass fields (about 1.5 us),
 and makes the event object the way eventsourcing's own mapper does (``object.__new__``
 and its ``__dict__``). Classes with an upcaster (``class_version`` above 1) and any
-event the typed decoder refuses go through the mapper, which upcasts them or names
-the stored event in its error. A test checks both paths give equal events.
+event the typed decoder refuses go through the mapper, which upcasts them, converts a
+value stored under older value rules without them (``core.codec.lenient_convert``: the
+typed decoders check today's rules, and stored events are kept forever), or names the
+stored event in its error. A test checks both paths give equal events.
 
 ``fields`` stops half-way: the stored fields as a struct (``Stored<Event>``), which is
 all the timeline needs; ``event`` makes the event object from them later, only for the
@@ -45,7 +47,8 @@ class EventReader:
         return fields
 
     def fields(self, stored: Any) -> Any:
-        """The stored fields of ``stored`` as a ``Stored<Event>`` struct, or the mapper's event where no typed decoder will do."""
+        """The stored fields of ``stored`` as a ``Stored<Event>`` struct, or the mapper's event where no typed decoder will do
+        (a class with an upcaster, or a stored value today's value rules refuse: the mapper converts it leniently)."""
         topic = stored.topic
         try:
             typed = self._typed[topic]
@@ -56,12 +59,16 @@ class EventReader:
         try:
             return typed[1].decode(stored.state if self._raw is None else self._raw(stored.state))
         except (msgspec.ValidationError, msgspec.DecodeError):
-            return self.mapper.to_domain_event(stored)  # raises, naming the stored event
+            # A value stored under older rules (the mapper converts it leniently), or not an event of this shape (it raises,
+            # naming the stored event).
+            return self.mapper.to_domain_event(stored)
 
     def typed_decode(self, topic: str) -> Any:
         """``fields`` of an event of ``topic`` straight from its stored bytes, or ``None`` where ``fields`` must go round.
 
-        The decoder raises ``msgspec.DecodeError`` on bytes it cannot read; ``fields`` then names the stored event.
+        The decoder raises ``msgspec.DecodeError`` (``ValidationError`` is one) on bytes it cannot read or a value today's
+        rules refuse; ``fields`` then decodes the stored event through the mapper, which converts such a value leniently or
+        names the stored event in its error.
         """
         typed = self._typed.get(topic)
         if topic not in self._typed:

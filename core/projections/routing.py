@@ -49,6 +49,7 @@ from core.aggregates.provisioning import (
     provisioning_id,
 )
 from core.aggregates.tenant import Tenant, TenantCreated, TenantEvent
+from core.codec import decode_stored
 from core.errors import StoreIntegrityError, UnknownTenantError
 from core.integrity import altered, checked_events, checked_raw, gap, named, unlinked
 from core.projections.backlog import Backlog, Unread
@@ -301,7 +302,7 @@ class RoutingProjection:
             # Compiled and stored by another run: served only if it is the table the tenant's events give at that version.
             table = compile_table(self._tenant_at(slug, version).state, version)
             try:
-                stored = _TABLE_DECODER.decode(blob)
+                stored = decode_stored(_TABLE_DECODER, blob)  # as the events it was compiled from: stored values
             except msgspec.DecodeError as exc:
                 raise StoreIntegrityError(f"the routing projection's table of {slug}", version, f"cannot be read ({exc})") from None
             if stored != table:

@@ -29,9 +29,9 @@ _HIDING_PRIVACY = frozenset({"id", "header", "user"})
 _ANONYMOUS_HOST = "anonymous.invalid"
 _SEPARATORS = re.compile(r"[\s.()\-]")
 """RFC 3966 visual separators (and spaces) inside a written number."""
-_NUMBER = re.compile(r"^\+?[0-9]+$")
+_NUMBER = re.compile(r"\+?[0-9]+")
 _TRUNK_ZERO = re.compile(r"^(\+[0-9]{1,3})\s*\(0\)")
-_SIP = re.compile(r"^(?P<scheme>sips?|tel):(?P<rest>.*)$", re.IGNORECASE)
+_SIP = re.compile(r"(?P<scheme>sips?|tel):(?P<rest>.*)", re.IGNORECASE)
 
 
 def normalise_caller(raw: str | None, *, presentation: str | None = None,
@@ -68,7 +68,7 @@ def _caller_id(raw: str | None) -> tuple[str | None, Presentation]:
     withheld = _withheld_word(text)
     if withheld is not None:
         return None, withheld
-    uri = _SIP.match(text)
+    uri = _SIP.fullmatch(text)
     if uri is None:
         return _number_or(text), "allowed"
     if uri["scheme"].lower() == "tel":
@@ -87,7 +87,7 @@ def _caller_id(raw: str | None) -> tuple[str | None, Presentation]:
     if withheld is not None:
         return None, withheld
     number = _number_or(user)
-    return (number if _NUMBER.match(number) else text), "allowed"
+    return (number if _NUMBER.fullmatch(number) else text), "allowed"
 
 
 def _addr_spec(text: str) -> str:
@@ -119,7 +119,7 @@ def _number_or(text: str) -> str:
     """A written number without its visual separators (``+46 70-123 45 67`` → ``+46701234567``); anything else as given."""
     # ``+44 (0)20 …``: the national trunk prefix written after a country code is not dialled from abroad.
     compact = _SEPARATORS.sub("", _TRUNK_ZERO.sub(r"\1", text))
-    return compact if _NUMBER.match(compact) else text
+    return compact if _NUMBER.fullmatch(compact) else text
 
 
 __all__ = ["PRESENTATIONS", "Presentation", "normalise_caller"]

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import sqlite3
-from contextlib import closing
 from pathlib import Path
 
 import pytest
 
 from tests.adapters.test_cli import apply_seed
+from tests.backends import copy_store
 
 
 @pytest.fixture(scope="session")
@@ -23,6 +22,5 @@ def seeded_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def db(seeded_store: Path, tmp_path: Path) -> Path:
     """A copy of the seeded store that a test may change (SQLite's backup: the copy includes the write-ahead log)."""
     copy = tmp_path / "c.sqlite"
-    with closing(sqlite3.connect(seeded_store)) as source, closing(sqlite3.connect(copy)) as target:
-        source.backup(target)
+    copy_store(seeded_store, copy)  # on the PostgreSQL backend, a database copied from the seeded one (tests/backends.py)
     return copy

@@ -232,3 +232,18 @@ def test_an_admin_of_one_side_may_ring_a_member_the_tenant_already_rings(db: Pat
                               f"cloud:{MALMO}/3001")
     assert code == 0, err
     assert out.endswith("added last, rings 20 s\n")
+
+
+
+def test_the_receipt_of_a_user_removal_names_no_tenant_the_actor_may_not_read(db: Path) -> None:
+    linked_globex(db, "100", "101")
+    for member in ("100", "101"):
+        add = ("group", "member", "add", "--tenant", T, "--group", "sales", "--member", f"cloud:{GLOBEX}/{member}")
+        assert as_actor(db, ADMIN, *add)[0] == 0
+    version = SEED_AFTER_BOB + 3  # the link and the two members
+    # Gus may not read the sample tenant, whose group is marked in the same transaction: his receipt leaves it out.
+    assert as_actor(db, GUS, "user", "remove", "--tenant", GLOBEX, "--extension", "100") == (0, f"{GLOBEX}: now at version 5\n", "")
+    assert [m.get("unknown") is not None for m in members(db, "sales")][-2:] == [True, False]  # globex/100, globex/101
+    # The sample tenant's admin (granted on globex too) may read both: hers names both.
+    code, out, err = as_actor(db, ADMIN, "user", "remove", "--tenant", GLOBEX, "--extension", "101")
+    assert (code, out) == (0, f"{GLOBEX}: now at version 6\n{T}: now at version {version + 2}\n"), err

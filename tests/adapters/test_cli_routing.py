@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from tests.adapters.test_cli import ADD_2001, ADMIN, CREATE, apply_seed, run, write_json
 
 T = "nordic-dental"
@@ -48,6 +50,15 @@ def test_explain_follows_the_digits_pressed_in_the_ivr(tmp_path: Path) -> None:
     assert code == 0
     assert "caller pressed 2" in out
     assert "queue support: agents 2002, 2003" in out
+
+
+@pytest.mark.parametrize("digits", ["2\n", "2x"])
+def test_explain_refuses_digits_a_caller_cannot_press_even_a_trailing_newline(tmp_path: Path, digits: str) -> None:
+    db = seeded(tmp_path)
+    code, out, err = run(db, "explain", "--tenant", T, "--to", "+46812345601", "--from", "+441234567890",
+                         "--at", "2026-11-24T10:00:00+01:00", "--digits", digits, actor=ADMIN)
+    shown = digits if digits.isprintable() else repr(digits)
+    assert (code, out, err) == (2, "", f"callroute: error: --digits {shown}: a caller presses the keys 0-9, * and # (give '' for none)\n")
 
 
 def test_explain_says_plainly_that_the_hop_limit_ended_a_call_round_a_loop(tmp_path: Path) -> None:

@@ -258,3 +258,66 @@ def test_a_simulated_day_can_be_checked_by_audit_explain_call(tmp_path: Path) ->
     assert "call 1: answered 2001 — DIFFERS from version 5, which allows: answered by 2002" in result.stdout
     assert "call 3: answered 2002 — as configured (version 5)" in result.stdout
     assert "2 calls differ from the configuration" in result.stdout
+
+
+# -- a tenant read from a store: only by an actor who may read it ---------------------------------------------------
+
+ANNA = "anna@office.example"
+OFFICE = [
+    {"command": "create_tenant", "tenant": "office", "name": "Office", "time_zone": "Europe/Stockholm"},
+    {"command": "add_user", "tenant": "office", "extension": "2001", "name": "Anna"},
+    {"command": "add_user", "tenant": "office", "extension": "2002", "name": "Björn"},
+    {"command": "assign_number", "tenant": "office", "extension": "2001", "number": "+46812345670"},
+]
+
+
+def from_store(tmp_path: Path, tenant: str = "office") -> Path:
+    """The Friday-divert scenario on tenant ``tenant`` of ``store.sqlite`` (Anna's office, stored the Monday before)."""
+    from tests.adapters.test_cli import run, write_json
+
+    db = tmp_path / "store.sqlite"
+    if not db.exists():
+        assert run(db, "apply", str(write_json(tmp_path / "office.json", OFFICE)), actor=ANNA)[0] == 0
+    text = (EXAMPLES / "friday_divert.toml").read_text().replace("2026-11-20T16:00", "2026-11-27T16:00")
+    head, _, rest = text.partition("[tenant]")
+    rest = rest[rest.index("\n[[agents]]"):]
+    path = tmp_path / "s.toml"
+    path.write_text(f'{head}[tenant]\nslug = "office"\nstore = {{ db = "store.sqlite", tenant = "{tenant}" }}\n{rest}')
+    return path
+
+
+def simulate_as(actor: str, *args: str) -> tuple[int, str, str]:
+    return simulate("--actor", actor, *args)
+
+
+def test_a_tenant_read_from_a_store_is_simulated_for_an_actor_who_may_read_it(tmp_path: Path) -> None:
+    code, out, err = simulate_as(ANNA, str(from_store(tmp_path)))
+    assert code == 0, err
+    assert "PASS call 3 is answered by 2002" in out
+
+
+def test_a_tenant_read_from_a_store_is_refused_to_others_the_same_whether_it_exists_or_not(tmp_path: Path) -> None:
+    eve = "eve@elsewhere.example"
+    refusal = ("callroute: error: {path}: tenant.store.tenant: no tenant '{slug}' that 'eve@elsewhere.example' may read "
+               "(name who acts with --actor PRINCIPAL or CALLROUTE_ACTOR; now acting as eve@elsewhere.example)\n")
+    for slug in ("office", "ghost"):
+        path = from_store(tmp_path, slug)
+        assert simulate_as(eve, str(path)) == (3, "", refusal.format(path=path, slug=slug))
+    # An operator, who may read every tenant, is told that there is none.
+    code, _, err = simulate("--operator", str(from_store(tmp_path, "ghost")))
+    assert (code, err) == (2, f"callroute: error: {tmp_path / 'store.sqlite'}: no tenant 'ghost' (at $.tenant.store.tenant)\n")
+    assert simulate("--operator", str(from_store(tmp_path)))[0] == 0
+
+
+def test_a_library_caller_reading_a_store_must_say_who_reads(tmp_path: Path) -> None:
+    from core.aggregates.context import Actor
+    from core.errors import TenantNotVisibleError
+    from simulator.run import run_scenario
+    from simulator.scenario import ScenarioError
+
+    scenario = load_scenario(from_store(tmp_path))
+    with pytest.raises(ScenarioError, match="reading a tenant from a store needs who reads it"):
+        run_scenario(scenario, base=tmp_path)
+    with pytest.raises(TenantNotVisibleError):
+        run_scenario(scenario, base=tmp_path, reader=Actor(principal="eve@elsewhere.example"))
+    assert run_scenario(scenario, base=tmp_path, reader=Actor(principal=ANNA)).passed

@@ -383,6 +383,40 @@ def test_a_damaged_sqlite_file_is_one_line_naming_it_exit_1(db: Path, how: str) 
         assert len(err.strip().splitlines()) == 1
 
 
+@pytest.mark.parametrize("how", ["intact", "truncated", "not SQLite"])
+def test_verify_never_opens_the_store_file_but_through_sqlite(db: Path, how: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Closing any descriptor of an SQLite file drops the locks this process's SQLite connections hold on it (POSIX
+    advisory locks): only SQLite itself and ``os.stat`` may look at the file while a writer may be at work."""
+    import builtins
+    import io
+
+    if how == "truncated":
+        damaged(db, how)
+    elif how == "not SQLite":
+        db.write_bytes(b"not a database at all" * 100)
+    else:
+        caught_up(db)
+    watched = {os.path.realpath(f"{db}{suffix}") for suffix in ("", "-wal", "-shm", "-journal")}
+    opened: list[str] = []
+
+    def spied(real):  # noqa: ANN001, ANN202
+        def spy(file, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+            if isinstance(file, (str, bytes, os.PathLike)) and os.path.realpath(file) in watched:
+                opened.append(os.fsdecode(file))
+            return real(file, *args, **kwargs)
+        return spy
+
+    monkeypatch.setattr(builtins, "open", spied(builtins.open))
+    monkeypatch.setattr(io, "open", spied(io.open))
+    monkeypatch.setattr(os, "open", spied(os.open))
+    real_path_open = Path.open
+    monkeypatch.setattr(Path, "open", lambda self, *a, **k: spied(lambda f, *b, **c: real_path_open(f, *b, **c))(self, *a, **k))
+    for args in ((), ("--tenant", T)):
+        code, out, err = verify(db, *args)
+        assert code == (0 if how == "intact" else 1), out + err
+    assert opened == []
+
+
 def test_no_later_events_needs_a_kept_head(db: Path) -> None:
     code, _, err = verify(db, "--no-later-events")
     assert code == 2

@@ -77,3 +77,11 @@ def test_a_retry_after_another_writer_got_in_first_reads_the_clock_again(tmp_pat
     # which is after the other writer's change at NOW + 5 min, so the command lands.
     receipt = one.add_user(actor=ADMIN, tenant="acme", extension="2002", name="Bo")
     assert receipt.versions == {"acme": 3}
+
+
+def test_the_sqlite_writer_is_a_retrying_event_writer_as_core_declares_it(tmp_path: Path) -> None:
+    from core.service import RetryingEventWriter
+
+    # Core looks ``retrying`` up by name: a writer that renamed it would silently retry without pause or lock.
+    assert isinstance(app_on(tmp_path / "c.sqlite").event_writer, RetryingEventWriter)
+    assert not isinstance(object(), RetryingEventWriter)

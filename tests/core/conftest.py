@@ -27,6 +27,7 @@ from core.clock import SteppingClock
 from core.errors import DomainError
 from core.service import CallrouteApp, CommandRejected
 from core.wiring import wire
+from tests import backends
 
 START = datetime(2026, 11, 20, 17, 0, tzinfo=UTC)
 ADMIN = Actor("admin@acme")
@@ -85,8 +86,10 @@ def directory() -> FakeDirectory:
 
 
 @pytest.fixture
-def app(clock: SteppingClock, directory: FakeDirectory) -> CallrouteApp:
-    return wire(None, clock=clock, pin_hasher=FakeHasher(), directory=lambda _: directory)
+def app(clock: SteppingClock, directory: FakeDirectory, request: pytest.FixtureRequest) -> CallrouteApp:
+    """The application in memory; on the PostgreSQL backend (``tests/backends.py``), on a new database of the test server."""
+    store = request.getfixturevalue("postgres_url") if backends.POSTGRES else None
+    return wire(store, clock=clock, pin_hasher=FakeHasher(), directory=lambda _: directory)
 
 
 @pytest.fixture

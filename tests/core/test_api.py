@@ -78,7 +78,7 @@ def test_every_generated_annotation_is_the_commands_own_type(command_type: type)
 
 def test_set_divert_applies_the_command_and_records_the_reason(app: CallrouteApp, actor: Actor, acme: str) -> None:
     receipt = app.set_divert(actor=actor, tenant=acme, extension="2001", condition="busy", target=ToVoicemail(), reason="lunch rota")
-    assert receipt == Receipt(versions={acme: 4}, events=1)
+    assert receipt == Receipt(versions={acme: 4}, events=1, position=receipt.position) and receipt.position > 0
     assert app.get_user(acme, "2001", actor).handling.busy == ToVoicemail()
     last = events_of(app, acme)[-1]
     assert (type(last).__name__, last.reason) == ("DivertSet", "lunch rota")

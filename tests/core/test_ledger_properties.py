@@ -308,6 +308,7 @@ def test_every_stored_event_round_trips_through_the_mapper(sequence: list[object
             assert again == stored
 
 
+@pytest.mark.sqlite_only  # edits the SQLite file (tests/backends.py)
 @PROPERTY_SETTINGS
 @given(st.lists(whole_model, min_size=3, max_size=25), st.data())
 def test_any_altered_stored_event_is_reported_by_verify(sequence: list[object], data: st.DataObject) -> None:
@@ -424,6 +425,7 @@ def test_the_sample_sequence_stores_every_event_type(tmp_path: Path) -> None:
     assert stored_topics == {cls.TOPIC for cls in TENANT_EVENTS}
 
 
+@pytest.mark.sqlite_only  # edits the SQLite file (tests/backends.py)
 @pytest.mark.parametrize("victim", [1, 5, 9])
 def test_verify_names_a_deleted_event(tmp_path: Path, victim: int) -> None:
     path = tmp_path / "ledger.sqlite"
@@ -436,6 +438,7 @@ def test_verify_names_a_deleted_event(tmp_path: Path, victim: int) -> None:
     assert (report.first_break.version, report.first_break.problem) == (victim, "missing")
 
 
+@pytest.mark.sqlite_only  # edits the SQLite file (tests/backends.py)
 def test_verify_detects_events_deleted_from_the_end_through_the_snapshot(tmp_path: Path) -> None:
     path = tmp_path / "ledger.sqlite"
     app = make_app(path)
@@ -448,6 +451,7 @@ def test_verify_detects_events_deleted_from_the_end_through_the_snapshot(tmp_pat
     assert "after version 12" in report.first_break.detail
 
 
+@pytest.mark.sqlite_only  # edits the SQLite file (tests/backends.py)
 def test_verify_detects_a_rehashed_edit_by_the_broken_link(tmp_path: Path) -> None:
     """An editor who also recomputes the edited event's own hash still breaks the next link."""
     from core.aggregates.chain import event_hash
@@ -467,6 +471,7 @@ def test_verify_detects_a_rehashed_edit_by_the_broken_link(tmp_path: Path) -> No
     assert (report.first_break.version, report.first_break.problem) == (3, "chain_broken")
 
 
+@pytest.mark.sqlite_only  # edits the SQLite file (tests/backends.py)
 def test_verify_detects_an_edited_snapshot(tmp_path: Path) -> None:
     """A snapshot loads the tenant for every reader: an edit that keeps its chain head must still be found."""
     path = tmp_path / "ledger.sqlite"
@@ -484,6 +489,7 @@ def test_verify_detects_an_edited_snapshot(tmp_path: Path) -> None:
     assert f"the snapshot at version {at} does not match its digest" in report.first_break.detail
 
 
+@pytest.mark.sqlite_only  # edits the SQLite file (tests/backends.py)
 def test_verify_reports_an_unreadable_snapshot_instead_of_crashing(tmp_path: Path) -> None:
     path = tmp_path / "ledger.sqlite"
     app = make_app(path)

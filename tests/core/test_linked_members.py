@@ -48,10 +48,17 @@ def marked(app: CallrouteApp) -> list[str]:
     return list(app.tenant("acme").state.pbx_links["malmo"].unknown_members)
 
 
-def test_removing_a_user_marks_that_member_in_the_tenant_whose_group_uses_it(app: CallrouteApp, linked: str) -> None:
-    receipt = app.remove_user(actor=MALMO_ADMIN, tenant="malmo", extension="3001")
+def test_removing_a_user_marks_that_member_in_the_tenant_whose_group_uses_it(app: CallrouteApp, actor: Actor, linked: str) -> None:
+    receipt = app.remove_user(actor=actor, tenant="malmo", extension="3001")  # acme's admin, granted on malmo too
     assert marked(app) == ["3001"]
-    assert receipt.versions == {"acme": app.tenant("acme").version, "malmo": app.tenant("malmo").version}
+    assert (receipt.versions, receipt.events) == ({"acme": app.tenant("acme").version, "malmo": app.tenant("malmo").version}, 2)
+
+
+def test_the_receipt_leaves_out_a_re_checked_tenant_its_actor_may_not_read(app: CallrouteApp, linked: str) -> None:
+    acme_before = app.tenant("acme").version
+    receipt = app.remove_user(actor=MALMO_ADMIN, tenant="malmo", extension="3001")
+    assert (marked(app), app.tenant("acme").version) == (["3001"], acme_before + 1)  # acme was marked in the same transaction
+    assert (receipt.versions, receipt.events) == ({"malmo": app.tenant("malmo").version}, 1)
 
 
 def test_the_automatic_mark_is_recorded_by_the_checker_naming_who_changed_the_other_tenant(

@@ -78,7 +78,7 @@ def test_create_tenant_records_name_zone_plan_and_instant(app: CallrouteApp, act
     instant = datetime(2026, 12, 1, 9, 30, tzinfo=UTC)
     clock.set(instant)
     receipt = app.create_tenant(actor=actor, tenant="globex", name="  Globex  ", time_zone="Europe/Stockholm", plan="unlimited")
-    assert receipt == Receipt(versions={"globex": 1}, events=1)
+    assert receipt == Receipt(versions={"globex": 1}, events=1, position=receipt.position) and receipt.position > 0
     view = app.get_tenant("globex", ADMIN)
     assert (view.slug, view.name, view.time_zone, view.plan) == ("globex", "Globex", "Europe/Stockholm", "unlimited")
     assert (view.version, view.closed, view.users, view.modified_on) == (1, False, (), instant)
@@ -1121,7 +1121,7 @@ def test_a_batch_applies_every_command_and_reports_the_new_version(app: Callrout
         c.AssignNumber(tenant="globex", extension="100", number="46812345678"),
     ]
     receipt = app.execute(batch, actor)
-    assert receipt == Receipt(versions={"globex": 3}, events=3)
+    assert receipt == Receipt(versions={"globex": 3}, events=3, position=receipt.position) and receipt.position > 0
     assert user(app, "100", "globex").numbers == (STOCKHOLM,)
 
 

@@ -1,4 +1,4 @@
-"""The HTML report: one self-contained file with the run's figures, assertions and four embedded PNG plots."""
+"""The HTML report: one self-contained file with the run's figures, assertions and five embedded PNG plots."""
 
 from __future__ import annotations
 
@@ -64,7 +64,7 @@ def images(document: str) -> list[bytes]:
     return [base64.b64decode(data, validate=True) for data in re.findall(r'src="data:image/png;base64,([^"]+)"', document)]
 
 
-def test_report_holds_the_figures_assertions_and_four_png_plots(tmp_path: Path) -> None:
+def test_report_holds_the_figures_assertions_and_five_png_plots(tmp_path: Path) -> None:
     scenario = small_scenario()
     result = run(scenario)
     k = result.kpis
@@ -82,8 +82,9 @@ def test_report_holds_the_figures_assertions_and_four_png_plots(tmp_path: Path) 
     assert shown["Abandoned"] == f"{k.abandoned:,}"
     assert shown["in a queue"] == f"{k.abandoned_queue:,}"
     assert shown["Voicemail"] == "0"
-    assert shown["Waited in a queue"] == f"{k.waited:,}"
-    assert shown["Average speed of answer (ASA)"] == f"{k.asa_seconds:,.1f} s"
+    assert shown["Found no free agent on arrival"] == f"{k.waited:,}"
+    assert shown["Average speed of answer (ASA), answered calls"] == f"{k.asa_seconds:,.1f} s"
+    assert shown["Mean wait, all calls"] == f"{k.mean_wait_seconds:,.1f} s"
     assert shown["Wait, median (p50)"] == f"{k.wait_p50:,.1f} s"
     assert shown["Wait, p90"] == f"{k.wait_p90:,.1f} s"
     assert shown["Wait, p99"] == f"{k.wait_p99:,.1f} s"
@@ -109,7 +110,8 @@ def test_report_holds_the_figures_assertions_and_four_png_plots(tmp_path: Path) 
     assert "<td>help</td>" in document
 
     pngs = images(document)
-    assert len(pngs) == 4
+    assert len(pngs) == 5
+    assert re.findall(r'<figure id="plot-([a-z-]+)">', document) == ["calls", "mean-wait", "waits", "outcomes", "occupancy"]
     for png in pngs:
         assert png.startswith(PNG_SIGNATURE)
         assert png[12:16] == b"IHDR"
@@ -130,13 +132,13 @@ def test_the_same_result_gives_the_same_bytes(tmp_path: Path) -> None:
     assert first.read_bytes() == second.read_bytes()
 
 
-def test_many_agents_fold_the_agent_table_and_still_get_four_plots(tmp_path: Path) -> None:
+def test_many_agents_fold_the_agent_table_and_still_get_five_plots(tmp_path: Path) -> None:
     scenario = small_scenario(agents=70, calls=300, rate_per_hour=1200)
     result = run(scenario)
     path = tmp_path / "report.html"
     write_report(result, scenario, path)
     document = path.read_text(encoding="utf-8")
-    assert len(images(document)) == 4
+    assert len(images(document)) == 5
     assert "<details><summary>70 rows</summary>" in document
     assert figures(document)["2069"] == f"{result.kpis.agents['2069'].answered:,}"
 

@@ -1,0 +1,144 @@
+"""What the HTTP API answers: msgspec Structs around core's own (no second model layer).
+
+Each answer is encoded with msgspec, and the OpenAPI document describes it with msgspec's JSON Schema
+of the same Structs (``openapi.py``), so an answer cannot drift from its schema.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+import msgspec
+
+from core.projections.history import FieldChange, HistoryEntry
+from core.projections.timeline import PendingChange
+from core.queries import TenantView
+from core.routing import RoutingTable
+from core.routing.plan import Node, Step
+
+View = Literal["effective", "desired"]
+
+
+class ErrorDetail(msgspec.Struct, frozen=True, omit_defaults=True):
+    """Why a request was refused: the HTTP status, a stable rule code, one line of words, and where."""
+
+    status: int
+    rule: str
+    """``schema``, ``validation``, ``permission_denied``, ``not_found``, ``concurrent_change``, ``store_integrity``..."""
+    message: str
+    field: str | None = None
+    """The field within the command (``target.number``), the query parameter (``at``) or the document (``reason``)."""
+    index: int | None = None
+    """The index of the refused command in ``commands``."""
+    command: str | None = None
+    """The refused command's name (``set_divert``)."""
+
+
+class ErrorAnswer(msgspec.Struct, frozen=True):
+    error: ErrorDetail
+
+
+class Health(msgspec.Struct, frozen=True):
+    status: Literal["ok"] = "ok"
+
+
+class CommandsStored(msgspec.Struct, frozen=True):
+    """What a batch stored: each tenant's new version, how many events, and what they were stored with a warning about."""
+
+    versions: dict[str, int]
+    events: int
+    warnings: tuple[str, ...]
+    position: int = 0
+    """Where the batch is in the store's log (its highest notification id): send it back as ``X-Callroute-After`` (or
+    ``after=``) on a read to have the read wait until the routing projection has processed it (read-your-writes)."""
+
+
+class TableAnswer(msgspec.Struct, frozen=True):
+    tenant: str
+    view: View
+    at: datetime
+    version: int
+    table: RoutingTable
+
+
+class ExplainAnswer(msgspec.Struct, frozen=True):
+    tenant: str
+    view: View
+    at: datetime
+    table_version: int
+    dialled: str
+    caller: str | None
+    """The caller id as routing read it (``None``: withheld or none)."""
+    presentation: str
+    plan: Node
+    explanation: tuple[Step, ...]
+    rejected_anonymous: bool
+
+
+class PendingAnswer(msgspec.Struct, frozen=True):
+    tenant: str
+    at: datetime
+    pending: list[PendingChange]
+    overdue: int
+
+
+class HistoryAnswer(msgspec.Struct, frozen=True):
+    tenant: str
+    changes: list[HistoryEntry]
+
+
+class AsOfAnswer(msgspec.Struct, frozen=True):
+    tenant: str
+    at: datetime
+    view: View
+    version: int
+    configuration: TenantView
+    routing_table: RoutingTable
+
+
+class DiffAnswer(msgspec.Struct, frozen=True):
+    tenant: str
+    from_version: int
+    to_version: int
+    changes: list[FieldChange]
+
+
+class RecordVerified(msgspec.Struct, frozen=True):
+    """One record's hash chain: intact, or the first event that is not as written."""
+
+    name: str
+    events: int
+    head: str
+    intact: bool
+    broken_at: int | None = None
+    problem: str | None = None
+    detail: str | None = None
+
+
+class VerifyAnswer(msgspec.Struct, frozen=True):
+    """``callroute audit verify --tenant``: every chain of the tenant, its projection rows, and the tenant head."""
+
+    tenant: str
+    intact: bool
+    """Every chain intact and every projection row as the events say."""
+    records: list[RecordVerified]
+    projection: list[str]
+    """One line per projection row that differs from the events (empty: they agree, or there is no projection yet)."""
+    tenant_head: str
+    events: int
+
+
+class WebhookAnswer(msgspec.Struct, frozen=True):
+    provider: str
+    received: int
+    """Call events the webhook mapped to."""
+    stored: int
+    duplicates: int
+    """Events heard before (a provider's retry), not stored again."""
+    unattributed: int
+    """Events no tenant's numbers claim (yet): held for their call's start, or logged and not stored."""
+
+
+ANSWERS: tuple[type, ...] = (ErrorAnswer, Health, CommandsStored, TableAnswer, ExplainAnswer, PendingAnswer, HistoryAnswer,
+                             AsOfAnswer, DiffAnswer, VerifyAnswer, WebhookAnswer)

@@ -1,0 +1,518 @@
+"""The fast path: a call centre whose every call waits in one first-come-first-served queue, without the calendar.
+
+When every call's plan is a queue whose decisions depend neither on the time nor on the endpoints' states (the plan
+is the same for every call of a number, nobody logs in or out, the table never changes, an agent always answers
+within the ring time), the general engine only ever does one thing: the longest-waiting caller gets the agent who
+becomes free first, unless their patience or the queue's maximum wait ends first. That is the multi-server FIFO
+recursion (Kiefer and Wolfowitz's workload vector, with abandonment): calls are taken in order of arrival, and each
+one's wait follows from when each agent is next free, with no event calendar at all.
+
+The run is the same run, not an approximation of it:
+
+- every random draw comes from the same stream in the same order (arrivals and callers per process, patience per
+  call in arrival order, answer delay and talk time per agent in the order of that agent's calls, the ``random``
+  strategy's stream per queue), and every instant is computed by the same floating-point operations;
+- which agent takes a call follows the queue's strategy exactly as ``strategies.py`` picks among the free agents,
+  and the agent freed first takes a waiting caller, as ``Queues.agent_free`` does;
+- what the figures see goes through the same code: the switch's ``Collector`` gets the same calls with the same
+  arguments in the same order (outcomes are put in time order through a small heap of pending effects, since a
+  later caller may hang up before an earlier one is answered), and finished calls are recorded by ``Switch.finish``;
+- the calendar's own figures (``Kpis.events``, the simulated time) are those of the general engine: its events are
+  counted as it would run them (timers that come after the run is over are not).
+
+``prepare`` says whether a run may take the fast path (``FastPath``) or why not (a sentence); ``run_scenario``
+takes it on its own when it may, and the result names the engine that ran. A test runs random eligible scenarios
+through both engines and compares every figure and every recorded call.
+"""
+
+from __future__ import annotations
+
+import math
+from bisect import bisect_left, insort
+from heapq import heappop, heappush
+from typing import TYPE_CHECKING, Any
+
+from core.aggregates.services import JOIN_LEVEL
+from core.routing import Call as RoutingCall
+from core.routing import route
+from core.routing.plan import BusyTone, HopLimit, Message, Missed, Queue, Unavailable, Voicemail
+from simulator.arrivals import PoissonProcess
+from simulator.machines import Call
+from simulator.scenario import AgentSpec, PoissonArrivals
+from simulator.streams import Fixed, Never, Uniform
+
+if TYPE_CHECKING:
+    from simulator.machines import Agent
+    from simulator.strategies import QueueState
+    from simulator.switch import Switch
+
+ENDINGS: dict[type, str] = {Voicemail: "voicemail", Message: "message", BusyTone: "busy", Unavailable: "unavailable",
+                            Missed: "missed", HopLimit: "missed", type(None): "missed"}
+"""Where a caller may go after the queue's maximum wait, on the fast path: an ending (``Switch.run``'s outcomes)."""
+STRATEGIES = ("longest_idle", "sequential", "round_robin", "fewest_calls", "random", "ring_all")
+
+# Pending effects, in time order (then the order they were found in, which is the order of cause and effect).
+_ANSWER, _HANG_UP, _LEAVE, _OFFER, _FREE, _WARM_UP = range(6)
+
+
+class _Line:
+    """One queue on the fast path: its agents, who is free since when, and what its strategy remembers."""
+
+    __slots__ = ("id", "state", "agents", "extensions", "ring", "wrap", "strategy", "busy", "free", "answered", "last", "draw",
+                 "delays", "talks", "ready", "readies")
+
+    def __init__(self, state: QueueState) -> None:
+        spec = state.spec
+        assert spec is not None
+        self.id = state.id
+        self.state = state
+        self.agents: tuple[Agent, ...] = state.agents
+        self.extensions = [agent.extension for agent in state.agents]
+        self.ring = spec.agent_ring_seconds
+        self.wrap = float(spec.wrap_up_seconds)
+        self.strategy = "sequential" if spec.strategy == "ring_all" else spec.strategy  # answering at once: the first free
+        self.busy: list[tuple[float, int]] = []
+        """(free again at, position) of every agent not free."""
+        # Everyone logged in at 0 and is free since then.
+        count = len(self.agents)
+        self.free: list[Any] = [(0.0, p) for p in range(count)] if self.strategy == "longest_idle" else list(range(count))
+        if self.strategy == "fewest_calls":
+            self.free = [(0, p) for p in range(count)]
+        self.answered = [0] * count
+        self.last: int | None = state.index.get(state.last_offered) if state.last_offered is not None else None
+        self.draw = state.draw
+        self.delays = [agent.answer_delay for agent in self.agents]
+        self.talks = [agent.talk_time for agent in self.agents]
+        self.ready = [False] * count
+        """Whether an agent not free becomes free by an event of its own (the end of a wrap-up), which the calendar
+        counts, or by the caller's leaving (no event of its own)."""
+        self.readies = 0
+        """Ends of wrap-ups passed so far (events of the calendar)."""
+
+    def release(self, t: float) -> None:
+        """Agents free again by ``t`` join the free ones."""
+        busy = self.busy
+        while busy and busy[0][0] <= t:
+            since, position = heappop(busy)
+            if self.ready[position]:
+                self.readies += 1
+            strategy = self.strategy
+            if strategy == "longest_idle":
+                heappush(self.free, (since, position))
+            elif strategy == "sequential":
+                heappush(self.free, position)
+            elif strategy == "fewest_calls":
+                heappush(self.free, (self.answered[position], position))
+            else:
+                insort(self.free, position)
+
+    def pick(self) -> int:
+        """The free agent the strategy offers a new call to, taken from the free ones (``strategies.py``)."""
+        free = self.free
+        strategy = self.strategy
+        if strategy == "longest_idle" or strategy == "fewest_calls":
+            return heappop(free)[1]
+        if strategy == "sequential":
+            return heappop(free)
+        if strategy == "round_robin":
+            start = 0 if self.last is None else self.last + 1
+            index = bisect_left(free, start)
+            return free.pop(index if index < len(free) else 0)
+        return free.pop(self.draw(len(free)))  # random: a uniform draw among the free, in the queue's order
+
+
+class _Number:
+    """What the calls of one Poisson process get: its process, and the queue node of each kind of caller."""
+
+    __slots__ = ("process", "dialled", "nodes", "single", "callers")
+
+    def __init__(self, process: PoissonProcess, nodes: dict[tuple[bool, str | None], Queue], callers: bool) -> None:
+        self.process = process
+        self.dialled = process.spec.to
+        self.nodes = nodes
+        values = list(nodes.values())
+        self.single = values[0] if all(node == values[0] for node in values) else None
+        """The node of every call when all kinds of caller get the same one."""
+        self.callers = callers or self.single is None
+        """Whether each call's caller is drawn (for the recorded calls, or because the plan depends on it)."""
+
+
+def _bounded_delay(spec: Any, ring: int, ring_all: bool) -> str | None:
+    """Why an answer delay may miss the queue's ring time (``None``: it never does), which the fast path cannot model."""
+    if ring_all:
+        return None if isinstance(spec, Fixed) and spec.value == 0 else "a ring-all queue whose agents do not answer at once"
+    if isinstance(spec, Fixed):
+        return None if spec.value <= ring else "an answer delay longer than the ring time"
+    if isinstance(spec, Uniform):
+        # ``uniform`` may round up to ``high`` and a hair past it: only below the ring time for sure.
+        return None if spec.high < ring else "an answer delay that may reach the ring time"
+    return "an answer delay without an upper bound"
+
+
+def prepare(switch: Switch) -> FastPath | str:
+    """The fast path for ``switch``'s run (set up, arrivals scheduled, nothing run yet), or why it cannot take it."""
+    scenario = switch.scenario
+    if switch.trace is not None:
+        return "a trace is written (it records every agent's state change)"
+    if scenario.changes:
+        return "the configuration changes during the run"
+    if scenario.presence:
+        return "agents' presence changes during the run"
+    if any(isinstance(spec, AgentSpec) and spec.shifts for spec in scenario.agents):
+        return "agents work shifts"
+    if not all(type(spec) is PoissonArrivals for spec in scenario.arrivals):
+        return "not every arrival process is Poisson"
+    calendar = switch.calendar
+    log_in, warm_up, poisson = switch.presence._log_in, switch.kpis.warm_up_over, switch.arrivals._poisson
+    processes: list[tuple[float, PoissonProcess]] = []
+    warm: list[tuple[float, Any, Any]] = []
+    for t, _, action, arg in sorted(calendar.heap, key=lambda entry: entry[:2]):
+        if action == poisson:
+            processes.append((t, arg))
+        elif action == warm_up:
+            warm.append((t, action, arg))
+        else:
+            return f"the calendar holds {getattr(action, '__qualname__', action)}"
+    if any(action != log_in for _, action, _ in calendar.soon):
+        return "the calendar holds more than the agents' log-ins at the start"
+    if len(processes) != switch.arrivals.open:
+        return "not every arrival is a Poisson process"
+    if calendar.over:  # no call comes (the first arrival is after the duration): nothing runs, not even the log-ins
+        return FastPath(switch, [], [], {}, warm)
+    # The agents log in at 0, as in the general engine (the same events, counted as they run).
+    calendar.run(len(calendar.soon))
+    if calendar.soon or any(agent.state != "available" for agent in switch.presence.agents.values()):
+        return "an agent is not available once logged in"
+    numbers = _numbers(switch, [process for _, process in processes])
+    if isinstance(numbers, str):
+        return numbers
+    lines: dict[str, _Line] = {}
+    seen: dict[str, str] = {}
+    for number in numbers:
+        for node in number.nodes.values():
+            if node.queue in lines:
+                continue
+            problem = _queue_problem(switch, node)
+            if problem is not None:
+                return problem
+            line = lines[node.queue] = _Line(switch.queues.queues[node.queue])
+            for extension in line.extensions:
+                if seen.setdefault(extension, node.queue) != node.queue:
+                    return f"agent {extension} serves two queues ({seen[extension]} and {node.queue})"
+    for number in numbers:
+        for node in number.nodes.values():
+            problem = _node_problem(switch, node, lines[node.queue])
+            if problem is not None:
+                return problem
+    return FastPath(switch, numbers, [t for t, _ in processes], lines, warm)
+
+
+def _numbers(switch: Switch, processes: list[PoissonProcess]) -> list[_Number] | str:
+    """Each process's queue node per kind of caller (withheld or not, digits pressed): one plan for all its calls.
+
+    Routed as ``Plans.plan`` routes a call. A plan that depends on nothing but the table and the call (``agents``:
+    only the queue node's informative list) is the same for every call; so is one that depends on the endpoints'
+    states only through a queue's join rule asking for an agent logged in or reachable (every agent is, all along).
+    """
+    plans = switch.plans
+    numbers = []
+    for process in processes:
+        spec = process.spec
+        kinds = ([True] if spec.anonymous_share > 0 else []) + ([False] if spec.anonymous_share < 1 else [])
+        digits: list[str | None] = [*sorted(spec.digits), ""] if spec.digits else [None]
+        nodes: dict[tuple[bool, str | None], Queue] = {}
+        for anonymous in kinds:
+            for digit in digits:
+                probe = RoutingCall(dialled=spec.to, at=switch.clock.wall(0.0), caller=None if anonymous else "+46700000000",
+                                    digits=digit, call_id="0")
+                try:
+                    decision = route(plans.table, probe, switch.presence.states, plans.memory, hop_limit=switch.scenario.max_hops)
+                except Exception:  # noqa: BLE001 - the general engine reports it, at the call that meets it
+                    return "a call's plan cannot be decided"
+                node = decision.plan
+                if decision.rejected_anonymous or type(node) is not Queue:
+                    return f"calls to {spec.to} do not all go to a queue"
+                by_states = "states" in decision.depends_on and JOIN_LEVEL[node.join_when] in (1, 2)
+                if not decision.depends_on <= {"agents", "states"} or ("states" in decision.depends_on and not by_states):
+                    return f"the plan of calls to {spec.to} depends on the time or on the endpoints' states"
+                if decision.memory is not plans.memory:
+                    return f"the plan of calls to {spec.to} changes the routing memory"
+                nodes[anonymous, digit] = node
+        numbers.append(_Number(process, nodes, switch.calls_out is not None))
+    return numbers
+
+
+def _queue_problem(switch: Switch, node: Queue) -> str | None:
+    state = switch.queues.queues.get(node.queue)
+    if state is None or state.spec is None:
+        return f"queue {node.queue} is not in the table"
+    spec = state.spec
+    if spec.strategy not in STRATEGIES:
+        return f"queue {node.queue}'s strategy {spec.strategy}"
+    for agent in state.agents:
+        agent_spec = switch.presence.specs[agent.extension]
+        problem = _bounded_delay(agent_spec.answer_delay, spec.agent_ring_seconds, spec.strategy == "ring_all")
+        if problem is not None:
+            return f"agent {agent.extension}: {problem}"
+        if isinstance(agent_spec.talk_time, Never):
+            return f"agent {agent.extension} never hangs up"
+    return None
+
+
+def _node_problem(switch: Switch, node: Queue, line: _Line) -> str | None:
+    if node.leave_when != "never":
+        return f"callers leave queue {node.queue} when its agents go (leave_when)"
+    if node.when_empty is not None:
+        level = JOIN_LEVEL[node.join_when]
+        if level == 3:
+            return f"queue {node.queue} turns callers away when no agent is free (join_when)"
+        if level and not line.agents:
+            return f"queue {node.queue} has no agent and turns callers away"
+    if type(node.after_max_wait) not in ENDINGS:
+        return f"callers go on from queue {node.queue} after its maximum wait"
+    return None
+
+
+class FastPath:
+    """An eligible run, computed call by call in order of arrival; ``run`` is the calendar's ``run`` for the driver."""
+
+    def __init__(self, switch: Switch, numbers: list[_Number], firsts: list[float], lines: dict[str, _Line],
+                 warm: list[tuple[float, Any, Any]]) -> None:
+        self.switch = switch
+        self.kpis = switch.kpis
+        self.numbers = numbers
+        self.lines = lines
+        self.records = switch.calls_out is not None
+        """Finished calls are recorded (``--calls``), with the endpoint states on arrival: every effect in time order."""
+        self.watch = switch.watch
+        self.ordered = self.records or bool(warm)
+        """Agent figures change in time order too (the warm-up takes them at an instant)."""
+        self.states = switch.presence.states
+        # Pending arrivals: (instant, order scheduled, process index), as the calendar orders them.
+        self.next: list[tuple[float, int, int]] = [(t, i, i) for i, t in enumerate(firsts)]
+        self.scheduled = len(firsts)
+        self.effects: list[tuple[Any, ...]] = []
+        """Pending effects: (instant, order found, kind, four arguments); the order found is that of cause and effect."""
+        self.seq = 0
+        for t, action, arg in warm:
+            self._effect(t, _WARM_UP, action, arg, None, None)
+        self.ran = 0
+        """Events the general engine runs for sure (the log-ins already ran on the calendar)."""
+        self.maybe: list[float] = []
+        """Instants of stale timers the general engine runs only if the run lasts until then: counted once it has."""
+        self.end = 0.0
+        """The latest instant an event certainly runs at: the end of the run, once every call is done."""
+        self.now = 0.0
+        self.arrived = 0
+        self.max_calls = switch.scenario.max_calls
+        self.duration = switch.scenario.duration_seconds
+        self.patience = switch.patience
+        self.finish = switch.finish
+
+    # -- the driver's view -------------------------------------------------------------------------------------------
+
+    def run(self, budget: int) -> bool:
+        """Take at most ``budget`` arrivals (the calendar's ``Arrivals._poisson``); ``False`` once the run is over."""
+        pending, effects, numbers = self.next, self.effects, self.numbers
+        kpis = self.kpis
+        arrival, queued = kpis.arrival, kpis.queued
+        patience, records = self.patience, self.records
+        max_calls = self.max_calls if self.max_calls is not None else math.inf
+        duration = self.duration if self.duration is not None else math.inf
+        inf = math.inf
+        for _ in range(budget):
+            if not pending:
+                self._close()
+                return False
+            t, _, index = heappop(pending)
+            self.ran += 1
+            self.now = t
+            if t > self.end:
+                self.end = t
+            if t >= duration or self.arrived >= max_calls:
+                continue  # the process ends here
+            number = numbers[index]
+            caller, digits = number.process.caller() if number.callers else (None, None)
+            self.arrived += 1
+            if effects and effects[0][0] <= t:
+                self._flush(t)
+            if self.maybe and self.maybe[0] < t:
+                self._count(t)
+            # ``Switch.arrive``: the caller's patience, the figures, the plan; then ``Queues.enqueue``.
+            waits = patience()
+            deadline = t + waits if waits != inf else inf
+            if records:
+                call: Any = Call(self.arrived, number.dialled, caller, digits, t, waits)
+                call.ring_states = dict(self.states)
+            else:
+                call = (self.arrived, t)
+            arrival(t, number.dialled)
+            node = number.single if number.single is not None else number.nodes[caller is None, digits]
+            line = self.lines[node.queue]
+            if line.busy and line.busy[0][0] <= t:
+                line.release(t)
+            give_up = t + node.max_wait_seconds
+            if line.free:
+                queued(t, line.id, True, True)
+                self._serve(t, call, number, line, node, line.pick(), t, deadline, give_up, True)
+            else:
+                queued(t, line.id, True, False)
+                # The agent free first takes the waiting caller, unless the caller or the maximum wait goes first.
+                busy = line.busy
+                if busy and busy[0][0] < deadline and busy[0][0] < give_up:
+                    start, position = heappop(busy)
+                    if line.ready[position]:
+                        self.ran += 1  # the wrap-up's end that frees the agent
+                    self._serve(start, call, number, line, node, position, t, deadline, give_up, False)
+                else:
+                    self._leave(call, number, line, node, t, deadline, give_up)
+            following = number.process.next_after(t)
+            if self.arrived < max_calls and following < duration and following != inf:
+                heappush(pending, (following, self.scheduled, index))
+                self.scheduled += 1
+        self.switch.arrivals.arrived = self.arrived
+        self.switch.calendar.now = self.now
+        return True
+
+    # -- one call ----------------------------------------------------------------------------------------------------
+
+    def _effect(self, t: float, kind: int, a: Any, b: Any, c: Any, d: Any) -> None:
+        self.seq += 1
+        heappush(self.effects, (t, self.seq, kind, a, b, c, d))
+
+    def _flush(self, until: float) -> None:
+        """Carry out the pending effects up to ``until`` (inclusive), in time order."""
+        effects = self.effects
+        kpis = self.kpis
+        records = self.records
+        while effects and effects[0][0] <= until:
+            t, _, kind, a, b, c, d = heappop(effects)
+            if kind == _ANSWER:  # (call, number, line, agent)
+                if self.ordered:
+                    d.answered += 1
+                kpis.answered(t, a.arrived if records else a[1], b.dialled, c.id, None)
+            elif kind == _HANG_UP:  # (call, agent, busy seconds, -)
+                b.busy_seconds += c
+                if records:
+                    self.finish(t, a, "answered", b.extension)
+            elif kind == _LEAVE:  # (call, number, line, (outcome, endpoint))
+                arrived = a.arrived if records else a[1]
+                outcome, endpoint = d
+                if outcome == "abandoned_queue":
+                    kpis.abandoned(t, arrived, b.dialled, "queue", c.id, None)
+                else:
+                    kpis.overflowed(t, arrived)
+                    kpis.ended(t, arrived, outcome, b.dialled, c.id, None)
+                if records:
+                    self.finish(t, a, outcome, endpoint)
+            elif kind == _OFFER:
+                self.states[a] = "busy"
+            elif kind == _FREE:
+                self.states.pop(a, None)
+            else:  # the warm-up: an event of the calendar
+                self.ran += 1
+                a(t, b)
+
+    def _serve(self, s: float, call: Any, number: _Number, line: _Line, node: Queue, position: int, t: float, deadline: float,
+               give_up: float, at_once: bool) -> None:
+        """``Queues._offer`` at ``s`` to the agent at ``position``, and its answer (or the caller's leaving while it rings)."""
+        agent = line.agents[position]
+        line.last = position
+        records = self.records
+        if records:
+            self._effect(s, _OFFER, line.extensions[position], None, None, None)
+        answer = s + line.delays[position]()
+        if answer < deadline and (answer <= give_up if at_once else answer < give_up):
+            self.ran += 2  # the answer and the hang-up
+            if not at_once:  # a waiting caller's patience and maximum-wait timers are on the calendar, and run stale
+                if deadline != math.inf:
+                    heappush(self.maybe, deadline)
+                heappush(self.maybe, give_up)
+            line.answered[position] += 1
+            talk = line.talks[position]()
+            effects = self.effects
+            if answer <= t and (not effects or effects[0][0] > answer):  # answered at once, and nothing else is due first
+                if self.ordered:
+                    agent.answered += 1
+                self.kpis.answered(answer, t, number.dialled, line.id, None)
+            else:
+                self._effect(answer, _ANSWER, call, number, line, agent)
+            hang_up = answer + talk
+            busy = (hang_up - (answer or hang_up)) + line.wrap
+            if self.ordered:
+                self._effect(hang_up, _HANG_UP, call, agent, busy, None)
+            else:
+                agent.answered += 1
+                agent.busy_seconds += busy
+            if self.watch and not records:
+                self._watched(call, "answered", agent.extension)
+            if hang_up > self.end:
+                self.end = hang_up
+            ready = hang_up + line.wrap
+            line.ready[position] = True
+            if records:
+                self._effect(ready, _FREE, line.extensions[position], None, None, None)
+            heappush(line.busy, (ready, position))
+            return
+        # The caller leaves while it rings: patience (its timer first at one instant) or the maximum wait takes the call.
+        if answer < deadline:
+            heappush(self.maybe, answer)  # the answer was scheduled, and comes after the maximum wait took the call
+        else:
+            heappush(self.maybe, min(s + line.ring, max(s, deadline)))  # ``Queues._offer``'s ring-out timer
+        gone = self._leave(call, number, line, node, t, deadline, give_up)
+        line.ready[position] = False  # freed by the caller's leaving, not by an event of its own
+        if records:
+            self._effect(gone, _FREE, line.extensions[position], None, None, None)
+        heappush(line.busy, (gone, position))
+
+    def _leave(self, call: Any, number: _Number, line: _Line, node: Queue, t: float, deadline: float, give_up: float) -> float:
+        """The caller leaves unanswered: abandons at the deadline, or goes on after the maximum wait (patience first).
+
+        Both timers are on the calendar: the one that takes the call runs for sure, the other runs stale if the run
+        lasts until then."""
+        if deadline <= give_up:
+            at, outcome, endpoint, other = deadline, "abandoned_queue", None, give_up
+        else:
+            after = node.after_max_wait
+            at, outcome, other = give_up, ENDINGS[type(after)], deadline
+            endpoint = after.box if isinstance(after, Voicemail) else None
+        self.ran += 1
+        if other != math.inf:
+            heappush(self.maybe, other)
+        self._effect(at, _LEAVE, call, number, line, (outcome, endpoint))
+        if self.watch and not self.records:
+            self._watched(call, outcome, endpoint)
+        if at > self.end:
+            self.end = at
+        return at
+
+    def _watched(self, call: Any, outcome: str, endpoint: str | None) -> None:
+        """``Switch.finish`` for a call an assertion names, when finished calls are not recorded."""
+        label = str(call[0])
+        if label in self.watch:
+            self.switch.outcomes[label] = (outcome, endpoint)
+
+    # -- the calendar's count of events ------------------------------------------------------------------------------
+
+    def _count(self, t: float) -> None:
+        """Count the maybe-run events before ``t``: the run certainly goes on past them (a call arrived at ``t``)."""
+        maybe = self.maybe
+        while maybe and maybe[0] < t:
+            heappop(maybe)
+            self.ran += 1
+
+    def _close(self) -> None:
+        """No call comes any more: carry out what is pending, and hand the switch the calendar's figures."""
+        end = self.end
+        self._flush(end)
+        self._count(end)
+        for line in self.lines.values():  # wrap-ups that end before the run does
+            self.ran += line.readies + sum(1 for ready, position in line.busy if line.ready[position] and ready < end)
+        calendar = self.switch.calendar
+        calendar.now = end
+        calendar.events += self.ran
+        calendar.over = True
+        switch = self.switch
+        switch.arrivals.arrived = self.arrived
+        switch.arrivals.open = 0
+        switch.active = 0

@@ -1,0 +1,172 @@
+"""Which store the tests run on: SQLite files (the default), or a PostgreSQL server (``CALLROUTE_TEST_BACKEND=postgres``).
+
+The suite is written against SQLite paths (``tmp_path / "c.sqlite"``, ``--db PATH``). On the PostgreSQL backend
+the one place a store location is resolved, ``core.wiring.resolve_store``, is replaced for the whole run by
+``Redirect``: each SQLite path that is not already a file or folder becomes a database of its own on the test
+server, created on first use (``CREATE DATABASE``, about 20 ms) and dropped when the test that made it ends (a
+session fixture's, when the run ends). Every opener (``wire``, ``build_app``, ``build_projection``,
+``store_problem``, ``audit verify``) then goes to PostgreSQL, while messages still name the path the test gave.
+A path that is a file or folder already (another program's file, ``/dev/zero``, a folder) stays what it is.
+
+What stays on SQLite, and says so with ``@pytest.mark.sqlite_only``: tests that edit, damage, truncate or copy the
+SQLite file itself, that read the fixture file ``tests/fixtures/store_2026_11.sqlite``, that check the lean SQLite
+writer or SQLite's locks, that keep call events (SQLite only), and those whose store is opened in a child process,
+which does not get this redirect. On the PostgreSQL backend they are deselected, and the summary counts them.
+
+Connection pools an application opens on the test server are closed when the test ends (``close_pools``), so that
+applications a test does not close leave no threads or connections behind.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import sqlite3
+import weakref
+from collections.abc import Callable
+from contextlib import closing
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from core import wiring
+from core.wiring import PostgresStore
+from tests.pgserver import PostgresServer
+
+ENV_BACKEND = "CALLROUTE_TEST_BACKEND"
+BACKENDS = ("sqlite", "postgres")
+BACKEND = os.environ.get(ENV_BACKEND, "sqlite").strip().lower() or "sqlite"
+POSTGRES = BACKEND == "postgres"
+
+_pools: weakref.WeakSet[Any] = weakref.WeakSet()
+
+
+def track_pools() -> None:
+    """Remember every connection pool eventsourcing opens, so that ``close_pools`` can close them."""
+    from eventsourcing import postgres
+
+    if getattr(postgres.ConnectionPool, "_callroute_tracked", False):
+        return
+    original = postgres.ConnectionPool.__init__
+
+    def init(self: Any, *args: Any, **kwargs: Any) -> None:
+        original(self, *args, **kwargs)
+        _pools.add(self)
+
+    postgres.ConnectionPool.__init__ = init  # type: ignore[method-assign]
+    postgres.ConnectionPool._callroute_tracked = True  # type: ignore[attr-defined]
+
+
+def pools() -> set[Any]:
+    """The connection pools open now."""
+    return set(_pools)
+
+
+def close_pools(keep: set[Any] | None = None) -> None:
+    """Close the pools opened since ``keep`` was taken (every pool when ``None``)."""
+    for pool in list(_pools):
+        if keep is not None and pool in keep:
+            continue
+        try:
+            pool.close(timeout=1)
+        except Exception:  # noqa: BLE001, S110 - a pool already closed or broken: nothing left to close
+            pass
+        _pools.discard(pool)
+
+
+class Redirect:
+    """``core.wiring.resolve_store`` on the PostgreSQL backend: SQLite paths to databases of the test server."""
+
+    def __init__(self, server: PostgresServer, original: Callable[[Any], Any]) -> None:
+        self.server = server
+        self.original = original
+        self.databases: dict[str, str] = {}
+        """Absolute path → database name."""
+        self._names = (f"callroute_t{os.getpid()}_{n}" for n in itertools.count(1))
+
+    def __call__(self, location: Any) -> Any:
+        store = self.original(location)
+        if not isinstance(store, Path):
+            return store
+        key = os.path.abspath(store)
+        name = self.databases.get(key)
+        if name is None:
+            if store.exists() or store.is_symlink():
+                return store  # a file or folder that is there already: a test about files, on SQLite
+            self._forget_removed()
+            name = next(self._names)
+            self.server.create_database(name)
+            self.databases[key] = name
+        return PostgresStore(self.server.url(name))
+
+    def _forget_removed(self) -> None:
+        """Drop the databases of paths whose folder is gone (a ``TemporaryDirectory`` a property test made per example),
+        and close their pools: a test that makes hundreds of stores holds the connections of the live ones only."""
+        gone = {key for key in self.databases if not os.path.isdir(os.path.dirname(key))}
+        if not gone:
+            return
+        names = {self.databases[key] for key in gone}
+        for pool in list(_pools):
+            if isinstance(pool.kwargs, dict) and pool.kwargs.get("dbname") in names:
+                try:
+                    pool.close(timeout=1)
+                except Exception:  # noqa: BLE001, S110 - already closed or broken
+                    pass
+                _pools.discard(pool)
+        for key in gone:
+            self.server.drop_database(self.databases.pop(key))
+
+    def clone(self, source: Path, target: Path) -> None:
+        """Make ``target`` a new database that is a copy of ``source``'s."""
+        self(source)
+        name = next(self._names)
+        self.server.create_database(name, template=self.databases[os.path.abspath(source)])
+        self.databases[os.path.abspath(target)] = name
+
+    def drop(self, keys: set[str], *, keep: set[Any] | None = None) -> None:
+        """Drop the databases of ``keys`` (absolute paths), after closing the pools opened since ``keep`` was taken."""
+        close_pools(keep)
+        for key in keys:
+            name = self.databases.pop(key, None)
+            if name is not None:
+                self.server.drop_database(name)
+
+
+_redirect: Redirect | None = None
+
+
+def install(server: PostgresServer) -> Redirect:
+    """Send every store the tests open to ``server`` (for the rest of the run)."""
+    global _redirect
+    track_pools()
+    _redirect = Redirect(server, wiring.resolve_store)
+    wiring.resolve_store = _redirect  # type: ignore[assignment]
+    return _redirect
+
+
+def uninstall() -> None:
+    global _redirect
+    if _redirect is not None:
+        wiring.resolve_store = _redirect.original  # type: ignore[assignment]
+        _redirect.drop(set(_redirect.databases))
+        _redirect = None
+
+
+def redirect() -> Redirect | None:
+    """The redirect in force (the PostgreSQL backend), else ``None``."""
+    return _redirect
+
+
+def copy_store(source: Path, target: Path) -> None:
+    """A copy of the store at ``source`` at ``target``: SQLite's backup (with the write-ahead log), or on the PostgreSQL
+    backend a new database made from ``source``'s as its template."""
+    if _redirect is not None:
+        _redirect.clone(source, target)
+        return
+    with closing(sqlite3.connect(source)) as src, closing(sqlite3.connect(target)) as dst:
+        src.backup(dst)
+
+
+sqlite_only = pytest.mark.sqlite_only
+"""Marks a test about SQLite files themselves (see the module's docstring): deselected on the PostgreSQL backend."""

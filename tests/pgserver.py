@@ -54,8 +54,22 @@ def binaries() -> Path:
     for folder in reversed(versions):
         if all((folder / name).exists() for name in ("initdb", "pg_ctl", "postgres")):
             return folder
+    wheel = _wheel_binaries()
+    if wheel is not None:
+        return wheel
     raise ServerUnavailable("no PostgreSQL server binaries (initdb, pg_ctl) on PATH or in /usr/lib/postgresql/*/bin: "
                             "install them (Debian: apt-get install -y postgresql) or name a server in CALLROUTE_TEST_POSTGRES")
+
+
+def _wheel_binaries() -> Path | None:
+    """The PostgreSQL build of the ``pgserver`` wheel (the test extra installs it), found without importing it."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("pgserver")
+    if spec is None or spec.origin is None:
+        return None
+    folder = Path(spec.origin).parent / "pginstall" / "bin"
+    return folder if all((folder / name).exists() for name in ("initdb", "pg_ctl", "postgres")) else None
 
 
 def _free_port() -> int:

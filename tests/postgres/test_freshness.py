@@ -100,6 +100,21 @@ READER = textwrap.dedent('''
 ''')
 
 
+WRITER = textwrap.dedent('''
+    import sys
+    from datetime import UTC, datetime
+    from adapters.bootstrap import build_app
+    from core import commands as c
+    from core.aggregates.context import Actor
+    from core.clock import SteppingClock
+    from tests.core.conftest import FakeHasher
+
+    app = build_app(sys.argv[1], clock=SteppingClock(datetime(2026, 12, 2, tzinfo=UTC)), pin_hasher=FakeHasher())
+    app.execute([c.AddUser(tenant="acme", extension="2002", name="Bo")], Actor(principal="admin@acme"))
+    app.close()
+''')
+
+
 def child_location(location: str) -> str:
     """The store as the child process must be told it (on the PostgreSQL test backend a path here is a database there)."""
     store = wiring.resolve_store(location)
@@ -114,8 +129,8 @@ def test_a_long_lived_reader_process_sees_what_another_process_wrote(location: s
     ask: Callable[[], Any] = lambda: (reader.stdin.write("read\n"), reader.stdin.flush(), reader.stdout.readline().strip())[2]  # noqa: E731
     try:
         assert ask() == "2 2001", reader.stderr.read() if reader.poll() is not None else ""
-        writer = subprocess.run([sys.executable, "-m", "adapters.cli", "--db", child_location(location), "--actor", ADMIN.principal,
-                                 "user", "add", "--tenant", "acme", "--extension", "2002", "--name", "Bo"],
+        # Another process writes, at an injected instant after the seeded history (no test may depend on today's date).
+        writer = subprocess.run([sys.executable, "-c", WRITER, child_location(location)],
                                 cwd=ROOT, capture_output=True, text=True, timeout=120, check=False)
         assert writer.returncode == 0, writer.stderr
         assert ask() == "3 2001,2002"

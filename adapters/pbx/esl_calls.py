@@ -200,6 +200,18 @@ class EslCallMapper:
         self.last_at: datetime | None = None
         """The PBX's time of the newest event mapped: the instant given to calls found ended by a snapshot."""
         self._connection = 0
+        self._queue_keys: OrderedDict[str, None] = OrderedDict()
+        """Keys already reported (a bounded memory): FreeSWITCH may report one fact twice (mod_callcenter repeats, an agent's
+        answer arrives as CHANNEL_ANSWER and as bridge-agent-start), and a key is reported once."""
+
+    def _once(self, events: list[CallEvent]) -> list[CallEvent]:
+        """``events`` without those whose key was reported before (the newest ``max_gone`` keys are remembered)."""
+        fresh = [event for event in events if event.key not in self._queue_keys]
+        for event in fresh:
+            self._queue_keys[event.key] = None
+            if len(self._queue_keys) > self._max_gone:
+                self._queue_keys.popitem(last=False)
+        return fresh
 
     def connection_started(self) -> None:
         """A new connection (before its subscription): legs heard of from now on are alive whatever its snapshot says.
@@ -217,7 +229,8 @@ class EslCallMapper:
 
     def map_frame(self, frame: EslFrame) -> list[CallEvent] | None:
         """The call events of one event frame; ``None`` for an event callroute does not map (counted as unknown)."""
-        return self.map_fields(channel_fields(frame))
+        events = self.map_fields(channel_fields(frame))
+        return None if events is None else self._once(events)
 
     def map_fields(self, f: ChannelFields) -> list[CallEvent] | None:
         name = f.event_name
@@ -402,11 +415,12 @@ class EslCallMapper:
         call_id = self._call_of(session)
         member = f.cc_member_uuid or session
         if action in ("member-queue-start", "member-queue-resume"):
-            return [QueueJoined(pbx=self.pbx, at=at, key=f"esl:{member}:queue:{queue}:{action[13:]}", call_id=call_id, queue=queue)]
+            return ([QueueJoined(pbx=self.pbx, at=at, key=f"esl:{member}:queue:{queue}:{action[13:]}", call_id=call_id,
+                                           queue=queue)])
         if action == "member-queue-end":
             abandoned = f.cc_cause == "Cancel" and f.cc_cancel_reason in (None, "", "NONE")
-            return [QueueLeft(pbx=self.pbx, at=at, key=f"esl:{member}:queue:{queue}:left", call_id=call_id, queue=queue,
-                              abandoned=abandoned)]
+            return ([QueueLeft(pbx=self.pbx, at=at, key=f"esl:{member}:queue:{queue}:left", call_id=call_id, queue=queue,
+                                         abandoned=abandoned)])
         if action == "bridge-agent-start" and f.cc_agent_uuid:
             agent_leg = f.cc_agent_uuid
             leg = self._legs.get(agent_leg)

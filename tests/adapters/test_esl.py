@@ -409,10 +409,10 @@ def test_queue_events_of_mod_callcenter():
     mapper = EslCallMapper(pbx="fs1")
     mapper.map_frame(frame_of("plain", channel("CHANNEL_CREATE", "a1", 0, Caller__Destination__Number="400")))
 
-    def cc(action: str, seconds: float, **extra: str) -> EslFrame:
+    def cc(action: str, seconds: float, member: str = "m1", **extra: str) -> EslFrame:
         headers = [("Event-Name", "CUSTOM"), ("Event-Subclass", "callcenter::info"),
                    ("Event-Date-Timestamp", str(T0 + int(seconds * 1e6))), ("CC-Queue", "support@default"), ("CC-Action", action),
-                   ("CC-Member-UUID", "m1"), ("CC-Member-Session-UUID", "a1")]
+                   ("CC-Member-UUID", member), ("CC-Member-Session-UUID", "a1")]
         return frame_of("plain", headers + [(k.replace("_", "-"), v) for k, v in extra.items()])
 
     (joined,) = mapper.map_frame(cc("member-queue-start", 1))
@@ -425,9 +425,11 @@ def test_queue_events_of_mod_callcenter():
     assert isinstance(answered, LegAnswered) and (answered.answered_by, answered.leg) == ("agent", "g1")
     (left,) = mapper.map_frame(cc("member-queue-end", 60, CC_Cause="Terminated"))
     assert isinstance(left, QueueLeft) and not left.abandoned
-    (gave_up,) = mapper.map_frame(cc("member-queue-end", 61, CC_Cause="Cancel", CC_Cancel_Reason="NONE"))
+    assert mapper.map_frame(cc("member-queue-end", 60, CC_Cause="Terminated")) == []  # the same fact again: reported once
+    # Other members' ends (each key is reported once): a caller who hung up, and one whose wait timed out.
+    (gave_up,) = mapper.map_frame(cc("member-queue-end", 61, CC_Cause="Cancel", CC_Cancel_Reason="NONE", member="m2"))
     assert gave_up.abandoned
-    (timed_out,) = mapper.map_frame(cc("member-queue-end", 62, CC_Cause="Cancel", CC_Cancel_Reason="TIMEOUT"))
+    (timed_out,) = mapper.map_frame(cc("member-queue-end", 62, CC_Cause="Cancel", CC_Cancel_Reason="TIMEOUT", member="m3"))
     assert not timed_out.abandoned
     assert mapper.map_frame(cc("agent-offering", 3)) == []
     other = [("Event-Name", "CUSTOM"), ("Event-Subclass", "conference::maintenance"), ("Event-Date-Timestamp", "1")]

@@ -89,12 +89,12 @@ class LiveConfig:
         and refused unless ``reader`` may read it, with ``TenantNotVisibleError``, the same for a tenant that does not
         exist, to anyone but an operator (who is told that there is no such tenant).
         """
-        from adapters.bootstrap import store_problem
+        from adapters.bootstrap import is_file_store, store_problem
 
         if reader is None:
             raise ScenarioError("reading a tenant from a store needs who reads it (run_scenario(..., reader=Actor(...))) "
                                 "- at `$.tenant.store`")
-        if not path.exists():
+        if is_file_store(path) and not path.exists():  # a PostgreSQL database is looked for by store_problem
             raise ScenarioError(f"{path}: no such store - at `$.tenant.store.db`")
         problem = store_problem(path)
         if problem is not None:

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_left, insort
+from collections import deque
 from heapq import heappop, heappush
 from typing import TYPE_CHECKING, Any
 
@@ -75,9 +76,14 @@ class _Line:
         """(free again at, position) of every agent not free."""
         # Everyone logged in at 0 and is free since then.
         count = len(self.agents)
-        self.free: list[Any] = [(0.0, p) for p in range(count)] if self.strategy == "longest_idle" else list(range(count))
+        self.free: Any = list(range(count))
+        """The free agents: positions (a heap, or in order), or (calls answered, position) for fewest calls; for longest
+        idle, a FIFO of positions: agents become free in order of (free since, position), the order it picks them in
+        (the busy heap gives them back in that order, and each is free again no earlier than the last one given back)."""
         if self.strategy == "fewest_calls":
             self.free = [(0, p) for p in range(count)]
+        elif self.strategy == "longest_idle":
+            self.free = deque(range(count))
         self.answered = [0] * count
         self.last: int | None = state.index.get(state.last_offered) if state.last_offered is not None else None
         self.draw = state.draw
@@ -98,7 +104,7 @@ class _Line:
                 self.readies += 1
             strategy = self.strategy
             if strategy == "longest_idle":
-                heappush(self.free, (since, position))
+                self.free.append(position)
             elif strategy == "sequential":
                 heappush(self.free, position)
             elif strategy == "fewest_calls":
@@ -110,7 +116,9 @@ class _Line:
         """The free agent the strategy offers a new call to, taken from the free ones (``strategies.py``)."""
         free = self.free
         strategy = self.strategy
-        if strategy == "longest_idle" or strategy == "fewest_calls":
+        if strategy == "longest_idle":
+            return free.popleft()
+        if strategy == "fewest_calls":
             return heappop(free)[1]
         if strategy == "sequential":
             return heappop(free)
@@ -124,7 +132,7 @@ class _Line:
 class _Number:
     """What the calls of one Poisson process get: its process, and the queue node of each kind of caller."""
 
-    __slots__ = ("process", "dialled", "nodes", "single", "callers")
+    __slots__ = ("process", "dialled", "nodes", "single", "callers", "flat")
 
     def __init__(self, process: PoissonProcess, nodes: dict[tuple[bool, str | None], Queue], callers: bool) -> None:
         self.process = process
@@ -135,6 +143,8 @@ class _Number:
         """The node of every call when all kinds of caller get the same one."""
         self.callers = callers or self.single is None
         """Whether each call's caller is drawn (for the recorded calls, or because the plan depends on it)."""
+        self.flat = type(process) is PoissonProcess and process.flat and process.peak > 0
+        """A process at one rate all along: its next arrival is one exponential draw."""
 
 
 def _bounded_delay(spec: Any, ring: int, ring_all: bool) -> str | None:
@@ -312,66 +322,126 @@ class FastPath:
     # -- the driver's view -------------------------------------------------------------------------------------------
 
     def run(self, budget: int) -> bool:
-        """Take at most ``budget`` arrivals (the calendar's ``Arrivals._poisson``); ``False`` once the run is over."""
-        pending, effects, numbers = self.next, self.effects, self.numbers
+        """Take at most ``budget`` arrivals (the calendar's ``Arrivals._poisson``); ``False`` once the run is over.
+
+        The loop keeps the counters in locals (``ran``, ``end``, ``arrived``) and hands them back to the attributes
+        around every call of a helper that reads or changes them."""
+        pending, effects, numbers, lines = self.next, self.effects, self.numbers, self.lines
         kpis = self.kpis
-        arrival, queued = kpis.arrival, kpis.queued
-        patience, records = self.patience, self.records
+        arrival, queued, answered = kpis.arrival, kpis.queued, kpis.answered
+        patience, records, plain, watch = self.patience, self.records, not self.ordered, self.watch
         max_calls = self.max_calls if self.max_calls is not None else math.inf
         duration = self.duration if self.duration is not None else math.inf
-        inf = math.inf
-        for _ in range(budget):
-            if not pending:
-                self._close()
-                return False
-            t, _, index = heappop(pending)
-            self.ran += 1
-            self.now = t
-            if t > self.end:
-                self.end = t
-            if t >= duration or self.arrived >= max_calls:
-                continue  # the process ends here
-            number = numbers[index]
-            caller, digits = number.process.caller() if number.callers else (None, None)
-            self.arrived += 1
-            if effects and effects[0][0] <= t:
-                self._flush(t)
-            if self.maybe and self.maybe[0] < t:
-                self._count(t)
-            # ``Switch.arrive``: the caller's patience, the figures, the plan; then ``Queues.enqueue``.
-            waits = patience()
-            deadline = t + waits if waits != inf else inf
-            if records:
-                call: Any = Call(self.arrived, number.dialled, caller, digits, t, waits)
-                call.ring_states = dict(self.states)
-            else:
-                call = (self.arrived, t)
-            arrival(t, number.dialled)
-            node = number.single if number.single is not None else number.nodes[caller is None, digits]
-            line = self.lines[node.queue]
-            if line.busy and line.busy[0][0] <= t:
-                line.release(t)
-            give_up = t + node.max_wait_seconds
-            if line.free:
-                queued(t, line.id, True, True)
-                self._serve(t, call, number, line, node, line.pick(), t, deadline, give_up, True)
-            else:
-                queued(t, line.id, True, False)
-                # The agent free first takes the waiting caller, unless the caller or the maximum wait goes first.
-                busy = line.busy
-                if busy and busy[0][0] < deadline and busy[0][0] < give_up:
-                    start, position = heappop(busy)
-                    if line.ready[position]:
-                        self.ran += 1  # the wrap-up's end that frees the agent
-                    self._serve(start, call, number, line, node, position, t, deadline, give_up, False)
+        inf, log = math.inf, math.log
+        single = len(pending) == 1 and len(numbers) == 1
+        maybe = self.maybe
+        ran, end, arrived = self.ran, self.end, self.arrived
+        t = self.now
+        try:
+            for _ in range(budget):
+                if not pending:
+                    self.ran, self.end, self.arrived = ran, end, arrived
+                    self._close()
+                    return False
+                t, _, index = pending[0] if single else heappop(pending)
+                ran += 1
+                if t > end:
+                    end = t
+                if t >= duration or arrived >= max_calls:
+                    if single:
+                        pending.clear()
+                    continue  # the process ends here
+                number = numbers[index]
+                caller, digits = number.process.caller() if number.callers else (None, None)
+                arrived += 1
+                if (effects and effects[0][0] <= t) or (maybe and maybe[0] < t):
+                    self.ran = ran
+                    self._flush(t)
+                    self._count(t)
+                    ran = self.ran
+                # ``Switch.arrive``: the caller's patience, the figures, the plan; then ``Queues.enqueue``.
+                waits = patience()
+                deadline = t + waits if waits != inf else inf
+                if records:
+                    call: Any = Call(arrived, number.dialled, caller, digits, t, waits)
+                    call.ring_states = dict(self.states)
                 else:
-                    self._leave(call, number, line, node, t, deadline, give_up)
-            following = number.process.next_after(t)
-            if self.arrived < max_calls and following < duration and following != inf:
-                heappush(pending, (following, self.scheduled, index))
-                self.scheduled += 1
-        self.switch.arrivals.arrived = self.arrived
-        self.switch.calendar.now = self.now
+                    call = (arrived, t)
+                dialled = number.dialled
+                arrival(t, dialled)
+                node = number.single if number.single is not None else number.nodes[caller is None, digits]
+                line = lines[node.queue]
+                busy = line.busy
+                free = line.free
+                if busy and busy[0][0] <= t:
+                    if line.strategy == "longest_idle":  # ``_Line.release``, written out for the common strategy
+                        ready = line.ready
+                        while busy and busy[0][0] <= t:
+                            position = heappop(busy)[1]
+                            if ready[position]:
+                                line.readies += 1
+                            free.append(position)
+                    else:
+                        line.release(t)
+                give_up = t + node.max_wait_seconds
+                if free:
+                    queued(t, line.id, True, True)
+                    position = free.popleft() if line.strategy == "longest_idle" else line.pick()
+                    answer = t + line.delays[position]()
+                    if plain and answer < deadline and answer <= give_up:
+                        # ``_serve``'s answer at once, written out: the run of nine calls in ten of a call centre.
+                        line.last = position
+                        agent = line.agents[position]
+                        ran += 2  # the answer and the hang-up
+                        line.answered[position] += 1
+                        talk = line.talks[position]()
+                        if answer <= t and (not effects or effects[0][0] > answer):
+                            answered(answer, t, dialled, line.id, None)
+                        else:
+                            self._effect(answer, _ANSWER, call, number, line, agent)
+                        hang_up = answer + talk
+                        agent.answered += 1
+                        agent.busy_seconds += (hang_up - (answer or hang_up)) + line.wrap
+                        if watch:
+                            self._watched(call, "answered", agent.extension)
+                        if hang_up > end:
+                            end = hang_up
+                        line.ready[position] = True
+                        heappush(busy, (hang_up + line.wrap, position))
+                    else:
+                        self.ran, self.end = ran, end
+                        self._serve(t, answer, call, number, line, node, position, t, deadline, give_up, True)
+                        ran, end = self.ran, self.end
+                else:
+                    queued(t, line.id, True, False)
+                    self.ran, self.end = ran, end
+                    # The agent free first takes the waiting caller, unless the caller or the maximum wait goes first.
+                    if busy and busy[0][0] < deadline and busy[0][0] < give_up:
+                        start, position = heappop(busy)
+                        if line.ready[position]:
+                            self.ran += 1  # the wrap-up's end that frees the agent
+                        self._serve(start, start + line.delays[position](), call, number, line, node, position, t, deadline,
+                                    give_up, False)
+                    else:
+                        self._leave(call, number, line, node, t, deadline, give_up)
+                    ran, end = self.ran, self.end
+                process = number.process
+                if number.flat:  # ``PoissonProcess.next_after`` of a flat process: ``Random.expovariate`` written out
+                    following = t + -log(1.0 - process.rng.random()) / process.peak
+                else:
+                    following = process.next_after(t)
+                if arrived < max_calls and following < duration and following != inf:
+                    if single:
+                        pending[0] = (following, self.scheduled, index)  # the heap of one process, popped and pushed
+                    else:
+                        heappush(pending, (following, self.scheduled, index))
+                    self.scheduled += 1
+                elif single:
+                    pending.clear()
+        finally:
+            self.ran, self.end, self.arrived, self.now = ran, end, arrived, t
+        self.switch.arrivals.arrived = arrived
+        self.switch.calendar.now = t
         return True
 
     # -- one call ----------------------------------------------------------------------------------------------------
@@ -413,15 +483,15 @@ class FastPath:
                 self.ran += 1
                 a(t, b)
 
-    def _serve(self, s: float, call: Any, number: _Number, line: _Line, node: Queue, position: int, t: float, deadline: float,
-               give_up: float, at_once: bool) -> None:
-        """``Queues._offer`` at ``s`` to the agent at ``position``, and its answer (or the caller's leaving while it rings)."""
+    def _serve(self, s: float, answer: float, call: Any, number: _Number, line: _Line, node: Queue, position: int, t: float,
+               deadline: float, give_up: float, at_once: bool) -> None:
+        """``Queues._offer`` at ``s`` to the agent at ``position`` (who would answer at ``answer``), and the answer (or the
+        caller's leaving while it rings)."""
         agent = line.agents[position]
         line.last = position
         records = self.records
         if records:
             self._effect(s, _OFFER, line.extensions[position], None, None, None)
-        answer = s + line.delays[position]()
         if answer < deadline and (answer <= give_up if at_once else answer < give_up):
             self.ran += 2  # the answer and the hang-up
             if not at_once:  # a waiting caller's patience and maximum-wait timers are on the calendar, and run stale

@@ -102,6 +102,8 @@ class Kpis(msgspec.Struct, frozen=True):
     first: every offered call has one, so the buckets add up to ``offered``."""
     simulated_seconds: float
     events: int
+    """Events the calendar ran: arrivals, answers, hang-ups, ends of wrap-ups, the timers that fired (a caller's patience
+    or a queue's maximum wait is scheduled only when it can matter); the fast path counts the same events."""
 
     def flat(self) -> dict[str, float]:
         """Every scalar figure by name (``service_level_20s``, ``calls_to_voicemail`` …) for assertions.
@@ -188,7 +190,7 @@ class Collector:
         if hour >= len(self.hourly_arrivals):
             self._hour(self.hourly_arrivals, hour, 0)
         self.hourly_arrivals[hour] += 1
-        _breakdown(self.numbers, number).offered += 1
+        (self.numbers.get(number) or _breakdown(self.numbers, number)).offered += 1
 
     def _wait(self, arrived: float, wait: float) -> None:
         """The call that arrived at ``arrived`` stopped waiting for a person after ``wait`` seconds."""
@@ -208,7 +210,7 @@ class Collector:
         """A call joined ``queue``; ``first``: its first queue, where ``free_agent`` says whether an agent was free."""
         if arrived < self.warm_up:
             return
-        _breakdown(self.queues, queue).offered += 1
+        (self.queues.get(queue) or _breakdown(self.queues, queue)).offered += 1
         if first and not free_agent:
             self.counts["waited"] += 1
 
@@ -228,7 +230,7 @@ class Collector:
         self.hourly_answered[hour] += 1
         self.numbers[number].answered += 1
         if queue is not None:
-            _breakdown(self.queues, queue).answered += 1
+            (self.queues.get(queue) or _breakdown(self.queues, queue)).answered += 1
         if group is not None:
             self.groups.setdefault(group, Breakdown()).answered += 1
 

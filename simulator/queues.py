@@ -32,7 +32,7 @@ from core.routing.plan import Queue as QueueNode
 from simulator.calendar import Calendar
 from simulator.flow import CallFlow
 from simulator.kpis import Collector
-from simulator.machines import Agent, Call
+from simulator.machines import CALL_TRANSITIONS, Agent, Call
 from simulator.presence import Presence
 from simulator.ringing import Ringing
 from simulator.strategies import QueueState
@@ -144,7 +144,11 @@ class Queues:
                 self.trace(QueueEmpty(t=t, call=call.id, queue=node.queue, on="join"))
             self.flow.run(t, call, node.when_empty)
             return
-        call.transition("enqueue")
+        state = CALL_TRANSITIONS.get((call.state, "enqueue"))  # ``Call.transition("enqueue")``, inlined
+        if state is None:
+            call.transition("enqueue")  # raises
+        call.state = state
+        call.token += 1
         call.queue = node.queue
         call.queue_node = node
         if self.trace is not None:

@@ -80,17 +80,22 @@ Kind = Literal["fixed", "exponential", "uniform", "lognormal", "never"]
 
 
 def sampler(dist: Distribution, rng: random.Random) -> Callable[[], float]:
-    """A zero-argument function drawing from ``dist`` with ``rng``."""
+    """A zero-argument function drawing from ``dist`` with ``rng``.
+
+    Exponential and uniform draws are written out on ``random()``, as ``Random.expovariate`` and ``Random.uniform``
+    compute them (the same numbers, one call less a draw; and ``random()`` is the one method whose sequence Python
+    promises to keep across versions).
+    """
     match dist:
         case Fixed(value=value):
             return lambda: value
         case Exponential(mean=mean):
             rate = 1.0 / mean
-            expovariate = rng.expovariate
-            return lambda: expovariate(rate)
+            draw, log = rng.random, math.log
+            return lambda: -log(1.0 - draw()) / rate
         case Uniform(low=low, high=high):
-            uniform = rng.uniform
-            return lambda: uniform(low, high)
+            draw = rng.random
+            return lambda: low + (high - low) * draw()
         case LogNormal(mean=mean, sd=sd):
             sigma2 = math.log(1 + (sd / mean) ** 2)
             mu = math.log(mean) - sigma2 / 2

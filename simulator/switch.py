@@ -105,7 +105,8 @@ class Switch:
         trace = self.trace
         if trace is not None:
             trace(Arrived(t=t, call=call.id, to=arrival.dialled, caller=arrival.caller))
-        planned = self.plans.plan(t, call)
+        # ``Plans.plan``'s cache looked up here first: most calls take a plan decided before.
+        planned = self.plans.cache.get((arrival.dialled, arrival.caller is None, arrival.digits)) or self.plans.plan(t, call)
         if planned.rejected:
             self.kpis.rejected(t)
         if trace is not None:
@@ -115,10 +116,12 @@ class Switch:
             return
         # The patience timer takes its place in the calendar's order now, but is put on it only if it can matter:
         # not when the call will be answered before it for sure.
-        seq = self.calendar.reserve()
+        calendar = self.calendar
+        calendar.seq += 1  # ``Calendar.reserve``, inlined
+        seq = calendar.seq
         self.run(t, call, planned.plan)
         if call.sure == math.inf:
-            self.calendar.at_reserved(call.deadline, seq, self._patience_out, call)
+            calendar.at_reserved(call.deadline, seq, self._patience_out, call)
 
     def run(self, t: float, call: Call, node: Node | None) -> None:
         """Carry out one plan node for ``call``."""

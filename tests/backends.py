@@ -23,8 +23,8 @@ import itertools
 import os
 import sqlite3
 import weakref
-from collections.abc import Callable
-from contextlib import closing
+from collections.abc import Callable, Iterator
+from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -84,10 +84,12 @@ class Redirect:
         self.databases: dict[str, str] = {}
         """Absolute path → database name."""
         self._names = (f"callroute_t{os.getpid()}_{n}" for n in itertools.count(1))
+        self.paused = False
+        """While set, paths stay SQLite files (``sqlite_files``: tests that move a store between the two kinds)."""
 
     def __call__(self, location: Any) -> Any:
         store = self.original(location)
-        if not isinstance(store, Path):
+        if not isinstance(store, Path) or self.paused:
             return store
         key = os.path.abspath(store)
         name = self.databases.get(key)
@@ -153,6 +155,20 @@ def uninstall() -> None:
         _redirect = None
 
 
+@contextmanager
+def sqlite_files() -> Iterator[None]:
+    """Paths are SQLite files inside this block on either backend (the PostgreSQL tests of ``callroute migrate``, which
+    copy between an SQLite file and a database)."""
+    if _redirect is None:
+        yield
+        return
+    _redirect.paused = True
+    try:
+        yield
+    finally:
+        _redirect.paused = False
+
+
 def redirect() -> Redirect | None:
     """The redirect in force (the PostgreSQL backend), else ``None``."""
     return _redirect
@@ -166,6 +182,34 @@ def copy_store(source: Path, target: Path) -> None:
         return
     with closing(sqlite3.connect(source)) as src, closing(sqlite3.connect(target)) as dst:
         src.backup(dst)
+
+
+def stored_event_count(location: Path | str) -> int:
+    """How many events the store at ``location`` holds, read with SQL as a test reads the file (on the PostgreSQL backend,
+    from its ``callroute_events`` table)."""
+    store = wiring.resolve_store(location)
+    if isinstance(store, PostgresStore):
+        import psycopg
+
+        with psycopg.connect(**store.conninfo()) as db:
+            row = db.execute("SELECT count(*) FROM callroute_events").fetchone()
+        return int(row[0]) if row else 0
+    with closing(sqlite3.connect(store)) as db:  # type: ignore[arg-type]
+        return int(db.execute("SELECT count(*) FROM stored_events").fetchone()[0])
+
+
+def stored_events(location: Path | str) -> list[tuple[str, int, str, bytes]]:
+    """Every stored event as (originator id hex, version, topic, state bytes), in the order stored, read with SQL (on the
+    PostgreSQL backend from ``callroute_events``)."""
+    store = wiring.resolve_store(location)
+    if isinstance(store, PostgresStore):
+        import psycopg
+
+        with psycopg.connect(**store.conninfo()) as db:
+            rows = db.execute("SELECT originator_id, originator_version, topic, state FROM callroute_events ORDER BY notification_id")
+            return [(originator.hex, version, topic, bytes(state)) for originator, version, topic, state in rows]
+    with closing(sqlite3.connect(store)) as db:  # type: ignore[arg-type]
+        return list(db.execute("SELECT originator_id, originator_version, topic, state FROM stored_events ORDER BY rowid"))
 
 
 sqlite_only = pytest.mark.sqlite_only

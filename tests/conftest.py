@@ -106,3 +106,10 @@ def _drop_test_databases() -> Iterator[None]:
     before, pools = set(redirect.databases), backends.pools()
     yield
     redirect.drop(set(redirect.databases) - before, keep=pools)
+
+
+@pytest.fixture
+def sqlite_files() -> Iterator[None]:
+    """SQLite paths stay SQLite files for this test, on either backend (``tests/backends.sqlite_files``)."""
+    with backends.sqlite_files():
+        yield

@@ -140,4 +140,9 @@ def demo(ctx: click.Context, demo_db: str | None) -> None:
     root = ctx.find_root()
     given = root.get_parameter_source("db") is click.core.ParameterSource.COMMANDLINE
     root_db = root.params.get("db") if given else None
+    from core.wiring import PostgresStore, is_postgres_url
+
+    if is_postgres_url(demo_db or root_db):
+        raise Failure(f"--db {PostgresStore(demo_db or root_db)}: the demo builds an SQLite file, made afresh on every run; give "
+                      "it a file path (then copy it to PostgreSQL with callroute migrate FILE URL)")
     run_demo(Path(demo_db or root_db or "callroute-demo.sqlite"))

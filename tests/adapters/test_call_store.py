@@ -6,12 +6,15 @@ import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 import trio
 
 from adapters.call_sink import StoringSink
 from adapters.call_store import CallStore
 from core.calls.attribution import Attribution, Directory
 from core.calls.events import CallEnded, CallEvent, CallStarted, EndpointStateChanged, LegRinging
+
+pytestmark = pytest.mark.sqlite_only  # call events are kept in SQLite stores only; see tests/backends.py
 
 T0 = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 

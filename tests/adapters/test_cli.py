@@ -13,6 +13,7 @@ import pytest
 
 
 from tests.adapters.clirun import invoke
+from tests.backends import stored_event_count
 from core.aggregates.identifiers import tenant_id
 
 DATA = Path(__file__).resolve().parents[2] / "adapters" / "data"
@@ -45,8 +46,7 @@ ADD_2001 = {"command": "add_user", "tenant": "acme", "extension": "2001", "name"
 
 
 def stored_rows(db: Path) -> int:
-    with sqlite3.connect(db) as conn:
-        return conn.execute("SELECT count(*) FROM stored_events").fetchone()[0]
+    return stored_event_count(db)  # the file's stored_events, or on the PostgreSQL backend its database's (tests/backends.py)
 
 
 def test_apply_toml_file_stores_the_seed_tenant(tmp_path: Path) -> None:
@@ -179,6 +179,7 @@ def test_audit_verify_passes_on_an_intact_store(tmp_path: Path) -> None:
     assert f"nordic-dental: intact, {SEED_EVENTS} events" in out
 
 
+@pytest.mark.sqlite_only  # edits the SQLite file's rows (tests/backends.py)
 def test_audit_verify_names_the_first_edited_row(tmp_path: Path) -> None:
     db = tmp_path / "c.sqlite"
     apply_seed(db)
@@ -192,6 +193,7 @@ def test_audit_verify_names_the_first_edited_row(tmp_path: Path) -> None:
     assert "BROKEN at event version 12: altered" in out
 
 
+@pytest.mark.sqlite_only  # deletes a row of the SQLite file (tests/backends.py)
 def test_audit_verify_names_a_deleted_row(tmp_path: Path) -> None:
     db = tmp_path / "c.sqlite"
     apply_seed(db)
@@ -203,6 +205,7 @@ def test_audit_verify_names_a_deleted_row(tmp_path: Path) -> None:
     assert "BROKEN at event version 4: missing" in out
 
 
+@pytest.mark.sqlite_only  # deletes a row of the SQLite file (tests/backends.py)
 def test_audit_verify_with_expected_head_catches_truncation(tmp_path: Path) -> None:
     db = tmp_path / "c.sqlite"
     apply_seed(db)
@@ -289,6 +292,7 @@ def test_a_malformed_pbx_directory_file_is_reported_with_its_field(tmp_path: Pat
     assert "$.sip_pbx.x.internal_numbers[0]" in result.stderr
 
 
+@pytest.mark.sqlite_only  # deletes a row of the SQLite file (tests/backends.py)
 def test_audit_verify_finds_a_tenant_whose_first_event_was_deleted(tmp_path: Path) -> None:
     db = tmp_path / "c.sqlite"
     apply_seed(db)
@@ -316,6 +320,7 @@ def test_operator_and_partner_flags_apply_to_a_file_that_names_its_actor(tmp_pat
     assert invoke([*base, "--partner", "phoneline-plus", "apply", str(file)]).exit_code == 0
 
 
+@pytest.mark.sqlite_only  # edits the SQLite file, read by a child process (tests/backends.py)
 def test_a_corrupted_stored_event_gives_one_clear_line(tmp_path: Path) -> None:
     db = tmp_path / "c.sqlite"
     apply_seed(db)
@@ -329,6 +334,7 @@ def test_a_corrupted_stored_event_gives_one_clear_line(tmp_path: Path) -> None:
     assert "Traceback" not in proc.stderr
 
 
+@pytest.mark.sqlite_only  # checks that the SQLite file is made (tests/backends.py)
 @pytest.mark.parametrize("kind", [str, Path], ids=["str", "Path"])
 def test_build_app_takes_a_str_or_a_path(tmp_path: Path, kind: type) -> None:
     from adapters.bootstrap import build_app

@@ -525,6 +525,7 @@ def test_verify_reports_both_chains_intact(shared_db: Path) -> None:
     assert out.startswith(f"{T}: intact, 8 events, head ")
 
 
+@pytest.mark.sqlite_only  # reads or edits the SQLite file's rows; see tests/backends.py
 def test_verify_reports_an_edited_provisioning_row(db: Path) -> None:
     with sqlite3.connect(db) as conn:
         key = provisioning_id(T).hex

@@ -39,6 +39,8 @@ from tests.adapters.clirun import invoke
 from tests.adapters.loopback import LoopbackServer
 from tests.adapters.test_cli import ADMIN, DATA
 
+pytestmark = pytest.mark.sqlite_only  # call events are kept in SQLite stores only; see tests/backends.py
+
 TENANT = "nordic-dental"
 CONFIRMED_AT = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 DAY = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)

@@ -22,6 +22,8 @@ from core.aggregates.identifiers import tenant_id
 from tests.adapters.clirun import invoke
 from tests.adapters.test_cli import ADMIN, DATA, SEED_EVENTS
 
+pytestmark = pytest.mark.sqlite_only  # damages, truncates and edits the SQLite file itself; see tests/backends.py
+
 T = "nordic-dental"
 COMMANDS = {
     "audit verify": ["audit", "verify", "--tenant", T],

@@ -131,6 +131,7 @@ def test_json_and_csv_together_are_refused(tmp_path: Path) -> None:
     assert "--json and --csv cannot be used together" in result.stderr
 
 
+@pytest.mark.sqlite_only  # the store is opened in a child process; see tests/backends.py
 def test_a_query_imports_neither_the_simulator_nor_trio_nor_matplotlib(tmp_path: Path) -> None:
     db = tmp_path / "c.sqlite"
     apply_seed(db)

@@ -12,6 +12,7 @@ from pathlib import Path
 from tests.adapters.clirun import invoke
 from tests.adapters.test_cli import ADMIN, DATA
 from tests.adapters.test_cli_admin import T, members, ok, refused
+from tests.backends import copy_store
 
 MALMO = "nordic-dental-malmo"
 
@@ -165,13 +166,10 @@ GRANT_ADMIN = f'[[commands]]\ncommand = "grant_permission"\ntenant = "{GLOBEX}"\
 
 
 def copy_of(db: Path, name: str) -> Path:
-    import sqlite3
-    from contextlib import closing
 
     (db.parent / name).mkdir()
     copy = db.parent / name / "c.sqlite"
-    with closing(sqlite3.connect(db)) as source, closing(sqlite3.connect(copy)) as target:
-        source.backup(target)
+    copy_store(db, copy)  # SQLite's backup, or a database copy on the PostgreSQL backend
     return copy
 
 

@@ -296,6 +296,7 @@ def test_a_tenant_read_from_a_store_is_simulated_for_an_actor_who_may_read_it(tm
     assert "PASS call 3 is answered by 2002" in out
 
 
+@pytest.mark.sqlite_only  # tells a store by its file existing; see tests/backends.py
 def test_a_tenant_read_from_a_store_is_refused_to_others_the_same_whether_it_exists_or_not(tmp_path: Path) -> None:
     eve = "eve@elsewhere.example"
     refusal = ("callroute: error: {path}: tenant.store.tenant: no tenant '{slug}' that 'eve@elsewhere.example' may read "

@@ -60,12 +60,14 @@ def open_app(db: Path):  # noqa: ANN201 - the application, on the test clock
 # -- the store head --------------------------------------------------------------------------------------------------
 
 
+@pytest.mark.sqlite_only  # reads or edits the SQLite file's rows; see tests/backends.py
 def test_verify_prints_one_store_head_after_every_event(db: Path) -> None:
     head, events = store_head(db)
     assert (head, events) == store_head(db)
     assert events == events_in(db)
 
 
+@pytest.mark.sqlite_only  # reads or edits the SQLite file's rows; see tests/backends.py
 def test_the_store_head_is_the_running_hash_over_every_event_in_the_order_stored(db: Path) -> None:
     with closing(sqlite3.connect(db)) as conn:
         rows = conn.execute("SELECT originator_id, originator_version, state FROM stored_events ORDER BY rowid").fetchall()
@@ -97,6 +99,7 @@ def test_a_kept_head_of_an_untouched_store_passes_even_with_no_later_events(db: 
                                    "removed or changed"
 
 
+@pytest.mark.sqlite_only  # reads or edits the SQLite file's rows; see tests/backends.py
 def test_a_kept_head_catches_a_whole_tenant_deleted(db: Path) -> None:
     head, events = store_head(db)
     with sqlite3.connect(db) as conn:
@@ -108,6 +111,7 @@ def test_a_kept_head_catches_a_whole_tenant_deleted(db: Path) -> None:
     assert "BROKEN" not in out  # every chain that is left is intact: only the kept head shows it
 
 
+@pytest.mark.sqlite_only  # reads or edits the SQLite file's rows; see tests/backends.py
 def test_a_kept_head_catches_the_last_event_of_a_tenant_deleted(db: Path) -> None:
     head, _ = store_head(db)
     with sqlite3.connect(db) as conn:
@@ -178,6 +182,7 @@ def test_a_tenants_chain_head_is_accepted_as_the_earlier_form_and_a_store_head_i
     assert "is none of the tenant heads of these 37 events" in out
 
 
+@pytest.mark.sqlite_only  # reads or edits the SQLite file's rows; see tests/backends.py
 def test_a_kept_tenant_head_catches_the_tenants_last_event_deleted(db: Path) -> None:
     head = tenant_head(db)
     with sqlite3.connect(db) as conn:
@@ -225,6 +230,7 @@ def test_an_auditor_or_admin_of_the_tenant_may_verify_it(db: Path, permission: s
     assert code == 3
 
 
+@pytest.mark.sqlite_only  # reads or edits the SQLite file's rows; see tests/backends.py
 def test_the_admin_of_a_tenant_whose_chain_is_broken_still_gets_the_report(db: Path) -> None:
     with sqlite3.connect(db) as conn:
         conn.execute("DELETE FROM stored_events WHERE originator_id = ? AND originator_version = 20", (tenant_id(T).hex,))
@@ -262,6 +268,7 @@ def test_verify_compares_the_projection_rows_with_the_events(db: Path) -> None:
     assert f"projection: {T}'s rows agree with the events (37 change records" in out
 
 
+@pytest.mark.sqlite_only  # reads or edits the SQLite file's rows; see tests/backends.py
 def test_an_edited_change_record_is_named_with_what_its_event_says(db: Path) -> None:
     caught_up(db)
     with sqlite3.connect(db) as conn:
@@ -278,6 +285,7 @@ def test_an_edited_change_record_is_named_with_what_its_event_says(db: Path) -> 
     assert "BROKEN" not in out
 
 
+@pytest.mark.sqlite_only  # reads or edits the SQLite file's rows; see tests/backends.py
 def test_a_row_no_event_implies_and_a_missing_row_are_each_named(db: Path) -> None:
     caught_up(db)
     with sqlite3.connect(db) as conn:
@@ -307,6 +315,7 @@ def test_rows_of_a_projection_that_has_not_caught_up_are_fine(db: Path) -> None:
     assert "projection: the rows of 2 tenants agree" in out
 
 
+@pytest.mark.sqlite_only  # reads or edits the SQLite file's rows; see tests/backends.py
 def test_the_projection_is_not_compared_with_broken_events(db: Path) -> None:
     caught_up(db)
     with sqlite3.connect(db) as conn:
@@ -349,6 +358,7 @@ def test_verify_of_another_programs_sqlite_file_exits_non_zero(tmp_path: Path) -
     assert "holds no callroute events" in err
 
 
+@pytest.mark.sqlite_only  # reads or edits the SQLite file's rows; see tests/backends.py
 def test_verify_of_a_store_without_events_is_not_intact(db: Path) -> None:
     with sqlite3.connect(db) as conn:
         conn.execute("DELETE FROM stored_events")
@@ -372,6 +382,7 @@ def damaged(db: Path, how: str) -> Path:
     return db
 
 
+@pytest.mark.sqlite_only  # reads or edits the SQLite file's rows; see tests/backends.py
 @pytest.mark.parametrize("how", ["truncated", "random bytes over the middle"])
 def test_a_damaged_sqlite_file_is_one_line_naming_it_exit_1(db: Path, how: str) -> None:
     damaged(db, how)
@@ -383,6 +394,7 @@ def test_a_damaged_sqlite_file_is_one_line_naming_it_exit_1(db: Path, how: str) 
         assert len(err.strip().splitlines()) == 1
 
 
+@pytest.mark.sqlite_only  # reads or edits the SQLite file's rows; see tests/backends.py
 @pytest.mark.parametrize("how", ["intact", "truncated", "not SQLite"])
 def test_verify_never_opens_the_store_file_but_through_sqlite(db: Path, how: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """Closing any descriptor of an SQLite file drops the locks this process's SQLite connections hold on it (POSIX

@@ -11,8 +11,6 @@ from __future__ import annotations
 import json
 import re
 import shlex
-import sqlite3
-from contextlib import closing
 from pathlib import Path
 
 import click
@@ -24,6 +22,7 @@ from core.clock import SteppingClock
 from tests.adapters.clirun import NOW, invoke
 from tests.adapters.test_cli import ADMIN, SEED_EVENTS, run, stored_rows, write_json
 from tests.adapters.test_cli_help import COMMANDS
+from tests.backends import copy_store
 
 T = "nordic-dental"
 ROOT = Path(__file__).resolve().parents[2]
@@ -68,6 +67,7 @@ def test_demo_refuses_to_replace_a_file_that_is_not_a_store_and_leaves_it_as_it_
     assert keep.read_text() == "my notes\n"
 
 
+@pytest.mark.sqlite_only  # the demo recreates its SQLite file; see tests/backends.py
 def test_demo_refuses_to_replace_a_store_with_other_tenants(tmp_path: Path) -> None:
     db = tmp_path / "mine.sqlite"
     assert run(db, "tenant", "create", "--tenant", "acme", "--name", "Acme", "--time-zone", "Europe/London")[0] == 0
@@ -77,6 +77,7 @@ def test_demo_refuses_to_replace_a_store_with_other_tenants(tmp_path: Path) -> N
     assert stored_rows(db) == 1
 
 
+@pytest.mark.sqlite_only  # the demo recreates its SQLite file; see tests/backends.py
 def test_demo_recreates_a_store_an_earlier_demo_made(tmp_path: Path) -> None:
     db = tmp_path / "callroute-demo.sqlite"
     assert invoke(["demo", "--db", str(db)]).exit_code == 0
@@ -382,8 +383,7 @@ def test_a_sip_member_can_be_added_with_the_demos_export_line(demo_store: tuple[
                                                                monkeypatch: pytest.MonkeyPatch) -> None:
     db, printed = demo_store
     copy = tmp_path / "copy.sqlite"
-    with closing(sqlite3.connect(db)) as source, closing(sqlite3.connect(copy)) as target:
-        source.backup(target)
+    copy_store(db, copy)  # SQLite's backup, or a database copy on the PostgreSQL backend
     line = next(line.strip() for line in printed.splitlines() if line.strip().startswith("export "))
     for name, value in (part.split("=", 1) for part in shlex.split(line)[1:]):
         monkeypatch.setenv(name, str(copy) if name == "CALLROUTE_DB" else value)
@@ -467,8 +467,7 @@ def test_help_shows_examples_for_values_that_click_would_wrap() -> None:
 def test_every_example_in_the_help_runs_as_shown(demo_store: tuple[Path, str], tmp_path: Path, example: str) -> None:
     db, _ = demo_store
     copy = tmp_path / "copy.sqlite"
-    with closing(sqlite3.connect(db)) as source, closing(sqlite3.connect(copy)) as target:
-        source.backup(target)
+    copy_store(db, copy)  # SQLite's backup, or a database copy on the PostgreSQL backend
     directory = ROOT / "adapters" / "data" / "pbx_directory.toml"
     result = invoke(["--db", str(copy), "--actor", ADMIN, "--pbx-directory", str(directory), *shlex.split(example)[1:]])
     assert result.exit_code == 0, f"{example}\n{result.output}"

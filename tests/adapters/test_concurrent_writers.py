@@ -23,6 +23,8 @@ from typing import Any
 
 import pytest
 
+pytestmark = pytest.mark.sqlite_only  # writers in child processes, SQLite's write lock; see tests/backends.py
+
 ROOT = Path(__file__).resolve().parents[2]
 WORKERS = 4
 COMMANDS = 75

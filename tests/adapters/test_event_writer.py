@@ -15,6 +15,8 @@ from core.aggregates.context import Actor
 from core.clock import SteppingClock
 from tests.adapters.clirun import NOW
 
+pytestmark = pytest.mark.sqlite_only  # the lean SQLite writer; see tests/backends.py
+
 ADMIN = Actor(principal="admin@acme")
 
 

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import sqlite3
-from contextlib import closing
 from datetime import timedelta
 from pathlib import Path
 
@@ -14,6 +12,7 @@ from adapters.http import Limits
 from core.clock import SteppingClock
 from tests.adapters.http_server import ADMIN, SLUG, client, prepare, running
 from tests.adapters.clirun import NOW
+from tests.backends import stored_event_count
 
 TENANT = f"/v1/tenants/{SLUG}"
 DIVERT = {"command": "set_divert", "tenant": SLUG, "extension": "2002", "condition": "no_answer", "ring_seconds": 20,
@@ -26,8 +25,7 @@ def store(db: Path) -> Path:
 
 
 def stored_events(db: Path) -> int:
-    with closing(sqlite3.connect(db)) as connection:
-        return connection.execute("SELECT count(*) FROM stored_events").fetchone()[0]
+    return stored_event_count(db)  # the file's, or on the PostgreSQL backend its database's (tests/backends.py)
 
 
 async def test_health_and_the_openapi_document_name_every_endpoint(store: Path) -> None:
@@ -220,6 +218,7 @@ async def test_a_request_past_its_time_limit_is_503(store: Path) -> None:
     assert slow.status_code == 503 and slow.json()["error"]["rule"] == "timeout"
 
 
+@pytest.mark.sqlite_only  # edits the SQLite file's rows; see tests/backends.py
 async def test_a_store_that_is_not_what_was_written_is_500_pointing_at_verify(store: Path) -> None:
     from tests.tampering import middle_deletion
 

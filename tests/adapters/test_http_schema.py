@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 from adapters.http import Limits, create_app
 from adapters.http.server import serve
 from tests.adapters.http_server import LATER, SLUG, bearer, prepare
+from tests.backends import copy_store
 
 schemathesis = pytest.importorskip("schemathesis")
 
@@ -62,12 +63,9 @@ class ThreadServer:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory, seeded_store: Path) -> Iterator[ThreadServer]:
-    import sqlite3
-    from contextlib import closing
 
     db = tmp_path_factory.mktemp("schema") / "c.sqlite"
-    with closing(sqlite3.connect(seeded_store)) as source, closing(sqlite3.connect(db)) as target:
-        source.backup(target)  # the write-ahead log included
+    copy_store(seeded_store, db)  # SQLite's backup, or a database copy on the PostgreSQL backend
     prepare(db)
     running = ThreadServer(db)
     yield running

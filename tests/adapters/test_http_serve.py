@@ -16,6 +16,7 @@ import pytest
 from tests.adapters.http_server import SLUG, bearer, prepare
 
 
+@pytest.mark.sqlite_only  # the store is opened in a child process; see tests/backends.py
 @pytest.mark.slow
 def test_callroute_serve_answers_on_its_port_and_stops_on_sigterm(db: Path) -> None:
     prepare(db)

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-import sqlite3
-from contextlib import closing
 from pathlib import Path
 
 from core.aggregates.tokens import token_hash
 from tests.adapters.clirun import invoke
 from tests.adapters.http_server import ADMIN, SLUG, running
+from tests.backends import stored_events
 
 TENANT = f"/v1/tenants/{SLUG}"
 
@@ -27,8 +26,7 @@ async def test_a_created_token_is_taken_until_it_is_revoked(db: Path) -> None:
     secret = out.strip()
     assert secret.startswith("crt_") and "\n" not in secret
     token_id = secret.split("_")[1]
-    with closing(sqlite3.connect(db)) as connection:  # only the hash is stored, never the token
-        states = b"".join(row[0] for row in connection.execute("SELECT state FROM stored_events"))
+    states = b"".join(state for *_, state in stored_events(db))  # only the hash is stored, never the token (either backend)
     assert secret.encode() not in states and token_hash(secret).encode() in states
     async with running(db) as url, httpx.AsyncClient(base_url=url, headers={"Authorization": f"Bearer {secret}"}) as http:
         before = await http.get(TENANT)

@@ -8,6 +8,7 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import httpx
+import pytest
 from nacl.signing import SigningKey
 
 from adapters.call_store import CallStore
@@ -34,6 +35,7 @@ def sources() -> dict[str, WebhookSource]:
     return {"twilio": WebhookSource(key=TWILIO_TOKEN), "telnyx": WebhookSource(key=public)}
 
 
+@pytest.mark.sqlite_only  # call events are kept in SQLite stores only; see tests/backends.py
 async def test_a_signed_twilio_callback_is_stored_and_a_bad_signature_is_401(db: Path) -> None:
     prepare(db)
     body = urlencode({"CallSid": "CA1", "CallStatus": "ringing", "From": "+441234567890", "To": RECEPTION,
@@ -57,6 +59,7 @@ async def test_a_signed_twilio_callback_is_stored_and_a_bad_signature_is_401(db:
     assert unknown.status_code == 404
 
 
+@pytest.mark.sqlite_only  # call events are kept in SQLite stores only; see tests/backends.py
 async def test_a_signed_telnyx_webhook_is_stored_and_an_altered_one_is_401(db: Path) -> None:
     prepare(db)
     body = json.dumps({"data": {"event_type": "call.initiated", "occurred_at": LATER.isoformat(), "payload": {
@@ -75,6 +78,7 @@ async def test_a_signed_telnyx_webhook_is_stored_and_an_altered_one_is_401(db: P
     assert stored_calls(db) == 1
 
 
+@pytest.mark.sqlite_only  # call events are kept in SQLite stores only; see tests/backends.py
 async def test_a_signed_body_that_is_not_the_providers_format_is_422(db: Path) -> None:
     prepare(db)
     body = b'{"hello": "world"}'

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import re
-import sqlite3
 import subprocess
 import sys
 import threading
@@ -26,6 +25,7 @@ from adapters.inputs import DEFAULT_MAX_INPUT_BYTES, MAX_DEPTH, InputError, deco
 from core import commands as c
 from tests.adapters.clirun import invoke
 from tests.adapters.test_cli import ADMIN, DATA, stored_rows
+from tests.backends import stored_events
 
 ROOT = Path(__file__).resolve().parents[2]
 CREATE = '{"command": "create_tenant", "tenant": "acme", "name": "Acme", "time_zone": "Europe/London"}'
@@ -313,8 +313,7 @@ RENAME = '[[commands]]\ncommand = "rename_tenant"\ntenant = "nordic-dental"\nnam
 
 
 def _actors(db: Path) -> list[tuple[str, str | None]]:
-    with sqlite3.connect(db) as conn:
-        states = [row[0] for row in conn.execute("SELECT state FROM stored_events ORDER BY rowid")]
+    states = [state for *_, state in stored_events(db)]  # on the PostgreSQL backend, its database's (tests/backends.py)
     decoded = [msgspec.json.decode(state) for state in states]
     return [(event["actor"], event.get("partner")) for event in decoded if "actor" in event]
 

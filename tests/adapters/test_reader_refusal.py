@@ -38,6 +38,8 @@ from core.clock import SteppingClock
 from tests.adapters.clirun import invoke
 from tests.tampering import ADMIN, CONFIRMED, DELETED, EDITED, EVENTS, FORGER, KINDS, SLUG, SNAPSHOT_AT, SWAPPED, build_store, copy_store
 
+pytestmark = pytest.mark.sqlite_only  # tampers with the SQLite file's rows (tests/tampering.py); see tests/backends.py
+
 LATER = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 """When the readers read: after every change of the store (the last ones are of 23 November)."""
 EARLY = "2026-11-20T12:00:00+00:00"

@@ -34,6 +34,8 @@ from tests.tampering import (
     copy_store,
 )
 
+pytestmark = pytest.mark.sqlite_only  # tampers with the SQLite file's rows (tests/tampering.py); see tests/backends.py
+
 OPERATOR = "ops@platform.example"
 HEAD = re.compile(r"^(store|tenant) head ([0-9a-f]{64}) after ([\d,]+) events?$", re.MULTILINE)
 

@@ -21,6 +21,8 @@ from core.calls.events import CallEvent
 from tests.adapters.test_cli_calls import ANN, TENANT, at, call, run, store
 from tests.adapters.test_cli_verify import OPERATOR, STORE_HEAD
 
+pytestmark = pytest.mark.sqlite_only  # call events are kept in SQLite stores only; tampers with their rows; see tests/backends.py
+
 OTHER = "acme-other"
 """A second tenant's call events, stored directly (``CallStore.append``): its name need not be a tenant of the store."""
 CALLS_HEAD = re.compile(r"^(store|tenant) calls head ([0-9a-f]{64}) after ([\d,]+) call events?$", re.MULTILINE)

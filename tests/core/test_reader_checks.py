@@ -37,6 +37,8 @@ from core.routing import compile_table
 from core.service import CallrouteApp
 from core.wiring import store_env
 
+pytestmark = pytest.mark.sqlite_only  # edits, deletes and swaps rows of the SQLite file; see tests/backends.py
+
 T = "acme"
 ADMIN = Actor(principal="admin@acme")
 START = datetime(2026, 11, 16, 8, 0, tzinfo=UTC)

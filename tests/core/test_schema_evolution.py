@@ -30,6 +30,8 @@ from core.projections.routing import RoutingProjection
 from core.service import CallrouteApp
 from core.wiring import wire
 
+pytestmark = pytest.mark.sqlite_only  # writes an old-format event with SQL into the SQLite file; see tests/backends.py
+
 T = "acme"
 ADMIN = Actor("admin@acme")
 START = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)

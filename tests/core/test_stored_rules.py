@@ -47,6 +47,8 @@ from core.projections.reader import EventReader
 from core.service import CallrouteApp, CommandRejected
 from tests.adapters.clirun import invoke
 
+pytestmark = pytest.mark.sqlite_only  # writes events with SQL into the SQLite file; see tests/backends.py
+
 SLUG = "old-rules"
 ADMIN = "admin@old-rules.example"
 ACTOR = Actor(principal=ADMIN)

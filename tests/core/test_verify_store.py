@@ -79,6 +79,7 @@ def test_the_store_head_moves_with_any_record(app: CallrouteApp) -> None:
     assert verify_store(app).store_head != before
 
 
+@pytest.mark.sqlite_only  # reads or edits the SQLite file's rows; see tests/backends.py
 def test_the_store_head_is_the_running_hash_of_every_event_in_notification_order(stored: tuple[CallrouteApp, Path]) -> None:
     app, path = stored
     head = GENESIS
@@ -90,6 +91,7 @@ def test_the_store_head_is_the_running_hash_of_every_event_in_notification_order
     assert (report.store_head, report.events) == (head, len(rows(path)))
 
 
+@pytest.mark.sqlite_only  # reads or edits the SQLite file's rows; see tests/backends.py
 def test_the_tenant_head_covers_its_own_records_in_the_same_order_only(stored: tuple[CallrouteApp, Path]) -> None:
     app, path = stored
     mine = {tenant_id("acme").hex, provisioning_id("acme").hex}
@@ -113,6 +115,7 @@ def test_a_kept_head_is_found_after_its_event_with_what_came_since(stored: tuple
     assert report.kept.later == (("beta", 4, 5, 2),)
 
 
+@pytest.mark.sqlite_only  # reads or edits the SQLite file's rows; see tests/backends.py
 def test_a_kept_head_is_not_found_once_an_event_before_it_is_gone(stored: tuple[CallrouteApp, Path]) -> None:
     app, path = stored
     kept = verify_store(app).store_head
@@ -123,6 +126,7 @@ def test_a_kept_head_is_not_found_once_an_event_before_it_is_gone(stored: tuple[
     assert report.kept is not None and not report.kept.found
 
 
+@pytest.mark.sqlite_only  # reads or edits the SQLite file's rows; see tests/backends.py
 def test_a_rewritten_last_event_moves_every_later_head(stored: tuple[CallrouteApp, Path]) -> None:
     app, path = stored
     kept = verify_store(app).store_head
@@ -148,6 +152,7 @@ def test_heads_in_their_earlier_forms_are_accepted_and_named(stored: tuple[Callr
     assert not verify_store(app, "acme", expect_head=beta.head).kept.found  # type: ignore[union-attr]
 
 
+@pytest.mark.sqlite_only  # reads or edits the SQLite file's rows; see tests/backends.py
 def test_the_walk_reads_only_each_events_recorded_hash(stored: tuple[CallrouteApp, Path]) -> None:
     app, path = stored
     before = walk_heads(app.recorder, app.mapper)

@@ -20,7 +20,7 @@ from core.wiring import PostgresStore
 from tests.adapters.clirun import invoke
 from tests.core.conftest import FakeHasher
 
-pytestmark = pytest.mark.postgres
+pytestmark = [pytest.mark.postgres, pytest.mark.usefixtures("sqlite_files")]  # SQLite files stay files on either backend
 
 ADMIN = Actor(principal="admin@acme")
 START = datetime(2026, 11, 16, 8, 0, tzinfo=UTC)

@@ -4,6 +4,8 @@ it may take; it is taken on its own only when it may, and the result says which 
 from __future__ import annotations
 
 import io
+import json
+from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -88,7 +90,7 @@ def eligible_scenarios(draw: st.DrawFn) -> Scenario:
     agents = sum(g["count"] for g in groups)
     rate = 3600 * busy * agents / 150
     arrivals = [{"kind": "poisson", "to": NUMBER, "rate_per_hour": rate * draw(st.sampled_from([0.5, 1.0])),
-                 "anonymous_share": draw(st.sampled_from([0, 0.3]))}]
+                 "anonymous_share": draw(st.sampled_from([0, 0.3])), "digits": draw(st.sampled_from([{}, {"1": 0.6}]))}]
     if draw(st.booleans()):
         hourly = draw(st.lists(st.sampled_from([0.0, 0.5, 1.0, 2.0]), min_size=24, max_size=24))
         arrivals.append({"kind": "poisson", "to": OTHER, "rate_per_hour": rate / 2, "hourly_profile": hourly})
@@ -156,3 +158,25 @@ def test_what_the_fast_path_cannot_model_runs_on_the_general_engine() -> None:
 def test_asking_for_the_fast_path_where_it_cannot_run_says_why() -> None:
     with pytest.raises(ScenarioError, match="fast path cannot run this scenario: a trace is written"):
         run_scenario(mmc(), trace=io.BytesIO(), engine="fast")
+
+
+def test_the_command_line_says_which_engine_ran_and_can_be_told_which(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from adapters.cli import cli
+
+    example = Path(__file__).resolve().parents[2] / "examples" / "mmc.toml"
+
+    def simulate(*args: str) -> tuple[int, str, str]:
+        result = CliRunner().invoke(cli, ["--log-level", "error", "simulate", str(example), *args], catch_exceptions=False)
+        return result.exit_code, result.stdout, result.stderr
+
+    code, auto, _ = simulate("--json")
+    assert code == 0 and json.loads(auto)["engine"] == "fast"
+    code, general, _ = simulate("--json", "--engine", "general")
+    assert code == 0 and json.loads(general)["engine"] == "general"
+    assert json.loads(general)["kpis"] == json.loads(auto)["kpis"]
+    code, text, _ = simulate("--engine", "general")
+    assert "  engine: general (the event calendar)" in text.splitlines()
+    code, _, err = simulate("--engine", "fast", "--trace", str(tmp_path / "t.jsonl"))
+    assert code == 2 and "the fast path cannot run this scenario: a trace is written" in err

@@ -174,6 +174,7 @@ def test_replications_on_a_loopback_dask_cluster_give_the_same_bytes(tmp_path: P
     assert on_cluster[1] == simulate(str(path), "--replications", "4", "--json")[1]
 
 
+@pytest.mark.sqlite_only  # copies the SQLite file for the workers; see tests/backends.py
 def test_replications_of_a_tenant_read_from_a_store_take_a_copy_of_the_store(tmp_path: Path) -> None:
     from tests.adapters.test_cli_simulate import ANNA, from_store
 

@@ -22,7 +22,7 @@ from typing import Any
 import msgspec
 
 from core.aggregates.provisioning import Confirmation
-from core.codec import decode_stored
+from core.lenient import decode_stored
 from core.errors import StoreIntegrityError
 from core.projections import ChangeRecord, LoadedProjection, PolicyRecord, ProjectionBatch
 

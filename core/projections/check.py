@@ -16,7 +16,7 @@ from typing import Any
 
 import msgspec
 
-from core.codec import decode_stored
+from core.lenient import decode_stored
 from core.projections.routing import RoutingProjection
 from core.projections.store import LoadedProjection, MemoryProjectionStore
 from core.routing import RoutingTable

@@ -49,7 +49,7 @@ from core.aggregates.provisioning import (
     provisioning_id,
 )
 from core.aggregates.tenant import Tenant, TenantCreated, TenantEvent
-from core.codec import decode_stored
+from core.lenient import decode_stored
 from core.errors import StoreIntegrityError, UnknownTenantError
 from core.integrity import altered, checked_events, checked_raw, gap, named, unlinked
 from core.projections.backlog import Backlog, Unread

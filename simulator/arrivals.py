@@ -106,6 +106,7 @@ class PoissonProcess:
 
 
 WEEK = timedelta(weeks=1)
+_log = math.log
 
 
 def shift_weeks(spec: ReplayArrivals, start: datetime, zone: object) -> int:
@@ -223,14 +224,19 @@ class Arrivals:
             self.on_closed()
 
     def _poisson(self, t: float, process: PoissonProcess) -> None:
-        if not (self._within_duration(t) and self._more()):
+        # ``_within_duration`` and ``_more`` written out: this runs once a call.
+        duration, limit = self.scenario.duration_seconds, self.scenario.max_calls
+        if (duration is not None and t >= duration) or (limit is not None and self.arrived >= limit):
             self._close_one()
             return
         caller, digits = process.caller()
         self.arrived += 1
         self.arrive(t, Arrival(self.arrived, process.spec.to, caller, digits))
-        following = process.next_after(t)
-        if self._more() and following != math.inf and self._within_duration(following):
+        if process.flat and process.peak > 0:  # ``next_after`` of a flat process: ``Random.expovariate`` written out
+            following = t + -_log(1.0 - process.rng.random()) / process.peak
+        else:
+            following = process.next_after(t)
+        if (limit is None or self.arrived < limit) and following != math.inf and (duration is None or following < duration):
             self.calendar.at(following, self._poisson, process)
         else:
             self._close_one()

@@ -21,7 +21,8 @@ class Calendar:
     """Pending events in (virtual time, sequence) order, run in batches.
 
     Events due at the instant being run (zero delays: an answer at once, a wrap-up of 0 s) wait in a FIFO beside
-    the heap rather than in it; the two are merged by (time, sequence), so the order is exactly the heap's.
+    the heap rather than in it; the two are merged by (time, sequence), so the order is exactly the heap's. One that an
+    event schedules as its last step and that would run right after it runs at once (``then``).
     A timer that may not matter can reserve its sequence number when it would be scheduled (``reserve``) and be
     put on the calendar later (``at_reserved``), or never: if it is, it runs exactly where it would have.
     """
@@ -48,6 +49,20 @@ class Calendar:
             self.soon.append((self.seq, action, arg))
         else:
             heappush(self.heap, (t, self.seq, action, arg))
+
+    def then(self, t: float, action: Callable[[float, T], None], arg: T) -> None:
+        """``at``, for the last thing the event being run does: an event due now that would run next runs at once.
+
+        It runs next when nothing else is due at this instant (nothing waits beside the heap, the heap's first event is
+        later) and the run is not over: then running it here, after everything its event did, is the same run, with its
+        sequence number taken and the event counted (the budget of the batch aside: that changes no figure). Only an
+        event's action may call it, and only as its last step."""
+        if t == self.now and not self.soon and not self.over and (not self.heap or self.heap[0][0] > t):
+            self.seq += 1
+            self.events += 1
+            action(t, arg)
+        else:
+            self.at(t, action, arg)
 
     def reserve(self) -> int:
         """The sequence number a timer scheduled now would get; ``at_reserved`` puts it on the calendar later."""

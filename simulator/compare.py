@@ -4,7 +4,8 @@ Replication ``i`` of both runs with the same seed. Every random draw comes from 
 (``arrivals:0``, ``callers:0``, ``patience``, ``talk_time:2001`` …; ``simulator.streams``), so the two runs get the
 same calls at the same instants from the same callers with the same patience, as long as their arrivals are the
 same: what differs is what the configuration does with them. Each figure's difference B - A is taken within each
-replication, and its mean gets a paired Student t 95 % confidence interval: much narrower than the two runs' own
+replication (in the replications where both have it: a queue's ASA needs a call answered there), and its mean gets a
+paired Student t 95 % confidence interval: much narrower than the two runs' own
 intervals, since the calls' own randomness cancels out. An interval that leaves out 0 says the change makes that
 figure differ, and by how much.
 """
@@ -24,6 +25,7 @@ from simulator.replications import (
     execute,
     figure_table,
     make_tasks,
+    missing_value,
     preflight,
     replication_seeds,
     summarise,
@@ -81,12 +83,15 @@ def paired(base_seed: int, seeds: list[int], a_runs: list[RunResult], b_runs: li
     """Each figure of both, and its difference replication by replication."""
     a_table, b_table = figure_table(a_runs), figure_table(b_runs)
     names = dict.fromkeys([*a_table, *b_table])
-    zeros = [0.0] * len(a_runs)
     figures: dict[str, Difference] = {}
     for name in names:
-        a_values, b_values = a_table.get(name, zeros), b_table.get(name, zeros)
-        difference = summarise([y - x for x, y in zip(a_values, b_values, strict=True)])
-        if difference.low is None:
+        missing = [missing_value(name)] * len(a_runs)
+        a_values, b_values = a_table.get(name, missing), b_table.get(name, missing)
+        # A figure one side has nothing to average for in a replication (``None``) has no difference there.
+        difference = summarise([None if x is None or y is None else y - x for x, y in zip(a_values, b_values, strict=True)])
+        if difference.mean is None:
+            differs = False
+        elif difference.low is None:
             differs = difference.mean != 0
         else:
             differs = difference.low > 0 or difference.high is not None and difference.high < 0

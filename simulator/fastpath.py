@@ -60,7 +60,7 @@ class _Line:
     """One queue on the fast path: its agents, who is free since when, and what its strategy remembers."""
 
     __slots__ = ("id", "state", "agents", "extensions", "ring", "wrap", "strategy", "busy", "free", "answered", "last", "draw",
-                 "delays", "talks", "ready", "readies")
+                 "delays", "talks", "ready", "readies", "constant_delays", "talk_parts")
 
     def __init__(self, state: QueueState) -> None:
         spec = state.spec
@@ -89,6 +89,11 @@ class _Line:
         self.draw = state.draw
         self.delays = [agent.answer_delay for agent in self.agents]
         self.talks = [agent.talk_time for agent in self.agents]
+        # The loop writes out the commonest draws (``streams.sampler``'s parts): fixed answer delays, exponential talk.
+        constants = [getattr(delay, "constant", None) for delay in self.delays]
+        self.constant_delays: list[float] | None = constants if None not in constants else None  # type: ignore[assignment]
+        parts = [getattr(talk, "parts", None) for talk in self.talks]
+        self.talk_parts: list[tuple[Any, float]] | None = parts if None not in parts else None  # type: ignore[assignment]
         self.ready = [False] * count
         """Whether an agent not free becomes free by an event of its own (the end of a wrap-up), which the calendar
         counts, or by the caller's leaving (no event of its own)."""
@@ -333,6 +338,7 @@ class FastPath:
         max_calls = self.max_calls if self.max_calls is not None else math.inf
         duration = self.duration if self.duration is not None else math.inf
         inf, log = math.inf, math.log
+        patience_draw, patience_rate = getattr(patience, "parts", (None, 1.0))
         single = len(pending) == 1 and len(numbers) == 1
         maybe = self.maybe
         ran, end, arrived = self.ran, self.end, self.arrived
@@ -360,7 +366,7 @@ class FastPath:
                     self._count(t)
                     ran = self.ran
                 # ``Switch.arrive``: the caller's patience, the figures, the plan; then ``Queues.enqueue``.
-                waits = patience()
+                waits = -log(1.0 - patience_draw()) / patience_rate if patience_draw is not None else patience()
                 deadline = t + waits if waits != inf else inf
                 if records:
                     call: Any = Call(arrived, number.dialled, caller, digits, t, waits)
@@ -387,16 +393,22 @@ class FastPath:
                 if free:
                     queued(t, line.id, True, True)
                     position = free.popleft() if line.strategy == "longest_idle" else line.pick()
-                    answer = t + line.delays[position]()
+                    constants = line.constant_delays
+                    answer = t + (constants[position] if constants is not None else line.delays[position]())
                     if plain and answer < deadline and answer <= give_up:
                         # ``_serve``'s answer at once, written out: the run of nine calls in ten of a call centre.
                         line.last = position
                         agent = line.agents[position]
                         ran += 2  # the answer and the hang-up
                         line.answered[position] += 1
-                        talk = line.talks[position]()
+                        talk_parts = line.talk_parts
+                        if talk_parts is not None:
+                            talk_draw, talk_rate = talk_parts[position]
+                            talk = -log(1.0 - talk_draw()) / talk_rate
+                        else:
+                            talk = line.talks[position]()
                         if answer <= t and (not effects or effects[0][0] > answer):
-                            answered(answer, t, dialled, line.id, None)
+                            answered(answer, t, dialled, line.id, None, "agent", t)
                         else:
                             self._effect(answer, _ANSWER, call, number, line, agent)
                         hang_up = answer + talk
@@ -460,7 +472,8 @@ class FastPath:
             if kind == _ANSWER:  # (call, number, line, agent)
                 if self.ordered:
                     d.answered += 1
-                kpis.answered(t, a.arrived if records else a[1], b.dialled, c.id, None)
+                arrived = a.arrived if records else a[1]
+                kpis.answered(t, arrived, b.dialled, c.id, None, "agent", arrived)  # joined the queue on arrival
             elif kind == _HANG_UP:  # (call, agent, busy seconds, -)
                 b.busy_seconds += c
                 if records:
@@ -469,10 +482,10 @@ class FastPath:
                 arrived = a.arrived if records else a[1]
                 outcome, endpoint = d
                 if outcome == "abandoned_queue":
-                    kpis.abandoned(t, arrived, b.dialled, "queue", c.id, None)
+                    kpis.abandoned(t, arrived, b.dialled, "queue", c.id, None, arrived)
                 else:
                     kpis.overflowed(t, arrived)
-                    kpis.ended(t, arrived, outcome, b.dialled, c.id, None)
+                    kpis.ended(t, arrived, outcome, b.dialled, c.id, None, arrived)
                 if records:
                     self.finish(t, a, outcome, endpoint)
             elif kind == _OFFER:
@@ -504,7 +517,7 @@ class FastPath:
             if answer <= t and (not effects or effects[0][0] > answer):  # answered at once, and nothing else is due first
                 if self.ordered:
                     agent.answered += 1
-                self.kpis.answered(answer, t, number.dialled, line.id, None)
+                self.kpis.answered(answer, t, number.dialled, line.id, None, "agent", t)
             else:
                 self._effect(answer, _ANSWER, call, number, line, agent)
             hang_up = answer + talk

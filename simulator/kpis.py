@@ -37,6 +37,59 @@ class Breakdown(msgspec.Struct):
     passed_on: int = 0
 
 
+ANSWERED_BY: dict[str, str] = {
+    "agent": "agents here (extensions the scenario gives an agent spec)",
+    "user": "users here without an agent spec",
+    "other_pbx": "members on other PBXs",
+    "external": "outside numbers",
+    "sip": "SIP addresses",
+    "voicemail": "voicemail",
+}
+"""Who took a call (``Kpis.answered_by``'s keys, always all of them, in this order) and how the output names them."""
+
+ENDPOINT_BY: dict[str, str] = {"user": "user", "remote": "other_pbx", "external": "external", "external_sip": "sip"}
+"""``answered_by``'s key for an answering leg's endpoint kind (``core.routing.plan.EndpointKind``) when it is no agent."""
+
+
+def answered_by_key(kind: str, agent: bool) -> str:
+    """``answered_by``'s key for an endpoint of ``kind`` that answered: an agent here, or by its kind."""
+    return "agent" if agent else ENDPOINT_BY[kind]
+
+
+class QueueFigures(msgspec.Struct, frozen=True):
+    """One queue's waits, over the calls offered to it, each measured from when it joined the queue.
+
+    A call's wait in a queue runs from joining it until an agent of the queue answers, the caller hangs up there, or
+    the call leaves it unanswered (the maximum wait, the queue emptying), whichever comes first. A call offered to the
+    queue twice (a loop) counts twice. ``None``: nothing to average (no call answered there, no wait ended there).
+    """
+
+    waited: int
+    """Calls that found no free agent of the queue when they joined it."""
+    asa_seconds: float | None
+    """ASA (answered calls): mean wait of the calls an agent of the queue answered."""
+    mean_wait_seconds: float | None
+    """Mean wait, all calls: abandoned and sent-on calls included."""
+    wait_max: float
+    probability_of_waiting: float
+    """``waited`` / offered."""
+    abandon_rate: float
+    """Abandoned in the queue / offered."""
+    service_level: dict[str, float]
+    """``"20s"`` → calls answered within 20 s of joining the queue / offered."""
+
+
+class _QueueWaits(msgspec.Struct, gc=False):
+    """What the collector keeps of one queue's waits."""
+
+    within: list[int]
+    waited: int = 0
+    waits: int = 0
+    wait_sum: float = 0.0
+    answer_wait_sum: float = 0.0
+    max_wait: float = 0.0
+
+
 class AgentFigures(msgspec.Struct, frozen=True):
     """One agent's figures."""
 
@@ -87,15 +140,23 @@ class Kpis(msgspec.Struct, frozen=True):
     """Abandoned / offered."""
     service_level: dict[str, float]
     """``"20s"`` → calls answered within 20 s of arrival / offered."""
+    answered_by: dict[str, int]
+    """Who took the offered calls, each ``ANSWERED_BY`` key: ``agent`` (an extension here with an agent spec),
+    ``user`` (an extension here without one), ``other_pbx`` (a member on another PBX), ``external`` (an outside number),
+    ``sip`` (a SIP address), ``voicemail`` (a voicemail box). The answered ones add up to ``answered``; ``voicemail``
+    is ``voicemail``."""
     agents: dict[str, AgentFigures]
     numbers: dict[str, Breakdown]
     queues: dict[str, Breakdown]
+    queue_figures: dict[str, QueueFigures]
+    """Each queue's waits (the keys of ``queues``), measured from when a call joined it."""
     groups: dict[str, Breakdown]
     hourly_arrivals: list[int]
     hourly_answered: list[int]
     hourly_abandoned: list[int]
-    hourly_mean_wait: list[float]
-    """Mean wait of the calls that arrived in each hour (0.0 for an hour without calls)."""
+    hourly_mean_wait: list[float | None]
+    """Mean wait of the calls that arrived in each hour; ``None`` (``null`` in JSON) for an hour in which no call's
+    wait was measured: none arrived (or all arrived in the warm-up), or all were still under way when the run ended."""
     wait_histogram: list[tuple[float, int]]
     """Non-empty buckets: (start of bucket in seconds, calls). A call's wait runs from its arrival until it is
     answered, abandons, or ends without a person (voicemail, busy tone, message, unavailable, missed), whichever comes
@@ -169,6 +230,8 @@ class Collector:
         self.numbers: dict[str, Breakdown] = {}
         self.queues: dict[str, Breakdown] = {}
         self.groups: dict[str, Breakdown] = {}
+        self.answered_by = dict.fromkeys(ANSWERED_BY, 0)
+        self.queue_waits: dict[str, _QueueWaits] = {}
         self.hourly_arrivals: list[int] = []
         self.hourly_answered: list[int] = []
         self.hourly_abandoned: list[int] = []
@@ -206,35 +269,74 @@ class Collector:
         self.hourly_wait[hour] += wait
         self.hourly_waited[hour] += 1
 
+    def _queue(self, queue: str) -> _QueueWaits:
+        waits = self.queue_waits.get(queue)
+        if waits is None:
+            waits = self.queue_waits[queue] = _QueueWaits([0] * len(self.service_levels))
+        return waits
+
+    def _left_queue(self, queue: str, wait: float) -> _QueueWaits:
+        """A call stopped waiting in ``queue`` after ``wait`` seconds there (answered, abandoned, or sent on)."""
+        waits = self.queue_waits.get(queue) or self._queue(queue)
+        waits.waits += 1
+        waits.wait_sum += wait
+        if wait > waits.max_wait:
+            waits.max_wait = wait
+        return waits
+
     def queued(self, arrived: float, queue: str, first: bool, free_agent: bool) -> None:
-        """A call joined ``queue``; ``first``: its first queue, where ``free_agent`` says whether an agent was free."""
+        """A call joined ``queue``; ``free_agent`` says whether an agent of it was free; ``first``: its first queue (where
+        ``Kpis.waited`` is decided)."""
         if arrived < self.warm_up:
             return
         (self.queues.get(queue) or _breakdown(self.queues, queue)).offered += 1
-        if first and not free_agent:
-            self.counts["waited"] += 1
+        if not free_agent:
+            (self.queue_waits.get(queue) or self._queue(queue)).waited += 1
+            if first:
+                self.counts["waited"] += 1
 
-    def answered(self, t: float, arrived: float, number: str, queue: str | None, group: str | None) -> None:
+    def answered(self, t: float, arrived: float, number: str, queue: str | None, group: str | None, by: str,
+                 joined: float) -> None:
+        """Endpoint ``by`` (an ``answered_by`` key) answered at ``t``; ``joined``: when the call joined ``queue``, if it is
+        a queue call."""
         if arrived < self.warm_up:
             return
         self.counts["answered"] += 1
+        self.answered_by[by] += 1
         wait = t - arrived
         self.answer_wait_sum += wait
         self._wait(arrived, wait)
-        for index, threshold in enumerate(self.service_levels):
-            if wait <= threshold:
-                self.within[index] += 1
         hour = int(arrived // 3600)
         if hour >= len(self.hourly_answered):
             self._hour(self.hourly_answered, hour, 0)
         self.hourly_answered[hour] += 1
         self.numbers[number].answered += 1
-        if queue is not None:
+        within = self.within
+        if queue is None:
+            for index, threshold in enumerate(self.service_levels):
+                if wait <= threshold:
+                    within[index] += 1
+        else:
             (self.queues.get(queue) or _breakdown(self.queues, queue)).answered += 1
+            in_queue = t - joined  # ``_left_queue``, written out: one loop over the thresholds for both
+            waits = self.queue_waits.get(queue) or self._queue(queue)
+            waits.waits += 1
+            waits.wait_sum += in_queue
+            if in_queue > waits.max_wait:
+                waits.max_wait = in_queue
+            waits.answer_wait_sum += in_queue
+            queue_within = waits.within
+            for index, threshold in enumerate(self.service_levels):
+                if wait <= threshold:
+                    within[index] += 1
+                if in_queue <= threshold:
+                    queue_within[index] += 1
         if group is not None:
             self.groups.setdefault(group, Breakdown()).answered += 1
 
-    def abandoned(self, t: float, arrived: float, number: str, where: str, queue: str | None, group: str | None) -> None:
+    def abandoned(self, t: float, arrived: float, number: str, where: str, queue: str | None, group: str | None,
+                  joined: float) -> None:
+        """The caller hung up at ``t`` (``where``: ringing, ivr, queue); ``joined``: when the call joined ``queue``."""
         if arrived < self.warm_up:
             return
         self.counts[f"abandoned_{where}"] += 1
@@ -245,6 +347,7 @@ class Collector:
         self.numbers[number].abandoned += 1
         if queue is not None:
             self.queues.setdefault(queue, Breakdown()).abandoned += 1
+            self._left_queue(queue, t - joined)
         if group is not None:
             self.groups.setdefault(group, Breakdown()).abandoned += 1
 
@@ -253,13 +356,16 @@ class Collector:
         if arrived >= self.warm_up:
             self.counts["rejected"] += 1
 
-    def ended(self, t: float, arrived: float, outcome: str, number: str, queue: str | None = None, group: str | None = None) -> None:
+    def ended(self, t: float, arrived: float, outcome: str, number: str, queue: str | None, group: str | None,
+              joined: float) -> None:
         """A call that ended without an agent (voicemail, busy, message, unavailable, missed), at the queue or group it
-        was at, if any (the group's fallback, the queue's destination)."""
+        was at, if any (the group's fallback, the queue's destination); ``joined``: when it joined ``queue``."""
         if arrived < self.warm_up:
             return
         self.counts[outcome] += 1
         self._wait(arrived, t - arrived)
+        if queue is not None:
+            self._left_queue(queue, t - joined)
         for breakdown in (self.numbers[number], self.queues.get(queue) if queue is not None else None,
                           self.groups.get(group) if group is not None else None):
             if breakdown is None:
@@ -269,12 +375,14 @@ class Collector:
             else:
                 breakdown.other += 1
 
-    def passed_on(self, arrived: float, queue: str | None, group: str | None) -> None:
-        """A call left its queue or group unanswered for something that rings, queues or plays a menu."""
+    def passed_on(self, t: float, arrived: float, queue: str | None, group: str | None, joined: float) -> None:
+        """A call left its queue or group unanswered at ``t`` for something that rings, queues or plays a menu;
+        ``joined``: when it joined ``queue``."""
         if arrived < self.warm_up:
             return
         if queue is not None:
             self.queues[queue].passed_on += 1
+            self._left_queue(queue, t - joined)
         if group is not None:
             self.groups[group].passed_on += 1
 
@@ -312,6 +420,17 @@ class Collector:
                                           occupancy=busy / logged if logged else 0.0)
         return out
 
+    def _queue_figures(self, queue: str, breakdown: Breakdown) -> QueueFigures:
+        w = self.queue_waits.get(queue) or _QueueWaits([0] * len(self.service_levels))
+        offered = breakdown.offered
+        return QueueFigures(
+            waited=w.waited, asa_seconds=w.answer_wait_sum / breakdown.answered if breakdown.answered else None,
+            mean_wait_seconds=w.wait_sum / w.waits if w.waits else None, wait_max=w.max_wait,
+            probability_of_waiting=w.waited / offered if offered else 0.0,
+            abandon_rate=breakdown.abandoned / offered if offered else 0.0,
+            service_level={service_level_key(t): (n / offered if offered else 0.0)
+                           for t, n in zip(self.service_levels, w.within, strict=True)})
+
     def percentile(self, share: float, total: int) -> float:
         if total == 0:
             return 0.0
@@ -345,9 +464,12 @@ class Collector:
             abandon_rate=abandoned / offered if offered else 0.0,
             service_level={service_level_key(t): (w / offered if offered else 0.0)
                            for t, w in zip(self.service_levels, self.within, strict=True)},
-            agents=self._after_warm_up(agents), numbers=self.numbers, queues=self.queues, groups=self.groups,
+            answered_by={**self.answered_by, "voicemail": c["voicemail"]},
+            agents=self._after_warm_up(agents), numbers=self.numbers, queues=self.queues,
+            queue_figures={queue: self._queue_figures(queue, breakdown) for queue, breakdown in self.queues.items()},
+            groups=self.groups,
             hourly_arrivals=self.hourly_arrivals, hourly_answered=self.hourly_answered, hourly_abandoned=self.hourly_abandoned,
-            hourly_mean_wait=[w / n if n else 0.0 for w, n in zip(self.hourly_wait, self.hourly_waited, strict=True)],
+            hourly_mean_wait=[w / n if n else None for w, n in zip(self.hourly_wait, self.hourly_waited, strict=True)],
             wait_histogram=[(i * BUCKET, n) for i, n in enumerate(self.histogram) if n],
             simulated_seconds=simulated, events=events,
         )

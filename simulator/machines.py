@@ -71,7 +71,7 @@ class Call:
 
     __slots__ = ("id", "label", "dialled", "caller", "digits", "arrived", "deadline", "state", "token", "where",
                  "queue", "outcome", "endpoint", "answered_at", "held", "agent", "group", "ring_states", "refused", "queue_node",
-                 "retry_at", "talk", "sure")
+                 "retry_at", "talk", "sure", "joined")
 
     def __init__(self, call_id: int, dialled: str, caller: str | None, digits: str | None, arrived: float,
                  patience: float) -> None:
@@ -100,6 +100,8 @@ class Call:
         """Endpoint states at arrival, kept only when finished calls are recorded."""
         self.refused: set[str] | None = None
         """Agents who let this queue call ring out: offered to others first."""
+        self.joined = 0.0
+        """When the call joined the queue it is at (``queue``): its wait there runs from then."""
         self.queue_node: QueueNode | None = None
         """The queue plan node the call is waiting by: its join and leave rules, pause, and where it goes when the queue empties."""
         self.retry_at = 0.0

@@ -226,7 +226,8 @@ class Presence:
         """``agent``'s call ended after ``talked`` seconds: wrap-up, then ready (or logged out, if they left meanwhile)."""
         self.set_state(agent, "hang_up", t)
         agent.busy_seconds += talked + wrap_up
-        self.calendar.at(t + wrap_up, self._ready, agent)
+        # The last step of the hang-up's event (``Ringing._hang_up``): a wrap-up of 0 s is over at once.
+        self.calendar.then(t + wrap_up, self._ready, agent)
 
     def _ready(self, t: float, agent: Agent) -> None:
         if agent.leaving:

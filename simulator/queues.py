@@ -150,6 +150,7 @@ class Queues:
         call.state = state
         call.token += 1
         call.queue = node.queue
+        call.joined = t
         call.queue_node = node
         if self.trace is not None:
             self.trace(Queued(t=t, call=call.id, queue=node.queue))
@@ -282,7 +283,7 @@ class Queues:
             return
         answered = offer.queue.answered
         answered[winner.extension] = answered.get(winner.extension, 0) + 1
-        self.ringing.answer(t, call, winner.extension, winner)
+        self.ringing.answer(t, call, winner.extension, winner, "agent")
         if len(offer.agents) > 1:
             others = [agent for agent in offer.agents if agent is not winner and agent.state == "ringing" and agent.call is call]
             for agent in others:

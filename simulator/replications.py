@@ -7,7 +7,11 @@ called (this process, a worker process, a Dask worker) and returns the ``RunResu
 gives the same bytes anywhere, so the summary does not depend on how many workers ran it, nor where.
 
 Confidence intervals are Student t intervals of the mean over the replications (each replication is one
-independent observation of each figure): ``mean ± t(0.975, n - 1) · s / √n``. The t quantile is computed here (the
+independent observation of each figure): ``mean ± t(0.975, n - 1) · s / √n``. A figure a replication has nothing to
+average for (a queue's ASA when nobody answered there, a queue's rates when no call was offered to it: ``None``) is
+left out of that figure's mean and interval, which are then over the ``n`` replications that have it (conditional on
+it being defined; ``null`` when none has it, no interval with fewer than two); its ``values`` keep one entry per
+replication, ``null`` where it had none. The t quantile is computed here (the
 regularised incomplete beta function, to double precision), so no statistics package is needed and the numbers are
 the same on every machine; a test checks it against textbook values and against scipy where scipy is installed.
 """
@@ -25,7 +29,7 @@ import msgspec
 
 from adapters.inputs import read_input
 from core.aggregates.context import Actor
-from simulator.kpis import ALIASES, Breakdown, Kpis
+from simulator.kpis import ALIASES, ANSWERED_BY, Breakdown, Kpis, QueueFigures
 from simulator.run import RunResult, run_scenario
 from simulator.scenario import FIGURE_ASSERTION, Scenario, StoreRef
 
@@ -112,22 +116,27 @@ def student_t_quantile(p: float, df: float) -> float:
 class Summary(msgspec.Struct, frozen=True):
     """One figure over the replications: mean, the ends of its 95 % confidence interval, standard deviation, values.
 
-    With one replication there is no interval (``low``, ``high`` and ``sd`` are null)."""
+    ``values`` has one entry per replication, ``None`` where that replication had nothing to average (a queue's ASA
+    when nobody answered there); the rest are over the other values. With fewer than two of those there is no interval
+    (``low``, ``high`` and ``sd`` are null), with none no mean either."""
 
-    mean: float
+    mean: float | None
     low: float | None
     high: float | None
     sd: float | None
-    values: list[float]
+    values: list[float | None]
 
 
-def summarise(values: Sequence[float]) -> Summary:
-    """The mean of ``values`` and its Student t 95 % confidence interval."""
-    n = len(values)
-    mean = math.fsum(values) / n
+def summarise(values: Sequence[float | None]) -> Summary:
+    """The mean of ``values`` and its Student t 95 % confidence interval, over the values that are not ``None``."""
+    present = [v for v in values if v is not None]
+    n = len(present)
+    if n == 0:
+        return Summary(None, None, None, None, list(values))
+    mean = math.fsum(present) / n
     if n < 2:
         return Summary(mean, None, None, None, list(values))
-    sd = math.sqrt(math.fsum((v - mean) ** 2 for v in values) / (n - 1))
+    sd = math.sqrt(math.fsum((v - mean) ** 2 for v in present) / (n - 1))
     half = student_t_quantile(1 - (1 - CONFIDENCE) / 2, n - 1) * sd / math.sqrt(n)
     return Summary(mean, mean - half, mean + half, sd, list(values))
 
@@ -135,26 +144,52 @@ def summarise(values: Sequence[float]) -> Summary:
 # -- figures of a run -----------------------------------------------------------------------------------------------
 
 BREAKDOWN_FIELDS = tuple(f.name for f in msgspec.structs.fields(Breakdown))
+QUEUE_WAIT_FIGURES = ("asa_seconds", "mean_wait_seconds", "probability_of_waiting", "abandon_rate", "wait_max")
+"""A queue's wait figures (``QueueFigures``) by name, before its service levels (``service_level_20s`` …)."""
+_COUNTS = frozenset((*BREAKDOWN_FIELDS, "waited"))
 
 
-def figures(k: Kpis) -> dict[str, float]:
-    """Every scalar figure of a run by name (``Kpis.flat`` without its aliases), then each number's, queue's and group's
-    counts as ``queue.support.answered``."""
-    out = {name: value for name, value in k.flat().items() if name not in ALIASES}
+def queue_wait_figures(q: QueueFigures) -> dict[str, float | None]:
+    """One queue's wait figures by name: ``QUEUE_WAIT_FIGURES``, then ``service_level_20s`` …, then ``waited``."""
+    out: dict[str, float | None] = {name: getattr(q, name) for name in QUEUE_WAIT_FIGURES}
+    out.update({f"service_level_{key}": value for key, value in q.service_level.items()})
+    out["waited"] = float(q.waited)
+    return out
+
+
+def figures(k: Kpis) -> dict[str, float | None]:
+    """Every scalar figure of a run by name (``Kpis.flat`` without its aliases); who answered as
+    ``answered_by.other_pbx``; each number's, queue's and group's counts as ``queue.support.answered``, and each
+    queue's wait figures as ``queue.support.asa_seconds`` (``None`` where the queue had nothing to average)."""
+    out: dict[str, float | None] = {name: value for name, value in k.flat().items() if name not in ALIASES}
+    for key in ANSWERED_BY:
+        out[f"answered_by.{key}"] = float(k.answered_by.get(key, 0))
     for kind, table in (("number", k.numbers), ("queue", k.queues), ("group", k.groups)):
         for key in sorted(table):
             for name in BREAKDOWN_FIELDS:
                 out[f"{kind}.{key}.{name}"] = float(getattr(table[key], name))
+            if kind == "queue" and key in k.queue_figures:
+                for name, value in queue_wait_figures(k.queue_figures[key]).items():
+                    out[f"queue.{key}.{name}"] = value
     return out
 
 
-def figure_table(results: Iterable[RunResult]) -> dict[str, list[float]]:
-    """Each figure's values, one per run in order; a breakdown a run does not have counts 0 there."""
+def missing_value(name: str) -> float | None:
+    """A figure's value in a run that does not have it: 0 for a count (no call), ``None`` for a queue's wait figure
+    (no call was offered to the queue: nothing to average)."""
+    if name.startswith("queue.") and name.rsplit(".", 1)[1] not in _COUNTS:
+        return None
+    return 0.0
+
+
+def figure_table(results: Iterable[RunResult]) -> dict[str, list[float | None]]:
+    """Each figure's values, one per run in order; a breakdown a run does not have counts 0 there, and a queue's wait
+    figures are ``None`` there."""
     runs = [figures(r.kpis) for r in results]
     names: dict[str, None] = {}
     for run in runs:
         names.update(dict.fromkeys(run))
-    return {name: [run.get(name, 0.0) for run in runs] for name in names}
+    return {name: [run.get(name, missing_value(name)) for run in runs] for name in names}
 
 
 # -- tasks ----------------------------------------------------------------------------------------------------------
@@ -321,10 +356,11 @@ def _check_over(assertion: str, summaries: dict[str, Summary], results: list[Run
     if m and ALIASES.get(m.group(1), m.group(1)) in summaries:
         summary = summaries[ALIASES.get(m.group(1), m.group(1))]
         value, op = float(m.group(3)), m.group(2)
-        ok = {">=": summary.mean >= value, "<=": summary.mean <= value, "==": summary.mean == value,
-              "!=": summary.mean != value, ">": summary.mean > value, "<": summary.mean < value}[op]
+        mean = math.nan if summary.mean is None else summary.mean  # the figures assertions name are never ``None``
+        ok = {">=": mean >= value, "<=": mean <= value, "==": mean == value,
+              "!=": mean != value, ">": mean > value, "<": mean < value}[op]
         interval = f", 95 % CI {summary.low:g} to {summary.high:g}" if summary.low is not None else ""
-        return ReplicatedAssertion(assertion, ok, f"mean {m.group(1)} = {summary.mean:g}{interval}; held in "
+        return ReplicatedAssertion(assertion, ok, f"mean {m.group(1)} = {mean:g}{interval}; held in "
                                                   f"{sum(held)} of {len(held)} replications", sum(held))
     return ReplicatedAssertion(assertion, all(held), f"held in {sum(held)} of {len(held)} replications", sum(held))
 

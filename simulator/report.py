@@ -25,7 +25,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from simulator.kpis import BUCKET, Breakdown, Kpis
+from simulator.kpis import ANSWERED_BY, BUCKET, Breakdown, Kpis
 from simulator.plots import (
     png,
 )
@@ -108,6 +108,7 @@ def render_report(result: RunResult, scenario: Scenario, *, base: Path | None = 
         _assertion_section(result),
         _breakdown_section("Numbers", "Number", k.numbers),
         _breakdown_section("Queues", "Queue", k.queues),
+        _queue_wait_section(k),
         _breakdown_section("Answer groups", "Group", k.groups),
         _agent_section(k),
         _plot_section(result, scenario, base, bands),
@@ -257,6 +258,8 @@ def _kpi_section(k: Kpis) -> str:
     counts: list[tuple[str, int, bool]] = [
         ("Offered", k.offered, False),
         ("Answered", k.answered, False),
+        *((f"by {ANSWERED_BY[key].split(' (')[0]}", k.answered_by.get(key, 0), True) for key in ANSWERED_BY
+          if key != "voicemail" and (key in ("agent", "other_pbx") or k.answered_by.get(key, 0))),
         ("Abandoned", k.abandoned, False),
         ("in a queue", k.abandoned_queue, True),
         ("while ringing", k.abandoned_ringing, True),
@@ -321,6 +324,26 @@ def _breakdown_section(title: str, label: str, breakdowns: dict[str, Breakdown])
     return f"<h2>{_e(title)}</h2>\n" + _table(head, rows)
 
 
+def _queue_wait_section(k: Kpis) -> str:
+    """Each queue's waits, measured from when a call joined it (the key figures measure from arrival)."""
+    if not k.queue_figures:
+        return ""
+    levels = list(next(iter(k.queue_figures.values())).service_level)
+    rows = []
+    for queue, q in k.queue_figures.items():
+        rows.append((queue, "–" if q.asa_seconds is None else _seconds(q.asa_seconds),
+                     "–" if q.mean_wait_seconds is None else _seconds(q.mean_wait_seconds), _seconds(q.wait_max),
+                     _share(q.probability_of_waiting), _share(q.abandon_rate),
+                     *(_share(q.service_level[level]) for level in levels)))
+    head = (("Queue", False), ("ASA, answered calls", True), ("Mean wait, all calls", True), ("Wait, longest", True),
+            ("Probability of waiting", True), ("Abandon rate", True), *((f"Service level ({level})", True) for level in levels))
+    note = ('<p class="note">A call\'s wait in a queue runs from joining it until an agent of the queue answers, the '
+            "caller hangs up, or the call leaves the queue unanswered. The probability of waiting (no free agent of the "
+            "queue when the call joined it), the abandon rate and the service levels (answered within the threshold of "
+            "joining) are shares of the calls offered to the queue. –: no call to average.</p>")
+    return "<h2>Queue waits</h2>\n" + _table(head, rows) + "\n" + note
+
+
 def _agent_section(k: Kpis) -> str:
     if not k.agents:
         return '<h2>Agents</h2>\n<p class="note">No agents.</p>'
@@ -351,11 +374,15 @@ def _plot_section(result: RunResult, scenario: Scenario, base: Path | None, band
 _SHARES = frozenset(("probability_of_waiting", "abandon_rate", "occupancy"))
 
 
-def _figure_value(name: str, value: float) -> str:
-    """A figure's value as the single-run table shows it: shares in %, seconds in s, counts with one decimal."""
-    if name in _SHARES or name.startswith("service_level_"):
+def _figure_value(name: str, value: float | None) -> str:
+    """A figure's value as the single-run table shows it: shares in %, seconds in s, counts with one decimal (a queue's
+    figures, ``queue.support.abandon_rate``, alike); ``None`` (nothing to average) as –."""
+    if value is None:
+        return "–"
+    last = name.rsplit(".", 1)[-1]
+    if last in _SHARES or last.startswith("service_level_"):
         return _share(value)
-    if name.endswith("_seconds") or name.startswith("wait_"):
+    if last.endswith("_seconds") or last.startswith("wait_"):
         return _seconds(value)
     return f"{value:,.1f}"
 
@@ -401,7 +428,10 @@ def render_replications_report(replications: Replications, results: Sequence[Run
         _scenario_section(results[0], scenario, seed_text=f"{replications.seed} (replications' seeds derived from it)",
                           trace=False),
         f"<h2>Figures over {n:,} replications</h2>", _table(head, rows(scalar)),
-        *((f"<h2>Numbers, queues and groups over {n:,} replications</h2>", _table(head, rows(broken_down))) if broken_down else ()),
+        *((f"<h2>Who answered; numbers, queues and groups over {n:,} replications</h2>", _table(head, rows(broken_down)),
+           '<p class="note">A queue\'s waits run from joining it; a queue\'s figure with nothing to average in a '
+           "replication (its ASA when nobody answered there) is left out of that figure's mean and interval.</p>")
+          if broken_down else ()),
         "<h2>Assertions</h2>",
         _table((("Result", False), ("Assertion", False), ("Over the replications", False)), assertion_rows, raw=True)
         if assertion_rows else '<p class="note">The scenario states no assertions.</p>',

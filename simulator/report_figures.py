@@ -108,9 +108,13 @@ class Bands:
 
 HOURLY = ("arrivals", "answered", "abandoned", "mean_wait")
 """The per-hour series of the plots, by the hour the calls arrived in."""
-OUTCOMES = ("agents", "others", "voicemail", "abandoned", "other_endings", "in_progress")
-"""The bars of the outcome plot: answered by an agent, answered by another endpoint, voicemail, abandoned, another
-ending (busy tone, message, unavailable, missed), still under way when the run ended."""
+OUTCOMES = ("agents", "users", "other_pbxs", "outside", "voicemail", "abandoned", "other_endings", "in_progress")
+"""The bars of the outcome plot, from ``Kpis.answered_by``: answered by an agent here, by a user here without an agent
+spec, by a member on another PBX, at an outside number or SIP address; voicemail, abandoned, another ending (busy tone,
+message, unavailable, missed), still under way when the run ended."""
+_SOMETIMES = frozenset(("users", "outside", "in_progress"))
+"""Bars drawn only when they hold a call (the others are drawn at 0 too: an empty bar for members on other PBXs says
+that none answered)."""
 
 
 @dataclass(frozen=True)
@@ -125,21 +129,18 @@ class Plot:
 def hourly_series(k: Kpis, hours: int, warm_up_seconds: float = 0.0) -> dict[str, list[float]]:
     """The run's per-hour series over ``hours`` hours, by the hour the calls arrived in.
 
-    Counts are 0 in an hour without calls; the mean wait is ``NaN`` there (``Kpis`` gives 0.0 for an hour with no
-    wait to average: no call arrived in it), so that the plot shows a gap, not a wait of 0 s. An hour wholly inside
-    the warm-up is ``NaN`` in every series: its calls were not counted.
+    Counts are 0 in an hour without calls; the mean wait is ``NaN`` there (``Kpis`` gives ``None`` for an hour with no
+    wait to average), so that the plot shows a gap, not a wait of 0 s. An hour wholly inside the warm-up is ``NaN`` in
+    every series: its calls were not counted.
     """
     warm = math.floor(warm_up_seconds / 3600)  # hours that end by the time the warm-up does
 
-    def series(values: Sequence[float], filler: float) -> list[float]:
-        padded = [float(v) for v in values] + [filler] * (hours - len(values))
+    def series(values: Sequence[float | None], filler: float) -> list[float]:
+        padded = [math.nan if v is None else float(v) for v in values] + [filler] * (hours - len(values))
         return [math.nan if h < warm else v for h, v in enumerate(padded)]
 
-    arrivals = series(k.hourly_arrivals, 0.0)
-    waits = series(k.hourly_mean_wait, math.nan)
-    mean_wait = [math.nan if calls == 0 else w for calls, w in zip(arrivals, waits, strict=True)]
-    return {"arrivals": arrivals, "answered": series(k.hourly_answered, 0.0), "abandoned": series(k.hourly_abandoned, 0.0),
-            "mean_wait": mean_wait}
+    return {"arrivals": series(k.hourly_arrivals, 0.0), "answered": series(k.hourly_answered, 0.0),
+            "abandoned": series(k.hourly_abandoned, 0.0), "mean_wait": series(k.hourly_mean_wait, math.nan)}
 
 
 def _hours(k: Kpis, scenario: Scenario, bands: Bands | None) -> int:
@@ -166,25 +167,29 @@ def _series(key: str, label: str, color: str, own: list[float], bands: Bands | N
 
 
 def outcome_counts(k: Kpis) -> dict[str, float]:
-    """Each offered call in one of ``OUTCOMES``: who answered it (an agent, another endpoint) or how it ended."""
-    agents = sum(a.answered for a in k.agents.values())
+    """Each offered call in one of ``OUTCOMES``: who answered it (``Kpis.answered_by``) or how it ended."""
+    by = k.answered_by
     other_endings = k.busy + k.message + k.unavailable + k.missed
-    return {"agents": agents, "others": k.answered - agents, "voicemail": k.voicemail, "abandoned": k.abandoned,
-            "other_endings": other_endings, "in_progress": k.offered - k.answered - k.voicemail - k.abandoned - other_endings}
+    return {"agents": by["agent"], "users": by["user"], "other_pbxs": by["other_pbx"], "outside": by["external"] + by["sip"],
+            "voicemail": k.voicemail, "abandoned": k.abandoned, "other_endings": other_endings,
+            "in_progress": k.offered - k.answered - k.voicemail - k.abandoned - other_endings}
 
 
-_OUTCOME_LABELS = {"agents": "answered by agents ({agents} with an agent spec)",
-                   "others": "answered by others (other PBXs' members,\nusers without an agent spec, outside numbers)",
+_OUTCOME_LABELS = {"agents": "answered by agents here ({agents} with an agent spec)",
+                   "users": "answered by users here without an agent spec", "other_pbxs": "answered by members on other PBXs",
+                   "outside": "answered at outside numbers or SIP addresses",
                    "voicemail": "voicemail", "abandoned": "abandoned (caller hung up)",
                    "other_endings": "busy tone, message, unavailable, missed", "in_progress": "still under way when the run ended"}
-_OUTCOME_COLORS = {"agents": ANSWERED, "others": "#8fd18f", "voicemail": "#ff7f0e", "abandoned": ABANDONED,
-                   "other_endings": "#7f7f7f", "in_progress": "#c7c7c7"}
+_OUTCOME_COLORS = {"agents": ANSWERED, "users": "#8fd18f", "other_pbxs": "#17becf", "outside": "#bcbd22",
+                   "voicemail": "#ff7f0e", "abandoned": ABANDONED, "other_endings": "#7f7f7f", "in_progress": "#c7c7c7"}
 
 
 def outcome_bars(k: Kpis, bands: Bands | None = None) -> list[Bar]:
-    """Who answered (agents, other endpoints) and how the other calls ended; each offered call is in one bar.
+    """Who answered (agents here, users here without an agent spec, members on other PBXs, outside numbers) and how the
+    other calls ended; each offered call is in one bar.
 
-    An outcome that ``bands`` gives is its mean with its confidence interval; "still under way" only when there are such.
+    An outcome that ``bands`` gives is its mean with its confidence interval. Users without an agent spec, outside
+    numbers and "still under way" have a bar only when they hold a call (a mean above 0).
     """
     counts = outcome_counts(k)
     bars = []
@@ -192,9 +197,9 @@ def outcome_bars(k: Kpis, bands: Bands | None = None) -> list[Bar]:
         label, color = _OUTCOME_LABELS[key].format(agents=f"{len(k.agents):,}"), _OUTCOME_COLORS[key]
         interval = bands.outcomes.get(key) if bands is not None else None
         if interval is not None:
-            if key != "in_progress" or interval.mean:
+            if key not in _SOMETIMES or interval.mean:
                 bars.append(Bar(label, interval.mean, color, interval.low, interval.high))
-        elif key != "in_progress" or counts[key]:
+        elif key not in _SOMETIMES or counts[key]:
             bars.append(Bar(label, counts[key], color))
     return bars
 
@@ -203,8 +208,11 @@ def replication_bands(results: Sequence[RunResult], scenario: Scenario) -> Bands
     """Each per-hour series and each outcome over replications (``simulator.replications.replicate``'s results): the
     mean and its Student t 95 % confidence interval, as ``simulator.replications.summarise`` gives every figure.
 
-    An hour's mean wait is over the replications in which a call arrived in that hour (``NaN`` in none); an interval
-    needs two values (``NaN``, so no band, with fewer). A count is 0 in a replication without calls in that hour.
+    An hour's mean wait is over the replications that measured a wait in that hour (``Kpis.hourly_mean_wait`` is
+    ``None`` in the others: no call arrived then, or none had finished waiting when the run ended), so the band is
+    the mean wait of that hour given that calls came in it, not pulled towards 0 s by replications without calls;
+    ``NaN`` (a gap) when no replication measured one, and an interval needs two values (``NaN``, so no band, with
+    fewer). A count is 0 in a replication without calls in that hour.
     """
     from simulator.replications import summarise
 
@@ -273,9 +281,11 @@ def _plots(scenario: Scenario, zone: tzinfo, hours: int, own: dict[str, list[flo
              f"/ offered calls), which the curve reaches or exceeds there, since it also counts calls that ended unanswered."
              f"{pooled_text}"),
         Plot("outcomes", outcome_figure(bars, sum(b.value for b in bars)),
-             "Who answered each offered call, and how the calls nobody answered ended (shares of offered calls). Agents are "
-             "the extensions the scenario gives an agent spec; the run does not record which kind of other endpoint answered "
-             f"(a member on another PBX, a user without an agent spec, an outside number or SIP address).{outcome_over}"),
+             "Who answered each offered call, and how the calls nobody answered ended (shares of offered calls). Agents "
+             "here are the extensions the scenario gives an agent spec; members on other PBXs are those of a group or "
+             "forward on another PBX (answering with the scenario's probability for other endpoints); users here without "
+             "an agent spec and outside numbers or SIP addresses have a bar when one answered."
+             f"{outcome_over}"),
         Plot("occupancy", occupancy_figure(occupancy),
              "Agent occupancy: busy time (talk and wrap-up) / logged-in time" + (
                  f", over all {pooled:,} replications." if pooled else ".")),
@@ -309,7 +319,7 @@ def replication_figures(replications: Replications, results: Sequence[RunResult]
     levels, intervals = {}, {}
     for threshold in scenario.service_level_seconds:
         summary = replications.figures.get(f"service_level_{service_level_key(threshold)}")
-        if summary is not None:
+        if summary is not None and summary.mean is not None:  # a run's service levels always have one
             levels[threshold] = summary.mean
             if summary.low is not None and summary.high is not None:
                 intervals[threshold] = (summary.low, summary.high)

@@ -16,7 +16,7 @@ import msgspec
 from core.routing.plan import Ring
 from simulator.calendar import Calendar
 from simulator.flow import CallFlow
-from simulator.kpis import Collector
+from simulator.kpis import Collector, answered_by_key
 from simulator.machines import Agent, Call
 from simulator.plans import Plans
 from simulator.presence import Presence
@@ -34,6 +34,8 @@ class Answer(msgspec.Struct, gc=False):
     agent: Agent | None
     group: str | None
     """The answer group whose ring this is: its least-recently-answered memory learns who answered."""
+    by: str
+    """Who answers, as ``Kpis.answered_by`` counts it: ``agent``, or the kind of the leg's endpoint (``kpis.ENDPOINT_BY``)."""
 
 
 class RingTimer(msgspec.Struct, gc=False):
@@ -97,15 +99,15 @@ class Ringing:
         limit_end = started + ring.limit_seconds if ring.limit_seconds else math.inf
         legs = ring.legs
         if ring.mode == "parallel":
-            best, endpoint, answering, window = math.inf, "", None, 0.0
+            best, endpoint, kind, answering, window = math.inf, "", "user", None, 0.0
             for leg in legs:
                 window = max(window, leg.seconds if leg.seconds is not None else math.inf)
                 delay, agent = self._answer_delay(leg.endpoint.kind, leg.endpoint.id)
                 if delay < best:
-                    best, endpoint, answering = delay, leg.endpoint.id, agent
+                    best, endpoint, kind, answering = delay, leg.endpoint.id, leg.endpoint.kind, agent
             if self.trace is not None:
                 self.trace(Rang(t=t, call=call.id, endpoints=[leg.endpoint.id for leg in legs]))
-            self._outcome(t, call, ring, best, endpoint, answering, min(limit_end, t + window), len(legs), started)
+            self._outcome(t, call, ring, best, endpoint, kind, answering, min(limit_end, t + window), len(legs), started)
             return
         while index < len(legs):
             leg = legs[index]
@@ -119,12 +121,12 @@ class Ringing:
             if self.trace is not None:
                 self.trace(Rang(t=t, call=call.id, endpoints=[leg.endpoint.id]))
             end = min(limit_end, t + (leg.seconds if leg.seconds is not None else math.inf))
-            self._outcome(t, call, ring, delay, leg.endpoint.id, agent, end, index, started)
+            self._outcome(t, call, ring, delay, leg.endpoint.id, leg.endpoint.kind, agent, end, index, started)
             return
         self.flow.run(t, call, ring.then)
 
-    def _outcome(self, t: float, call: Call, ring: Ring, delay: float, endpoint: str, agent: Agent | None, end: float,
-                 index: int, started: float) -> None:
+    def _outcome(self, t: float, call: Call, ring: Ring, delay: float, endpoint: str, kind: str, agent: Agent | None,
+                 end: float, index: int, started: float) -> None:
         """Whoever answers first in time answers; else the ring step ends at ``end`` (or the caller's patience does)."""
         if t + delay < end and t + delay < call.deadline:
             if agent is not None:
@@ -133,7 +135,8 @@ class Ringing:
                 call.held = (agent,)
             group = ring.purpose.target if ring.purpose is not None and ring.purpose.kind == "group" else None
             call.sure = t + delay  # nothing can take a ringing call from the endpoint before then
-            self.calendar.at(t + delay, self._answered, Answer(call, call.token, endpoint, agent, group))
+            self.calendar.at(t + delay, self._answered,
+                             Answer(call, call.token, endpoint, agent, group, answered_by_key(kind, agent is not None)))
         elif end != math.inf:
             self.calendar.at(end, self._ring_over, RingTimer(call, call.token, ring, index, started))
         elif call.deadline == math.inf:
@@ -155,10 +158,11 @@ class Ringing:
             return
         if answer.group is not None:
             self.plans.record_group_answer(answer.endpoint, t)
-        self.answer(t, answer.call, answer.endpoint, answer.agent)
+        self.answer(t, answer.call, answer.endpoint, answer.agent, answer.by)
 
-    def answer(self, t: float, call: Call, endpoint: str, agent: Agent | None) -> None:
-        """``endpoint`` (``agent``, if it is one) answers ``call`` now; they talk until one hangs up."""
+    def answer(self, t: float, call: Call, endpoint: str, agent: Agent | None, by: str) -> None:
+        """``endpoint`` (``agent``, if it is one; ``by``: who it is, as ``Kpis.answered_by`` counts) answers ``call`` now;
+        they talk until one hangs up."""
         if call.state != "queued" and call.state != "ringing":
             call.transition("answer")  # raises
         call.state = "talking"  # ``Call.transition("answer")``, inlined
@@ -167,7 +171,7 @@ class Ringing:
         call.answered_at = t
         call.endpoint = endpoint
         call.agent = agent
-        self.kpis.answered(t, call.arrived, call.dialled, call.queue, call.group)
+        self.kpis.answered(t, call.arrived, call.dialled, call.queue, call.group, by, call.joined)
         if self.trace is not None:
             self.trace(Answered(t=t, call=call.id, endpoint=endpoint))
         if agent is not None:

@@ -127,12 +127,12 @@ class Switch:
         """Carry out one plan node for ``call``."""
         if type(node) is Queue:  # the hot path of a call centre: the plan is a queue
             if call.queue is not None or call.group is not None:
-                self._passed_on(call)
+                self._passed_on(t, call)
             self.queues.enqueue(t, call, node)
             return
         match node:
             case Ring():
-                self._passed_on(call)
+                self._passed_on(t, call)
                 self.ringing.start(t, call, node)
             case Voicemail(box=box):
                 self.end(t, call, "voicemail", box)
@@ -145,20 +145,20 @@ class Switch:
             case Missed() | HopLimit() | None:
                 self.end(t, call, "missed", None)
             case Menu():
-                self._passed_on(call)
+                self._passed_on(t, call)
                 self.menus.enter(t, call, node)
             case Queue():
-                self._passed_on(call)
+                self._passed_on(t, call)
                 self.queues.enqueue(t, call, node)
             case Lookup(then=then):
                 self.run(t, call, then)
             case _:
                 raise TypeError(node)
 
-    def _passed_on(self, call: Call) -> None:
+    def _passed_on(self, t: float, call: Call) -> None:
         """The call leaves the queue or group it was at, unanswered, for a node that rings, queues or plays a menu."""
         if call.queue is not None or call.group is not None:
-            self.kpis.passed_on(call.arrived, call.queue, call.group)
+            self.kpis.passed_on(t, call.arrived, call.queue, call.group, call.joined)
             call.queue = call.group = None
 
     def _patience_out(self, t: float, call: Call) -> None:
@@ -167,7 +167,7 @@ class Switch:
             return
         self.presence.release(t, call)
         call.transition("abandon")
-        self.kpis.abandoned(t, call.arrived, call.dialled, where, call.queue, call.group)
+        self.kpis.abandoned(t, call.arrived, call.dialled, where, call.queue, call.group, call.joined)
         if self.trace is not None:
             self.trace(Abandoned(t=t, call=call.id, where=where))
         self.finish(t, call, f"abandoned_{where}", None)
@@ -175,7 +175,7 @@ class Switch:
     def end(self, t: float, call: Call, outcome: str, endpoint: str | None) -> None:
         """End an unanswered call with ``outcome``."""
         call.transition("end")
-        self.kpis.ended(t, call.arrived, outcome, call.dialled, call.queue, call.group)
+        self.kpis.ended(t, call.arrived, outcome, call.dialled, call.queue, call.group, call.joined)
         self.finish(t, call, outcome, endpoint)
 
     def finish(self, t: float, call: Call, outcome: str, endpoint: str | None) -> None:

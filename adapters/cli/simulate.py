@@ -21,7 +21,7 @@ from adapters.cli.common import Env, pass_env
 from adapters.cli.errors import BROKEN, Failure, exit_code, refusal_text, schema_text
 from adapters.cli.output import echo_warnings
 from core.errors import DomainError, StoreIntegrityError
-from simulator.kpis import Kpis
+from simulator.kpis import ANSWERED_BY, Kpis
 from simulator.run import EngineChoice, RunResult, run_scenario
 from simulator.scenario import Scenario, ScenarioError, load_scenario
 
@@ -53,6 +53,9 @@ def summary_lines(result: RunResult) -> list[str]:
         f"  probability of waiting (no free agent on arrival) {k.probability_of_waiting:.1%}; abandon rate {k.abandon_rate:.1%}",
         f"  service level (of all offered calls): {levels}",
     ]
+    lines.append("  " + answered_by_text(k))
+    if len(k.queue_figures) > 1:
+        lines += [f"  {line}" for line in queue_lines(k)]
     if k.agents:
         occupancy = sum(a.busy_seconds for a in k.agents.values()) / max(1e-9, sum(a.logged_in_seconds for a in k.agents.values()))
         lines.append(f"  {len(k.agents)} agents, occupancy {occupancy:.1%}")
@@ -60,6 +63,34 @@ def summary_lines(result: RunResult) -> list[str]:
         lines.append(f"  trace sha256 {result.trace_sha256}")
     for check in result.assertions:
         lines.append(f"  {'PASS' if check.passed else 'FAIL'} {check.assertion}  ({check.detail})")
+    return lines
+
+
+ALWAYS_SHOWN = ("agent", "other_pbx")
+"""Who answered, shown even when 0: agents here and members on other PBXs (the others when they answered a call)."""
+
+
+def answered_by_text(k: Kpis) -> str:
+    """``answered by agents here 930, members on other PBXs 12, outside numbers 3`` (voicemail is on its own line)."""
+    shown = [f"{ANSWERED_BY[key].split(' (')[0]} {k.answered_by.get(key, 0)}" for key in ANSWERED_BY
+             if key != "voicemail" and (key in ALWAYS_SHOWN or k.answered_by.get(key, 0))]
+    return "answered by " + ", ".join(shown)
+
+
+def _seconds_or_none(value: float | None) -> str:
+    return "–" if value is None else f"{value:.1f} s"
+
+
+def queue_lines(k: Kpis) -> list[str]:
+    """One line per queue: its calls and waits, measured from when a call joined it."""
+    lines = ["per queue (waits from joining the queue; shares of the calls offered to it):"]
+    for queue, q in k.queue_figures.items():
+        b = k.queues[queue]
+        levels = ", ".join(f"{share:.1%} within {_duration(key)}" for key, share in q.service_level.items())
+        lines.append(f"  {queue}: offered {b.offered}, answered {b.answered}, abandoned {b.abandoned} ({q.abandon_rate:.1%}); "
+                     f"probability of waiting {q.probability_of_waiting:.1%}")
+        lines.append(f"    ASA (answered calls) {_seconds_or_none(q.asa_seconds)}; mean wait, all calls "
+                     f"{_seconds_or_none(q.mean_wait_seconds)}; max {q.wait_max:.1f} s; service level {levels}")
     return lines
 
 
@@ -310,7 +341,9 @@ def replayed(scenario: Scenario, path: Path) -> Scenario:
 
 
 def _is_rate(name: str) -> bool:
-    return name in RATES or name.startswith("service_level_")
+    """A share, whether the figure of the run or a queue's (``queue.support.abandon_rate``)."""
+    last = name.rsplit(".", 1)[-1]
+    return last in RATES or last.startswith("service_level_")
 
 
 def figure_text(name: str, value: float | None) -> str:
@@ -319,7 +352,7 @@ def figure_text(name: str, value: float | None) -> str:
         return "–"
     if _is_rate(name):
         return f"{value:.2%}"
-    if name.endswith("_seconds") or name.startswith("wait_"):
+    if name.endswith("_seconds") or name.rsplit(".", 1)[-1].startswith("wait_"):
         return f"{value:,.2f} s"
     return f"{value:,.2f}" if value != int(value) else f"{int(value):,}"
 
@@ -337,6 +370,20 @@ def difference_text(name: str, value: float | None) -> str:
 def _headline_figures(names: Iterator[str] | list[str]) -> list[str]:
     """The scalar figures (not the breakdowns per number, queue and group, which are in the JSON)."""
     return [name for name in names if "." not in name]
+
+
+def _queue_figures(names: list[str]) -> dict[str, list[str]]:
+    """Each queue's wait figures (``queue.support.asa_seconds`` …) by queue, when there are several queues (with one
+    they are the JSON's only)."""
+    from simulator.replications import QUEUE_WAIT_FIGURES
+
+    queues: dict[str, list[str]] = {}
+    for name in names:
+        kind, _, rest = name.partition(".")
+        queue, _, figure = rest.rpartition(".")
+        if kind == "queue" and (figure in QUEUE_WAIT_FIGURES or figure.startswith("service_level_")):
+            queues.setdefault(queue, []).append(name)
+    return queues if len(queues) > 1 else {}
 
 
 class _ReplicationDisplay:
@@ -386,6 +433,13 @@ def replication_lines(rep: Any, label: str) -> list[str]:
         s = rep.figures[name]
         interval = f"{figure_text(name, s.low)} to {figure_text(name, s.high)}" if s.low is not None else "– (one replication)"
         lines.append(f"  {name:<28} {figure_text(name, s.mean):>14}   {interval}")
+    for queue, names in _queue_figures(list(rep.figures)).items():
+        lines.append(f"  queue {queue} (waits from joining it; shares of the calls offered to it)")
+        for name in names:
+            s = rep.figures[name]
+            interval = (f"{figure_text(name, s.low)} to {figure_text(name, s.high)}" if s.low is not None
+                        else "– (fewer than two replications with a value)")
+            lines.append(f"    {name.rsplit('.', 1)[1]:<26} {figure_text(name, s.mean):>14}   {interval}")
     lines.append("  (Student t intervals over the replications; per-replication values, and per number, queue and group: --json)")
     for check in rep.assertions:
         lines.append(f"  {'PASS' if check.passed else 'FAIL'} {check.assertion}  ({check.detail})")
@@ -405,6 +459,16 @@ def comparison_lines(comparison: Any, a_label: str, b_label: str) -> list[str]:
         mark = "  differs" if d.differs else ""
         lines.append(f"  {name:<28} {figure_text(name, d.a.mean):>14} {figure_text(name, d.b.mean):>14} "
                      f"{difference_text(name, diff.mean):>14}   {interval}{mark}")
+    for queue, names in _queue_figures(list(comparison.figures)).items():
+        lines.append(f"  queue {queue} (waits from joining it; shares of the calls offered to it)")
+        for name in names:
+            d = comparison.figures[name]
+            diff = d.difference
+            interval = (f"{difference_text(name, diff.low)} to {difference_text(name, diff.high)}" if diff.low is not None
+                        else "– (fewer than two replications with a value in both)")
+            mark = "  differs" if d.differs else ""
+            lines.append(f"    {name.rsplit('.', 1)[1]:<26} {figure_text(name, d.a.mean):>14} {figure_text(name, d.b.mean):>14} "
+                         f"{difference_text(name, diff.mean):>14}   {interval}{mark}")
     lines.append("  (paired: replication i of A and B share seed i, so the same calls arrive; 'differs': the interval "
                  "leaves out 0; per-replication values: --json)")
     return lines

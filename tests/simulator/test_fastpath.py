@@ -124,6 +124,10 @@ def test_the_fast_path_gives_the_general_engines_figures_and_calls(s: Scenario, 
     (general, general_calls), (fast, fast_calls) = outs
     assert general.engine == "general" and fast.engine == "fast"
     assert msgspec.json.encode(fast.kpis) == msgspec.json.encode(general.kpis)
+    # Named too, so that a figure added to both engines' ``Kpis`` is not compared only by accident.
+    assert fast.kpis.answered_by == general.kpis.answered_by and fast.kpis.answered_by["agent"] == fast.kpis.answered
+    assert fast.kpis.queue_figures == general.kpis.queue_figures and set(fast.kpis.queue_figures) == set(fast.kpis.queues)
+    assert fast.kpis.hourly_mean_wait == general.kpis.hourly_mean_wait
     assert fast.assertions == general.assertions
     assert fast_calls == general_calls
 

@@ -163,6 +163,19 @@ def test_every_offered_call_counts_in_exactly_one_outcome_and_has_one_wait(s: Sc
         assert k.probability_of_waiting == k.waited / k.offered
     assert k.wait_p50 <= k.wait_p90 <= k.wait_p99 <= k.wait_max
     assert sum(k.hourly_arrivals) == k.offered
+    # Who answered: each answered call once, by the kind of what answered it; voicemail as counted.
+    assert sum(n for key, n in k.answered_by.items() if key != "voicemail") == k.answered
+    assert k.answered_by["voicemail"] == k.voicemail and k.answered_by["agent"] <= sum(a.answered for a in k.agents.values())
+    # Each queue's waits: shares of the calls offered to it; an hour without calls has no mean wait (not 0 s).
+    assert set(k.queue_figures) == set(k.queues)
+    for queue, q in k.queue_figures.items():
+        b = k.queues[queue]
+        assert q.waited <= b.offered and q.abandon_rate == b.abandoned / b.offered
+        for rate in (q.probability_of_waiting, *q.service_level.values()):
+            assert 0.0 <= rate <= 1.0
+        assert (q.asa_seconds is None) == (b.answered == 0)
+        assert q.asa_seconds is None or 0.0 <= q.asa_seconds <= q.wait_max
+    assert all(w is None for n, w in zip(k.hourly_arrivals, k.hourly_mean_wait, strict=True) if n == 0)
 
 
 # -- the warm-up ------------------------------------------------------------------------------------------------------

@@ -165,8 +165,9 @@ def test_who_answered_puts_each_offered_call_in_one_bar() -> None:
     result = run_scenario(s)
     k = result.kpis
     bars = {b.label.split(" (")[0]: b.value for b in outcome_bars(k)}
-    assert bars["answered by agents"] == sum(a.answered for a in k.agents.values()) == k.answered
-    assert bars["answered by others"] == 0
+    assert bars["answered by agents here"] == sum(a.answered for a in k.agents.values()) == k.answered
+    assert bars["answered by members on other PBXs"] == 0  # drawn, empty: nobody there answered
+    assert "answered by users here without an agent spec" not in bars  # drawn only when one answered
     assert bars["abandoned"] == k.abandoned
     assert sum(bars.values()) == k.offered
     ax = axes(plots(result, s)["outcomes"])
@@ -185,8 +186,9 @@ def test_calls_answered_by_other_endpoints_and_voicemail_have_their_own_bars() -
                  others={"answer_probability": 0.5, "answer_delay": fixed(2), "talk_time": fixed(10)})
     k = run_scenario(s).kpis
     bars = {b.label.split(" (")[0]: b.value for b in outcome_bars(k)}
-    assert bars["answered by agents"] == 0  # 2001 answers after 30 s, the ring lasts 10
-    assert bars["answered by others"] == k.answered > 0  # 2002 has no agent spec: an "other" endpoint
+    assert bars["answered by agents here"] == 0  # 2001 answers after 30 s, the ring lasts 10
+    assert bars["answered by users here without an agent spec"] == k.answered > 0  # 2002 has no agent spec
+    assert bars["answered by members on other PBXs"] == 0
     assert bars["voicemail"] == k.voicemail > 0
     assert sum(bars.values()) == k.offered
 

@@ -201,12 +201,13 @@ def build_app(
         "directory": lambda app: StoreDirectory(tenant_users_of(app), sip, tenant_access_of(app)),
     }
     if isinstance(store, PostgresStore):
-        from adapters.postgres import PostgresEventWriter, create_tables
+        from adapters.postgres import PostgresEventWriter, create_tables, guard_outages
 
         writer = PostgresEventWriter()
         app = wire(store, **parts, event_writer=writer, create_tables=False)  # type: ignore[arg-type]
         create_tables(app)
-        writer.recorder = app.recorder
+        writer.recorder, writer.store = app.recorder, store
+        guard_outages(app, store)  # a lost server: calls fail at once, in one line, and the pool is renewed when it returns
         return app
     assert store is not None
     if store.parent and not store.parent.exists():
@@ -219,16 +220,16 @@ class UnsupportedStore(Exception):
 
 
 def open_call_store(location: StoreLocation) -> Any:
-    """The call events' tables (``adapters.call_store.CallStore``) in the SQLite file at ``location``.
-
-    Call events are kept in SQLite stores only for now: on a PostgreSQL store, ``UnsupportedStore``.
-    """
-    from adapters.call_store import CallStore
-
+    """The call events' tables in the SQLite file at ``location`` (``adapters.call_store.CallStore``), or in the
+    PostgreSQL database a ``postgresql://`` URL names (``adapters.postgres_calls.PostgresCallStore``: the same methods,
+    rows, keys and hash chains)."""
     store = wiring.resolve_store(location)
     if isinstance(store, PostgresStore):
-        raise UnsupportedStore(f"{shown(location)}: call events are kept in SQLite stores only, not in PostgreSQL yet; "
-                               "nothing was read or stored")
+        from adapters.postgres_calls import PostgresCallStore
+
+        return PostgresCallStore(store)
+    from adapters.call_store import CallStore
+
     return CallStore(store)  # type: ignore[arg-type]
 
 

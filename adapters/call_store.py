@@ -1,5 +1,8 @@
 """Call events in the same SQLite file as the configuration events: append-only, idempotent, hash-chained per tenant.
 
+(In a PostgreSQL store the same tables, rows and chains are kept by ``adapters.postgres_calls``; ``verify_calls`` below
+verifies either, and ``adapters.bootstrap.open_call_store`` opens either.)
+
 Tables (created by the first write; a store without them holds no calls):
 
 - ``call_events``: one row per stored event: tenant, PBX, idempotency key, call id (none for
@@ -22,7 +25,7 @@ PBX's snapshot after the next connect reports the calls in progress again.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
@@ -296,6 +299,9 @@ def _utc(at: int) -> str:
     return (_EPOCH + at * _ONE_MICRO).isoformat().replace("+00:00", "Z")
 
 
+CALLS_TABLE_MISSING = "the calls table is missing: history and conformance see none of the calls stored"
+
+
 def _index_problems(connection: sqlite3.Connection, tables: set[str], tenant: str | None) -> list[str]:
     """Each call whose row in ``calls`` disagrees with its events: missing, another tenant's, another first instant; and
     each row of ``calls`` without events of its tenant."""
@@ -303,37 +309,59 @@ def _index_problems(connection: sqlite3.Connection, tables: set[str], tenant: st
         stored = "call_events" in tables and connection.execute(
             "SELECT 1 FROM call_events WHERE call_id IS NOT NULL" + ("" if tenant is None else " AND tenant = ?") + " LIMIT 1",
             () if tenant is None else (tenant,)).fetchone()
-        return ["the calls table is missing: history and conformance see none of the calls stored"] if stored else []
-    problems = []
-    listed = set()
+        return [CALLS_TABLE_MISSING] if stored else []
+    disagreeing: Any = ()
     if "call_events" in tables:
         scope = ("", ()) if tenant is None else (_TENANTS_CALLS, (tenant,))
-        for pbx, call_id, first, tenants, owner, started in connection.execute(_DISAGREEING.format(scope=scope[0]), scope[1]):
-            listed.add((pbx, call_id))
-            if owner is None:
-                problems.append(f"{pbx} call {call_id} has no row in the calls table: history and conformance do not see it")
-            elif owner not in tenants.split(","):
-                problems.append(f"{pbx} call {call_id}: the calls table gives it to {owner}, its events are {tenants}'s")
-            else:
-                problems.append(f"{pbx} call {call_id}: the calls table says it started at {_utc(started)}, its first event "
-                                f"is at {_utc(first)}")
+        disagreeing = connection.execute(_DISAGREEING.format(scope=scope[0]), scope[1])
     scope = ("", ()) if tenant is None else (" AND c.tenant = ?", (tenant,))
-    for pbx, call_id, owner in connection.execute(_WITHOUT_EVENTS.format(scope=scope[0]), scope[1]):
+    return index_problems(disagreeing, lambda: connection.execute(_WITHOUT_EVENTS.format(scope=scope[0]), scope[1]))
+
+
+def index_problems(disagreeing: Iterable[tuple[Any, ...]], without: Callable[[], Iterable[tuple[Any, ...]]]) -> list[str]:
+    """The lines for the calls whose row in ``calls`` disagrees with their events (``disagreeing``: pbx, call id, first
+    instant, the events' tenants comma-separated, the row's tenant and start) and for the rows of ``calls`` without events
+    of their tenant (``without()``: pbx, call id, tenant), in the order given; the same on SQLite and PostgreSQL."""
+    problems = []
+    listed = set()
+    for pbx, call_id, first, tenants, owner, started in disagreeing:
+        listed.add((pbx, call_id))
+        if owner is None:
+            problems.append(f"{pbx} call {call_id} has no row in the calls table: history and conformance do not see it")
+        elif owner not in tenants.split(","):
+            problems.append(f"{pbx} call {call_id}: the calls table gives it to {owner}, its events are {tenants}'s")
+        else:
+            problems.append(f"{pbx} call {call_id}: the calls table says it started at {_utc(started)}, its first event "
+                            f"is at {_utc(first)}")
+    for pbx, call_id, owner in without():
         if (pbx, call_id) not in listed:
             problems.append(f"{pbx} call {call_id} is in the calls table (tenant {owner}) without events of that tenant")
     return problems
 
 
-def verify_calls(path: Path, tenant: str | None = None, *, kept: bytes | None = None) -> CallsCheck | None:
+def calls_check(walked: log.CallsWalk, problems: list[str]) -> CallsCheck:
+    """What ``verify_calls`` returns: the walk, and the first few of the calls table's problems."""
+    return CallsCheck(walk=walked, index=tuple(problems[:_INDEX_SHOWN]), index_more=max(0, len(problems) - _INDEX_SHOWN))
+
+
+def verify_calls(path: Path | str | Any, tenant: str | None = None, *, kept: bytes | None = None) -> CallsCheck | None:
     """Every tenant's chain of call events in the SQLite file at ``path`` (or ``tenant``'s), the calls head of that scope,
     where ``kept`` is among its heads (``core.calls.log.walk``), and the ``calls`` table against the events; ``None`` when
     the file has no call tables (a store from before call events were stored, or that never stored any).
 
     Read-only, through SQLite alone, in one read transaction: a writer's commit meanwhile is not a break. A missing
-    table is read as empty, so that dropping one shows.
+    table is read as empty, so that dropping one shows. A ``postgresql://`` store is verified by
+    ``adapters.postgres_calls.verify_calls``, the same way.
     """
     from contextlib import closing
 
+    from core import wiring
+
+    store = wiring.resolve_store(path)
+    if isinstance(store, wiring.PostgresStore):
+        from adapters.postgres_calls import verify_calls as verify_postgres
+
+        return verify_postgres(store, tenant, kept=kept)
     with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None)) as connection:
         connection.execute("BEGIN")
         try:
@@ -353,4 +381,4 @@ def verify_calls(path: Path, tenant: str | None = None, *, kept: bytes | None = 
             problems = _index_problems(connection, tables, tenant)
         finally:
             connection.execute("COMMIT")
-    return CallsCheck(walk=walked, index=tuple(problems[:_INDEX_SHOWN]), index_more=max(0, len(problems) - _INDEX_SHOWN))
+    return calls_check(walked, problems)

@@ -133,6 +133,15 @@ def read_json_lines(path: Path, type: type[T], *, where: str | None = None) -> l
     return decoded
 
 
+def check_json_text(data: bytes, where: str) -> str:
+    """``data`` as UTF-8 text whose JSON (one document, or one a line) nests at most ``MAX_DEPTH`` deep and gives no key
+    twice, checked without parsing it (saved webhook bodies: ``callroute ingest webhook``); the text. Lines that are not
+    JSON (form-encoded bodies) nest nothing and pass."""
+    text = utf8_text(data, where)
+    _check_json(text, where, lines=True)
+    return text
+
+
 # --- JSON --------------------------------------------------------------------------------------------------------
 
 # A string (escapes included), or one structural character; anything else (numbers, true, spaces) is skipped.

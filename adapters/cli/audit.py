@@ -233,10 +233,8 @@ def _calls_lines(env: Env, slug: str | None, kept: str | None, no_later: bool) -
     from adapters.call_store import verify_calls
     from core.calls.log import GENESIS, CallsWalk
 
-    from adapters.bootstrap import is_file_store
-
-    # Call events are kept in SQLite stores only: a PostgreSQL store has none (adapters/bootstrap.open_call_store).
-    check = verify_calls(env.db, slug, kept=bytes.fromhex(kept) if kept is not None else None) if is_file_store(env.db) else None
+    # An SQLite file's call tables, or a PostgreSQL database's (adapters/postgres_calls.py): the same check.
+    check = verify_calls(env.db, slug, kept=bytes.fromhex(kept) if kept is not None else None)
     if check is None and kept is None:
         return [], False
     walk = check.walk if check is not None else CallsWalk(chains=(), head=GENESIS, events=0,

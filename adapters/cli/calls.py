@@ -1,7 +1,8 @@
 """``ingest``, ``history`` and ``conformance``: live PBX events in, call history and the check against the live table out.
 
 ``callroute ingest ami|esl|webhook`` stores what a PBX reports about calls (``adapters.call_store``:
-a table of its own in the same SQLite file, idempotent, hash-chained per tenant). Storing call
+a table of its own in the same SQLite file, or ``adapters.postgres_calls`` in the same PostgreSQL
+database; idempotent, hash-chained per tenant). Storing call
 events for a tenant needs the right to change it (its telephony administrator, its partner, or
 an operator): what a PBX reports becomes evidence about the tenant's configuration. Without
 ``--tenant`` a call goes to the tenant whose numbers include the dialled one, among those the
@@ -206,15 +207,17 @@ def ingest_webhook(env: Env, provider: str, slug: str | None, pbx_name: str | No
 
 def _webhook_events(provider: str, pbx: str, files: tuple[Path, ...], *, check_only: bool) -> Iterator[list[Any]]:
     """Each payload's events (in file order); with ``check_only``, every problem first, one line each, then ``Failure``."""
+    from adapters.inputs import InputError, check_json_text, read_input
     from adapters.pbx import webhooks
 
     state = webhooks.WebhookState()  # one backfill is one intake: the legs seen initiated are told apart
     problems: list[str] = []
     for path in files:
         try:
-            data = path.read_bytes()
-        except OSError as exc:
-            problems.append(f"{path}: cannot be read ({(exc.strerror or str(exc)).lower()})")
+            data = read_input(path)  # the limits of every file callroute reads: size, UTF-8, nesting, keys once
+            check_json_text(data, str(path))
+        except InputError as exc:
+            problems.append(str(exc) if exc.detail != "no such file" else f"{path}: cannot be read (no such file or directory)")
             continue
         for number, payload in enumerate(webhooks.iter_saved_payloads(data), start=1):
             try:

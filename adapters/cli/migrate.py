@@ -1,24 +1,42 @@
 """``callroute migrate SRC DST``: copy a whole store from SQLite to PostgreSQL, or back, then check the copy.
 
-What is copied, byte for byte through eventsourcing's recorders: every stored event in notification order (tenants,
-their provisioning records, the access record: each record's hash chain, and the store head over them all, come out
-the same), and every snapshot. The routing projection is not copied: it is built in DST from the copied events (a
-rebuild gives the same rows, ``core/projections/routing.py``), so a DST is ready to serve. Call events are kept in
-SQLite stores only: a SRC that holds any is refused, and nothing is copied.
+What is copied, byte for byte: every stored event in notification order (tenants, their provisioning records, the
+access record: each record's hash chain, and the store head over them all, come out the same), and every snapshot.
+The routing projection is not copied: it is built in DST from the copied events (a rebuild gives the same rows,
+``core/projections/routing.py``), so a DST is ready to serve. The call events' tables (``call_events``, ``calls``,
+``call_chain_heads``: ``adapters/call_store.py``, ``adapters/postgres_calls.py``) are copied row for row, each call event
+under its SRC ``seq`` (so in the same order, with the same chain hashes and heads, and the same calls head), from one read
+snapshot of SRC's; a SRC whose call events do not verify (``verify_calls``) is refused, and nothing is copied.
 
-DST must be empty: a missing SQLite file, a PostgreSQL database without callroute's tables, or tables without events.
-After the copy, DST's store head and event count (``core.audit.walk_heads``) and its snapshots must equal SRC's; a
-SRC written to during the copy is said so. A copy that fails part-way leaves what it copied in DST: empty DST (delete
-the file, or drop the database's tables) before running migrate again.
+All or nothing. DST must be empty: a missing SQLite file, a PostgreSQL database (or the URL's schema) without
+callroute's tables, or tables without events, projection rows or call events. The copy, its projection and its check
+(DST's store head and event count, ``core.audit.walk_heads``, and its snapshots equal to SRC's; DST's call tables equal
+to SRC's row for row and byte for byte, and ``verify_calls`` on DST intact with SRC's calls head; a SRC written to during
+the copy is said so) are made where nothing else sees them, and DST gets all of it only once they have passed:
+
+- into SQLite: a new file beside DST (``.NAME.migrate-…``) with the events, snapshots and call events, checked, then
+  linked into DST's place in one step; on any failure it is removed, with the folders migrate made for it, and DST is
+  as it was (missing, or the empty store);
+- into PostgreSQL: one transaction on one connection, which creates the tables (PostgreSQL's DDL is transactional),
+  inserts the events under their SRC notification ids, the snapshots, the call events (under their SRC ``seq``) and the
+  projection's rows, reads them back to check them, and commits; any failure, a lost connection or a killed process
+  rolls all of it back.
+
+A process killed while copying into SQLite leaves its ``.NAME.migrate-…`` file (never DST): delete it.
 """
 
 from __future__ import annotations
 
+import itertools
+import os
+import secrets
 import sqlite3
-from contextlib import closing
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 import click
 
@@ -36,6 +54,10 @@ class Copied:
     records: int
     snapshots: int
     head: str
+    call_events: int | None = None
+    """How many call events were copied; None: SRC has no call tables (none are made in DST)."""
+    calls_head: str | None = None
+    """The calls head both stores lead to (``audit verify --operator``'s ``store calls head``)."""
 
 
 class MigrationError(Exception):
@@ -58,16 +80,8 @@ def _open(location: Any, *, create: bool) -> Any:
     return CallrouteApp(env, clock=WallClock(), pin_hasher=Argon2PinHasher())
 
 
-def _call_events(location: Any) -> int:
-    """How many call events the store at ``location`` holds (only SQLite stores keep them)."""
-    from adapters.bootstrap import is_file_store
-
-    if not is_file_store(location):
-        return 0
-    with closing(sqlite3.connect(f"file:{location}?mode=ro", uri=True)) as connection:
-        if connection.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'call_events'").fetchone() is None:
-            return 0
-        return int(connection.execute("SELECT count(*) FROM call_events").fetchone()[0])
+def _words(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
 
 
 def _snapshots(app: Any, originators: list[Any]) -> list[Any]:
@@ -76,15 +90,88 @@ def _snapshots(app: Any, originators: list[Any]) -> list[Any]:
     return [row for originator in originators for row in app.snapshots.recorder.select_events(originator)]
 
 
-def migrate_store(source: Any, target: Any, *, page: int = PAGE) -> Copied:
-    """Copy the store at ``source`` into the empty store at ``target`` (each an SQLite path or a ``postgresql://`` URL) and
-    check the copy; ``MigrationError`` (one line) when it is refused or the copy differs."""
-    from adapters.bootstrap import build_app, build_projection, is_file_store, open_projection_store, shown, store_problem
+def _not_empty(target: Any) -> MigrationError:
+    return MigrationError(f"{target}: not empty (it holds events, a projection of them, or call events); migrate copies into an "
+                          "empty store only")
+
+
+def _insert_page(insert: Callable[[Sequence[Any]], Any], notifications: Sequence[Any]) -> None:
+    """Insert one page of SRC's events into DST (one place, so a test can make a copy fail part-way)."""
+    insert(notifications)
+
+
+def _copy_events(src: Any, insert: Callable[[Sequence[Any]], Any], page: int) -> tuple[int, list[Any]]:
+    """Every event of SRC in notification order, a page at a time, through ``insert``; how many, and the records in order."""
+    events, originators, seen, start = 0, [], set(), 1
+    while True:
+        notifications = src.recorder.select_notifications(start, page)
+        if notifications:
+            _insert_page(insert, notifications)  # a Notification is a StoredEvent: the same bytes, in the same order
+            events += len(notifications)
+            for note in notifications:
+                if note.originator_id not in seen:
+                    seen.add(note.originator_id)
+                    originators.append(note.originator_id)
+        if len(notifications) < page:
+            return events, originators
+        start = notifications[-1].id + 1
+
+
+def _key(originator_id: Any) -> str:
+    return originator_id.hex if isinstance(originator_id, UUID) else str(originator_id).replace("-", "")
+
+
+def _first_difference(src: Any, copy: Any, page: int) -> str | None:
+    """Where DST's events (``copy``: a recorder) first differ from SRC's, in notification order, byte for byte; None."""
+    starts, index = [1, 1], 0
+    while True:
+        ours, theirs = src.recorder.select_notifications(starts[0], page), copy.select_notifications(starts[1], page)
+        for a, b in zip(ours, theirs, strict=False):
+            index += 1
+            if (_key(a.originator_id), a.originator_version, a.topic, bytes(a.state)) != (
+                    _key(b.originator_id), b.originator_version, b.topic, bytes(b.state)):
+                return f"event {index:,} (record {_key(a.originator_id)} version {a.originator_version}) is not SRC's"
+        if len(ours) != len(theirs):
+            return f"it holds {'fewer' if len(theirs) < len(ours) else 'more'} events than SRC after event {index:,}"
+        if len(ours) < page:
+            return None
+        starts = [ours[-1].id + 1, theirs[-1].id + 1]
+
+
+def _check_copy(src: Any, source: Any, target: Any, events: int, copy: Any, mapper: Any, snapshots: list[Any],
+                copied_snapshots: list[Any], page: int) -> str:
+    """Raise ``MigrationError`` unless DST's events (``copy``, a recorder) and snapshots are SRC's, byte for byte, and lead
+    to the same store head; that head."""
     from core.audit import walk_heads
 
-    source, target = shown(source), shown(target)  # named without a password in every message
+    before = walk_heads(src.recorder, src.mapper)
+    if before.events != events:
+        raise MigrationError(f"{source}: {before.events - events:,} events were stored in SRC during the copy; nothing was "
+                             "copied: run migrate again when nothing writes to SRC", BROKEN)
+    difference = _first_difference(src, copy, page)
+    if difference is not None:
+        raise MigrationError(f"{target}: the copy differs from SRC: {difference}; nothing was copied", BROKEN)
+    after = walk_heads(copy, mapper)
+    if (after.head, after.events) != (before.head, before.events):
+        raise MigrationError(f"{target}: the copy's store head {after.head} after {after.events:,} events is not SRC's "
+                             f"{before.head} after {before.events:,}; nothing was copied", BROKEN)
+    if [(_key(s.originator_id), s.originator_version, s.topic, bytes(s.state)) for s in copied_snapshots] != [
+            (_key(s.originator_id), s.originator_version, s.topic, bytes(s.state)) for s in snapshots]:
+        raise MigrationError(f"{target}: the copied snapshots are not SRC's ({len(copied_snapshots):,} of {len(snapshots):,}); "
+                             "nothing was copied", BROKEN)
+    return str(before.head)
 
-    if str(source) == str(target):
+
+def migrate_store(source: Any, target: Any, *, page: int | None = None) -> Copied:
+    """Copy the store at ``source`` into the empty store at ``target`` (each an SQLite path or a ``postgresql://`` URL) and
+    check the copy, all or nothing; ``MigrationError`` (one line) when it is refused or fails, and then DST is as it was."""
+    from adapters.bootstrap import is_file_store, shown, store_problem
+
+    source, target = shown(source), shown(target)  # named without a password in every message
+    page = page or PAGE
+
+    if str(source) == str(target) or (is_file_store(source) and is_file_store(target) and Path(str(target)).exists()
+                                      and Path(str(source)).exists() and os.path.samefile(str(source), str(target))):
         raise MigrationError(f"{source}: SRC and DST are the same store")
     problem = store_problem(source)
     if problem is not None:
@@ -92,64 +179,443 @@ def migrate_store(source: Any, target: Any, *, page: int = PAGE) -> Copied:
     problem = store_problem(target)
     if problem is not None and not problem.missing:
         raise MigrationError(str(problem), problem.exit_code)
-    calls = _call_events(source)
-    if calls:
-        raise MigrationError(f"{source}: holds {calls:,} call events, which migrate does not copy (call events are kept in SQLite "
-                             "stores only); nothing was copied")
-    if is_file_store(target):
-        Path(str(target)).parent.mkdir(parents=True, exist_ok=True)
+    calls = _source_calls(source)
     src = _open(source, create=False)
-    dst = _open(target, create=True)
     try:
-        held = dst.recorder.max_notification_id() or 0
-        projection = open_projection_store(target, create=False)
-        if projection is not None:
-            try:
-                held = held or projection.load().position
-            finally:
-                projection.close()
-        if held:
-            raise MigrationError(f"{target}: not empty (it holds events, or a projection of them); migrate copies into an "
-                                 "empty store only")
-        events, originators = 0, []
-        seen: set[Any] = set()
-        start = 1
-        while True:
-            notifications = src.recorder.select_notifications(start, page)
-            if notifications:
-                dst.recorder.insert_events(notifications)  # a Notification is a StoredEvent: the same bytes, in the same order
-                events += len(notifications)
-                for note in notifications:
-                    if note.originator_id not in seen:
-                        seen.add(note.originator_id)
-                        originators.append(note.originator_id)
-            if len(notifications) < page:
-                break
-            start = notifications[-1].id + 1
-        snapshots = _snapshots(src, originators)
-        if snapshots:
-            dst.snapshots.recorder.insert_events(snapshots)
-        before = walk_heads(src.recorder, src.mapper)
-        after = walk_heads(dst.recorder, dst.mapper)
-        if before.events != events:
-            raise MigrationError(f"{source}: {before.events - events:,} events were stored in SRC during the copy; DST holds the "
-                                 f"{events:,} before them: empty DST and run migrate again when nothing writes to SRC", BROKEN)
-        if (after.head, after.events) != (before.head, before.events):
-            raise MigrationError(f"{target}: the copy's store head {after.head} after {after.events:,} events is not SRC's "
-                                 f"{before.head} after {before.events:,}", BROKEN)
-        copied = _snapshots(dst, originators)
-        if [(s.originator_id, s.originator_version, s.topic, s.state) for s in copied] != [
-                (s.originator_id, s.originator_version, s.topic, s.state) for s in snapshots]:
-            raise MigrationError(f"{target}: the copied snapshots are not SRC's ({len(copied):,} of {len(snapshots):,})", BROKEN)
+        if is_file_store(target):
+            return _into_sqlite(src, source, Path(str(target)), page, calls)
+        return _into_postgres(src, source, target, page, calls)
+    except MigrationError:
+        raise
+    except Exception as exc:  # a lost connection, a full disk, a damaged SRC: one line, and DST as it was
+        raise MigrationError(f"{target}: the copy failed ({_words(exc)}); nothing was copied, DST is as it was", BROKEN) from exc
     finally:
         src.close()
-        dst.close()
-    app = build_app(target)
+
+
+# -- call events: the three tables, row for row ---------------------------------------------------------------------------
+
+CALL_TABLES = ("call_events", "calls", "call_chain_heads")
+_CALL_COLUMNS = {"call_events": "seq, tenant, pbx, key, call_id, at, topic, body, hash",
+                 "calls": "pbx, call_id, tenant, started",
+                 "call_chain_heads": "tenant, hash, events"}
+_CALL_ORDER = {"call_events": "seq", "calls": "pbx{c}, call_id{c}", "call_chain_heads": "tenant{c}"}
+"""Each table's rows in one order on either store: text by its bytes (SQLite's BINARY, PostgreSQL's ``COLLATE "C"``)."""
+_CALL_ROWS = {"call_events": "call events", "calls": "rows in its calls table", "call_chain_heads": "call chain heads"}
+_FETCH = 2000
+_cursors = itertools.count(1)
+
+CallRows = Callable[[str], Iterator[tuple[Any, ...]]]
+"""A store's rows of one call table (``CALL_TABLES``), in ``_CALL_ORDER``; none for a missing table."""
+
+
+def _select(table: str, collate: str) -> str:
+    return f"SELECT {_CALL_COLUMNS[table]} FROM {table} ORDER BY {_CALL_ORDER[table].format(c=collate)}"  # noqa: S608
+
+
+def _calls_problem(check: Any) -> str:
+    """The first thing ``verify_calls`` found wrong, in its words."""
+    for chain in check.walk.chains:
+        if chain.broken is not None:
+            return f"{chain.tenant}: BROKEN at call event {chain.broken.position:,} of {chain.events:,}: {chain.broken.problem}"
+    return str(check.index[0]) if check.index else "not intact"
+
+
+def _source_calls(source: Any) -> Any:
+    """``verify_calls`` on SRC (None: it has no call tables); ``MigrationError`` when its call events do not verify, for
+    the copy of a broken chain could not be checked against it."""
+    from adapters.call_store import verify_calls
+
     try:
-        build_projection(app, target).store.close()  # DST's routing projection, from the copied events
+        check = verify_calls(source)
+    except Exception as exc:
+        raise MigrationError(f"{source}: its call events cannot be read ({_words(exc)}); nothing was copied", BROKEN) from exc
+    if check is not None and not check.intact:
+        raise MigrationError(f"{source}: its call events do not verify ({_calls_problem(check)}); migrate copies only call "
+                             "events that verify (see callroute audit verify --operator); nothing was copied", BROKEN)
+    return check
+
+
+def _sqlite_rows(connection: sqlite3.Connection) -> CallRows:
+    tables = {name for (name,) in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+
+    def rows(table: str) -> Iterator[tuple[Any, ...]]:
+        if table not in tables:
+            return
+        cursor = connection.execute(_select(table, ""))
+        try:
+            yield from cursor
+        finally:
+            cursor.close()
+
+    return rows
+
+
+def _postgres_rows(connection: Any) -> CallRows:
+    """The call tables on the connection's search path, read inside the transaction it has open (server-side cursors)."""
+    tables = {name for (name,) in connection.execute(
+        "SELECT name FROM unnest(%s::text[]) AS t(name) WHERE to_regclass(name) IS NOT NULL", (list(CALL_TABLES),))}
+
+    def rows(table: str) -> Iterator[tuple[Any, ...]]:
+        if table not in tables:
+            return
+        with connection.cursor(name=f"callroute_migrate_{next(_cursors)}") as cursor:
+            cursor.itersize = _FETCH
+            cursor.execute(_select(table, ' COLLATE "C"'))
+            for row in cursor:
+                yield tuple(bytes(value) if isinstance(value, memoryview) else value for value in row)
+
+    return rows
+
+
+@contextmanager
+def _call_source(location: Any) -> Iterator[CallRows]:
+    """The call tables of the store at ``location`` in one read snapshot: a writer's commit meanwhile is not seen."""
+    from adapters.bootstrap import is_file_store
+
+    if is_file_store(location):
+        with closing(sqlite3.connect(f"file:{location}?mode=ro", uri=True, isolation_level=None)) as connection:
+            connection.execute("BEGIN")
+            try:
+                yield _sqlite_rows(connection)
+            finally:
+                connection.execute("COMMIT")
+        return
+    from adapters.postgres import connect, translated
+    from core.wiring import resolve_store
+
+    with translated(), closing(connect(resolve_store(location))) as connection, connection.transaction():  # type: ignore[arg-type]
+        connection.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        yield _postgres_rows(connection)
+
+
+def _insert_call_page(insert: Callable[[str, Sequence[tuple[Any, ...]]], Any], table: str, rows: Sequence[tuple[Any, ...]]) -> None:
+    """Insert one page of SRC's rows of a call table into DST (one place, so a test can make a copy fail part-way)."""
+    insert(table, rows)
+
+
+def _copy_calls(rows: CallRows, insert: Callable[[str, Sequence[tuple[Any, ...]]], Any], page: int) -> int:
+    """Every row of SRC's call tables (``rows``), a page at a time, through ``insert``; how many call events."""
+    events = 0
+    for table in CALL_TABLES:
+        with closing(rows(table)) as found:  # type: ignore[type-var]
+            batch: list[tuple[Any, ...]] = []
+            for row in found:
+                batch.append(row)
+                if len(batch) == page:
+                    _insert_call_page(insert, table, batch)
+                    batch = []
+                events += table == "call_events"
+            if batch:
+                _insert_call_page(insert, table, batch)
+    return events
+
+
+def _where(table: str, index: int, row: tuple[Any, ...]) -> str:
+    if table == "call_events":
+        return f"call event {index:,} (seq {row[0]}, tenant {row[1]})"
+    if table == "calls":
+        return f"the calls table's row for {row[0]} call {row[1]}"
+    return f"{row[0]}'s call chain head"
+
+
+def _first_call_difference(ours: CallRows, theirs: CallRows) -> str | None:
+    """Where DST's call tables (``theirs``) first differ from SRC's (``ours``), row for row, byte for byte; None."""
+    for table in CALL_TABLES:
+        with closing(ours(table)) as mine, closing(theirs(table)) as copied:  # type: ignore[type-var]
+            index = 0
+            for a, b in itertools.zip_longest(mine, copied):
+                if a is None or b is None:
+                    return f"it holds {'fewer' if b is None else 'more'} {_CALL_ROWS[table]} than SRC after {index:,}"
+                index += 1
+                if tuple(a) != tuple(b):
+                    return f"{_where(table, index, a)} is not SRC's"
+    return None
+
+
+def _check_calls(source: Any, target: Any, copied: int, copy: CallRows, verify_copy: Callable[[], Any]) -> str:
+    """Raise ``MigrationError`` unless DST's call tables (``copy``) are SRC's row for row and byte for byte, and
+    ``verify_copy()`` (``verify_calls`` on DST) is intact and SRC's, calls head and all; that calls head."""
+    from adapters.call_store import verify_calls
+
+    now = verify_calls(source)
+    stored = now.walk.events if now is not None else 0
+    if now is None or stored != copied:
+        change = (f"{_count(stored - copied, 'call event')} stored in SRC" if stored > copied else
+                  "SRC's call events were removed" if now is not None else "SRC's call tables were removed")
+        raise MigrationError(f"{source}: {change} during the copy; nothing was copied: run migrate again when nothing "
+                             "writes to SRC", BROKEN)
+    with _call_source(source) as ours:
+        difference = _first_call_difference(ours, copy)
+    if difference is not None:
+        raise MigrationError(f"{target}: the copy differs from SRC: {difference}; nothing was copied", BROKEN)
+    check = verify_copy()
+    if check is None or not check.intact:
+        why = "it has no call tables" if check is None else _calls_problem(check)
+        raise MigrationError(f"{target}: the copy's call events do not verify ({why}); nothing was copied", BROKEN)
+    if check != now:
+        raise MigrationError(f"{target}: the copy's calls head {check.walk.head.hex()} after {check.walk.events:,} call events "
+                             f"is not SRC's {now.walk.head.hex()} after {now.walk.events:,}; nothing was copied", BROKEN)
+    return str(now.walk.head.hex())
+
+
+def _calls_into_sqlite(source: Any, target: Path, temporary: Path, page: int) -> tuple[int, str]:
+    """SRC's call tables into the new file ``temporary`` (one transaction), checked; how many call events, the calls head."""
+    from adapters.call_store import SCHEMA, verify_calls
+
+    with closing(sqlite3.connect(temporary, isolation_level=None)) as connection:
+        connection.executescript(SCHEMA)
+        statements = {table: f"INSERT INTO {table} ({columns}) VALUES ({','.join('?' * (columns.count(',') + 1))})"
+                      for table, columns in _CALL_COLUMNS.items()}
+        connection.execute("BEGIN IMMEDIATE")
+        with _call_source(source) as rows:
+            copied = _copy_calls(rows, lambda table, page_rows: connection.executemany(statements[table], page_rows), page)
+        connection.execute("COMMIT")
+    with _call_source(temporary) as copy:
+        head = _check_calls(source, target, copied, copy, lambda: verify_calls(temporary))
+    return copied, head
+
+
+# -- into SQLite: a file of its own, linked into place ------------------------------------------------------------------
+
+_SIDE_FILES = ("-wal", "-shm", "-journal")
+
+
+def _sqlite_holds_anything(path: Path) -> bool:
+    """Whether the SQLite store at ``path`` holds events, projection rows past position 0, or call tables' rows."""
+    with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as connection:
+        tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        checks = [("stored_events", "SELECT 1 FROM stored_events LIMIT 1"),
+                  ("projection_position", "SELECT 1 FROM projection_position WHERE position > 0 LIMIT 1"),
+                  ("call_events", "SELECT 1 FROM call_events LIMIT 1"), ("calls", "SELECT 1 FROM calls LIMIT 1"),
+                  ("call_chain_heads", "SELECT 1 FROM call_chain_heads LIMIT 1")]
+        return any(table in tables and connection.execute(query).fetchone() is not None for table, query in checks)
+
+
+def _remove(path: Path) -> None:
+    for name in (path, *(path.with_name(path.name + side) for side in _SIDE_FILES)):
+        try:
+            name.unlink()
+        except FileNotFoundError:
+            pass
+
+
+def _folded(path: Path) -> None:
+    """Fold the file's write-ahead log into it and remove the log: the file alone must be the whole store when linked."""
+    with closing(sqlite3.connect(path)) as connection:
+        busy, _, _ = connection.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+    wal = path.with_name(path.name + "-wal")
+    if busy or (wal.exists() and wal.stat().st_size):
+        raise MigrationError(f"{path}: its write-ahead log could not be folded into it (still open elsewhere)", BROKEN)
+    for side in _SIDE_FILES:  # an empty log, and the log's index, which the next opener makes again
+        path.with_name(path.name + side).unlink(missing_ok=True)
+
+
+def _publish(temporary: Path, path: Path) -> None:
+    """Put the checked copy at ``path`` in one step: a new name for a missing DST, else in place of the empty store."""
+    try:
+        os.link(temporary, path)  # refuses a DST that appeared meanwhile
+    except FileExistsError:
+        if _sqlite_holds_anything(path):
+            raise _not_empty(path) from None
+        os.replace(temporary, path)
+    except OSError:  # a file system without hard links
+        if path.exists() and _sqlite_holds_anything(path):
+            raise _not_empty(path) from None
+        os.replace(temporary, path)
+    else:
+        temporary.unlink()
+    folder = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(folder)
     finally:
-        app.close()
-    return Copied(events=events, records=len(originators), snapshots=len(snapshots), head=after.head)
+        os.close(folder)
+
+
+def _into_sqlite(src: Any, source: Any, path: Path, page: int, calls: Any) -> Copied:
+    from adapters.bootstrap import build_app, build_projection
+
+    if path.exists():
+        wal = path.with_name(path.name + "-wal")
+        if _sqlite_holds_anything(path):
+            raise _not_empty(path)
+        if wal.exists() and wal.stat().st_size:
+            raise MigrationError(f"{path}: an empty store, but open elsewhere (its write-ahead log is not empty); "
+                                 "nothing was copied")
+    made: list[Path] = []  # the folders migrate makes for DST, removed again if the copy fails
+    for folder in reversed([path.parent, *path.parent.parents]):
+        if not folder.exists():
+            folder.mkdir()
+            made.append(folder)
+    temporary = path.with_name(f".{path.name}.migrate-{os.getpid()}-{secrets.token_hex(4)}")
+    try:
+        dst = _open(temporary, create=True)
+        try:
+            events, originators = _copy_events(src, dst.recorder.insert_events, page)
+            snapshots = _snapshots(src, originators)
+            if snapshots:
+                dst.snapshots.recorder.insert_events(snapshots)
+            head = _check_copy(src, source, path, events, dst.recorder, dst.mapper, snapshots, _snapshots(dst, originators),
+                               page)
+        finally:
+            dst.close()
+        call_events, calls_head = _calls_into_sqlite(source, path, temporary, page) if calls is not None else (None, None)
+        app = build_app(temporary)
+        try:
+            build_projection(app, temporary).store.close()  # DST's routing projection, from the copied events
+        finally:
+            app.close()
+        _folded(temporary)
+        _publish(temporary, path)
+    except BaseException:
+        _remove(temporary)
+        for folder in reversed(made):
+            try:
+                folder.rmdir()
+            except OSError:
+                pass
+        raise
+    return Copied(events=events, records=len(originators), snapshots=len(snapshots), head=head, call_events=call_events,
+                  calls_head=calls_head)
+
+
+# -- into PostgreSQL: one transaction ----------------------------------------------------------------------------------
+
+
+class _Rows:
+    """A recorder's ``select_notifications`` and ``select_events`` over one connection, inside its transaction."""
+
+    def __init__(self, connection: Any, table: Any) -> None:
+        self.connection = connection
+        self.table = table
+
+    def select_notifications(self, start: int, limit: int, *_: Any, **__: Any) -> list[Any]:
+        from eventsourcing.persistence import Notification
+        from psycopg import sql
+
+        rows = self.connection.execute(sql.SQL("SELECT notification_id, originator_id, originator_version, topic, state FROM {} "
+                                               "WHERE notification_id >= %s ORDER BY notification_id LIMIT %s").format(self.table),
+                                       (start, limit)).fetchall()
+        return [Notification(id=row[0], originator_id=row[1], originator_version=row[2], topic=row[3], state=bytes(row[4]))
+                for row in rows]
+
+    def select_events(self, originator_id: Any) -> list[Any]:
+        from eventsourcing.persistence import StoredEvent
+        from psycopg import sql
+
+        rows = self.connection.execute(sql.SQL("SELECT originator_id, originator_version, topic, state FROM {} "
+                                               "WHERE originator_id = %s ORDER BY originator_version").format(self.table),
+                                       (originator_id,)).fetchall()
+        return [StoredEvent(originator_id=row[0], originator_version=row[1], topic=row[2], state=bytes(row[3])) for row in rows]
+
+
+def _postgres_holds_calls(connection: Any) -> bool:
+    """Whether the call tables on the connection's search path hold any row."""
+    tables = [name for (name,) in connection.execute(
+        "SELECT name FROM unnest(%s::text[]) AS t(name) WHERE to_regclass(name) IS NOT NULL", (list(CALL_TABLES),))]
+    return any(connection.execute(f"SELECT 1 FROM {table} LIMIT 1").fetchone() for table in tables)  # noqa: S608
+
+
+def _calls_into_postgres(connection: Any, source: Any, target: Any, page: int) -> tuple[int, str]:
+    """SRC's call tables into DST's (made in this transaction), under their SRC ``seq``, checked inside the transaction;
+    how many call events, the calls head."""
+    from adapters.postgres_calls import check_calls
+
+    def insert(table: str, rows: Sequence[tuple[Any, ...]]) -> None:
+        with connection.cursor() as cursor, cursor.copy(f"COPY {table} ({_CALL_COLUMNS[table]}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+
+    with _call_source(source) as rows:
+        copied = _copy_calls(rows, insert, page)
+    # The next call event stored in DST is numbered after the copied ones, as in SRC.
+    connection.execute("SELECT setval(pg_get_serial_sequence('call_events', 'seq'), (SELECT max(seq) FROM call_events))")
+    return copied, _check_calls(source, target, copied, _postgres_rows(connection), lambda: check_calls(connection))
+
+
+def _into_postgres(src: Any, source: Any, target: Any, page: int, calls: Any) -> Copied:
+    from psycopg import errors, sql
+
+    from adapters.postgres import PROJECTION_SCHEMA, PostgresProjectionStore, connect, translated
+    from adapters.postgres_calls import SCHEMA as CALLS_SCHEMA
+    from core.projections.routing import RoutingProjection
+    from core.wiring import resolve_store
+
+    store = resolve_store(target)
+    dst = _open(target, create=False)  # for its recorders' statements and the mapper: nothing is written through it
+    connection = connect(store)  # type: ignore[arg-type]
+    schema = store.schema  # type: ignore[union-attr]
+    recorders = [dst.recorder, *([dst.snapshots.recorder] if dst.snapshots is not None else [])]
+    events_table = sql.Identifier(schema, dst.recorder.events_table_name)
+    try:
+        with translated(), connection.transaction():
+            # Whoever creates callroute's tables waits for this transaction (adapters/postgres.py takes the same locks).
+            connection.execute("SELECT pg_advisory_xact_lock(hashtext('callroute tables'))")
+            connection.execute("SELECT pg_advisory_xact_lock(hashtext('callroute projection schema'))")
+            for recorder in recorders:  # the library's own statements (create_table), in this transaction
+                for statement in recorder.sql_create_statements:
+                    if "CREATE TYPE" in statement.as_string():
+                        try:
+                            with connection.transaction():  # a savepoint: the type may be there already
+                                connection.execute(statement, prepare=False)
+                        except errors.DuplicateObject:
+                            pass
+            for recorder in recorders:
+                for statement in recorder.sql_create_statements:
+                    if "CREATE TYPE" not in statement.as_string():
+                        connection.execute(statement, prepare=False)
+            for statement in PROJECTION_SCHEMA:
+                connection.execute(statement)  # type: ignore[arg-type]
+            connection.execute("INSERT INTO projection_position VALUES ('routing', 0) ON CONFLICT DO NOTHING")
+            connection.execute(sql.SQL("LOCK TABLE {} IN EXCLUSIVE MODE").format(events_table))  # no writer while it is checked
+            if calls is not None:  # SRC's call tables, made as adapters.postgres_calls makes them (its lock, its statements)
+                connection.execute("SELECT pg_advisory_xact_lock(hashtext('callroute call tables'))")
+                for statement in CALLS_SCHEMA:
+                    connection.execute(statement)  # type: ignore[arg-type]
+            if connection.execute("SELECT to_regclass('call_events')").fetchone()[0] is not None:
+                connection.execute("LOCK TABLE call_events IN EXCLUSIVE MODE")  # as a call store's writer takes it
+            if (connection.execute(sql.SQL("SELECT 1 FROM {} LIMIT 1").format(events_table)).fetchone()
+                    or connection.execute("SELECT 1 FROM projection_position WHERE position > 0").fetchone()
+                    or _postgres_holds_calls(connection)):
+                raise _not_empty(target)
+
+            insert = sql.SQL("INSERT INTO {} (notification_id, originator_id, originator_version, topic, state) "
+                             "VALUES (%s, %s, %s, %s, %s)").format(events_table)
+
+            def insert_events(notifications: Sequence[Any]) -> None:
+                # Under SRC's notification ids: the projection built below from SRC's log holds DST's positions.
+                with connection.cursor() as cursor:
+                    cursor.executemany(insert, [(n.id, n.originator_id, n.originator_version, n.topic, n.state)
+                                                for n in notifications])
+
+            events, originators = _copy_events(src, insert_events, page)
+            if events:
+                    connection.execute(sql.SQL("SELECT setval(pg_get_serial_sequence(%s, 'notification_id'), "
+                                           "(SELECT max(notification_id) FROM {}))").format(events_table),
+                                   (f'"{schema}"."{dst.recorder.events_table_name}"',))
+            snapshots = _snapshots(src, originators)
+            snapshots_table = None
+            if dst.snapshots is not None:
+                snapshots_table = sql.Identifier(schema, dst.snapshots.recorder.events_table_name)
+                if snapshots:
+                    with connection.cursor() as cursor:
+                        cursor.executemany(sql.SQL("INSERT INTO {} (originator_id, originator_version, topic, state) "
+                                                   "VALUES (%s, %s, %s, %s)").format(snapshots_table),
+                                           [(s.originator_id, s.originator_version, s.topic, s.state) for s in snapshots])
+            call_events, calls_head = (_calls_into_postgres(connection, source, target, page) if calls is not None
+                                       else (None, None))
+            projection_store = PostgresProjectionStore.__new__(PostgresProjectionStore)
+            projection_store.name, projection_store.store, projection_store.connection = "routing", store, connection
+            RoutingProjection(src, projection_store).catch_up()  # its batches are savepoints of this transaction
+            copied_snapshots = [] if snapshots_table is None else [
+                row for originator in originators for row in _Rows(connection, snapshots_table).select_events(originator)]
+            head = _check_copy(src, source, target, events, _Rows(connection, events_table), dst.mapper, snapshots,
+                               copied_snapshots, page)
+    finally:
+        connection.close()
+        dst.close()
+    return Copied(events=events, records=len(originators), snapshots=len(snapshots), head=head, call_events=call_events,
+                  calls_head=calls_head)
 
 
 @click.command("migrate")
@@ -161,8 +627,10 @@ def migrate(source: str, target: str) -> None:
     SRC and DST are each an SQLite file or a postgresql://user:password@host:port/dbname URL:
     from SQLite to PostgreSQL, or back. Every event is copied in the order it was stored, with
     every snapshot; DST's routing projection is built from them. The copy is checked: DST's store
-    head (as audit verify --operator prints it) must equal SRC's. DST must be empty; SRC must hold
-    no call events (they are kept in SQLite stores only).
+    head (as audit verify --operator prints it) must equal SRC's. All or nothing: DST gets the
+    copy only once it is checked, and a failure leaves DST as it was. DST must be empty (missing,
+    or without events). The call events are copied too, in the order they were stored: DST's
+    call tables must equal SRC's byte for byte, and verify with SRC's calls head.
     """
     from adapters.bootstrap import db_path
 
@@ -171,9 +639,15 @@ def migrate(source: str, target: str) -> None:
         copied = migrate_store(src, dst)
     except MigrationError as exc:
         raise Failure(str(exc), exc.exit_code) from None
-    click.echo(f"copied {_count(copied.events, 'event')} of {_count(copied.records, 'record')} and "
-               f"{_count(copied.snapshots, 'snapshot')} from {src} to {dst}")
+    what = f"{_count(copied.events, 'event')} of {_count(copied.records, 'record')}"
+    if copied.call_events is None:
+        what += f" and {_count(copied.snapshots, 'snapshot')}"
+    else:
+        what += f", {_count(copied.snapshots, 'snapshot')} and {_count(copied.call_events, 'call event')}"
+    click.echo(f"copied {what} from {src} to {dst}")
     click.echo(f"store head {copied.head} after {copied.events:,} events, the same in both")
+    if copied.calls_head is not None:
+        click.echo(f"store calls head {copied.calls_head} after {copied.call_events:,} call events, the same in both")
 
 
 def _count(n: int, word: str) -> str:

@@ -1,20 +1,19 @@
-"""The call-event tables in the SQLite store: idempotent by (PBX, key), batched, hash-chained per tenant, read call by call."""
+"""The call-event tables in the store (an SQLite file, or a PostgreSQL database on that backend): idempotent by (PBX, key),
+batched, hash-chained per tenant, read call by call."""
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 import trio
 
+from adapters.bootstrap import open_call_store
 from adapters.call_sink import StoringSink
-from adapters.call_store import CallStore
 from core.calls.attribution import Attribution, Directory
 from core.calls.events import CallEnded, CallEvent, CallStarted, EndpointStateChanged, LegRinging
-
-pytestmark = pytest.mark.sqlite_only  # call events are kept in SQLite stores only; see tests/backends.py
+from tests.adapters.call_sql import call_tables, sql
 
 T0 = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 
@@ -28,7 +27,7 @@ def ended(call: str, seconds: float = 60, pbx: str = "ast1") -> CallEnded:
 
 
 def test_an_event_heard_again_is_stored_once_and_one_without_a_key_each_time(tmp_path: Path) -> None:
-    store = CallStore(tmp_path / "s.sqlite")
+    store = open_call_store(tmp_path / "s.sqlite")
     busy = EndpointStateChanged(pbx="ast1", at=T0, endpoint="2001", state="busy")
     first = store.append([("acme", started("c1")), ("acme", busy), ("acme", started("c1"))])
     again = store.append([("acme", started("c1")), ("acme", busy), ("acme", ended("c1"))])
@@ -40,7 +39,7 @@ def test_an_event_heard_again_is_stored_once_and_one_without_a_key_each_time(tmp
 
 
 def test_calls_come_whole_in_order_of_their_start_and_by_window(tmp_path: Path) -> None:
-    store = CallStore(tmp_path / "s.sqlite")
+    store = open_call_store(tmp_path / "s.sqlite")
     late, early = "late", "early"
     store.append([("acme", started(late, 600)), ("acme", started(early, 0)), ("other", started("x", 300))])
     store.append([("acme", ended(early, 30)), ("acme", LegRinging(pbx="ast1", at=T0 + timedelta(seconds=601), call_id=late, leg="l",
@@ -54,29 +53,30 @@ def test_calls_come_whole_in_order_of_their_start_and_by_window(tmp_path: Path) 
 
 def test_reading_a_store_without_call_tables_finds_nothing_and_creates_nothing(tmp_path: Path) -> None:
     path = tmp_path / "s.sqlite"
-    sqlite3.connect(path).close()
-    store = CallStore(path)
+    store = open_call_store(path)
     assert (list(store.calls("acme")), list(store.presence("acme")), store.count(), store.tenant_of_call("a", "b")) == ([], [], 0, None)
     assert store.verify("acme").intact
     store.close()
-    with sqlite3.connect(path) as db:
-        assert db.execute("SELECT name FROM sqlite_master WHERE name LIKE 'call%'").fetchall() == []
+    assert call_tables(path) == set()
+    store = open_call_store(path)
+    store.create()
+    store.close()
+    assert call_tables(path) == {"call_events", "calls", "call_chain_heads"}  # what the helper reads, once there
 
 
 def test_two_writers_on_one_file_keep_each_tenants_chain_whole(tmp_path: Path) -> None:
     path = tmp_path / "s.sqlite"
-    one, two = CallStore(path), CallStore(path)
+    one, two = open_call_store(path), open_call_store(path)
     for index in range(20):
         (one if index % 2 else two).append([("acme", started(f"c{index}")), ("beta", started(f"b{index}"))])
     assert one.verify("acme").intact and one.verify("beta").intact and one.count() == 40
-    with sqlite3.connect(path) as db:
-        db.execute("DELETE FROM call_events WHERE seq = (SELECT max(seq) FROM call_events WHERE tenant = 'acme')")
+    sql(path, "DELETE FROM call_events WHERE seq = (SELECT max(seq) FROM call_events WHERE tenant = 'acme')")
     report = two.verify("acme")
     assert not report.intact and "the store recorded 20 events, 19 are there" in (report.problem or "")
 
 
 def test_the_sink_writes_one_transaction_per_batch_and_the_rest_on_close(tmp_path: Path) -> None:
-    store = CallStore(tmp_path / "s.sqlite")
+    store = open_call_store(tmp_path / "s.sqlite")
     directory = Directory(numbers={"+46812345600": "acme"}, extensions={"acme": frozenset()})
     sink = StoringSink(store, Attribution(directory), batch_size=10)
     events: list[CallEvent] = []
@@ -134,7 +134,6 @@ async def test_the_background_writer_writes_every_batch_handed_over_before_it_en
 
 
 def test_the_ingest_directory_holds_the_tenants_the_actor_may_change_and_refuses_a_closed_one() -> None:
-    import pytest
 
     from adapters.call_sink import directory_for
     from core.aggregates.context import Actor

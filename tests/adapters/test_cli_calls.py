@@ -12,7 +12,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import sqlite3
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -20,8 +19,8 @@ from urllib.parse import quote
 
 import pytest
 
+from adapters.bootstrap import open_call_store
 from adapters.call_sink import StoringSink, directory_for
-from adapters.call_store import CallStore
 from core.aggregates.context import Actor
 from core.calls.attribution import Attribution
 from core.calls.events import (
@@ -35,11 +34,10 @@ from core.calls.events import (
     VoicemailReached,
 )
 from core.clock import SteppingClock
+from tests.adapters.call_sql import query, sql
 from tests.adapters.clirun import invoke
 from tests.adapters.loopback import LoopbackServer
 from tests.adapters.test_cli import ADMIN, DATA
-
-pytestmark = pytest.mark.sqlite_only  # call events are kept in SQLite stores only; see tests/backends.py
 
 TENANT = "nordic-dental"
 CONFIRMED_AT = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
@@ -73,7 +71,7 @@ def store(db: Path, events: Sequence[CallEvent], tenant: str | None = None) -> S
         directory = directory_for(app, Actor(ADMIN), tenant)
     finally:
         app.close()
-    calls = CallStore(db)
+    calls = open_call_store(db)
     sink = StoringSink(calls, Attribution(directory, tenant=tenant, known_call=calls.tenant_of_call), batch_size=3)
     sink.add(events)
     sink.close()
@@ -174,7 +172,7 @@ def test_ingest_ami_for_a_named_tenant_stores_presence_too(db: Path) -> None:
     code, out, err = ingest_ami(db, ami_script(AMI_CALLS), "--tenant", TENANT)
     assert code == 0, err
     assert "no tenant found, not stored: 0 events (0 calls)" in out
-    calls = CallStore(db)
+    calls = open_call_store(db)
     try:
         (presence,) = calls.presence(TENANT)
     finally:
@@ -464,14 +462,13 @@ def test_conformance_says_why_calls_were_not_checked(db: Path) -> None:
 
 def test_the_stored_call_events_verify_and_an_edit_breaks_the_chain(db: Path) -> None:
     store(db, [*call("c1", ANN), *call("c2", ANN, start=100, end=160)])
-    calls = CallStore(db)
+    calls = open_call_store(db)
     report = calls.verify(TENANT)
     assert report.intact and report.events == 4
     calls.close()
-    with sqlite3.connect(db) as connection:
-        (body,) = connection.execute("SELECT body FROM call_events WHERE seq = 2").fetchone()
-        connection.execute("UPDATE call_events SET body = ? WHERE seq = 2", (body.replace(b"c1", b"c9"),))
-    calls = CallStore(db)
+    ((body,),) = query(db, "SELECT body FROM call_events WHERE seq = 2")
+    sql(db, "UPDATE call_events SET body = ? WHERE seq = 2", body.replace(b"c1", b"c9"))
+    calls = open_call_store(db)
     broken = calls.verify(TENANT)
     calls.close()
     assert not broken.intact and broken.problem is not None and broken.problem.startswith("event 2:")
@@ -481,3 +478,16 @@ def test_the_stored_call_events_verify_and_an_edit_breaks_the_chain(db: Path) ->
 def test_reading_calls_of_an_unknown_tenant_is_one_line(db: Path, command: str) -> None:
     code, _, err = run(db, command, "--tenant", "nobody")
     assert code in (2, 3) and err.startswith("callroute: error: --tenant nobody") and err.count("\n") == 1
+
+
+def test_saved_payloads_nested_too_deep_are_refused_in_one_line_before_any_is_parsed(db: Path, tmp_path: Path) -> None:
+    """The limits of every file callroute reads hold for saved webhook bodies too: 100,000 levels ended in RecursionError."""
+    good = tmp_path / "good.jsonl"
+    good.write_text("\n".join(TELNYX_CALL))
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * 100_000 + "]" * 100_000)
+    code, out, err = run(db, "ingest", "webhook", "--provider", "telnyx", str(good), str(deep))
+    assert code == 2, out + err
+    assert err == (f"callroute: error: {deep}: nested more than 64 levels deep (line 1); arrays and tables may nest at most 64 "
+                   "levels (nothing was stored)\n")
+    assert history_json(db) == []

@@ -25,7 +25,7 @@ from adapters.inputs import DEFAULT_MAX_INPUT_BYTES, MAX_DEPTH, InputError, deco
 from core import commands as c
 from tests.adapters.clirun import invoke
 from tests.adapters.test_cli import ADMIN, DATA, stored_rows
-from tests.backends import stored_events
+from tests.backends import copy_store, for_child, store_exists, stored_events
 
 ROOT = Path(__file__).resolve().parents[2]
 CREATE = '{"command": "create_tenant", "tenant": "acme", "name": "Acme", "time_zone": "Europe/London"}'
@@ -81,8 +81,12 @@ def test_every_file_input_refuses_bad_content_in_one_line(kind: str, bad: str, s
     file.write_bytes(content(fmt))
     if bad == "too large":
         monkeypatch.setenv("CALLROUTE_MAX_INPUT_BYTES", "250")  # the scenario naming a command file is under it
-    db = seeded_store if kind in ("pbx directory", "recorded calls") else tmp_path / "new.sqlite"
-    before = stored_rows(seeded_store)
+    # A copy of the seeded store (opening it for a read writes the routing projection's tables; the seeded one stays as seeded).
+    seeded = None
+    if kind in ("pbx directory", "recorded calls"):
+        copy_store(seeded_store, seeded := tmp_path / "c.sqlite")
+    db = seeded or tmp_path / "new.sqlite"
+    before = stored_rows(seeded) if seeded else None
     result = invoke(arguments(file, db))
     assert result.exit_code == 2, result.output
     lines = result.stderr.splitlines()
@@ -91,8 +95,8 @@ def test_every_file_input_refuses_bad_content_in_one_line(kind: str, bad: str, s
     assert str(file) + (":1: " if kind == "recorded calls" and bad != "too large" else ": ") in lines[0]
     assert re.search(rule, lines[0]), lines[0]
     assert "Traceback" not in result.output and "RecursionError" not in result.output
-    assert stored_rows(seeded_store) == before
-    assert not (tmp_path / "new.sqlite").exists()
+    assert (stored_rows(seeded) if seeded else None) == before
+    assert not store_exists(tmp_path / "new.sqlite")  # no file, nor on the PostgreSQL backend a database
 
 
 def test_a_duplicate_json_key_is_named_with_where_it_is(tmp_path: Path) -> None:
@@ -105,17 +109,17 @@ def test_a_duplicate_json_key_is_named_with_where_it_is(tmp_path: Path) -> None:
                              "each key may appear once in an object; nothing was stored\n")
 
 
-def test_a_recorded_call_line_is_named_by_its_number(seeded_store: Path, tmp_path: Path) -> None:
+def test_a_recorded_call_line_is_named_by_its_number(db: Path, tmp_path: Path) -> None:
     good = '{"call_id": "c1", "to": "2001", "at": "2026-11-20T10:00:00+01:00", "outcome": "missed"}'
     file = tmp_path / "calls.jsonl"
     file.write_bytes(f"{good}\n\n{good}\n".encode() + b'{"call_id": "c\xff"}\n')
-    result = invoke(["--db", str(seeded_store), "--actor", ADMIN, "audit", "explain-call", "--tenant", "nordic-dental",
+    result = invoke(["--db", str(db), "--actor", ADMIN, "audit", "explain-call", "--tenant", "nordic-dental",
                      "--calls", str(file)])
     assert result.exit_code == 2
     assert result.stdout == ""  # every line is checked before any call is explained
     assert result.stderr.startswith(f"callroute: error: {file}:4: not UTF-8 text (byte 0xff at offset ")
     file.write_text(f'{good}\n{{"call_id": "c2", "call_id": "c3"}}\n')
-    result = invoke(["--db", str(seeded_store), "--actor", ADMIN, "audit", "explain-call", "--tenant", "nordic-dental",
+    result = invoke(["--db", str(db), "--actor", ADMIN, "audit", "explain-call", "--tenant", "nordic-dental",
                      "--calls", str(file)])
     assert result.stderr == (f"callroute: error: {file}:2: the key 'call_id' is given twice in $; "
                              "each key may appear once in an object\n")
@@ -132,7 +136,7 @@ def test_apply_dev_zero_stops_at_the_limit(tmp_path: Path, monkeypatch: pytest.M
 
 def test_apply_reads_a_command_file_from_standard_input(tmp_path: Path) -> None:
     # A stream, not a file: the size is not known before it is read.
-    env = {**os.environ, "CALLROUTE_DB": str(tmp_path / "c.sqlite"), "CALLROUTE_ACTOR": ADMIN}
+    env = {**os.environ, "CALLROUTE_DB": for_child(tmp_path / "c.sqlite"), "CALLROUTE_ACTOR": ADMIN}
     proc = subprocess.run([sys.executable, "-m", "adapters.cli", "apply", "--format", "json", "/dev/stdin"],
                           input='{"commands": [' + CREATE + "]}", capture_output=True, text=True, env=env, cwd=ROOT,
                           check=False)

@@ -1,30 +1,28 @@
 """``audit verify`` covers the call events: each tenant's chain, the ``calls`` table, and a calls head apart from the store head.
 
-Every tamper here is made with SQLite on the stored rows, as someone with the file would; each must be named in one
-line and exit 1, except the removal of the last rows with the chain's recorded head put back, which only a calls head
-kept earlier can show (as for the configuration's events and the store head).
+Every tamper here is made with SQL on the stored rows, as someone with the file (or the database, on the PostgreSQL
+backend: ``call_sql.py``) would; each must be named in one line and exit 1, except the removal of the last rows with the
+chain's recorded head put back, which only a calls head kept earlier can show (as for the configuration's events and the
+store head).
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
-import sqlite3
-from contextlib import closing
 from pathlib import Path
 
 import pytest
 
-from adapters.call_store import CallStore
+from adapters.bootstrap import open_call_store
 from core.calls import log
 from core.calls.events import CallEvent
+from tests.adapters.call_sql import query, sql
 from tests.adapters.test_cli_calls import ANN, TENANT, at, call, run, store
 from tests.adapters.test_cli_verify import OPERATOR, STORE_HEAD
 
-pytestmark = pytest.mark.sqlite_only  # call events are kept in SQLite stores only; tampers with their rows; see tests/backends.py
-
 OTHER = "acme-other"
-"""A second tenant's call events, stored directly (``CallStore.append``): its name need not be a tenant of the store."""
+"""A second tenant's call events, stored directly (the call store's ``append``): its name need not be a tenant of the store."""
 CALLS_HEAD = re.compile(r"^(store|tenant) calls head ([0-9a-f]{64}) after ([\d,]+) call events?$", re.MULTILINE)
 
 
@@ -50,21 +48,15 @@ def stored(db: Path) -> None:
 
 
 def append(db: Path, tenant: str, events: list[CallEvent]) -> None:
-    calls = CallStore(db)
+    calls = open_call_store(db)
     try:
         calls.append([(tenant, event) for event in events])
     finally:
         calls.close()
 
 
-def sql(db: Path, statement: str, *values: object) -> None:
-    with closing(sqlite3.connect(db)) as connection, connection:
-        connection.execute(statement, values)
-
-
 def rows(db: Path) -> list[tuple[int, str, str, bytes, bytes]]:
-    with closing(sqlite3.connect(db)) as connection:
-        return connection.execute("SELECT seq, tenant, topic, body, hash FROM call_events ORDER BY seq").fetchall()
+    return query(db, "SELECT seq, tenant, topic, body, hash FROM call_events ORDER BY seq")  # type: ignore[return-value]
 
 
 # -- what is printed, and what is not ---------------------------------------------------------------------------------

@@ -145,9 +145,12 @@ def test_an_empty_database_is_no_store_and_an_unreachable_server_is_one_line(pos
     assert result.stderr.count("\n") == 1 and "s3cret" not in result.stderr
 
 
-def test_call_events_are_refused_on_postgres_in_one_line(postgres_url: str) -> None:
+def test_call_history_of_a_postgres_store_without_call_tables_is_empty_and_creates_nothing(postgres_url: str) -> None:
+    """Call events are kept on PostgreSQL too (``tests/postgres/test_call_store_pg.py``): a store that never took one
+    has no call tables, and reading its history neither fails nor makes them."""
     build_app(postgres_url, clock=SteppingClock(START), pin_hasher=FakeHasher()).close()
     seed(build_app(postgres_url, clock=SteppingClock(START, timedelta(minutes=1)), pin_hasher=FakeHasher()))
     result = invoke(["--db", postgres_url, "--actor", ADMIN.principal, "history", "--tenant", "acme"])
-    assert result.exit_code == 2
-    assert "call events are kept in SQLite stores only" in result.stderr and result.stderr.count("\n") == 1
+    assert (result.exit_code, result.stdout, result.stderr) == (0, "acme: no finished calls\n", ""), result.output
+    with psycopg.connect(**PostgresStore(postgres_url).conninfo()) as db:
+        assert db.execute("SELECT to_regclass('call_events'), to_regclass('calls')").fetchone() == (None, None)

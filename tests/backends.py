@@ -10,8 +10,10 @@ A path that is a file or folder already (another program's file, ``/dev/zero``, 
 
 What stays on SQLite, and says so with ``@pytest.mark.sqlite_only``: tests that edit, damage, truncate or copy the
 SQLite file itself, that read the fixture file ``tests/fixtures/store_2026_11.sqlite``, that check the lean SQLite
-writer or SQLite's locks, that keep call events (SQLite only), and those whose store is opened in a child process,
-which does not get this redirect. On the PostgreSQL backend they are deselected, and the summary counts them.
+writer or SQLite's locks. On the PostgreSQL backend they are deselected, and the summary counts them. A child process
+does not get this redirect: a test that opens its store in one hands it ``for_child(path)`` (the database's URL on
+this backend, the path on SQLite). A test that reads, edits or deletes stored events with SQL does it through
+``stored_events``, ``record_events``, ``overwrite_event_state`` and ``delete_event``, which do it in either store.
 
 Connection pools an application opens on the test server are closed when the test ends (``close_pools``), so that
 applications a test does not close leave no threads or connections behind.
@@ -184,6 +186,22 @@ def copy_store(source: Path, target: Path) -> None:
         src.backup(dst)
 
 
+def for_child(location: Path | str) -> str:
+    """What to hand a child process (``--db``, ``CALLROUTE_DB``) for the store at ``location``, which does not get the
+    redirect: the path itself on SQLite; on the PostgreSQL backend the ``postgresql://`` URL of the database the path is
+    redirected to (created now if it is new, and dropped with the test's other databases)."""
+    store = wiring.resolve_store(location)
+    return store.url if isinstance(store, PostgresStore) else str(location)
+
+
+def store_exists(location: Path | str) -> bool:
+    """Whether a store was made at ``location``: its SQLite file exists, or on the PostgreSQL backend a database was
+    created for the path."""
+    if _redirect is not None and not _redirect.paused and os.path.abspath(location) in _redirect.databases:
+        return True
+    return Path(location).exists()
+
+
 def stored_event_count(location: Path | str) -> int:
     """How many events the store at ``location`` holds, read with SQL as a test reads the file (on the PostgreSQL backend,
     from its ``callroute_events`` table)."""
@@ -210,6 +228,63 @@ def stored_events(location: Path | str) -> list[tuple[str, int, str, bytes]]:
             return [(originator.hex, version, topic, bytes(state)) for originator, version, topic, state in rows]
     with closing(sqlite3.connect(store)) as db:  # type: ignore[arg-type]
         return list(db.execute("SELECT originator_id, originator_version, topic, state FROM stored_events ORDER BY rowid"))
+
+
+def _tables(snapshots: bool) -> tuple[str, str]:
+    """The table of the stored events (or snapshots) in an SQLite file, and in a PostgreSQL database."""
+    return ("stored_snapshots", "callroute_snapshots") if snapshots else ("stored_events", "callroute_events")
+
+
+def record_events(location: Path | str, originator: Any, *, snapshots: bool = False) -> list[tuple[int, str, bytes]]:
+    """The stored events (or snapshots) of record ``originator`` (a UUID) as (version, topic, state bytes), by version,
+    read with SQL."""
+    sqlite_table, postgres_table = _tables(snapshots)
+    store = wiring.resolve_store(location)
+    if isinstance(store, PostgresStore):
+        import psycopg
+
+        with psycopg.connect(**store.conninfo()) as db:
+            rows = db.execute(f"SELECT originator_version, topic, state FROM {postgres_table} WHERE originator_id = %s "
+                              "ORDER BY originator_version", (originator,))
+            return [(version, topic, bytes(state)) for version, topic, state in rows]
+    with closing(sqlite3.connect(store)) as db:  # type: ignore[arg-type]
+        return list(db.execute(f"SELECT originator_version, topic, state FROM {sqlite_table} WHERE originator_id = ? "
+                               "ORDER BY originator_version", (originator.hex,)))
+
+
+def overwrite_event_state(location: Path | str, originator: Any, version: int, state: bytes, *, snapshots: bool = False) -> None:
+    """Overwrite the stored bytes of one event (or snapshot) with SQL, as someone with write access to the store would (on
+    the PostgreSQL backend, in ``callroute_events`` or ``callroute_snapshots``)."""
+    sqlite_table, postgres_table = _tables(snapshots)
+    store = wiring.resolve_store(location)
+    if isinstance(store, PostgresStore):
+        import psycopg
+
+        with psycopg.connect(**store.conninfo()) as db:
+            changed = db.execute(f"UPDATE {postgres_table} SET state = %s WHERE originator_id = %s AND originator_version = %s",
+                                 (state, originator, version)).rowcount
+    else:
+        with closing(sqlite3.connect(store)) as db, db:  # type: ignore[arg-type]
+            changed = db.execute(f"UPDATE {sqlite_table} SET state = ? WHERE originator_id = ? AND originator_version = ?",
+                                 (state, originator.hex, version)).rowcount
+    assert changed == 1, f"no event {originator} version {version} in {location}"
+
+
+def delete_event(location: Path | str, originator: Any, version: int | None) -> None:
+    """Delete one stored event (every event of the record with ``version=None``) with SQL, as someone with write access
+    to the store would (on the PostgreSQL backend, from ``callroute_events``)."""
+    store = wiring.resolve_store(location)
+    if isinstance(store, PostgresStore):
+        import psycopg
+
+        with psycopg.connect(**store.conninfo()) as db:
+            changed = db.execute("DELETE FROM callroute_events WHERE originator_id = %s AND originator_version = "
+                                 "coalesce(%s, originator_version)", (originator, version)).rowcount
+    else:
+        with closing(sqlite3.connect(store)) as db, db:  # type: ignore[arg-type]
+            changed = db.execute("DELETE FROM stored_events WHERE originator_id = ? AND originator_version = "
+                                 "coalesce(?, originator_version)", (originator.hex, version)).rowcount
+    assert changed == 1 or (version is None and changed), f"no event {originator} version {version} in {location}"
 
 
 sqlite_only = pytest.mark.sqlite_only

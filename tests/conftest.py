@@ -50,8 +50,9 @@ def pytest_report_header(config: pytest.Config) -> str:
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     if backends.POSTGRES:
         files = sorted({nodeid.split("::")[0] for nodeid in _SQLITE_ONLY})
+        where = f", in {len(files)} files: {', '.join(files)}" if files else ""
         terminalreporter.write_line(f"store backend postgres: {len(_SQLITE_ONLY)} tests marked sqlite_only were deselected "
-                                    f"(about SQLite files themselves), in {len(files)} files: {', '.join(files)}")
+                                    f"(about SQLite files themselves){where}")
 
 
 @pytest.fixture(scope="session")
@@ -89,7 +90,11 @@ def _store_backend(request: pytest.FixtureRequest) -> Iterator[None]:
     if not backends.POSTGRES:
         yield
         return
-    backends.install(request.getfixturevalue("postgres_server"))
+    try:
+        server = request.getfixturevalue("postgres_server")
+    except pytest.fail.Exception as exc:  # once for the run, not an error for each of its thousands of tests; a failure
+        pytest.exit(f"{exc.msg}: no test can run on {backends.ENV_BACKEND}=postgres", returncode=pytest.ExitCode.TESTS_FAILED)
+    backends.install(server)
     try:
         yield
     finally:

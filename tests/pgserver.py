@@ -181,7 +181,9 @@ def _throwaway() -> PostgresServer:
         made = run(str(bindir / "initdb"), "-D", str(data), "-U", SUPERUSER, f"--pwfile={pwfile}", "--auth-local=trust",
                    "--auth-host=trust", "-E", "UTF8", "--no-locale", "--no-sync")
         if made.returncode != 0:
-            raise ServerUnavailable(f"initdb failed (exit {made.returncode}): {_last_line(made.stderr or made.stdout)}")
+            runner = (f" as user {prefix[2]} (initdb refuses root; that user must be able to reach {bindir}, as Debian's "
+                      "postgresql package's binaries are)") if prefix else ""
+            raise ServerUnavailable(f"initdb{runner} failed (exit {made.returncode}): {_last_line(made.stderr or made.stdout)}")
         log = folder / "server.log"
         options = ("-c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off "
                    f"-c max_connections=600 -c unix_socket_directories={folder} -c logging_collector=off")

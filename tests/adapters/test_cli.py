@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -13,7 +12,7 @@ import pytest
 
 
 from tests.adapters.clirun import invoke
-from tests.backends import stored_event_count
+from tests.backends import delete_event, for_child, overwrite_event_state, record_events, stored_event_count
 from core.aggregates.identifiers import tenant_id
 
 DATA = Path(__file__).resolve().parents[2] / "adapters" / "data"
@@ -179,41 +178,33 @@ def test_audit_verify_passes_on_an_intact_store(tmp_path: Path) -> None:
     assert f"nordic-dental: intact, {SEED_EVENTS} events" in out
 
 
-@pytest.mark.sqlite_only  # edits the SQLite file's rows (tests/backends.py)
 def test_audit_verify_names_the_first_edited_row(tmp_path: Path) -> None:
     db = tmp_path / "c.sqlite"
     apply_seed(db)
-    with sqlite3.connect(db) as conn:
-        (state,) = conn.execute("SELECT state FROM stored_events WHERE originator_version = 12").fetchone()
-        edited = msgspec.json.decode(state)
-        edited["reason"] = "nobody will notice"
-        conn.execute("UPDATE stored_events SET state = ? WHERE originator_version = 12", (msgspec.json.encode(edited),))
+    [(version, _, state)] = [row for row in record_events(db, tenant_id("nordic-dental")) if row[0] == 12]
+    edited = msgspec.json.decode(state)
+    edited["reason"] = "nobody will notice"
+    overwrite_event_state(db, tenant_id("nordic-dental"), version, msgspec.json.encode(edited))
     code, out, _ = run(db, "audit", "verify", "--tenant", "nordic-dental", actor=ADMIN)
     assert code == 1
     assert "BROKEN at event version 12: altered" in out
 
 
-@pytest.mark.sqlite_only  # deletes a row of the SQLite file (tests/backends.py)
 def test_audit_verify_names_a_deleted_row(tmp_path: Path) -> None:
     db = tmp_path / "c.sqlite"
     apply_seed(db)
-    with sqlite3.connect(db) as conn:
-        conn.execute("DELETE FROM stored_events WHERE originator_id = ? AND originator_version = 4",
-                     (tenant_id("nordic-dental").hex,))
+    delete_event(db, tenant_id("nordic-dental"), 4)
     code, out, _ = run(db, "audit", "verify", "--operator")
     assert code == 1
     assert "BROKEN at event version 4: missing" in out
 
 
-@pytest.mark.sqlite_only  # deletes a row of the SQLite file (tests/backends.py)
 def test_audit_verify_with_expected_head_catches_truncation(tmp_path: Path) -> None:
     db = tmp_path / "c.sqlite"
     apply_seed(db)
     _, out, _ = run(db, "audit", "verify", "--tenant", "nordic-dental", actor=ADMIN)
     head = out.strip().split("tenant head ", 1)[1].split()[0]
-    with sqlite3.connect(db) as conn:
-        conn.execute("DELETE FROM stored_events WHERE originator_id = ? AND originator_version = ?",
-                     (tenant_id("nordic-dental").hex, SEED_EVENTS))
+    delete_event(db, tenant_id("nordic-dental"), SEED_EVENTS)
     code, out, _ = run(db, "audit", "verify", "--tenant", "nordic-dental", "--expect-head", head, actor=ADMIN)
     assert code == 1
     assert "the history it covered was removed or rewritten" in out
@@ -233,7 +224,7 @@ def test_demo_builds_and_verifies_the_sample_tenant(tmp_path: Path) -> None:
 def test_console_script_logs_json_lines_when_not_on_a_terminal(tmp_path: Path) -> None:
     file = write_json(tmp_path / "c.json", [CREATE])
     proc = subprocess.run(
-        [sys.executable, "-m", "adapters.cli", "--db", str(tmp_path / "c.sqlite"), "--log-level", "info", "apply", str(file)],
+        [sys.executable, "-m", "adapters.cli", "--db", for_child(tmp_path / "c.sqlite"), "--log-level", "info", "apply", str(file)],
         capture_output=True, text=True, check=False,
     )
     assert proc.returncode == 0, proc.stderr
@@ -292,13 +283,10 @@ def test_a_malformed_pbx_directory_file_is_reported_with_its_field(tmp_path: Pat
     assert "$.sip_pbx.x.internal_numbers[0]" in result.stderr
 
 
-@pytest.mark.sqlite_only  # deletes a row of the SQLite file (tests/backends.py)
 def test_audit_verify_finds_a_tenant_whose_first_event_was_deleted(tmp_path: Path) -> None:
     db = tmp_path / "c.sqlite"
     apply_seed(db)
-    with sqlite3.connect(db) as conn:
-        conn.execute("DELETE FROM stored_events WHERE originator_id = ? AND originator_version = 1",
-                     (tenant_id("nordic-dental").hex,))
+    delete_event(db, tenant_id("nordic-dental"), 1)
     code, out, _ = run(db, "audit", "verify", "--operator")
     assert code == 1
     assert "(its first event is missing): BROKEN at event version 1: missing" in out
@@ -320,14 +308,11 @@ def test_operator_and_partner_flags_apply_to_a_file_that_names_its_actor(tmp_pat
     assert invoke([*base, "--partner", "phoneline-plus", "apply", str(file)]).exit_code == 0
 
 
-@pytest.mark.sqlite_only  # edits the SQLite file, read by a child process (tests/backends.py)
 def test_a_corrupted_stored_event_gives_one_clear_line(tmp_path: Path) -> None:
     db = tmp_path / "c.sqlite"
     apply_seed(db)
-    with sqlite3.connect(db) as conn:
-        conn.execute("UPDATE stored_events SET state = ? WHERE originator_id = ? AND originator_version = 5",
-                     (b"not json", tenant_id("nordic-dental").hex))
-    proc = subprocess.run([sys.executable, "-m", "adapters.cli", "--db", str(db), "--actor", ADMIN, "tenant", "show",
+    overwrite_event_state(db, tenant_id("nordic-dental"), 5, b"not json")
+    proc = subprocess.run([sys.executable, "-m", "adapters.cli", "--db", for_child(db), "--actor", ADMIN, "tenant", "show",
                            "--tenant", "nordic-dental"], capture_output=True, text=True, check=False)
     assert proc.returncode == 1
     assert "a stored event cannot be read" in proc.stderr

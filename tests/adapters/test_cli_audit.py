@@ -19,7 +19,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -29,6 +28,7 @@ import pytest
 
 from adapters.bootstrap import build_app
 from tests.adapters.clirun import invoke
+from tests.backends import overwrite_event_state, record_events
 from core import commands as c
 from core.aggregates.context import Actor
 from core.aggregates.provisioning import provisioning_id
@@ -525,17 +525,12 @@ def test_verify_reports_both_chains_intact(shared_db: Path) -> None:
     assert out.startswith(f"{T}: intact, 8 events, head ")
 
 
-@pytest.mark.sqlite_only  # reads or edits the SQLite file's rows; see tests/backends.py
 def test_verify_reports_an_edited_provisioning_row(db: Path) -> None:
-    with sqlite3.connect(db) as conn:
-        key = provisioning_id(T).hex
-        (state,) = conn.execute("SELECT state FROM stored_events WHERE originator_id = ? AND originator_version = 3",
-                                (key,)).fetchone()
-        edited = msgspec.json.decode(state)
-        assert edited["version"] == 8
-        edited["version"] = 7
-        conn.execute("UPDATE stored_events SET state = ? WHERE originator_id = ? AND originator_version = 3",
-                     (msgspec.json.encode(edited), key))
+    [(_, _, state)] = [row for row in record_events(db, provisioning_id(T)) if row[0] == 3]
+    edited = msgspec.json.decode(state)
+    assert edited["version"] == 8
+    edited["version"] = 7
+    overwrite_event_state(db, provisioning_id(T), 3, msgspec.json.encode(edited))
     code, out, _ = run(db, "audit", "verify", "--operator")
     assert code == 1
     assert f"{T} provisioning: BROKEN at event version 3: altered" in out

@@ -13,6 +13,7 @@ import pytest
 from adapters.cli import cli
 from tests.adapters.clirun import invoke
 from tests.adapters.test_cli import ADMIN, apply_seed
+from tests.backends import for_child
 
 
 def every_command() -> Iterator[tuple[str, click.Command]]:
@@ -131,7 +132,6 @@ def test_json_and_csv_together_are_refused(tmp_path: Path) -> None:
     assert "--json and --csv cannot be used together" in result.stderr
 
 
-@pytest.mark.sqlite_only  # the store is opened in a child process; see tests/backends.py
 def test_a_query_imports_neither_the_simulator_nor_trio_nor_matplotlib(tmp_path: Path) -> None:
     db = tmp_path / "c.sqlite"
     apply_seed(db)
@@ -139,7 +139,7 @@ def test_a_query_imports_neither_the_simulator_nor_trio_nor_matplotlib(tmp_path:
         "import sys\n"
         "from click.testing import CliRunner\n"
         "from adapters.cli import cli\n"
-        f"r = CliRunner().invoke(cli, ['--db', {str(db)!r}, '--actor', {ADMIN!r}, 'table', '--tenant', 'nordic-dental',"
+        f"r = CliRunner().invoke(cli, ['--db', {for_child(db)!r}, '--actor', {ADMIN!r}, 'table', '--tenant', 'nordic-dental',"
         " '--desired', '--at', '2026-11-23T10:00:00+01:00'])\n"
         "assert r.exit_code == 0, r.output\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in {'simulator', 'trio', 'matplotlib'}))\n"

@@ -274,9 +274,10 @@ OFFICE = [
 def from_store(tmp_path: Path, tenant: str = "office") -> Path:
     """The Friday-divert scenario on tenant ``tenant`` of ``store.sqlite`` (Anna's office, stored the Monday before)."""
     from tests.adapters.test_cli import run, write_json
+    from tests.backends import store_exists
 
     db = tmp_path / "store.sqlite"
-    if not db.exists():
+    if not store_exists(db):  # its file, or on the PostgreSQL backend its database (tests/backends.py)
         assert run(db, "apply", str(write_json(tmp_path / "office.json", OFFICE)), actor=ANNA)[0] == 0
     text = (EXAMPLES / "friday_divert.toml").read_text().replace("2026-11-20T16:00", "2026-11-27T16:00")
     head, _, rest = text.partition("[tenant]")
@@ -296,7 +297,6 @@ def test_a_tenant_read_from_a_store_is_simulated_for_an_actor_who_may_read_it(tm
     assert "PASS call 3 is answered by 2002" in out
 
 
-@pytest.mark.sqlite_only  # tells a store by its file existing; see tests/backends.py
 def test_a_tenant_read_from_a_store_is_refused_to_others_the_same_whether_it_exists_or_not(tmp_path: Path) -> None:
     eve = "eve@elsewhere.example"
     refusal = ("callroute: error: {path}: tenant.store.tenant: no tenant '{slug}' that 'eve@elsewhere.example' may read "

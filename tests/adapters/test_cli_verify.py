@@ -9,16 +9,18 @@ import re
 import sqlite3
 from contextlib import closing
 from pathlib import Path
+from uuid import UUID
 
 import msgspec
 import pytest
 
-from adapters.bootstrap import build_app, build_projection
+from adapters.bootstrap import build_app, build_projection, open_projection_store
 from core.aggregates.context import Actor
 from core.aggregates.identifiers import tenant_id
 from core.clock import SteppingClock
 from tests.adapters.clirun import NOW
 from tests.adapters.test_cli import ADMIN, run
+from tests.backends import delete_event, stored_event_count, stored_events
 
 OPERATOR = "ops@platform.example"
 T = "nordic-dental"
@@ -49,8 +51,7 @@ def tenant_head(db: Path, slug: str = T, actor: str = ADMIN) -> str:
 
 
 def events_in(db: Path) -> int:
-    with closing(sqlite3.connect(db)) as conn:
-        return conn.execute("SELECT count(*) FROM stored_events").fetchone()[0]
+    return stored_event_count(db)
 
 
 def open_app(db: Path):  # noqa: ANN201 - the application, on the test clock
@@ -60,19 +61,15 @@ def open_app(db: Path):  # noqa: ANN201 - the application, on the test clock
 # -- the store head --------------------------------------------------------------------------------------------------
 
 
-@pytest.mark.sqlite_only  # reads or edits the SQLite file's rows; see tests/backends.py
 def test_verify_prints_one_store_head_after_every_event(db: Path) -> None:
     head, events = store_head(db)
     assert (head, events) == store_head(db)
     assert events == events_in(db)
 
 
-@pytest.mark.sqlite_only  # reads or edits the SQLite file's rows; see tests/backends.py
 def test_the_store_head_is_the_running_hash_over_every_event_in_the_order_stored(db: Path) -> None:
-    with closing(sqlite3.connect(db)) as conn:
-        rows = conn.execute("SELECT originator_id, originator_version, state FROM stored_events ORDER BY rowid").fetchall()
     head = "0" * 64
-    for originator, version, state in rows:
+    for originator, version, _, state in stored_events(db):
         head = hashlib.sha256(f"{head} {originator} {version} {msgspec.json.decode(state)['hash']}".encode()).hexdigest()
     assert store_head(db)[0] == head
 
@@ -99,11 +96,9 @@ def test_a_kept_head_of_an_untouched_store_passes_even_with_no_later_events(db: 
                                    "removed or changed"
 
 
-@pytest.mark.sqlite_only  # reads or edits the SQLite file's rows; see tests/backends.py
 def test_a_kept_head_catches_a_whole_tenant_deleted(db: Path) -> None:
     head, events = store_head(db)
-    with sqlite3.connect(db) as conn:
-        conn.execute("DELETE FROM stored_events WHERE originator_id = ?", (tenant_id("nordic-dental-malmo").hex,))
+    delete_event(db, tenant_id("nordic-dental-malmo"), None)
     code, out, _ = verify(db, "--expect-head", head)
     assert code == 1
     assert f"the kept head {head} is none of the store heads of these {events - 3} events: the history it covered was removed " \
@@ -111,11 +106,9 @@ def test_a_kept_head_catches_a_whole_tenant_deleted(db: Path) -> None:
     assert "BROKEN" not in out  # every chain that is left is intact: only the kept head shows it
 
 
-@pytest.mark.sqlite_only  # reads or edits the SQLite file's rows; see tests/backends.py
 def test_a_kept_head_catches_the_last_event_of_a_tenant_deleted(db: Path) -> None:
     head, _ = store_head(db)
-    with sqlite3.connect(db) as conn:
-        conn.execute("DELETE FROM stored_events WHERE originator_id = ? AND originator_version = 37", (tenant_id(T).hex,))
+    delete_event(db, tenant_id(T), 37)
     code, out, _ = verify(db, "--expect-head", head)
     assert code == 1
     assert "the history it covered was removed or rewritten" in out
@@ -182,11 +175,9 @@ def test_a_tenants_chain_head_is_accepted_as_the_earlier_form_and_a_store_head_i
     assert "is none of the tenant heads of these 37 events" in out
 
 
-@pytest.mark.sqlite_only  # reads or edits the SQLite file's rows; see tests/backends.py
 def test_a_kept_tenant_head_catches_the_tenants_last_event_deleted(db: Path) -> None:
     head = tenant_head(db)
-    with sqlite3.connect(db) as conn:
-        conn.execute("DELETE FROM stored_events WHERE originator_id = ? AND originator_version = 37", (tenant_id(T).hex,))
+    delete_event(db, tenant_id(T), 37)
     code, out, _ = verify(db, "--tenant", T, "--expect-head", head, actor=ADMIN)
     assert code == 1
     assert "the history it covered was removed or rewritten" in out
@@ -230,10 +221,8 @@ def test_an_auditor_or_admin_of_the_tenant_may_verify_it(db: Path, permission: s
     assert code == 3
 
 
-@pytest.mark.sqlite_only  # reads or edits the SQLite file's rows; see tests/backends.py
 def test_the_admin_of_a_tenant_whose_chain_is_broken_still_gets_the_report(db: Path) -> None:
-    with sqlite3.connect(db) as conn:
-        conn.execute("DELETE FROM stored_events WHERE originator_id = ? AND originator_version = 20", (tenant_id(T).hex,))
+    delete_event(db, tenant_id(T), 20)
     code, out, err = verify(db, "--tenant", T, actor=ADMIN)
     assert code == 1, err
     assert f"{T}: BROKEN at event version 20: missing" in out
@@ -252,8 +241,7 @@ def caught_up(db: Path) -> Path:
 
 
 def test_verify_says_nothing_of_a_projection_the_store_does_not_have(db: Path) -> None:
-    with closing(sqlite3.connect(db)) as conn:
-        assert "projection_position" not in {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
+    assert open_projection_store(db, create=False) is None  # no projection tables, in the file or the database
     code, out, _ = verify(db)
     assert code == 0
     assert "projection" not in out
@@ -315,11 +303,9 @@ def test_rows_of_a_projection_that_has_not_caught_up_are_fine(db: Path) -> None:
     assert "projection: the rows of 2 tenants agree" in out
 
 
-@pytest.mark.sqlite_only  # reads or edits the SQLite file's rows; see tests/backends.py
 def test_the_projection_is_not_compared_with_broken_events(db: Path) -> None:
     caught_up(db)
-    with sqlite3.connect(db) as conn:
-        conn.execute("DELETE FROM stored_events WHERE originator_id = ? AND originator_version = 5", (tenant_id(T).hex,))
+    delete_event(db, tenant_id(T), 5)
     code, out, _ = verify(db)
     assert code == 1
     assert "projection: not compared with the events, which are not as written" in out
@@ -358,10 +344,9 @@ def test_verify_of_another_programs_sqlite_file_exits_non_zero(tmp_path: Path) -
     assert "holds no callroute events" in err
 
 
-@pytest.mark.sqlite_only  # reads or edits the SQLite file's rows; see tests/backends.py
 def test_verify_of_a_store_without_events_is_not_intact(db: Path) -> None:
-    with sqlite3.connect(db) as conn:
-        conn.execute("DELETE FROM stored_events")
+    for originator in {UUID(hex=originator) for originator, _, _, _ in stored_events(db)}:
+        delete_event(db, originator, None)
     code, out, _ = verify(db)
     assert code == 1
     assert "holds no events" in out

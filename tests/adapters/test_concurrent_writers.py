@@ -23,8 +23,6 @@ from typing import Any
 
 import pytest
 
-pytestmark = pytest.mark.sqlite_only  # writers in child processes, SQLite's write lock; see tests/backends.py
-
 ROOT = Path(__file__).resolve().parents[2]
 WORKERS = 4
 COMMANDS = 75
@@ -125,6 +123,9 @@ def _run_writers(db: Path, tmp_path: Path) -> tuple[list[dict[str, Any]], float]
     return [json.loads(line) for out, _ in outputs for line in out.splitlines()], wall
 
 
+# SQLite's writer holds the write lock from a command's third try, so no command is refused at all (asserted below);
+# PostgreSQL's takes no such lock, and its processes are proven in tests/postgres/test_processes_pg.py.
+@pytest.mark.sqlite_only
 @pytest.mark.slow
 def test_concurrent_writers_lose_nothing_and_refuse_only_with_the_conflict_line(tmp_path: Path) -> None:
     from adapters.bootstrap import build_app
@@ -212,6 +213,7 @@ def test_a_clock_behind_the_last_change_is_exit_4_with_one_line_naming_both_inst
     assert ahead.exit_code == 0, ahead.output
 
 
+@pytest.mark.sqlite_only  # the SQLite writer and SQLite's write lock; see tests/backends.py
 def test_retrying_pauses_a_random_doubling_while_and_locks_from_the_third_try(tmp_path: Path) -> None:
     from adapters.event_writer import SQLiteEventWriter
 
@@ -227,6 +229,7 @@ def test_retrying_pauses_a_random_doubling_while_and_locks_from_the_third_try(tm
     writer.close()
 
 
+@pytest.mark.sqlite_only  # the SQLite writer and SQLite's write lock; see tests/backends.py
 def test_a_held_lock_keeps_other_writers_out_from_the_load_until_the_insert_commits(tmp_path: Path) -> None:
     import sqlite3
 
@@ -255,6 +258,7 @@ def test_a_held_lock_keeps_other_writers_out_from_the_load_until_the_insert_comm
     other.close()
 
 
+@pytest.mark.sqlite_only  # the SQLite writer and SQLite's write lock; see tests/backends.py
 def test_a_batch_inserted_under_the_held_lock_commits_all_or_nothing(tmp_path: Path) -> None:
     from eventsourcing.persistence import IntegrityError, StoredEvent
 

@@ -14,13 +14,13 @@ import httpx
 import pytest
 
 from tests.adapters.http_server import SLUG, bearer, prepare
+from tests.backends import for_child
 
 
-@pytest.mark.sqlite_only  # the store is opened in a child process; see tests/backends.py
 @pytest.mark.slow
 def test_callroute_serve_answers_on_its_port_and_stops_on_sigterm(db: Path) -> None:
     prepare(db)
-    env = {**os.environ, "CALLROUTE_DB": str(db)}
+    env = {**os.environ, "CALLROUTE_DB": for_child(db)}  # the database's URL on the PostgreSQL backend
     process = subprocess.Popen([sys.executable, "-m", "adapters.cli", "serve", "--port", "0"], env=env,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:

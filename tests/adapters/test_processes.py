@@ -3,8 +3,9 @@
 The stores are made through the command line as the console script runs it (the wall clock): every change is
 dated "now" by the processes themselves, so the tests hold whatever the date (``.ci/run`` shifts the clock).
 A store whose dates do not matter (the projection's, read by ``callroute project`` only) is made in-process at
-fixed instants. (On PostgreSQL the same proofs wait for the PostgreSQL wiring to reach ``callroute serve`` and
-``callroute project`` in child processes: these tests are SQLite's.)
+fixed instants. These tests are SQLite's; the same proofs on one PostgreSQL server, with several ``serve`` processes
+and a kill -9 of the server itself, are in ``tests/postgres/test_processes_pg.py``, and the killed ``project
+--follow`` on PostgreSQL in ``tests/postgres/test_follow_pg.py``.
 """
 
 from __future__ import annotations

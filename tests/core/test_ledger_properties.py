@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 import tempfile
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -46,6 +45,7 @@ from core.aggregates.tenant import Tenant
 from core.audit import verify_chain
 from core.clock import SteppingClock
 from core.service import CallrouteApp, CommandRejected
+from tests.backends import delete_event, overwrite_event_state, record_events
 
 T = "acme"
 EXTENSIONS = ["2001", "2002", "2003", "2004"]
@@ -308,7 +308,7 @@ def test_every_stored_event_round_trips_through_the_mapper(sequence: list[object
             assert again == stored
 
 
-@pytest.mark.sqlite_only  # edits the SQLite file (tests/backends.py)
+@pytest.mark.slow  # on PostgreSQL (a database for each of its examples): about 40 s
 @PROPERTY_SETTINGS
 @given(st.lists(whole_model, min_size=3, max_size=25), st.data())
 def test_any_altered_stored_event_is_reported_by_verify(sequence: list[object], data: st.DataObject) -> None:
@@ -322,11 +322,7 @@ def test_any_altered_stored_event_is_reported_by_verify(sequence: list[object], 
         state = msgspec.json.decode(stored.state)
         field = data.draw(st.sampled_from(sorted(k for k in state if k != "hash")), label="altered field")
         state[field] = "tampered" if state[field] != "tampered" else "tampered again"
-        with sqlite3.connect(path) as db:
-            db.execute(
-                "UPDATE stored_events SET state = ? WHERE originator_id = ? AND originator_version = ?",
-                (msgspec.json.encode(state), tenant_id(T).hex, victim),
-            )
+        overwrite_event_state(path, tenant_id(T), victim, msgspec.json.encode(state))  # in the file, or the database
         report = verify_chain(app.recorder, app.mapper, tenant_id(T), app.snapshots)
         assert report.first_break is not None
         assert report.first_break.version == victim
@@ -425,33 +421,30 @@ def test_the_sample_sequence_stores_every_event_type(tmp_path: Path) -> None:
     assert stored_topics == {cls.TOPIC for cls in TENANT_EVENTS}
 
 
-@pytest.mark.sqlite_only  # edits the SQLite file (tests/backends.py)
 @pytest.mark.parametrize("victim", [1, 5, 9])
 def test_verify_names_a_deleted_event(tmp_path: Path, victim: int) -> None:
     path = tmp_path / "ledger.sqlite"
     app = make_app(path)
     run_sequence(app, [c.AddUser(tenant=T, extension=f"30{i:02d}", name="U") for i in range(10)])
-    with sqlite3.connect(path) as db:
-        db.execute("DELETE FROM stored_events WHERE originator_version = ?", (victim,))
+    delete_event(path, tenant_id(T), victim)
     report = verify_chain(app.recorder, app.mapper, tenant_id(T), app.snapshots)
     assert report.first_break is not None
     assert (report.first_break.version, report.first_break.problem) == (victim, "missing")
 
 
-@pytest.mark.sqlite_only  # edits the SQLite file (tests/backends.py)
 def test_verify_detects_events_deleted_from_the_end_through_the_snapshot(tmp_path: Path) -> None:
     path = tmp_path / "ledger.sqlite"
     app = make_app(path)
     run_sequence(app, [c.AddUser(tenant=T, extension=f"30{i:02d}", name="U") for i in range(4)])  # 1 + 11 + 4 = 16 events
-    with sqlite3.connect(path) as db:
-        db.execute("DELETE FROM stored_events WHERE originator_version >= 13")  # the batch's snapshot is at 12
+    assert [version for version, _, _ in record_events(path, tenant_id(T))] == list(range(1, 17))
+    for version in range(13, 17):  # the batch's snapshot is at 12
+        delete_event(path, tenant_id(T), version)
     report = verify_chain(app.recorder, app.mapper, tenant_id(T), app.snapshots)
     assert report.first_break is not None
     assert report.first_break.problem == "missing"
     assert "after version 12" in report.first_break.detail
 
 
-@pytest.mark.sqlite_only  # edits the SQLite file (tests/backends.py)
 def test_verify_detects_a_rehashed_edit_by_the_broken_link(tmp_path: Path) -> None:
     """An editor who also recomputes the edited event's own hash still breaks the next link."""
     from core.aggregates.chain import event_hash
@@ -464,24 +457,21 @@ def test_verify_detects_a_rehashed_edit_by_the_broken_link(tmp_path: Path) -> No
     state["name"] = "Mallory"
     del state["hash"]  # then recompute it, as a careful forger would
     state["hash"] = event_hash(stored.topic, str(tenant_id(T)), 2, state)
-    with sqlite3.connect(path) as db:
-        db.execute("UPDATE stored_events SET state = ? WHERE originator_version = 2", (msgspec.json.encode(state),))
+    overwrite_event_state(path, tenant_id(T), 2, msgspec.json.encode(state))
     report = verify_chain(app.recorder, app.mapper, tenant_id(T), app.snapshots)
     assert report.first_break is not None
     assert (report.first_break.version, report.first_break.problem) == (3, "chain_broken")
 
 
-@pytest.mark.sqlite_only  # edits the SQLite file (tests/backends.py)
 def test_verify_detects_an_edited_snapshot(tmp_path: Path) -> None:
     """A snapshot loads the tenant for every reader: an edit that keeps its chain head must still be found."""
     path = tmp_path / "ledger.sqlite"
     app = make_app(path)
     run_sequence(app, [])  # one batch of 12 events: the snapshot is taken at version 12
-    with sqlite3.connect(path) as db:
-        (at, state) = db.execute("SELECT originator_version, state FROM stored_snapshots").fetchone()
-        edited = state.replace(b'"name":"Acme"', b'"name":"Evil Corp"')
-        assert edited != state
-        db.execute("UPDATE stored_snapshots SET state = ?", (edited,))
+    [(at, _, state)] = record_events(path, tenant_id(T), snapshots=True)
+    edited = state.replace(b'"name":"Acme"', b'"name":"Evil Corp"')
+    assert edited != state
+    overwrite_event_state(path, tenant_id(T), at, edited, snapshots=True)
     report = verify_chain(app.recorder, app.mapper, tenant_id(T), app.snapshots)
     assert report.first_break is not None
     assert (report.first_break.version, report.first_break.problem) == (at, "snapshot_mismatch")
@@ -489,13 +479,12 @@ def test_verify_detects_an_edited_snapshot(tmp_path: Path) -> None:
     assert f"the snapshot at version {at} does not match its digest" in report.first_break.detail
 
 
-@pytest.mark.sqlite_only  # edits the SQLite file (tests/backends.py)
 def test_verify_reports_an_unreadable_snapshot_instead_of_crashing(tmp_path: Path) -> None:
     path = tmp_path / "ledger.sqlite"
     app = make_app(path)
     run_sequence(app, [])
-    with sqlite3.connect(path) as db:
-        db.execute("UPDATE stored_snapshots SET state = ?", (b"{}",))
+    [(at, _, _)] = record_events(path, tenant_id(T), snapshots=True)
+    overwrite_event_state(path, tenant_id(T), at, b"{}", snapshots=True)
     report = verify_chain(app.recorder, app.mapper, tenant_id(T), app.snapshots)
     assert report.first_break is not None
     assert report.first_break.problem == "snapshot_mismatch"

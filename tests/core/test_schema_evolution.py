@@ -7,7 +7,6 @@ stored it, hashed from exactly those stored fields, into a real SQLite store.
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -16,21 +15,20 @@ import msgspec
 import pytest
 from eventsourcing.persistence import StoredEvent
 
-from adapters.projection_store import SQLiteProjectionStore
+from adapters.bootstrap import open_projection_store
 from core import commands as c
 from core.aggregates.chain import event_hash
 from core.aggregates.context import Actor
-from core.aggregates.users import UserAdded
 from core.aggregates.identifiers import tenant_id
 from core.aggregates.targets import ToExtension
+from core.aggregates.users import UserAdded
 from core.audit import verify_chain
 from core.clock import SteppingClock
 from core.projections.history import tenant_history
 from core.projections.routing import RoutingProjection
 from core.service import CallrouteApp
 from core.wiring import wire
-
-pytestmark = pytest.mark.sqlite_only  # writes an old-format event with SQL into the SQLite file; see tests/backends.py
+from tests.backends import overwrite_event_state, record_events
 
 T = "acme"
 ADMIN = Actor("admin@acme")
@@ -81,10 +79,8 @@ def db(tmp_path: Path) -> Path:
 
 
 def stored_rows(db: Path) -> list[tuple[int, str, dict[str, Any]]]:
-    with sqlite3.connect(db) as conn:
-        rows = conn.execute("SELECT originator_version, topic, state FROM stored_events WHERE originator_id = ? "
-                            "ORDER BY originator_version", (tenant_id(T).hex,)).fetchall()
-    return [(version, topic, msgspec.json.decode(state)) for version, topic, state in rows]
+    """The tenant's events as stored (read with SQL, in the SQLite file or the PostgreSQL database)."""
+    return [(version, topic, msgspec.json.decode(state)) for version, topic, state in record_events(db, tenant_id(T))]
 
 
 def test_the_old_event_is_stored_without_license_or_class_version(db: Path) -> None:
@@ -121,12 +117,8 @@ def test_the_chain_over_the_old_event_verifies_intact(db: Path) -> None:
 
 
 def test_editing_the_old_event_is_detected(db: Path) -> None:
-    with sqlite3.connect(db) as conn:
-        (state,) = conn.execute("SELECT state FROM stored_events WHERE originator_id = ? AND originator_version = 3",
-                                (tenant_id(T).hex,)).fetchone()
-        edited = {**msgspec.json.decode(state), "name": "Mallory"}
-        conn.execute("UPDATE stored_events SET state = ? WHERE originator_id = ? AND originator_version = 3",
-                     (msgspec.json.encode(edited), tenant_id(T).hex))
+    edited = {**stored_rows(db)[2][2], "name": "Mallory"}
+    overwrite_event_state(db, tenant_id(T), 3, msgspec.json.encode(edited))
     app = open_app(db)
     report = verify_chain(app.recorder, app.mapper, tenant_id(T))
     assert report.first_break is not None
@@ -160,7 +152,7 @@ def test_new_commands_continue_the_chain_after_the_old_event(db: Path) -> None:
 
 def test_the_routing_projection_replays_the_old_event(db: Path) -> None:
     app = open_app(db)
-    projection = RoutingProjection(app, SQLiteProjectionStore(db))
+    projection = RoutingProjection(app, open_projection_store(db))  # in the SQLite file or the PostgreSQL database
     projection.catch_up()
     table = projection.desired(T)
     assert table is not None and table.version == 3

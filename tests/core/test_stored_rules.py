@@ -15,9 +15,7 @@ from __future__ import annotations
 
 import re
 import shutil
-import sqlite3
 from collections.abc import Callable, Iterator
-from contextlib import closing
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
@@ -46,8 +44,7 @@ from core.projections.history import tenant_history
 from core.projections.reader import EventReader
 from core.service import CallrouteApp, CommandRejected
 from tests.adapters.clirun import invoke
-
-pytestmark = pytest.mark.sqlite_only  # writes events with SQL into the SQLite file; see tests/backends.py
+from tests.backends import copy_store, overwrite_event_state, record_events
 
 SLUG = "old-rules"
 ADMIN = "admin@old-rules.example"
@@ -93,17 +90,13 @@ def rewrite(db: Path, record: UUID, edit: Callable[[str, int, dict[str, Any]], N
     """Edit the stored fields of every event of ``record`` in place (``edit(topic, version, fields)``) and seal each again:
     its ``prev_hash`` the hash of the one before, its ``hash`` over its content (``core/aggregates/chain.py``), as the
     writer of the values would have sealed it."""
-    with closing(sqlite3.connect(db)) as connection, connection:
-        rows = connection.execute("SELECT originator_version, topic, state FROM stored_events WHERE originator_id = ? "
-                                  "ORDER BY originator_version", (record.hex,)).fetchall()
-        head = GENESIS
-        for version, topic, state in rows:
-            fields = msgspec.json.decode(state)  # keeps the stored order of the fields
-            edit(topic, version, fields)
-            fields["prev_hash"] = head
-            fields["hash"] = head = event_hash(topic, str(record), version, {k: v for k, v in fields.items() if k != "hash"})
-            connection.execute("UPDATE stored_events SET state = ? WHERE originator_id = ? AND originator_version = ?",
-                               (msgspec.json.encode(fields), record.hex, version))
+    head = GENESIS
+    for version, topic, state in record_events(db, record):  # with SQL, in the SQLite file or the PostgreSQL database
+        fields = msgspec.json.decode(state)  # keeps the stored order of the fields
+        edit(topic, version, fields)
+        fields["prev_hash"] = head
+        fields["hash"] = head = event_hash(topic, str(record), version, {k: v for k, v in fields.items() if k != "hash"})
+        overwrite_event_state(db, record, version, msgspec.json.encode(fields))
 
 
 def _legacy(value: Any) -> Any:
@@ -148,8 +141,7 @@ def written(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def db(written: Path, tmp_path: Path) -> Path:
     """A copy of the written store for one test."""
     copy = tmp_path / "store.sqlite"
-    with closing(sqlite3.connect(written)) as source, closing(sqlite3.connect(copy)) as target:
-        source.backup(target)
+    copy_store(written, copy)
     return copy
 
 
@@ -161,10 +153,7 @@ def app(db: Path) -> Iterator[CallrouteApp]:
 
 
 def stored_rows(db: Path, record: UUID = TENANT) -> list[tuple[int, str, dict[str, Any]]]:
-    with closing(sqlite3.connect(db)) as connection:
-        rows = connection.execute("SELECT originator_version, topic, state FROM stored_events WHERE originator_id = ? "
-                                  "ORDER BY originator_version", (record.hex,)).fetchall()
-    return [(version, topic, msgspec.json.decode(state)) for version, topic, state in rows]
+    return [(version, topic, msgspec.json.decode(state)) for version, topic, state in record_events(db, record)]
 
 
 def strict(fields: dict[str, Any], topic: str, originator_id: UUID, version: int) -> Any:
@@ -447,6 +436,7 @@ def _same(a: Any, b: Any) -> bool:
     return a == b
 
 
+@pytest.mark.sqlite_only  # reads the fixture SQLite file tests/fixtures/store_2026_11.sqlite; see tests/backends.py
 def test_the_lenient_conversion_gives_what_the_strict_one_gives_for_every_event_and_snapshot_of_the_2026_11_store(
         tmp_path: Path) -> None:
     copy = tmp_path / FIXTURE.name
@@ -527,9 +517,7 @@ UNREADABLE_CREATIONS = {
 
 @pytest.mark.parametrize(("state", "problem"), list(UNREADABLE_CREATIONS.values()), ids=list(UNREADABLE_CREATIONS))
 def test_an_unreadable_tenant_creation_is_a_store_integrity_error_naming_its_record(db: Path, state: bytes, problem: str) -> None:
-    with closing(sqlite3.connect(db)) as connection, connection:
-        connection.execute("UPDATE stored_events SET state = ? WHERE originator_id = ? AND originator_version = 1",
-                           (state, TENANT.hex))
+    overwrite_event_state(db, TENANT, 1, state)
     app = open_app(db)
     try:
         with pytest.raises(StoreIntegrityError) as broken:

@@ -4,8 +4,6 @@ to the store now; and check_projection: the projection's rows against a rebuild 
 from __future__ import annotations
 
 import hashlib
-import sqlite3
-from contextlib import closing
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from uuid import UUID
@@ -23,6 +21,7 @@ from core.projections import ChangeRecord, MemoryProjectionStore, RoutingProject
 from core.projections.check import check_projection
 from core.service import CallrouteApp
 from core.wiring import wire
+from tests.backends import delete_event, overwrite_event_state, record_events, stored_events
 
 ADMIN = Actor(principal="admin@acme")
 
@@ -52,8 +51,8 @@ def stored(tmp_path: Path) -> tuple[CallrouteApp, Path]:
 
 
 def rows(path: Path) -> list[tuple[str, int, bytes]]:
-    with closing(sqlite3.connect(path)) as db:
-        return db.execute("SELECT originator_id, originator_version, state FROM stored_events ORDER BY rowid").fetchall()
+    """Every stored event's originator (hex), version and state, in the order stored (on either backend)."""
+    return [(originator, version, state) for originator, version, _, state in stored_events(path)]
 
 
 def test_every_tenant_and_provisioning_record_is_verified(app: CallrouteApp) -> None:
@@ -79,7 +78,6 @@ def test_the_store_head_moves_with_any_record(app: CallrouteApp) -> None:
     assert verify_store(app).store_head != before
 
 
-@pytest.mark.sqlite_only  # reads or edits the SQLite file's rows; see tests/backends.py
 def test_the_store_head_is_the_running_hash_of_every_event_in_notification_order(stored: tuple[CallrouteApp, Path]) -> None:
     app, path = stored
     head = GENESIS
@@ -91,7 +89,6 @@ def test_the_store_head_is_the_running_hash_of_every_event_in_notification_order
     assert (report.store_head, report.events) == (head, len(rows(path)))
 
 
-@pytest.mark.sqlite_only  # reads or edits the SQLite file's rows; see tests/backends.py
 def test_the_tenant_head_covers_its_own_records_in_the_same_order_only(stored: tuple[CallrouteApp, Path]) -> None:
     app, path = stored
     mine = {tenant_id("acme").hex, provisioning_id("acme").hex}
@@ -115,24 +112,19 @@ def test_a_kept_head_is_found_after_its_event_with_what_came_since(stored: tuple
     assert report.kept.later == (("beta", 4, 5, 2),)
 
 
-@pytest.mark.sqlite_only  # reads or edits the SQLite file's rows; see tests/backends.py
 def test_a_kept_head_is_not_found_once_an_event_before_it_is_gone(stored: tuple[CallrouteApp, Path]) -> None:
     app, path = stored
     kept = verify_store(app).store_head
-    with sqlite3.connect(path) as db:  # beta's last event: every chain that is left is intact
-        db.execute("DELETE FROM stored_events WHERE originator_id = ? AND originator_version = 3", (tenant_id("beta").hex,))
+    delete_event(path, tenant_id("beta"), 3)  # beta's last event: every chain that is left is intact
     report = verify_store(app, expect_head=kept)
     assert report.intact
     assert report.kept is not None and not report.kept.found
 
 
-@pytest.mark.sqlite_only  # reads or edits the SQLite file's rows; see tests/backends.py
 def test_a_rewritten_last_event_moves_every_later_head(stored: tuple[CallrouteApp, Path]) -> None:
     app, path = stored
     kept = verify_store(app).store_head
-    with sqlite3.connect(path) as db:
-        db.execute("UPDATE stored_events SET state = ? WHERE originator_id = ? AND originator_version = 3",
-                   (b'{"hash": "' + b"1" * 64 + b'"}', provisioning_id("acme").hex))
+    overwrite_event_state(path, provisioning_id("acme"), 3, b'{"hash": "' + b"1" * 64 + b'"}')
     report = verify_store(app, expect_head=kept)
     assert report.kept is not None and not report.kept.found
 
@@ -152,16 +144,12 @@ def test_heads_in_their_earlier_forms_are_accepted_and_named(stored: tuple[Callr
     assert not verify_store(app, "acme", expect_head=beta.head).kept.found  # type: ignore[union-attr]
 
 
-@pytest.mark.sqlite_only  # reads or edits the SQLite file's rows; see tests/backends.py
 def test_the_walk_reads_only_each_events_recorded_hash(stored: tuple[CallrouteApp, Path]) -> None:
     app, path = stored
     before = walk_heads(app.recorder, app.mapper)
-    with sqlite3.connect(path) as db:
-        (state,) = db.execute("SELECT state FROM stored_events WHERE originator_id = ? AND originator_version = 2",
-                              (tenant_id("acme").hex,)).fetchone()
-        edited = {**msgspec.json.decode(state), "name": ["not", "a", "name"]}
-        db.execute("UPDATE stored_events SET state = ? WHERE originator_id = ? AND originator_version = 2",
-                   (msgspec.json.encode(edited), tenant_id("acme").hex))
+    [(_, _, state)] = [row for row in record_events(path, tenant_id("acme")) if row[0] == 2]
+    edited = {**msgspec.json.decode(state), "name": ["not", "a", "name"]}
+    overwrite_event_state(path, tenant_id("acme"), 2, msgspec.json.encode(edited))
     assert walk_heads(app.recorder, app.mapper).head == before.head  # the content is its chain check's to judge
     assert not verify_store(app).intact
 

@@ -24,7 +24,7 @@ from typing import Any
 
 import msgspec
 import psycopg
-from eventsourcing.persistence import IntegrityError, OperationalError, PersistenceError, StoredEvent
+from eventsourcing.persistence import IntegrityError, InterfaceError, OperationalError, PersistenceError, StoredEvent
 
 from adapters.event_writer import FIRST_RETRY_PAUSE_SECONDS, MAX_RETRY_PAUSE_SECONDS
 from adapters.projection_store import _ZLIB, ProjectionMoved, _change_run, _confirmation, _decoded, _encode, _policy
@@ -106,6 +106,124 @@ def create_tables(app: Any) -> None:
             connection.execute("SELECT pg_advisory_unlock(hashtext('callroute tables'))")
 
 
+class DatabaseUnavailable(PersistenceError):
+    """The PostgreSQL server cannot be reached: one line naming the database (without its password) and the driver's words.
+
+    Not the library's ``OperationalError``, which its recorder methods try ten times over. ``sent`` says whether
+    anything may have reached the server before the connection was lost (a commit whose outcome is not known);
+    ``False`` when the call failed before it had a connection.
+    """
+
+    def __init__(self, store: PostgresStore, why: str, *, sent: bool) -> None:
+        super().__init__(f"the PostgreSQL database {store} cannot be reached ({why})")
+        self.sent = sent
+
+
+class OutcomeUnknown(DatabaseUnavailable):
+    """The connection was lost after a batch's commit was sent, and the server cannot be asked whether it was stored."""
+
+
+PROBE_SECONDS = 2
+"""How long the probe of a server found gone waits to connect (libpq's least ``connect_timeout``)."""
+
+
+class Reconnecting:
+    """Bounds what a lost PostgreSQL server costs the application's calls, and gives it a new pool when the server is back.
+
+    It replaces the datastore's ``get_connection`` (every recorder call and ``datastore.transaction`` go through it).
+    When a call finds the server gone (a connection lost or refused, the pool timing out), the next calls first try one
+    connection of their own (``PROBE_SECONDS`` at most): while that fails they fail at once with ``DatabaseUnavailable``
+    (not one of the library's retried errors: its recorder methods would otherwise try ten times, each waiting the pool's
+    timeout); once it succeeds, the pool is replaced by a new one (psycopg's pool waits longer and longer between its
+    own reconnection attempts, up to minutes, and a closed pool cannot be opened again), and the call goes on. A call
+    that lost its connection while the server is up again (a connection the restarted server no longer knows) is raised
+    as the library's ``OperationalError``, which its recorder methods try again on the new pool.
+    """
+
+    def __init__(self, datastore: Any, store: PostgresStore) -> None:
+        self.datastore = datastore
+        self.store = store
+        self.down: str | None = None
+        self._original = datastore.get_connection
+        datastore.get_connection = self.get_connection
+
+    @contextmanager
+    def get_connection(self) -> Iterator[Any]:
+        if self.down is not None:
+            self._probe()
+        acquired = False
+        try:
+            with self._original() as connection:
+                acquired = True
+                yield connection
+        except (OperationalError, InterfaceError) as exc:
+            if isinstance(exc, DatabaseUnavailable):
+                raise
+            if not acquired or connection_lost(exc):
+                self.down = words(exc)
+                try:
+                    self._probe()
+                except DatabaseUnavailable as gone:
+                    raise DatabaseUnavailable(self.store, words(exc), sent=acquired) from gone
+            raise
+
+    def _probe(self) -> None:
+        """Connect once, outside the pool: ``DatabaseUnavailable`` while that fails; a new pool once it succeeds."""
+        keywords: dict[str, Any] = dict(self.store.conninfo())
+        keywords["connect_timeout"] = str(min(PROBE_SECONDS, int(keywords.get("connect_timeout") or PROBE_SECONDS)))
+        try:
+            psycopg.connect(**keywords, autocommit=True).close()
+        except psycopg.Error as exc:
+            self.down = words(exc)
+            raise DatabaseUnavailable(self.store, self.down, sent=False) from None
+        if self.down is not None:
+            self.down = None
+            self._renew_pool()
+
+    def _renew_pool(self) -> None:
+        """A new pool, in use once it holds a connection (made by its workers at once; waited for with short sleeps, not
+        the pool's own timed waits, which never return under a clock moved forward by ``faketime``); the old one closed
+        without waiting for its threads."""
+        old = self.datastore.pool
+        new = type(old)(
+            get_password_func=old.get_password_func, connection_class=old.connection_class, kwargs=old.kwargs,
+            min_size=max(1, old.min_size), max_size=old.max_size, open=False, configure=old._configure,  # noqa: SLF001
+            timeout=old.timeout, max_waiting=old.max_waiting, max_lifetime=old.max_lifetime, check=old._check,  # noqa: SLF001
+        )
+        new.open(wait=False)
+        for _ in range(int(PROBE_SECONDS / 0.02)):
+            if new.get_stats().get("pool_available", 0) > 0:
+                break
+            time.sleep(0.02)
+        else:
+            new.close(timeout=0)
+            self.down = "the server accepted one connection, then none for the pool"
+            raise DatabaseUnavailable(self.store, self.down, sent=False)
+        self.datastore.pool = new
+        try:
+            old.close(timeout=0)
+        except Exception:  # noqa: BLE001, S110 - a pool whose connections are gone: nothing left to close
+            pass
+
+
+def connection_lost(exc: BaseException) -> bool:
+    """Whether ``exc`` (the library's error) is a connection that broke, was refused, or that the pool could not give."""
+    cause = exc.__cause__
+    if isinstance(exc, InterfaceError) or isinstance(cause, psycopg.InterfaceError):
+        return True
+    if isinstance(cause, psycopg.OperationalError):
+        # Not a query the server refused on a working connection (a lock timeout, a cancelled statement): those have a
+        # SQLSTATE and a connection that still works.
+        connection_class = getattr(cause, "sqlstate", None) or ""
+        return not connection_class or connection_class.startswith(("08", "57P"))
+    return cause is None
+
+
+def guard_outages(app: Any, store: PostgresStore) -> Reconnecting:
+    """``Reconnecting`` on the application's datastore (its events' and snapshots' recorders share it)."""
+    return Reconnecting(app.recorder.datastore, store)
+
+
 class PostgresEventWriter:
     """eventsourcing's PostgreSQL recorder as the application's event writer, with the pause between tries.
 
@@ -113,8 +231,10 @@ class PostgresEventWriter:
     commit order; a version clash is ``IntegrityError``). ``retrying`` makes the SQLite writer's pause of random length
     before each further try of a batch that lost to another writer (up to 1 ms after one lost try, doubling to 32 ms);
     it takes no lock: a try that loses again is tried again, up to ``CallrouteApp.max_attempts``.
-    ``recorder`` is set once the application exists (``adapters.bootstrap.build_app``).
+    ``recorder`` and ``store`` are set once the application exists (``adapters.bootstrap.build_app``).
     """
+
+    store: Any = None
 
     def __init__(self, *, sleep: Callable[[float], None] = time.sleep, jitter: Callable[[float, float], float] = random.uniform) -> None:
         self.recorder: Any = None
@@ -122,8 +242,45 @@ class PostgresEventWriter:
         self._jitter = jitter
 
     def insert(self, stored_events: Sequence[StoredEvent]) -> list[int]:
-        ids = self.recorder.insert_events(stored_events)
-        return list(ids or ())
+        """One try of the recorder's ``insert_events`` (not the library's ten: a try whose connection was lost after its
+        commit was sent may have been stored, and a second try would then clash with itself and be run again as another
+        writer's clash, storing the batch twice). A lost connection is answered by asking the server whether the batch
+        was stored: its ids if it was, ``DatabaseUnavailable`` (nothing stored) if not, ``OutcomeUnknown`` if it cannot
+        be asked."""
+        raw = getattr(type(self.recorder).insert_events, "__wrapped__", None)
+
+        def insert_once() -> list[int]:
+            return list((raw(self.recorder, stored_events) if raw is not None else self.recorder.insert_events(stored_events)) or ())
+
+        try:
+            return insert_once()
+        except (OperationalError, InterfaceError, DatabaseUnavailable) as exc:
+            if not stored_events or not getattr(exc, "sent", True):
+                raise  # it failed before it had a connection: nothing was sent
+            try:
+                stored = self._stored_ids(stored_events)
+            except (OperationalError, InterfaceError, DatabaseUnavailable):
+                raise OutcomeUnknown(self.store, f"{words(exc)}; the connection was lost after the change was sent, and "
+                                     "whether it was stored is not known", sent=True) from exc
+            if stored is not None:
+                return stored  # it was committed before the connection was lost
+            return insert_once()  # the server answers again and holds none of it: one more try
+
+    def _stored_ids(self, stored_events: Sequence[StoredEvent]) -> list[int] | None:
+        """The notification ids of ``stored_events`` if the store holds them as they are (all of them, or none: one
+        transaction), else None."""
+        first = stored_events[0]
+        datastore, table = self.recorder.datastore, f'"{self.recorder.datastore.schema}"."{self.recorder.events_table_name}"'
+        with datastore.get_connection() as connection:
+            row = connection.execute(
+                f"SELECT state, notification_id FROM {table} WHERE originator_id = %s AND originator_version = %s",  # noqa: S608
+                (first.originator_id, first.originator_version)).fetchone()
+        if row is None or bytes(row["state"]) != bytes(first.state):
+            return None
+        with datastore.get_connection() as connection:  # the batch's rows were inserted together, the table locked
+            rows = connection.execute(f"SELECT notification_id FROM {table} WHERE notification_id >= %s "  # noqa: S608
+                                      "ORDER BY notification_id LIMIT %s", (row["notification_id"], len(stored_events))).fetchall()
+        return [r["notification_id"] for r in rows]
 
     @contextmanager
     def retrying(self, lost: int) -> Iterator[None]:

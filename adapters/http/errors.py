@@ -14,7 +14,10 @@ Status codes:
 - 500 the store is not what was written (``StoreIntegrityError``: an edited, missing or forged event, snapshot or
   projection row), or the SQLite file is damaged: a server fault that a retry does not mend, pointing at ``audit
   verify``; an operator is told which record, anyone else only that it is so (the record may be another tenant's);
-- 503 the store stayed locked by another writer, or the request ran past its time limit: try again.
+- 503 the store stayed locked by another writer, or the request ran past its time limit: try again; the PostgreSQL
+  server cannot be reached (``store_unavailable``, one line naming the database without its password): nothing was
+  stored, or, when the connection was lost after a batch's commit was sent and the server could not be asked since,
+  the message says that whether it was stored is not known (read the tenant before sending it again).
 """
 
 from __future__ import annotations
@@ -67,12 +70,17 @@ def domain_status(exc: DomainError) -> int:
     return 422
 
 
-def refusal(exc: BaseException, actor: Actor | None = None, *, where: dict[str, str] | None = None) -> ApiError:
-    """``exc`` as the API answers it; ``where`` renames core's field names to the query parameters that carried them."""
+def refusal(exc: BaseException, actor: Actor | None = None, *, where: dict[str, str] | None = None,
+            store: object = None) -> ApiError:
+    """``exc`` as the API answers it; ``where`` renames core's field names to the query parameters that carried them;
+    ``store``: where the store is (a PostgreSQL database is named in the answer when it cannot be reached)."""
     from core.service import CommandRejected
 
     if isinstance(exc, ApiError):
         return exc
+    unavailable = _database_unavailable(exc, store)
+    if unavailable is not None:
+        return unavailable
     if isinstance(exc, CommandRejected):
         cause = exc.cause
         status = domain_status(cause) if isinstance(cause, DomainError) else 422
@@ -104,6 +112,27 @@ def refusal(exc: BaseException, actor: Actor | None = None, *, where: dict[str, 
                                               "restores it from a backup" + (f" ({words})" if operator else ""))
     logger.exception("http.internal_error", error=repr(exc))
     return ApiError(500, "internal", "the server failed to answer this request; it is logged")
+
+
+def _database_unavailable(exc: BaseException, store: object) -> ApiError | None:
+    """A PostgreSQL server that cannot be reached (gone, refusing, or lost mid-call) as a 503 naming the database."""
+    cause = exc.__cause__ if isinstance(exc, PersistenceError) else exc
+    if not type(cause).__module__.startswith(("psycopg", "adapters.postgres")) and \
+            not type(exc).__module__.startswith("adapters.postgres"):
+        return None
+    from adapters.postgres import DatabaseUnavailable, OutcomeUnknown, connection_lost
+
+    if isinstance(exc, OutcomeUnknown):
+        message = f"{exc}; the change may have been stored: read the tenant before sending it again"
+    elif isinstance(exc, DatabaseUnavailable):
+        message = f"{exc}; nothing was stored, retry"
+    elif isinstance(exc, PersistenceError) and connection_lost(exc):
+        words = " ".join(str(exc).split()) or type(exc).__name__
+        message = f"the PostgreSQL database {store or '(unnamed)'} cannot be reached ({words}); nothing was stored, retry"
+    else:
+        return None
+    logger.warning("store.unavailable", error=message)
+    return ApiError(503, "store_unavailable", message, headers={"Retry-After": "2"})
 
 
 def encode_error(error: ApiError) -> bytes:

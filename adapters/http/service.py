@@ -9,6 +9,7 @@ through the same core calls: the routing projection (caught up before each read)
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -82,7 +83,7 @@ class ApiStore:
     webhooks: Mapping[str, WebhookSource] = field(default_factory=dict)
     app: CallrouteApp | None = None
     path: Path | None = None
-    """The SQLite file (for the call store and the projection check); None for a database or an application in memory."""
+    """The SQLite file (for the projection check); None for a database or an application in memory."""
     location: Any = None
     """Where the store is, as ``adapters.bootstrap`` takes it (None: an application in memory)."""
     _owned: bool = False
@@ -105,7 +106,7 @@ class ApiStore:
             problem = bootstrap.store_problem(self.store)  # type: ignore[arg-type]
             if problem is not None:
                 raise RuntimeError(str(problem))
-            # An SQLite file, or (once the wiring takes one) a postgresql:// database, which has no call store of its own.
+            # An SQLite file, or a postgresql:// database (its call tables are beside its events: ``open_call_store``).
             is_file = getattr(bootstrap, "is_file_store", lambda location: True)(self.store)
             self.path = Path(self.store) if is_file else None  # type: ignore[arg-type]
             self.app = bootstrap.build_app(self.store, clock=self.clock, pbx_directory=self.pbx_directory)  # type: ignore[arg-type]
@@ -152,6 +153,8 @@ class ApiStore:
                 self._projection = RoutingProjection(self._app(), MemoryProjectionStore())
             self._projection.catch_up()
             return self._projection
+        from eventsourcing.persistence import IntegrityError, PersistenceError
+
         from adapters.bootstrap import build_projection
         from adapters.projection_store import ProjectionMoved
 
@@ -162,6 +165,13 @@ class ApiStore:
             except ProjectionMoved:  # another process committed first: reload what it stored and go on from there
                 self._projection.store.close()
                 self._projection = None
+            except PersistenceError as exc:  # its connection may be lost (a PostgreSQL server gone): a new one next time
+                if isinstance(exc, IntegrityError):
+                    raise
+                with contextlib.suppress(Exception):
+                    self._projection.store.close()
+                self._projection = None
+                raise
         self._projection = build_projection(self._app(), self.location)
         return self._projection
 
@@ -373,18 +383,19 @@ class ApiStore:
                              unattributed=max(0, unattributed))
 
     def _intake(self, provider: str) -> _Intake:
+        from adapters.bootstrap import open_call_store
         from adapters.call_sink import StoringSink, directory_for
-        from adapters.call_store import CallStore
         from adapters.pbx.webhooks import WebhookState
         from core.calls.attribution import Attribution
 
         intake = self._intakes.get(provider)
         if intake is None:
-            if self.path is None:
-                raise ApiError(503, "no_call_store", "this server's store keeps no calls (the call store is an SQLite file)")
+            if self.location is None:
+                raise ApiError(503, "no_call_store", "this server's store keeps no calls (its events are in memory: the call "
+                                                     "store is an SQLite file or a PostgreSQL database)")
             source = self.webhooks[provider]
             actor = source.actor or Actor(principal=f"webhook:{provider}", operator=True)
-            store = CallStore(self.path)
+            store = open_call_store(self.location)  # an SQLite file's call tables, or a PostgreSQL database's
             store.create()
             directory = directory_for(self._app(), actor, source.tenant)
             sink = StoringSink(store, Attribution(directory, tenant=source.tenant, known_call=store.tenant_of_call))

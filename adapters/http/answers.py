@@ -11,6 +11,8 @@ from typing import Literal
 
 import msgspec
 
+from core.aggregates.provisioning import Confirmation
+from core.calls.conformance import CallCheck
 from core.projections.history import FieldChange, HistoryEntry
 from core.projections.timeline import PendingChange
 from core.queries import TenantView
@@ -140,5 +142,80 @@ class WebhookAnswer(msgspec.Struct, frozen=True):
     """Events no tenant's numbers claim (yet): held for their call's start, or logged and not stored."""
 
 
+class TenantSummary(msgspec.Struct, frozen=True):
+    """One tenant the principal may read, as ``callroute tenant list`` shows it."""
+
+    slug: str
+    name: str
+    time_zone: str
+    plan: str
+    version: int
+    modified_on: datetime
+
+
+class TenantsAnswer(msgspec.Struct, frozen=True):
+    """Who the token stands for, the server's "now", and only the tenants that principal may read."""
+
+    principal: str
+    operator: bool
+    partner: str | None
+    now: datetime
+    tenants: list[TenantSummary]
+
+
+class TimelineChange(msgspec.Struct, frozen=True):
+    """One saved change (a tenant version) with its deadline under the provider policy then, and when it went live."""
+
+    version: int
+    at: datetime
+    topic: str
+    actor: str
+    partner: str | None
+    reason: str | None
+    deadline: datetime
+    live_at: datetime | None
+    """The instant the PBX applied it (the first confirmation that covers it); ``None``: not live yet."""
+    status: Literal["live", "pending", "overdue", "later"]
+    """At the answer's ``at``: live by then, waiting within its deadline, past it, or saved after ``at``."""
+    late: bool
+    """It went live after its deadline."""
+
+
+class ZoneOffset(msgspec.Struct, frozen=True):
+    """The tenant's UTC offset from ``since`` on (``None``: from before the span), with its abbreviation: DST changes."""
+
+    since: datetime | None
+    offset_seconds: int
+    abbreviation: str
+    dst: bool
+
+
+class TimelineAnswer(msgspec.Struct, frozen=True):
+    """A tenant's saved changes and live confirmations on one time axis, and its zone's offsets over that span."""
+
+    tenant: str
+    time_zone: str
+    at: datetime
+    desired_version: int
+    effective_version: int
+    changes: list[TimelineChange]
+    confirmations: list[Confirmation]
+    zone: list[ZoneOffset]
+
+
+class CallsAnswer(msgspec.Struct, frozen=True):
+    """The finished calls the PBXs reported (first ``limit`` in the window), each checked against the live table then."""
+
+    tenant: str
+    kept: bool
+    """Whether this store keeps call events (an application in memory does not)."""
+    calls: list[CallCheck]
+    conforms: int
+    deviates: int
+    unchecked: int
+    truncated: bool
+    """More calls are in the window than ``limit``: narrow it with ``since`` and ``until``."""
+
+
 ANSWERS: tuple[type, ...] = (ErrorAnswer, Health, CommandsStored, TableAnswer, ExplainAnswer, PendingAnswer, HistoryAnswer,
-                             AsOfAnswer, DiffAnswer, VerifyAnswer, WebhookAnswer)
+                             AsOfAnswer, DiffAnswer, VerifyAnswer, WebhookAnswer, TenantsAnswer, TimelineAnswer, CallsAnswer)

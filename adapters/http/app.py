@@ -23,7 +23,9 @@ from litestar.exceptions import HTTPException
 
 from adapters.http.errors import ApiError, encode_error, refusal
 from adapters.http.openapi import build_document
+from adapters.http.page_api import page_routes
 from adapters.http.service import ApiStore, WebhookSource
+from adapters.http.web import web_routes
 from adapters.http.worker import StoreThread
 from core.aggregates.context import Actor
 from core.commands import CommandFile
@@ -143,7 +145,7 @@ class Api:
         except HTTPException:
             raise
         except Exception as exc:
-            raise refusal(exc, seen.get("actor")) from None
+            raise refusal(exc, seen.get("actor"), store=self.store.location) from None
         return Response(content=content, media_type=JSON)
 
 
@@ -213,7 +215,7 @@ def create_app(
         except trio.TooSlowError:
             raise ApiError(503, "timeout", "the store did not answer in time", headers={"Retry-After": "1"}) from None
         except Exception as exc:
-            raise refusal(exc) from None
+            raise refusal(exc, store=api.store.location) from None
         return Response(content=b'{"status":"ok"}', media_type=JSON)
 
     @get("/openapi.json")
@@ -289,7 +291,8 @@ def create_app(
         return await _webhook(api, request, request.path_params["provider"])
 
     return Litestar(
-        [healthz, openapi, commands, tenant_view, table, explain, pending, history, as_of, diff, verify, webhook],
+        [healthz, openapi, commands, tenant_view, table, explain, pending, history, as_of, diff, verify, webhook,
+         *page_routes(api), *web_routes()],  # the web page's reads, and the page itself (page_api.py, web.py)
         openapi_config=None,
         request_max_body_size=limits.max_body_bytes,
         exception_handlers={Exception: _error_response},
@@ -335,6 +338,24 @@ def _check_actor(file: CommandFile, actor: Actor) -> None:
                                               f"for {actor.partner!r}; nothing was stored", field="actor.partner")
 
 
+def _check_webhook_body(body: bytes) -> None:
+    """A webhook body's edge checks, those of every body (``adapters/inputs.py``): UTF-8 text and, for a JSON body, at most
+    ``MAX_DEPTH`` levels of nesting, each key once, well-formed; 400 naming the rule. A form-encoded body (Twilio, TeXML)
+    nests nothing. Run before the signature is checked, so nothing parses a body these checks refuse (msgspec recurses:
+    a signed body 100,000 levels deep ended in ``RecursionError``, a 500).
+    """
+    from adapters.inputs import InputError, decode_document, utf8_text
+
+    try:
+        utf8_text(body, "body")
+        # What msgspec would read as JSON: an object or an array, after whitespace (a leading byte order mark included,
+        # which the parsers refuse anyway). A scalar nests nothing.
+        if body.removeprefix(b"\xef\xbb\xbf").lstrip()[:1] in (b"{", b"["):
+            decode_document(body, msgspec.Raw, format="json", where="body")
+    except InputError as exc:
+        raise _body_error(exc) from None
+
+
 async def _webhook(api: Api, request: Request[Any, Any, Any], provider: str) -> Response[bytes]:
     """Check the provider's signature on the body, map it to call events, and store them (nothing without a good signature)."""
     from adapters.pbx.webhooks import MAX_BODY, WebhookError, WebhookSignatureError, parse_webhook, verify_webhook
@@ -349,6 +370,7 @@ async def _webhook(api: Api, request: Request[Any, Any, Any], provider: str) -> 
             if len(body) > MAX_BODY:
                 raise ApiError(413, "body_too_large",
                                f"body: a {provider} webhook of {len(body):,} bytes is over the {MAX_BODY:,}-byte limit")
+            _check_webhook_body(body)  # the limits first, as for every body: before the signature check and the parser
             headers = dict(request.headers)
             try:
                 verify_webhook(provider, body, headers, secret_or_public_key=source.key, now=api.clock.now(),
@@ -371,7 +393,7 @@ async def _webhook(api: Api, request: Request[Any, Any, Any], provider: str) -> 
     except (ApiError, HTTPException):
         raise
     except Exception as exc:
-        raise refusal(exc) from None
+        raise refusal(exc, store=api.store.location) from None
     return Response(content=content, media_type=JSON)
 
 

@@ -13,6 +13,7 @@ import msgspec
 
 from adapters.http.answers import (
     AsOfAnswer,
+    CallsAnswer,
     CommandsStored,
     DiffAnswer,
     ErrorAnswer,
@@ -21,6 +22,8 @@ from adapters.http.answers import (
     HistoryAnswer,
     PendingAnswer,
     TableAnswer,
+    TenantsAnswer,
+    TimelineAnswer,
     VerifyAnswer,
     WebhookAnswer,
 )
@@ -64,7 +67,7 @@ _VIEW = {**_query("view", "effective (live on the PBX, the default) or desired (
 def build_document(*, max_body_bytes: int) -> dict[str, Any]:
     """The document (a plain dict, encoded once when the app is made)."""
     types = [ErrorAnswer, Health, CommandFile, CommandsStored, TenantView, TableAnswer, ExplainAnswer, PendingAnswer, HistoryAnswer,
-             AsOfAnswer, DiffAnswer, VerifyAnswer, WebhookAnswer]
+             AsOfAnswer, DiffAnswer, VerifyAnswer, WebhookAnswer, TenantsAnswer, TimelineAnswer, CallsAnswer]
     refs, components = msgspec.json.schema_components(types, ref_template=_REF)
     ref = dict(zip([t.__name__ for t in types], refs, strict=True))
 
@@ -110,10 +113,21 @@ def build_document(*, max_body_bytes: int) -> dict[str, Any]:
         f"{tenant}/diff": {"get": op("What changed between two versions or instants", "DiffAnswer", _READ, params=[
             _TENANT, _query("from", "A version number or an instant", required=True),
             _query("to", "A version number or an instant", required=True)], operation_id="diff")},
+        "/v1/tenants": {"get": op("The tenants the principal may read (and who it is, and the server's now)", "TenantsAnswer",
+                                  (401, 500, 503), operation_id="tenants")},
+        f"{tenant}/timeline": {"get": op("Every saved change with its deadline and when it went live, and the zone's DST changes",
+                                         "TimelineAnswer", _READ, params=[_TENANT, {**_AT, "description": "The instant the "
+                                         "statuses are judged at: " + _AT["description"]}], operation_id="timeline")},
+        f"{tenant}/calls": {"get": op("The finished calls the PBXs reported, each checked against the table live then",
+                                      "CallsAnswer", _READ, params=[
+            _TENANT, _query("since", "Only calls started at or after this instant"),
+            _query("until", "Only calls started up to this instant"),
+            {**_query("limit", "At most this many calls (the first in the window; default 200)"),
+             "schema": {"type": "integer", "minimum": 1, "maximum": 2000}}], operation_id="calls")},
         f"{tenant}/verify": {"post": op("Verify the tenant's hash chains, its projection rows and its head", "VerifyAnswer",
                                         (401, 403, 404, 500, 503), params=[_TENANT], operation_id="verify")},
         "/v1/webhooks/{provider}": {"post": op(
-            "A provider's signed call webhook: its call events are stored", "WebhookAnswer", (401, 404, 413, 422, 500, 503),
+            "A provider's signed call webhook: its call events are stored", "WebhookAnswer", (400, 401, 404, 413, 422, 500, 503),
             params=[{"name": "provider", "in": "path", "required": True, "description": "telnyx, telnyx-v2, telnyx-v1, texml or twilio",
                      "schema": {"type": "string"}}],
             body={"required": True, "content": {"application/json": {"schema": {}}, "application/x-www-form-urlencoded": {"schema": {}}}},

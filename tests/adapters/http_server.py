@@ -7,8 +7,12 @@ with no permission anywhere. Every instant comes from a fixed clock (an hour aft
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
+import re
+import signal
+import subprocess
+import time
+from collections.abc import AsyncIterator, Iterator, Mapping
+from contextlib import asynccontextmanager, contextmanager
 from datetime import timedelta
 from functools import partial
 from pathlib import Path
@@ -78,3 +82,36 @@ async def running(db: Path, *, clock: Any = None, limits: Limits | None = None,
 
 def client(url: str, who: str | None = None) -> httpx.AsyncClient:
     return httpx.AsyncClient(base_url=url, headers=bearer(who) if who else {}, timeout=30)
+
+
+@contextmanager
+def serve_process(command: list[str], env: Mapping[str, str], *, within: float = 60,
+                  cwd: Path | None = None) -> Iterator[tuple[subprocess.Popen[str], str]]:
+    """``callroute serve`` started by ``command`` as a process of its own, for the block: the process and its base URL.
+
+    The URL is read from the line it writes to stderr once it serves; at the end the process gets SIGTERM (then, after
+    20 s, SIGKILL), so a caller can check ``returncode`` after the block.
+    """
+    process = subprocess.Popen(command, env=dict(env), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                               cwd=cwd)
+    try:
+        url = None
+        deadline = time.monotonic() + within
+        assert process.stderr is not None
+        seen: list[str] = []
+        while url is None and time.monotonic() < deadline:
+            line = process.stderr.readline()
+            seen.append(line)
+            found = re.search(r"serving .* on (http://\S+)", line)
+            url = found[1] if found else None
+            assert line or process.poll() is None, "callroute serve ended before it served: " + "".join(seen)[-2000:]
+        assert url is not None, f"callroute serve did not say where it serves within {within:g} s"
+        yield process, url
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(20)
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()

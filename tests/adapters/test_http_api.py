@@ -35,7 +35,8 @@ async def test_health_and_the_openapi_document_name_every_endpoint(store: Path) 
     assert (health.status_code, health.json()) == (200, {"status": "ok"})
     assert set(document["paths"]) == {
         "/healthz", "/v1/commands", TENANT.replace(SLUG, "{tenant}"), *(f"/v1/tenants/{{tenant}}/{p}" for p in (
-            "table", "explain", "pending", "history", "as-of", "diff", "verify")), "/v1/webhooks/{provider}"}
+            "table", "explain", "pending", "history", "as-of", "diff", "verify", "timeline", "calls")), "/v1/webhooks/{provider}",
+        "/v1/tenants"}
     assert document["paths"]["/v1/commands"]["post"]["requestBody"]["content"]["application/json"]["schema"] == {
         "$ref": "#/components/schemas/CommandFile"}
 

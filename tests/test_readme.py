@@ -31,15 +31,21 @@ def test_ci_runs_the_readme_test_command_verbatim() -> None:
     assert readme_commands()[1] in ci_lines
 
 
-def using_it() -> str:
+def section(heading: str) -> str:
     text = (ROOT / "README.md").read_text()
-    return text.split("## Using it", 1)[1].split("\n## ", 1)[0]
+    return text.split(f"\n## {heading}\n", 1)[1].split("\n## ", 1)[0]
 
 
-def transcript() -> list[tuple[str, str]]:
-    """Each ``$ callroute …`` line of the section's console blocks, with the output shown under it."""
+def using_it() -> str:
+    return section("Using it")
+
+
+def transcript(text: str | None = None) -> list[tuple[str, str]]:
+    """Each ``$ callroute …`` line of a section's console blocks (default: "Using it"), with the output shown under it.
+
+    Only ``console`` blocks are run: a block of another kind (``sh``) shows commands that cannot run here."""
     steps: list[tuple[str, str]] = []
-    for block in re.findall(r"```console\n(.*?)```", using_it(), flags=re.DOTALL):
+    for block in re.findall(r"```console\n(.*?)```", using_it() if text is None else text, flags=re.DOTALL):
         for chunk in re.split(r"^\$ ", block, flags=re.MULTILINE)[1:]:
             command, _, output = chunk.partition("\n")
             steps.append((command, output))
@@ -79,7 +85,29 @@ def test_every_using_it_command_answers_as_the_readme_shows(tmp_path: Path, monk
         name, _, value = assignment.partition("=")
         monkeypatch.setenv(name, str(db) if name == "CALLROUTE_DB" else value)
     monkeypatch.chdir(ROOT)
-    for command, output in transcript():
+    service_mode = transcript(section("Service mode"))  # run after "Using it", on the same store (its positions follow)
+    assert len(service_mode) >= 3
+    for command, output in [*transcript(), *service_mode]:
         result = invoke(shlex.split(command)[1:])
         assert result.exit_code == 0, f"$ {command}\n{result.output}"
         assert shown_pattern(output).fullmatch(result.stdout), f"$ {command}\n--- README shows:\n{output}--- it printed:\n{result.stdout}"
+
+
+def test_every_simulation_command_answers_as_the_readme_shows(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The Simulation section's examples (replications and a comparison in two worker processes: about 15 s)."""
+    steps = transcript(section("Simulation"))
+    assert len(steps) >= 3
+    monkeypatch.chdir(ROOT)
+    for command, output in steps:
+        assert command.startswith("callroute simulate "), command
+        result = invoke(shlex.split(command)[1:])
+        assert result.exit_code == 0, f"$ {command}\n{result.output}"
+        assert shown_pattern(output).fullmatch(result.stdout), f"$ {command}\n--- README shows:\n{output}--- it printed:\n{result.stdout}"
+
+
+def test_the_readme_shows_how_to_start_a_dask_cluster_on_other_machines() -> None:
+    """Two commands that start servers on other machines: shown in an ``sh`` block, which the transcript does not run."""
+    blocks = re.findall(r"```sh\n(.*?)```", section("Simulation"), flags=re.DOTALL)
+    commands = [line.split("#")[0].strip() for block in blocks for line in block.splitlines()]
+    assert "dask scheduler" in commands and "dask worker tcp://HOST:8786" in commands
+    assert not any(command.startswith("dask") for command, _ in transcript(section("Simulation")))

@@ -28,6 +28,7 @@ from core.aggregates.hours import OpeningHours, Window
 from core.aggregates.identifiers import tenant_id
 from core.aggregates.provisioning import ProviderPolicy, provisioning_id
 from core.aggregates.targets import Off
+from core.aggregates.tokens import access_record_id
 from core.audit import verify_chain
 from core.clock import SteppingClock
 from core.routing import Call, route
@@ -74,7 +75,8 @@ def _stored_tenants(db: Path) -> list[str] | None:
 
 
 def reuse_problem(db: Path) -> str | None:
-    """Why the demo must not recreate ``db``: it exists and is not a store an earlier demo made; ``None`` if it may."""
+    """Why the demo must not recreate ``db``: it exists and is not a store an earlier demo made, or it is one that has
+    since been given more than the demo's tenants (bearer tokens); ``None`` if it may."""
     if not db.exists() and not db.is_symlink():
         # Without an earlier demo's store, files beside it with the demo's names are someone else's.
         taken = [path for path in companions(db) if path.exists() or path.is_symlink()]
@@ -90,11 +92,33 @@ def reuse_problem(db: Path) -> str | None:
     else:
         stored = _stored_tenants(db)
         ids = {tenant_id(t).hex for t in tenants} | {provisioning_id(t).hex for t in tenants}
-        if stored is not None and set(stored) == tenants and stored_aggregate_ids(db) <= ids:
-            return None
+        if stored is not None and set(stored) == tenants:
+            extra = stored_aggregate_ids(db) - ids
+            calls = _stored_call_events(db)
+            if calls:
+                return (f"{db} is an earlier demo's store, but it also holds {calls:,} call events (callroute ingest), "
+                        "which recreating the demo would delete; choose another path with --db, or remove the file")
+            if not extra:
+                return None
+            # An earlier demo's store that something was added to since: recreating it would delete that silently.
+            what = ("bearer tokens (an access record: callroute token create)" if extra == {access_record_id().hex}
+                    else f"{len(extra)} records the demo does not make")
+            return (f"{db} is an earlier demo's store, but it also holds {what}, which recreating the demo would "
+                    "delete; choose another path with --db, or remove the file")
         why = f"it holds the tenants {', '.join(stored)}" if stored else "it holds no demo tenants"
     return (f"{db} exists and is not a store an earlier demo made ({why}); the demo recreates its file from scratch, "
             "so choose another path with --db")
+
+
+def _stored_call_events(db: Path) -> int:
+    """How many call events the SQLite store ``db`` keeps (``adapters/call_store.py``; 0 without its tables)."""
+    import sqlite3
+    from contextlib import closing
+
+    with closing(sqlite3.connect(f"{db.resolve().as_uri()}?mode=ro", uri=True)) as connection:
+        if connection.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'call_events'").fetchone() is None:
+            return 0
+        return int(connection.execute("SELECT count(*) FROM call_events").fetchone()[0])
 
 
 def companions(db: Path) -> tuple[Path, ...]:

@@ -8,7 +8,7 @@ that names the file (and the line, where there is one) and the rule:
 - size: at most ``CALLROUTE_MAX_INPUT_BYTES`` bytes (default 16 MiB). At most one byte more is
   read, so ``/dev/zero`` or an endless pipe stops at once;
 - UTF-8 text (a leading byte order mark is allowed and dropped);
-- nesting at most ``MAX_DEPTH`` (64) arrays and tables deep. Brackets are counted outside strings
+- nesting at most ``MAX_DEPTH`` (64) arrays and objects (TOML: tables) deep. Brackets are counted outside strings
   and comments before any parser runs (Python's ``json``, ``tomllib`` and msgspec recurse, and
   10,000 levels would end in ``RecursionError``); TOML's dotted keys and table headers nest
   without brackets, so the parsed document is measured too, before msgspec converts it;
@@ -157,7 +157,7 @@ def _decode_json(text: str, type: type[T], where: str, *, lines: bool) -> T:
     except msgspec.DecodeError as exc:
         raise InputError(where, "not valid JSON: " + _json_position(str(exc).removeprefix("JSON is malformed: "), text, lines)) from None
     except RecursionError:  # pragma: no cover - _check_json refuses deep nesting first
-        raise InputError(where, _too_deep()) from None
+        raise InputError(where, _too_deep(containers=_JSON_CONTAINERS)) from None
 
 
 def _json_position(message: str, text: str, lines: bool) -> str:
@@ -198,7 +198,7 @@ def _check_json(text: str, where: str, lines: bool) -> None:
         elif char in "[{":
             if len(stack) >= MAX_DEPTH:
                 at = f" (line {text.count(chr(10), 0, token.start()) + 1})" if lines else ""
-                raise InputError(where, _too_deep(at))
+                raise InputError(where, _too_deep(at, containers=_JSON_CONTAINERS))
             stack.append([char, set(), 0, True] if char == "{" else [char, None, 0, False])
         elif char in "]}":
             if stack:
@@ -225,8 +225,13 @@ def _json_path(stack: list[list[Any]]) -> str:
     return "$" + "".join(f"[{frame[2]}]" if frame[0] == "[" else f".{frame[2]}" for frame in stack[:-1])
 
 
-def _too_deep(at: str = "") -> str:
-    return f"nested more than {MAX_DEPTH} levels deep{at}; arrays and tables may nest at most {MAX_DEPTH} levels"
+_JSON_CONTAINERS = "arrays and objects"
+_TOML_CONTAINERS = "arrays and tables"
+
+
+def _too_deep(at: str = "", *, containers: str = _TOML_CONTAINERS) -> str:
+    """The nesting refusal, naming the containers in the format's own words (JSON's objects are TOML's tables)."""
+    return f"nested more than {MAX_DEPTH} levels deep{at}; {containers} may nest at most {MAX_DEPTH} levels"
 
 
 # --- TOML --------------------------------------------------------------------------------------------------------

@@ -100,6 +100,30 @@ def _remember(ctx: click.Context, param: click.Parameter, value: Any) -> None:
         configure_logging(setting(ctx, "log_level") or "error")
 
 
+_REFUSED = "_callroute_refused_globals"
+
+
+def refuses_globals(why: str, *names: str) -> Callable[[click.Command], click.Command]:
+    """Mark a command that has no use for the global options ``names`` (``actor``, ``partner``, ``operator``): they are
+    left out of its help, and typed before or after its name they are refused in one line, ``--actor: {why}``, exit 2.
+    Their environment variables are not read by it (a shell may export them for the other commands)."""
+
+    def mark(command: click.Command) -> click.Command:
+        setattr(command, _REFUSED, {name: why for name in names})
+        return command
+
+    return mark
+
+
+def _refuse(ctx: click.Context, param: click.Parameter, value: Any) -> None:
+    """A global option the command has no use for: refused when typed, after its name (``value``) or before it."""
+    root = ctx.find_root()
+    typed_before = root is not ctx and root.get_parameter_source(param.name or "") == click.core.ParameterSource.COMMANDLINE
+    if value is not None or typed_before:
+        why = getattr(ctx.command, _REFUSED)[param.name]
+        raise Failure(f"{param.opts[0]}: {why.format(flag=param.opts[0])}")
+
+
 def attach_global_options(command: click.Command) -> click.Command:
     """Let ``command`` (and every command below it) take the global options after its own name too."""
     if getattr(command, "_callroute_globals", False):
@@ -110,12 +134,17 @@ def attach_global_options(command: click.Command) -> click.Command:
             attach_global_options(sub)
     else:
         own = {opt for p in command.params for opt in getattr(p, "opts", ())}
+        refused = getattr(command, _REFUSED, {})
         for name, decl, spec in GLOBAL_OPTIONS:
             if decl in own:
                 continue
             extra = {k: v for k, v in spec.items() if k != "envvar"}
             env = f" [env var: {spec['envvar']}]" if "envvar" in spec else ""
             extra["help"] = spec["help"] + env
+            if name in refused:  # accepted only to be refused in callroute's words, and not shown in the help
+                command.params.append(click.Option([decl, name], expose_value=False, callback=_refuse, hidden=True,
+                                                   **extra))
+                continue
             command.params.append(click.Option([decl, name], expose_value=False, callback=_remember, **extra))
     command._callroute_globals = True  # type: ignore[attr-defined]
     return command

@@ -175,7 +175,11 @@ def migrate_store(source: Any, target: Any, *, page: int | None = None) -> Copie
         raise MigrationError(f"{source}: SRC and DST are the same store")
     problem = store_problem(source)
     if problem is not None:
-        raise MigrationError(f"SRC {problem}" if problem.missing else str(problem), problem.exit_code)
+        if problem.missing:  # nothing there: a missing file, or a database without callroute's tables
+            what = "no such file" if is_file_store(source) else "the database has no callroute tables"
+            raise MigrationError(f"{source}: no store to copy ({what}); SRC must be an existing store, migrate creates "
+                                 "only DST", problem.exit_code)
+        raise MigrationError(str(problem), problem.exit_code)
     problem = store_problem(target)
     if problem is not None and not problem.missing:
         raise MigrationError(str(problem), problem.exit_code)

@@ -13,8 +13,19 @@ import signal
 
 import click
 
-from adapters.cli.common import Env, pass_env
+from adapters.cli.common import Env, pass_env, refuses_globals, setting
 from adapters.cli.errors import Failure
+
+SERVE_EXTRA = "serve needs the serve extra ({missing} is not installed): pip install 'callroute[serve]'"
+
+
+def check_serve_extra() -> None:
+    """Litestar and hypercorn, the ``serve`` extra, are installed; else one line naming the extra (``Failure``, exit 2)."""
+    for module in ("litestar", "hypercorn"):
+        try:
+            __import__(module)
+        except ImportError:
+            raise Failure(SERVE_EXTRA.format(missing=module)) from None
 
 
 def webhook_sources(environ: dict[str, str] | None = None) -> dict[str, object]:
@@ -34,6 +45,8 @@ def webhook_sources(environ: dict[str, str] | None = None) -> dict[str, object]:
     return sources
 
 
+@refuses_globals("serve acts as each request's bearer token (callroute token create), not as {flag}; leave it out",
+                 "actor", "partner", "operator")
 @click.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True, help="The address to listen on.")
 @click.option("--port", type=click.IntRange(0, 65535), default=8080, show_default=True, help="The TCP port.")
@@ -46,18 +59,23 @@ def webhook_sources(environ: dict[str, str] | None = None) -> dict[str, object]:
                    "projection to reach it (then 503).")
 @pass_env
 def serve(env: Env, host: str, port: int, max_body_bytes: int, request_seconds: float, after_seconds: float) -> None:
-    """Serve the HTTP API (bearer tokens from callroute token create) until interrupted."""
+    """Serve the HTTP API (bearer tokens from callroute token create) until interrupted.
+
+    Each request acts as its bearer token, so serve takes no --actor, --partner or --operator. Logs follow
+    --log-level (default error; warning adds refused commands and reads, info each stored batch).
+    """
     import trio
 
+    check_serve_extra()
     from adapters.bootstrap import store_problem
     from adapters.http import Limits, create_app
+    from adapters.http.server import ListenError
     from adapters.http.server import serve as run_server
-    from adapters.logging import configure_logging
 
     problem = store_problem(env.db)
     if problem is not None:
         raise Failure(problem, problem.exit_code)
-    configure_logging("info")
+    log_level = setting(click.get_current_context(), "log_level") or "error"  # logging itself is set up as options are read
     limits = Limits(max_body_bytes=max_body_bytes, request_seconds=request_seconds, after_seconds=after_seconds)
     app = create_app(env.db, clock=env.clock, limits=limits, webhooks=webhook_sources(), pbx_directory=env.directory)  # type: ignore[arg-type]
 
@@ -68,10 +86,18 @@ def serve(env: Env, host: str, port: int, max_body_bytes: int, request_seconds: 
                 click.echo(f"callroute: {signal.Signals(received).name}: stopping", err=True)
                 return
 
+    refused: list[ListenError] = []
+
     async def main() -> None:
         async with trio.open_nursery() as nursery:
-            binds = await nursery.start(lambda task_status: run_server(app, host, port, shutdown_trigger=stopped,
-                                                                        task_status=task_status))
+            try:
+                binds = await nursery.start(lambda task_status: run_server(
+                    app, host, port, shutdown_trigger=stopped, task_status=task_status, log_level=log_level))
+            except ListenError as exc:  # raised after the nursery, so that it is not wrapped in an exception group
+                refused.append(exc)
+                return
             click.echo(f"callroute: serving {env.db} on {', '.join(binds)}", err=True)
 
     trio.run(main)
+    if refused:
+        raise Failure(str(refused[0]))

@@ -7,6 +7,7 @@ Status codes:
 - 403 the principal may read the tenant but not do this (an auditor changing it; a partner handing a customer on);
 - 404 a tenant the principal may not read, exactly as one that does not exist (the same body, byte for byte: it names
   the tenant and the principal, never whether it exists); an unknown path or webhook provider;
+- 405 a method the path does not take (``GET`` on ``…/verify``);
 - 409 other writers kept changing the tenant through every retry (``ConcurrentChangeError``); nothing was stored;
 - 413 a body over the limit; 415 a body that is not JSON;
 - 422 the document breaks the schema or a command breaks a rule: the index of the command, the field and the rule;

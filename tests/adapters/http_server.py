@@ -85,12 +85,13 @@ def client(url: str, who: str | None = None) -> httpx.AsyncClient:
 
 
 @contextmanager
-def serve_process(command: list[str], env: Mapping[str, str], *, within: float = 60,
-                  cwd: Path | None = None) -> Iterator[tuple[subprocess.Popen[str], str]]:
+def serve_process(command: list[str], env: Mapping[str, str], *, within: float = 60, cwd: Path | None = None,
+                  seen: list[str] | None = None) -> Iterator[tuple[subprocess.Popen[str], str]]:
     """``callroute serve`` started by ``command`` as a process of its own, for the block: the process and its base URL.
 
-    The URL is read from the line it writes to stderr once it serves; at the end the process gets SIGTERM (then, after
-    20 s, SIGKILL), so a caller can check ``returncode`` after the block.
+    The URL is read from the line it writes to stderr once it serves (``seen``, if given, gets every line read up to
+    it); at the end the process gets SIGTERM (then, after 20 s, SIGKILL), so a caller can check ``returncode`` after
+    the block.
     """
     process = subprocess.Popen(command, env=dict(env), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
                                cwd=cwd)
@@ -98,7 +99,7 @@ def serve_process(command: list[str], env: Mapping[str, str], *, within: float =
         url = None
         deadline = time.monotonic() + within
         assert process.stderr is not None
-        seen: list[str] = []
+        seen = [] if seen is None else seen
         while url is None and time.monotonic() < deadline:
             line = process.stderr.readline()
             seen.append(line)

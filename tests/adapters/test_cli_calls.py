@@ -488,6 +488,6 @@ def test_saved_payloads_nested_too_deep_are_refused_in_one_line_before_any_is_pa
     deep.write_text("[" * 100_000 + "]" * 100_000)
     code, out, err = run(db, "ingest", "webhook", "--provider", "telnyx", str(good), str(deep))
     assert code == 2, out + err
-    assert err == (f"callroute: error: {deep}: nested more than 64 levels deep (line 1); arrays and tables may nest at most 64 "
+    assert err == (f"callroute: error: {deep}: nested more than 64 levels deep (line 1); arrays and objects may nest at most 64 "
                    "levels (nothing was stored)\n")
     assert history_json(db) == []

@@ -106,6 +106,15 @@ def test_the_same_file_under_another_name_is_the_same_store(tmp_path: Path) -> N
     assert refused.exit_code == 2 and refused.stderr == f"callroute: error: {source}: SRC and DST are the same store\n"
 
 
+def test_a_missing_source_is_one_line_naming_it_first(tmp_path: Path) -> None:
+    source, target = tmp_path / "nonexist.sqlite", tmp_path / "copy2.sqlite"
+    refused = invoke(["migrate", str(source), str(target)])
+    assert refused.exit_code == 2
+    assert refused.stderr == (f"callroute: error: {source}: no store to copy (no such file); SRC must be an existing "
+                              "store, migrate creates only DST\n")
+    assert files(tmp_path) == []
+
+
 # -- call events ---------------------------------------------------------------------------------------------------------
 
 

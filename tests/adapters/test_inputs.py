@@ -218,6 +218,17 @@ def test_nesting_of_exactly_the_limit_is_read_and_one_level_more_is_refused(fmt:
         decode_document(nested(MAX_DEPTH + 1), object, format=fmt, where="F")  # type: ignore[type-abstract]
 
 
+@pytest.mark.parametrize(("fmt", "deep", "words"), [
+    ("json", b"[" * 65 + b"]" * 65, "arrays and objects"),   # JSON's words for its containers
+    ("toml", b"x = " + b"[" * 65 + b"]" * 65, "arrays and tables"),
+    ("toml", (".".join(["a"] * 70) + " = 1\n").encode(), "arrays and tables"),
+])
+def test_a_refusal_of_nesting_names_the_containers_in_the_formats_words(fmt: str, deep: bytes, words: str) -> None:
+    with pytest.raises(InputError) as refused:
+        decode_document(deep, object, format=fmt, where="F")  # type: ignore[type-abstract]
+    assert str(refused.value).endswith(f"; {words} may nest at most {MAX_DEPTH} levels"), str(refused.value)
+
+
 @pytest.mark.parametrize(("fmt", "text"), [
     ("json", '{"reason": "' + "[{" * 100 + '\\" [[[", "commands": []}'),
     ("toml", 'reason = "' + "[{" * 100 + '\\" [[["\n# ' + "[" * 100 + "\ncommands = []\n"),

@@ -1,13 +1,15 @@
 """What the HTTP API answers: msgspec Structs around core's own (no second model layer).
 
 Each answer is encoded with msgspec, and the OpenAPI document describes it with msgspec's JSON Schema
-of the same Structs (``openapi.py``), so an answer cannot drift from its schema.
+of the same Structs (``openapi.py``), so an answer cannot drift from its schema. Every instant of an answer is
+given in UTC with a ``Z`` (``encode_answer``), as the command line's ``--json`` gives it, whatever offset it was
+stored with (a stored event keeps its own).
 """
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Literal
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
 
 import msgspec
 
@@ -20,6 +22,53 @@ from core.routing import RoutingTable
 from core.routing.plan import Node, Step
 
 View = Literal["effective", "desired"]
+_ENCODER = msgspec.json.Encoder()
+
+
+def _in_utc(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.astimezone(UTC) if value.tzinfo is not None else value  # msgspec writes UTC's offset as ``Z``
+    if isinstance(value, dict):
+        return {key: _in_utc(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_in_utc(item) for item in value]
+    return value
+
+
+def _written_in_utc(value: Any) -> Any:
+    """A plain JSON value of history's (``core.projections.history.plain``: an instant is the text ``isoformat`` wrote)
+    with each such instant in UTC with a ``Z``; any other value as it is."""
+    if isinstance(value, str):
+        try:
+            instant = datetime.fromisoformat(value)
+        except ValueError:
+            return value
+        if instant.tzinfo is None or instant.isoformat() != value:
+            return value
+        return instant.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    if isinstance(value, dict):
+        return {key: _written_in_utc(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_written_in_utc(item) for item in value]
+    return value
+
+
+def changes_in_utc(changes: Any) -> list[FieldChange]:
+    """History's field changes with every instant in their values in UTC with a ``Z`` (``plain`` wrote them as text, with
+    the offset they were saved with: ``bought_at`` of the demo's extras); the rest as they are."""
+    return [msgspec.structs.replace(change, before=_written_in_utc(change.before), after=_written_in_utc(change.after))
+            for change in changes]
+
+
+def history_in_utc(entries: Any) -> list[HistoryEntry]:
+    """History's entries, each with its field changes' instants in UTC (``changes_in_utc``)."""
+    return [msgspec.structs.replace(entry, changes=tuple(changes_in_utc(entry.changes))) for entry in entries]
+
+
+def encode_answer(answer: Any) -> bytes:
+    """An answer as JSON, every instant in it RFC 3339 in UTC with a ``Z`` (msgspec would write each with its own offset:
+    the demo's events were saved at +01:00). Only the answer is normalised; the stored events are not touched."""
+    return _ENCODER.encode(_in_utc(msgspec.to_builtins(answer, builtin_types=(datetime,))))
 
 
 class ErrorDetail(msgspec.Struct, frozen=True, omit_defaults=True):
@@ -118,6 +167,23 @@ class RecordVerified(msgspec.Struct, frozen=True):
     detail: str | None = None
 
 
+ProjectionStatus = Literal["agree", "disagree", "absent", "not_compared"]
+
+
+class ProjectionRows(msgspec.Struct, frozen=True):
+    """How many of the projection's stored rows of each kind were compared with a rebuild from the events (what
+    ``callroute audit verify`` prints: ``rows agree (40 change records, 1 confirmation, …)``)."""
+
+    tenants: int
+    changes: int
+    """Change records (one per saved version)."""
+    confirmations: int
+    policies: int
+    """Provider policies."""
+    tables: int
+    """Compiled routing tables."""
+
+
 class VerifyAnswer(msgspec.Struct, frozen=True):
     """``callroute audit verify --tenant``: every chain of the tenant, its projection rows, and the tenant head."""
 
@@ -126,9 +192,32 @@ class VerifyAnswer(msgspec.Struct, frozen=True):
     """Every chain intact and every projection row as the events say."""
     records: list[RecordVerified]
     projection: list[str]
-    """One line per projection row that differs from the events (empty: they agree, or there is no projection yet)."""
+    """One line per projection row that differs from the events (empty unless ``projection_status`` is ``disagree`` or
+    ``not_compared``)."""
+    projection_status: Annotated[ProjectionStatus, msgspec.Meta(description=(
+        "What comparing the projection's stored rows of the tenant with a rebuild from its events found: `agree` (every "
+        "row compared is as the events say; how many in projection_rows), `disagree` (a line per row in `projection`), "
+        "`absent` (the store keeps no projection rows of the tenant yet: nothing was compared), `not_compared` (the "
+        "events are not as written, so nothing can be rebuilt from them)."))]
+    projection_rows: Annotated[ProjectionRows | None, msgspec.Meta(description=(
+        "How many rows of each kind were compared (null: none were, or a stored row could not be read)."))]
     tenant_head: str
     events: int
+
+
+class StoreVerifyAnswer(msgspec.Struct, frozen=True):
+    """``callroute audit verify --operator`` (an operator's only): every record's chain, every projection row, and the
+    store head over every event of the store, as that command prints it (``store head <hex> after N events``)."""
+
+    intact: bool
+    """Every chain intact and every projection row as the events say."""
+    records: list[RecordVerified]
+    """Every record of the store: each tenant, each provisioning record, the access record (tokens)."""
+    projection: list[str]
+    store_head: str
+    """The running head after the last event of the store: keep it, and give it to ``audit verify --expect-head``."""
+    events: int
+    """How many events the store head covers."""
 
 
 class WebhookAnswer(msgspec.Struct, frozen=True):
@@ -196,8 +285,12 @@ class TimelineAnswer(msgspec.Struct, frozen=True):
     tenant: str
     time_zone: str
     at: datetime
-    desired_version: int
-    effective_version: int
+    """The instant the answer is judged at (``at=``, else the server's now): in UTC."""
+    desired_version: Annotated[int, msgspec.Meta(description=(
+        "The latest version saved by `at` (0: none yet), as effective_version is the one live by `at`; a version saved "
+        "after `at` is among `changes` with status `later`, and the tenant's current version is in GET /v1/tenants/{t}."))]
+    effective_version: Annotated[int, msgspec.Meta(description=(
+        "The highest version confirmed live on the PBX by `at` (0: none confirmed yet)."))]
     changes: list[TimelineChange]
     confirmations: list[Confirmation]
     zone: list[ZoneOffset]

@@ -21,6 +21,7 @@ import trio
 from litestar import Litestar, Request, Response, get, post
 from litestar.exceptions import HTTPException
 
+from adapters.http.answers import encode_answer
 from adapters.http.errors import ApiError, encode_error, refusal
 from adapters.http.openapi import build_document
 from adapters.http.page_api import page_routes
@@ -126,7 +127,7 @@ class Api:
 
         def job() -> bytes:
             actor = seen["actor"] = self.store.actor_for(token)
-            return _ENCODER.encode(work(actor))
+            return encode_answer(work(actor))
 
         assert self.worker is not None
         try:
@@ -181,11 +182,20 @@ def _error_response(request: Request[Any, Any, Any], exc: Exception) -> Response
         rule = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 413: "body_too_large"}.get(status, "http")
         message = {404: f"no such path: {request.method} {request.url.path}",
                    405: f"{request.method} is not allowed on {request.url.path}",
-                   413: "body: larger than the limit for a request body"}.get(status, str(exc.detail))
+                   413: f"body: larger than the {_body_limit(request)} limit for a request body"}.get(status, str(exc.detail))
         error = ApiError(status, rule, message, headers=dict(exc.headers or {}))
     else:
         error = refusal(exc)
     return Response(content=encode_error(error), status_code=error.detail.status, media_type=JSON, headers=error.headers)
+
+
+def _body_limit(request: Request[Any, Any, Any]) -> str:
+    """The body size limit of the route asked (``--max-body-bytes``), in bytes: ``1,048,576-byte``."""
+    try:
+        limit = request.route_handler.resolve_request_max_body_size()
+    except Exception:  # noqa: BLE001 - no route resolved: the app's limit is all there is to say
+        limit = None
+    return f"{limit:,}-byte" if isinstance(limit, int) else "size"
 
 
 def create_app(
@@ -286,12 +296,17 @@ def create_app(
         tenant = request.path_params["tenant"]
         return await api.answer(request, lambda actor: api.store.verify(tenant, actor))
 
+    @post("/v1/verify", status_code=200)
+    async def verify_all(request: Request[Any, Any, Any]) -> Response[bytes]:
+        line = f"{request.method} {request.url.path}"  # an operator's only: anyone else is told it is no such path
+        return await api.answer(request, lambda actor: api.store.verify_all(actor, line))
+
     @post("/v1/webhooks/{provider:str}", status_code=200)
     async def webhook(request: Request[Any, Any, Any]) -> Response[bytes]:
         return await _webhook(api, request, request.path_params["provider"])
 
     return Litestar(
-        [healthz, openapi, commands, tenant_view, table, explain, pending, history, as_of, diff, verify, webhook,
+        [healthz, openapi, commands, tenant_view, table, explain, pending, history, as_of, diff, verify, verify_all, webhook,
          *page_routes(api), *web_routes()],  # the web page's reads, and the page itself (page_api.py, web.py)
         openapi_config=None,
         request_max_body_size=limits.max_body_bytes,
@@ -384,7 +399,7 @@ async def _webhook(api: Api, request: Request[Any, Any, Any], provider: str) -> 
                                            state=api.store.webhook_state(provider))
                 except WebhookError as exc:
                     raise ApiError(422, "webhook_format", f"body: {exc}") from None
-                return _ENCODER.encode(api.store.webhook(provider, events))
+                return encode_answer(api.store.webhook(provider, events))
 
             content = await api.worker.run(job, cancellable=False)
     except trio.TooSlowError:

@@ -21,6 +21,7 @@ from adapters.http.answers import (
     Health,
     HistoryAnswer,
     PendingAnswer,
+    StoreVerifyAnswer,
     TableAnswer,
     TenantsAnswer,
     TimelineAnswer,
@@ -64,10 +65,19 @@ _VIEW = {**_query("view", "effective (live on the PBX, the default) or desired (
          "schema": {"type": "string", "enum": ["effective", "desired"]}}
 
 
+def _operator_only(operation: dict[str, Any], description: str) -> dict[str, Any]:
+    """An operation only an operator's token is answered: its 404 is that of a path that does not exist."""
+    operation["description"] = description
+    operation["responses"]["404"] = {**operation["responses"]["404"],
+                                     "description": "Not an operator: answered exactly as a path that does not exist"}
+    return operation
+
+
 def build_document(*, max_body_bytes: int) -> dict[str, Any]:
     """The document (a plain dict, encoded once when the app is made)."""
     types = [ErrorAnswer, Health, CommandFile, CommandsStored, TenantView, TableAnswer, ExplainAnswer, PendingAnswer, HistoryAnswer,
-             AsOfAnswer, DiffAnswer, VerifyAnswer, WebhookAnswer, TenantsAnswer, TimelineAnswer, CallsAnswer]
+             AsOfAnswer, DiffAnswer, VerifyAnswer, StoreVerifyAnswer, WebhookAnswer, TenantsAnswer, TimelineAnswer,
+             CallsAnswer]
     refs, components = msgspec.json.schema_components(types, ref_template=_REF)
     ref = dict(zip([t.__name__ for t in types], refs, strict=True))
 
@@ -126,6 +136,11 @@ def build_document(*, max_body_bytes: int) -> dict[str, Any]:
              "schema": {"type": "integer", "minimum": 1, "maximum": 2000}}], operation_id="calls")},
         f"{tenant}/verify": {"post": op("Verify the tenant's hash chains, its projection rows and its head", "VerifyAnswer",
                                         (401, 403, 404, 500, 503), params=[_TENANT], operation_id="verify")},
+        "/v1/verify": {"post": _operator_only(op(
+            "Verify the whole store (an operator's only): every record's hash chain, every projection row, and the store head",
+            "StoreVerifyAnswer", (401, 404, 500, 503), operation_id="verify_store"),
+            "What callroute audit verify --operator prints, store head included. It names every tenant, so it answers an "
+            "operator's token only; any other is answered 404 exactly as a path that does not exist (rule not_found).")},
         "/v1/webhooks/{provider}": {"post": op(
             "A provider's signed call webhook: its call events are stored", "WebhookAnswer", (400, 401, 404, 413, 422, 500, 503),
             params=[{"name": "provider", "in": "path", "required": True, "description": "telnyx, telnyx-v2, telnyx-v1, texml or twilio",
@@ -136,7 +151,8 @@ def build_document(*, max_body_bytes: int) -> dict[str, Any]:
     return {
         "openapi": "3.1.0",
         "info": {"title": "callroute", "version": _version(),
-                 "description": "Tenants' call routing as hash-chained events: commands in, tables, explanations and audits out."},
+                 "description": "Tenants' call routing as hash-chained events: commands in, tables, explanations and audits out. "
+                                "Every instant of an answer is RFC 3339 in UTC with a Z, whatever offset it was saved with."},
         "paths": paths,
         "components": {"schemas": components,
                        "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",

@@ -85,7 +85,7 @@ def timeline(store: Any, slug: str, actor: Actor, query: TimelineQuery) -> Timel
     zone = ZoneInfo(zone_name)
     at = store.instant(query.at, zone, "at")
     line = store.projection().timeline(slug)
-    latest = line.desired_version(None)
+    desired = line.desired_version(at)  # the version saved by ``at``, as ``effective`` is the one live by then
     if line.checker is not None and line.stored_changes:
         line.checker.changes(line, 1, line.stored_changes, None)  # every row served agrees with its stored event
     effective = line.effective_version(at)  # the provisioning rows are checked here
@@ -110,7 +110,7 @@ def timeline(store: Any, slug: str, actor: Actor, query: TimelineQuery) -> Timel
                                       live_at=live_at, status=status, late=live_at is not None and live_at > due))
     instants = [at, *(c.at for c in line.changes), *(c.applied_at for c in confirmations)]
     offsets = zone_offsets(zone, min(instants).astimezone(UTC) - _ZONE_MARGIN, max(instants).astimezone(UTC) + _ZONE_MARGIN)
-    return TimelineAnswer(tenant=slug, time_zone=zone_name, at=at, desired_version=latest, effective_version=effective,
+    return TimelineAnswer(tenant=slug, time_zone=zone_name, at=at, desired_version=desired, effective_version=effective,
                           changes=changes, confirmations=confirmations, zone=offsets)
 
 

@@ -27,11 +27,16 @@ from adapters.http.answers import (
     ExplainAnswer,
     HistoryAnswer,
     PendingAnswer,
+    ProjectionRows,
+    ProjectionStatus,
     RecordVerified,
+    StoreVerifyAnswer,
     TableAnswer,
     VerifyAnswer,
     View,
     WebhookAnswer,
+    changes_in_utc,
+    history_in_utc,
 )
 from adapters.http.errors import ApiError, unauthorized
 from core.aggregates.context import Actor
@@ -241,7 +246,7 @@ class ApiStore:
         zone = ZoneInfo(self.readable(slug, actor).time_zone)
         first = self.instant(since, zone, "since") if since else None
         last = self.instant(until, zone, "until") if until else None
-        return HistoryAnswer(tenant=slug, changes=tenant_history(self._app(), slug, since=first, until=last))
+        return HistoryAnswer(tenant=slug, changes=history_in_utc(tenant_history(self._app(), slug, since=first, until=last)))
 
     def as_of(self, slug: str, actor: Actor, at: str | None, view: str | None) -> AsOfAnswer:
         from core.queries import tenant_view
@@ -269,7 +274,7 @@ class ApiStore:
         first, last = self._version_of(slug, start, zone, "from"), self._version_of(slug, end, zone, "to")
         app = self._app()
         changes = state_changes(plain(app.tenant(slug, version=first).state), plain(app.tenant(slug, version=last).state))
-        return DiffAnswer(tenant=slug, from_version=first, to_version=last, changes=list(changes))
+        return DiffAnswer(tenant=slug, from_version=first, to_version=last, changes=changes_in_utc(changes))
 
     def _version_of(self, slug: str, text: str | None, zone: ZoneInfo, name: str) -> int:
         if not text:
@@ -291,16 +296,33 @@ class ApiStore:
         report = verify_store(self._app(), slug)
         if not report.records:
             raise self._no_tenant(slug, actor)
-        records = []
-        for record in report.records:
-            b = record.report.first_break
-            records.append(RecordVerified(name=record.name, events=record.report.events, head=record.report.head,
-                                          intact=b is None, broken_at=None if b is None else b.version,
-                                          problem=None if b is None else b.problem, detail=None if b is None else b.detail))
-        projection = self._projection_problems(slug) if report.intact else [
-            "projection: not compared with the events, which are not as written"]
+        records = [_record_verified(record) for record in report.records]
+        status: ProjectionStatus
+        if report.intact:
+            status, rows, projection = self._projection_check(slug)
+        else:
+            status, rows, projection = "not_compared", None, [
+                "projection: not compared with the events, which are not as written"]
         return VerifyAnswer(tenant=slug, intact=report.intact and not projection, records=records, projection=projection,
-                            tenant_head=report.store_head, events=report.events)
+                            projection_status=status, projection_rows=rows, tenant_head=report.store_head,
+                            events=report.events)
+
+    def verify_all(self, actor: Actor, request_line: str) -> StoreVerifyAnswer:
+        """``audit verify --operator``: every record of the store, the projection's rows and the store head, for an operator.
+
+        It names every tenant, so anyone else is answered exactly as a path that does not exist (``request_line``:
+        ``POST /v1/verify``, as the unknown-path answer names it): the one refusal for what a principal may not read.
+        """
+        from core.audit import verify_store
+
+        if not actor.operator:
+            raise ApiError(404, "not_found", f"no such path: {request_line}")
+        report = verify_store(self._app())
+        records = [_record_verified(record) for record in report.records]
+        projection = self._projection_problems(None) if report.intact else [
+            "projection: not compared with the events, which are not as written"]
+        return StoreVerifyAnswer(intact=bool(report.records) and report.intact and not projection, records=records,
+                                 projection=projection, store_head=report.store_head, events=report.events)
 
     def _no_tenant(self, slug: str, actor: Actor) -> DomainError:
         from core.aggregates.access import not_visible
@@ -333,31 +355,37 @@ class ApiStore:
             raise self._no_tenant(slug, actor)
         check_access(actor, slug, state.admins, state.partner, action="verify")
 
-    def _projection_problems(self, slug: str) -> list[str]:
-        """The projection's stored rows of the tenant against a rebuild from the events (``audit verify``'s check)."""
-        import sqlite3
-        from contextlib import closing
+    def _projection_problems(self, slug: str | None) -> list[str]:
+        """The projection's stored rows of the tenant (``None``: of every tenant) against a rebuild from the events
+        (``audit verify``'s check), in the SQLite file or the PostgreSQL database; nothing when it keeps none yet."""
+        return self._projection_check(slug)[2]
 
-        from adapters.projection_store import SQLiteProjectionStore
+    def _projection_check(self, slug: str | None) -> tuple[ProjectionStatus, ProjectionRows | None, list[str]]:
+        """``_projection_problems`` with what was compared: ``agree`` (and how many rows of each kind, as ``audit verify``
+        prints them), ``disagree`` (a line per disagreement), or ``absent`` (no projection, or none of its rows yet)."""
+        from adapters.bootstrap import open_projection_store
         from core.projections.check import check_projection
 
-        if self.path is None:
-            return []
-        with closing(sqlite3.connect(f"file:{self.path}?mode=ro", uri=True)) as connection:
-            tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-        if "projection_position" not in tables:
-            return []
-        store = SQLiteProjectionStore(self.path)
+        if self.location is None:
+            return "absent", None, []
+        store = open_projection_store(self.location, create=False)
+        if store is None:
+            return "absent", None, []
         try:
             try:
                 loaded = store.load()
             except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-                return [f"projection: a stored row cannot be read ({exc})"]
-            keys = store.connection.execute("SELECT slug, version FROM projection_tables").fetchall()
-            check = check_projection(self._app(), loaded, store.table, keys, tenant=slug)
+                return "disagree", None, [f"projection: a stored row cannot be read ({exc})"]
+            check = check_projection(self._app(), loaded, store.table, store.keys(), tenant=slug)
         finally:
             store.close()
-        return [*check.problems, *([f"projection: and {check.more} more disagreements"] if check.more else [])]
+        rows = ProjectionRows(tenants=check.tenants, changes=check.changes, confirmations=check.confirmations,
+                              policies=check.policies, tables=check.tables)
+        if check.problems:
+            return "disagree", rows, [*check.problems, *([f"projection: and {check.more} more disagreements"] if check.more else [])]
+        if not check.tenants and not check.tables:
+            return "absent", None, []  # as audit verify: the projection has no row of it yet (it has not caught up)
+        return "agree", rows, []
 
     # -- writes ---------------------------------------------------------------------------------------------------------
 
@@ -421,6 +449,14 @@ class ApiStore:
         if at.tzinfo is None:
             at = at.replace(tzinfo=zone)
         return at
+
+
+def _record_verified(record: Any) -> RecordVerified:
+    """One record of ``verify_store``'s report as the API answers it."""
+    b = record.report.first_break
+    return RecordVerified(name=record.name, events=record.report.events, head=record.report.head, intact=b is None,
+                          broken_at=None if b is None else b.version, problem=None if b is None else b.problem,
+                          detail=None if b is None else b.detail)
 
 
 def _one(q: Mapping[str, Sequence[str]], name: str) -> str | None:

@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 
 from tests.adapters.http_server import serve_process
+from tests.backends import for_child
 
 CHROMIUM = os.environ.get("CALLROUTE_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
@@ -35,7 +36,7 @@ _LAUNCH = ("import sys; from datetime import datetime; from adapters.cli import 
 @contextmanager
 def callroute_serve(db: Path, now: datetime) -> Iterator[str]:
     """``callroute serve --port 0`` on ``db`` with its clock at ``now``, for the block; its base URL."""
-    env = {**os.environ, "CALLROUTE_DB": str(db)}
+    env = {**os.environ, "CALLROUTE_DB": for_child(db)}  # the database's URL on the PostgreSQL backend (tests/backends.py)
     command = [sys.executable, "-c", _LAUNCH, now.isoformat(), "serve", "--host", "127.0.0.1", "--port", "0"]
     with serve_process(command, env, cwd=Path(__file__).resolve().parents[2]) as (_, url):
         yield url

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -10,8 +11,8 @@ import pytest
 
 from adapters.http import Limits
 from core.clock import SteppingClock
-from tests.adapters.http_server import ADMIN, SLUG, client, prepare, running
 from tests.adapters.clirun import NOW
+from tests.adapters.http_server import ADMIN, SLUG, client, prepare, running
 from tests.backends import stored_event_count
 
 TENANT = f"/v1/tenants/{SLUG}"
@@ -36,7 +37,7 @@ async def test_health_and_the_openapi_document_name_every_endpoint(store: Path) 
     assert set(document["paths"]) == {
         "/healthz", "/v1/commands", TENANT.replace(SLUG, "{tenant}"), *(f"/v1/tenants/{{tenant}}/{p}" for p in (
             "table", "explain", "pending", "history", "as-of", "diff", "verify", "timeline", "calls")), "/v1/webhooks/{provider}",
-        "/v1/tenants"}
+        "/v1/tenants", "/v1/verify"}
     assert document["paths"]["/v1/commands"]["post"]["requestBody"]["content"]["application/json"]["schema"] == {
         "$ref": "#/components/schemas/CommandFile"}
 
@@ -165,7 +166,27 @@ async def test_an_oversized_body_is_413_and_stores_nothing(store: Path) -> None:
         big = json.dumps({"commands": [DIVERT], "reason": "x" * 400} | {"padding": "y" * 5000}).encode()
         refused = await http.post("/v1/commands", content=big, headers={"Content-Type": "application/json"})
     assert refused.status_code == 413 and refused.json()["error"]["rule"] == "body_too_large"
+    assert refused.json()["error"]["message"] == "body: larger than the 4,096-byte limit for a request body"
     assert stored_events(store) == before
+
+
+async def test_a_method_a_path_does_not_take_is_405_as_the_readmes_status_table_says(store: Path) -> None:
+    async with running(store) as url, client(url, "admin") as http:
+        refused = await http.get(f"{TENANT}/verify")
+    assert refused.status_code == 405
+    assert (refused.json()["error"]["rule"], refused.json()["error"]["message"]) == (
+        "method_not_allowed", f"GET is not allowed on {TENANT}/verify")
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    statuses = readme.split("### Status codes", 1)[1].split("\n### ", 1)[0]
+    assert re.search(r"^\| 405 \|.*`method_not_allowed`", statuses, re.MULTILINE), "README's status table lacks 405"
+
+
+async def test_a_json_body_nested_too_deep_names_arrays_and_objects(store: Path) -> None:
+    async with running(store) as url, client(url, "admin") as http:
+        refused = await http.post("/v1/commands", content=b"[" * 65 + b"]" * 65, headers={"Content-Type": "application/json"})
+    assert refused.status_code == 400
+    assert refused.json()["error"]["message"] == ("body: nested more than 64 levels deep (line 1); arrays and objects may "
+                                                  "nest at most 64 levels")
 
 
 @pytest.mark.parametrize(("body", "rule"), [
@@ -234,5 +255,82 @@ async def test_a_store_that_is_not_what_was_written_is_500_pointing_at_verify(st
     assert told.status_code == 500 and "version 20" in told.json()["error"]["message"]
     assert verify.status_code == 200 and verify.json()["intact"] is False
     assert verify.json()["records"][0]["problem"] == "missing"
+    assert (verify.json()["projection_status"], verify.json()["projection_rows"]) == ("not_compared", None)
 
 
+
+
+def _instants(value: object, where: str = "$") -> list[tuple[str, str]]:
+    """Every string within a JSON answer that reads as an instant (an aware datetime), with where it is."""
+    from datetime import datetime
+
+    if isinstance(value, dict):
+        return [i for key, item in value.items() for i in _instants(item, f"{where}.{key}")]
+    if isinstance(value, list):
+        return [i for index, item in enumerate(value) for i in _instants(item, f"{where}[{index}]")]
+    if isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            return []
+        return [(where, value)] if parsed.tzinfo is not None else []
+    return []
+
+
+async def test_every_instant_of_every_answer_is_in_utc_with_a_z(tmp_path: Path) -> None:
+    """The demo's events were saved with Stockholm's offset, a change through the API with UTC's: every answer gives
+    each instant as RFC 3339 in UTC with a ``Z`` (as the command line's ``--json``), whichever offset it was stored with."""
+    from tests.adapters.web_store import SERVER_NOW, build_web_store
+
+    store = build_web_store(tmp_path / "web.sqlite")  # the demo's week (its events at +01:00), a confirmation, three calls
+    async with running(store, clock=SteppingClock(SERVER_NOW, timedelta(seconds=1))) as url, client(url, "admin") as http:
+        stored = await http.post("/v1/commands", json={"commands": [DIVERT], "reason": "lunch rota"})
+        reads = {path: await http.get(path, params=params) for path, params in [
+            ("/v1/tenants", {}), (TENANT, {}), (f"{TENANT}/table", {"view": "desired"}), (f"{TENANT}/table", {}),
+            (f"{TENANT}/explain", {"to": "2003", "at": "2026-11-18T10:00"}), (f"{TENANT}/pending", {}),
+            (f"{TENANT}/history", {}), (f"{TENANT}/as-of", {"at": "2026-11-20T18:00"}), (f"{TENANT}/diff", {"from": "1", "to": "40"}),
+            (f"{TENANT}/timeline", {"at": "2026-11-20"}), (f"{TENANT}/calls", {})]}
+        reads["verify"] = await http.post(f"{TENANT}/verify")
+    answers = {"commands": stored, **reads}
+    assert {path: r.status_code for path, r in answers.items()} == dict.fromkeys(answers, 200)
+    found = {path: _instants(r.json()) for path, r in answers.items()}
+    offsets = [(path, where, text) for path, instants in found.items() for where, text in instants if not text.endswith("Z")]
+    assert offsets == []
+    history = [change["at"] for change in reads[f"{TENANT}/history"].json()["changes"]]
+    assert history[0] == "2026-11-16T08:00:00Z"  # the demo's first change, saved at 09:00 in Stockholm (+01:00)
+    assert history[-1].startswith("2026-11-23T10:00:0")  # the change stored above, at the server's clock (UTC)
+    assert all(found[path] for path in ("/v1/tenants", f"{TENANT}/history", f"{TENANT}/as-of", f"{TENANT}/timeline",
+                                        f"{TENANT}/calls", f"{TENANT}/pending"))
+
+
+async def test_verify_says_what_the_projection_was_compared_with_as_audit_verify_prints_it(store: Path) -> None:
+    """An empty ``projection`` alone could mean agreement or nothing compared: ``projection_status`` says which, with
+    how many rows were compared, the numbers ``callroute audit verify --tenant`` prints."""
+    from tests.adapters.test_cli import run
+
+    async with running(store) as url, client(url, "admin") as http:
+        before = (await http.post(f"{TENANT}/verify")).json()  # the seeded store keeps no projection yet
+        await http.get(f"{TENANT}/pending")  # a read of the projection: it is built, and kept in the store
+        answer = (await http.post(f"{TENANT}/verify")).json()
+        version = (await http.get(TENANT)).json()["version"]
+    code, out, _ = run(store, "audit", "verify", "--tenant", SLUG, actor=ADMIN)
+    assert (before["intact"], before["projection_status"], before["projection"], before["projection_rows"]) == (
+        True, "absent", [], None)
+    rows = answer["projection_rows"]
+    assert (answer["intact"], answer["projection_status"], answer["projection"]) == (True, "agree", [])
+    assert (rows["tenants"], rows["changes"]) == (1, version)
+    assert code == 0 and f"{SLUG}'s rows agree with the events ({rows['changes']} change records, " in out
+
+
+@pytest.mark.sqlite_only  # edits the SQLite file's rows; see tests/backends.py
+async def test_verify_names_a_projection_row_that_disagrees_with_its_events(store: Path) -> None:
+    from tests.tampering import projection_change_actor
+
+    async with running(store) as url, client(url, "admin") as http:
+        await http.get(f"{TENANT}/pending")  # the projection is built, and kept in the file
+        assert (await http.post(f"{TENANT}/verify")).json()["projection_status"] == "agree"
+    projection_change_actor(store)  # the last change record reads as made by someone else
+    async with running(store) as url, client(url, "operator") as http:
+        answer = (await http.post(f"{TENANT}/verify")).json()
+    assert (answer["intact"], answer["projection_status"]) == (False, "disagree")
+    assert answer["projection_rows"]["changes"] >= 1 and any("actor" in line for line in answer["projection"])

@@ -21,7 +21,7 @@ from tests.adapters.clirun import invoke
 from tests.adapters.http_server import SLUG, token
 from tests.adapters.web_store import OTHER_TENANT, SERVER_NOW, build_web_store
 
-pytestmark = [pytest.mark.slow, pytest.mark.sqlite_only]  # the server opens the store in a process of its own
+pytestmark = pytest.mark.slow  # the server is a process of its own: it is handed the store with for_child (browser.py)
 
 ROOT = Path(__file__).resolve().parents[2]
 WAIT = 15_000
@@ -209,6 +209,39 @@ def test_the_calls_mark_the_deviations_and_a_click_explains_one_at_its_instant(s
     expect()(page.get_by_role("status").last).to_contain_text(re.compile("copied|selected"))
     site.shot(page, "13-integrity")
     assert page.errors == []
+
+
+def test_the_integrity_page_gives_the_store_head_to_an_operator_only(site: Site) -> None:
+    store_head = "Store head (over every event of the store"
+    operator = site.signed_in("operator")
+    operator.goto(f"{site.url}/#/t/{SLUG}/integrity")
+    head = operator.get_by_label(store_head)
+    expect()(head).to_have_value(re.compile(r"^[0-9a-f]{64}$"))
+    line = operator.locator("p.store-line")
+    expect()(line).to_have_text(re.compile(r"^store head [0-9a-f]{64} after \d+ events$"))
+    assert line.inner_text().split()[2] == head.input_value()
+    expect()(operator.get_by_role("region", name="The whole store")).to_contain_text("Intact:")
+    operator.get_by_role("button", name="Copy the store head").click()
+    expect()(operator.get_by_role("status").last).to_contain_text(re.compile("copied|selected"))
+    site.shot(operator, "13-integrity-operator")
+    assert operator.errors == []
+    for who in ("admin", "auditor"):  # the tenant's own principals: its head, what it covers, and no store head
+        page = site.signed_in(who)
+        asked: list[str] = []
+        page.on("request", lambda request, asked=asked: asked.append(request.url))
+        page.goto(f"{site.url}/#/t/{SLUG}/integrity")
+        expect()(page.get_by_label("Tenant head (over every event of the tenant; keep it to compare later)")).to_have_value(
+            re.compile(r"^[0-9a-f]{64}$"))
+        expect()(page.locator("p.scope-note")).to_contain_text("the store head, over every event of the store, is a platform "
+                                                               "operator's to keep")
+        # What verify compared of the projection rows, in words (projection_status): never silence read as agreement.
+        expect()(page.locator("main")).to_contain_text(re.compile(r"Projection rows agree with the events\.|No projection rows "
+                                                                  r"of this tenant are kept yet"))
+        expect()(page.get_by_label(store_head)).to_have_count(0)
+        expect()(page.locator("main")).not_to_contain_text(re.compile(r"store head [0-9a-f]{64}"))
+        expect()(page.get_by_role("region", name="The whole store")).to_have_count(0)
+        assert not [url for url in asked if url.endswith("/v1/verify")]  # the page does not even ask
+        assert page.errors == []
 
 
 def test_a_tenant_the_principal_may_not_read_looks_exactly_like_one_that_does_not_exist(site: Site) -> None:

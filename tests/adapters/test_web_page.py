@@ -1,5 +1,6 @@
 """The web page's server side: its assets (types, security headers, no external URL, shipped as package data) and the
-reads it needs beyond the command line's (``GET /v1/tenants``, ``/timeline``, ``/calls``), through real requests.
+reads it needs beyond the command line's (``GET /v1/tenants``, ``/timeline``, ``/calls``, and an operator's ``POST
+/v1/verify``: the store head), through real requests.
 
 The browser itself is driven in ``test_web_browser.py``.
 """
@@ -15,8 +16,10 @@ from pathlib import Path
 import pytest
 
 from adapters.http.web import CSP, assets
+from tests.adapters.clirun import invoke
 from tests.adapters.http_server import SLUG, client, prepare, running
 from tests.adapters.web_store import OTHER_TENANT, SERVER_NOW, build_web_store
+from tests.backends import stored_event_count
 
 ROOT = Path(__file__).resolve().parents[2]
 WEB = ROOT / "adapters" / "http" / "web"
@@ -123,17 +126,19 @@ async def test_the_timeline_gives_each_change_its_deadline_and_the_instant_it_we
         friday = (await http.get(f"/v1/tenants/{SLUG}/timeline", params={"at": "2026-11-20T18:00"})).json()
         sunday = (await http.get(f"/v1/tenants/{SLUG}/timeline", params={"at": "2026-11-22T12:00:00+01:00"})).json()
     changes = {c["version"]: c for c in friday["changes"]}
-    assert friday["time_zone"] == "Europe/Stockholm" and friday["at"] == "2026-11-20T18:00:00+01:00"
-    assert (friday["effective_version"], friday["desired_version"]) == (38, 40)
+    assert friday["time_zone"] == "Europe/Stockholm" and friday["at"] == "2026-11-20T17:00:00Z"  # every instant in UTC
+    # Both as of ``at``: version 39 saved by Friday 18:00 (40 on the Monday after), version 38 live.
+    assert (friday["effective_version"], friday["desired_version"]) == (38, 39)
+    assert (sunday["effective_version"], sunday["desired_version"]) == (38, 39)
     assert {c["status"] for v, c in changes.items() if v <= 38} == {"live"}
-    assert changes[38]["live_at"] == "2026-11-17T11:00:00+01:00" and changes[38]["partner"] == "phoneline-plus"
+    assert changes[38]["live_at"] == "2026-11-17T10:00:00Z" and changes[38]["partner"] == "phoneline-plus"
     divert = changes[39]
     assert (divert["topic"], divert["reason"], divert["live_at"], divert["status"]) == (
         "DivertSet", "Carla is back from holiday", None, "pending")
     assert datetime.fromisoformat(divert["deadline"]) == datetime(2026, 11, 21, 16, 30, tzinfo=UTC)
     assert changes[40]["status"] == "later"  # the auditor's grant, saved on the Monday after
     assert {c["version"]: c["status"] for c in sunday["changes"]}[39] == "overdue"
-    assert friday["confirmations"] == [{"version": 38, "applied_at": "2026-11-17T11:00:00+01:00"}]
+    assert friday["confirmations"] == [{"version": 38, "applied_at": "2026-11-17T10:00:00Z"}]
     # The zone's offsets: CET before the span, then each DST change as an instant (the last Sundays of March and October).
     zone = [(z["since"], z["offset_seconds"], z["abbreviation"], z["dst"]) for z in friday["zone"]]
     assert ("2026-10-25T01:00:00Z", 3600, "CET", False) in zone
@@ -187,6 +192,60 @@ async def test_a_calls_parameter_that_cannot_be_read_is_named_with_its_rule(stor
     error = refused.json()["error"]
     assert (refused.status_code, error["field"]) == (422, field)
     assert error["message"].startswith(f"{field}: ") and words in error["message"], error["message"]
+
+
+# -- POST /v1/verify: the whole store, an operator's only ---------------------------------------------------------------
+
+
+async def test_an_operator_reads_the_store_head_that_audit_verify_operator_prints(store: Path) -> None:
+    async with running(store) as url, client(url, "operator") as operator:
+        answer = await operator.post("/v1/verify")
+    printed = invoke(["--db", str(store), "--operator", "audit", "verify"])  # the same store, after the server
+    assert printed.exit_code == 0, printed.output
+    line = next(line for line in printed.stdout.splitlines() if line.startswith("store head "))
+    body = answer.json()
+    assert answer.status_code == 200, answer.text
+    assert f"store head {body['store_head']} after {body['events']:,} events" == line
+    assert re.fullmatch(r"[0-9a-f]{64}", body["store_head"]) and body["events"] == stored_event_count(store)
+    assert body["intact"] is True and body["projection"] == []
+    names = {record["name"] for record in body["records"]}
+    assert {SLUG, OTHER_TENANT, "access record"} <= names  # every record of the store, every tenant's
+    assert all(record["intact"] for record in body["records"])
+
+
+async def test_anyone_but_an_operator_is_answered_the_store_verify_exactly_as_a_path_that_does_not_exist(
+        store: Path) -> None:
+    async with running(store) as url, client(url, "operator") as operator, client(url) as anonymous:
+        refusals = {}
+        for who in ("admin", "auditor", "outsider"):
+            async with client(url, who) as http:
+                answers = []
+                for path in ("/v1/verify", "/v1/verifx"):  # the operator's read, and a path that does not exist
+                    response = await http.post(path)
+                    headers = {k: v for k, v in response.headers.items() if k != "date"}
+                    answers.append((response.status_code, headers, response.content.replace(path.encode(), b"<path>")))
+                refusals[who] = answers
+        allowed = await operator.post("/v1/verify")  # the operator is answered: the test can fail
+        missing = await operator.post("/v1/verifx")
+        no_token = await anonymous.post("/v1/verify")
+    for who, (refused, unknown) in refusals.items():
+        assert refused == unknown, who
+        assert refused[0] == 404 and json.loads(refused[2])["error"]["rule"] == "not_found", who
+        assert b"store_head" not in refused[2] and SLUG.encode() not in refused[2]
+    assert allowed.status_code == 200 and len(allowed.json()["store_head"]) == 64
+    assert missing.status_code == 404
+    assert no_token.status_code == 401 and no_token.json()["error"]["rule"] == "unauthorized"
+
+
+async def test_the_openapi_document_describes_the_store_verify_as_an_operators_only(store: Path) -> None:
+    async with running(store) as url, client(url) as http:
+        document = (await http.get("/openapi.json")).json()
+    operation = document["paths"]["/v1/verify"]["post"]
+    assert operation["responses"]["200"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/StoreVerifyAnswer"}
+    assert "operator" in operation["summary"] and "404" in operation["responses"] and "path that does not exist" in \
+        operation["responses"]["404"]["description"]
+    assert {"store_head", "events", "records", "intact"} <= set(document["components"]["schemas"]["StoreVerifyAnswer"]["required"])
 
 
 # -- scoping ------------------------------------------------------------------------------------------------------------

@@ -367,22 +367,36 @@ function callsView(body, slug, context, params) {
 
 // -- integrity ------------------------------------------------------------------------------------------------------
 
+// A head to keep: a read-only field with its label, a Copy button (named for what it copies) and a status.
+function headToCopy(label, value, what) {
+  const head = h("input", { type: "text", readonly: true, value, class: "head", size: 70 });
+  const copied = h("span", { role: "status" });
+  const copy = h("button", { type: "button", "aria-label": `Copy the ${what}`, onclick: async () => {
+    head.select();
+    try {
+      await navigator.clipboard.writeText(value);
+      copied.textContent = " copied";
+    } catch {
+      copied.textContent = document.execCommand && document.execCommand("copy") ? " copied" : " selected: copy it with Ctrl+C";
+    }
+  } }, "Copy");
+  return h("div", { class: "keep" }, field(label, head), copy, copied);
+}
+
+// What POST /v1/tenants/{t}/verify compared of the projection rows (projection_status), in words.
+const PROJECTION_STATUS = {
+  agree: "Projection rows agree with the events.",
+  disagree: "Projection rows differ from the events.",
+  absent: "No projection rows of this tenant are kept yet (nothing to compare; a read builds them).",
+  not_compared: "Projection rows were not compared: the events are not as written, so nothing can be rebuilt from them.",
+};
+
 function integrityView(body, slug) {
   const results = h("div", { class: "results", "aria-live": "polite" });
+  const store = h("section", { class: "store-head", "aria-label": "The whole store" });
   const run = () => {
     append(clear(results), h("p", { class: "loading" }, "Verifying…"));
     api(tenantPath(slug, "/verify"), { method: "POST" }).then((answer) => {
-      const head = h("input", { type: "text", readonly: true, value: answer.tenant_head, class: "head", size: 70 });
-      const copied = h("span", { role: "status" });
-      const copy = h("button", { type: "button", onclick: async () => {
-        head.select();
-        try {
-          await navigator.clipboard.writeText(answer.tenant_head);
-          copied.textContent = " copied";
-        } catch {
-          copied.textContent = document.execCommand && document.execCommand("copy") ? " copied" : " selected: copy it with Ctrl+C";
-        }
-      } }, "Copy");
       append(clear(results), 
         h("p", { class: answer.intact ? "ok" : "error" }, answer.intact ? `Intact: ${answer.events} events, every chain and projection row as written.`
           : "NOT intact: a stored event, snapshot or projection row is not what was written."),
@@ -390,13 +404,35 @@ function integrityView(body, slug) {
           h("thead", {}, h("tr", {}, ["record", "events", "head", "intact"].map((t) => h("th", { scope: "col" }, t)))),
           h("tbody", {}, answer.records.map((r) => h("tr", { class: r.intact ? "" : "deviates" }, h("td", {}, r.name), h("td", {}, String(r.events)),
             h("td", { class: "mono" }, r.head), h("td", {}, r.intact ? "intact" : `broken at version ${r.broken_at}: ${r.problem} ${r.detail || ""}`)))))),
-        answer.projection.length ? h("ul", { class: "error" }, answer.projection.map((p) => h("li", {}, p))) : h("p", {}, "Projection rows agree with the events."),
-        field("Tenant head (over every event of the tenant; keep it to compare later)", head), copy, copied);
+        answer.projection.length ? h("ul", { class: "error" }, answer.projection.map((p) => h("li", {}, p)))
+          : h("p", {}, PROJECTION_STATUS[answer.projection_status] || `Projection rows: ${answer.projection_status}.`),
+        headToCopy("Tenant head (over every event of the tenant; keep it to compare later)", answer.tenant_head, "tenant head"),
+        me.operator ? null : h("p", { class: "scope-note" },
+          `The tenant head covers the events of ${slug} and of its provisioning record only, none of another tenant's; ` +
+          "the store head, over every event of the store, is a platform operator's to keep (callroute audit verify --operator)."));
     }).catch((exc) => append(clear(results), problem(exc)));
+    if (me.operator) runStore(store);
   };
   append(body, h("p", {}, "The result of callroute audit verify for this tenant."),
-    h("button", { type: "button", onclick: run }, "Verify again"), results);
+    h("button", { type: "button", onclick: run }, "Verify again"), results, me.operator ? store : null);
   run();
+}
+
+// An operator's only: POST /v1/verify, what callroute audit verify --operator prints, with the store head to copy.
+function runStore(store) {
+  append(clear(store), h("h3", {}, "The whole store"), h("p", { class: "loading" }, "Verifying the whole store…"));
+  api("/v1/verify", { method: "POST" }).then((answer) => {
+    const broken = answer.records.filter((r) => !r.intact);
+    append(clear(store), h("h3", {}, "The whole store"),
+      h("p", { class: answer.intact ? "ok" : "error" }, answer.intact
+        ? `Intact: ${answer.records.length} records, ${answer.events} events, every chain and projection row as written.`
+        : "NOT intact: a stored event, snapshot or projection row of the store is not what was written."),
+      broken.length ? h("ul", { class: "error" }, broken.map((r) => h("li", {}, `${r.name}: broken at version ${r.broken_at}: ${r.problem} ${r.detail || ""}`))) : null,
+      answer.projection.length ? h("ul", { class: "error" }, answer.projection.map((p) => h("li", {}, p))) : null,
+      h("p", { class: "mono store-line" }, `store head ${answer.store_head} after ${answer.events.toLocaleString("en")} ${answer.events === 1 ? "event" : "events"}`),
+      headToCopy("Store head (over every event of the store, every tenant's; keep it, and give it to callroute audit verify --operator --expect-head)",
+        answer.store_head, "store head"));
+  }).catch((exc) => append(clear(store), h("h3", {}, "The whole store"), problem(exc)));
 }
 
 // The skip link moves the focus without touching the hash (the hash is the page's route).

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -20,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from tests.adapters.http_server import serve_process
+from tests.adapters.http_server import serve_command, serve_process
 from tests.backends import for_child
 
 CHROMIUM = os.environ.get("CALLROUTE_CHROMIUM", "/usr/bin/chromium")
@@ -29,15 +28,13 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
 SCREENSHOTS_ENV = "CALLROUTE_WEB_SCREENSHOTS"
 """A folder for the screenshots of every page the tests visit (default: the test run's temporary folder)."""
 
-_LAUNCH = ("import sys; from datetime import datetime; from adapters.cli import Wiring, cli; from core.clock import SteppingClock; "
-           "cli(prog_name='callroute', obj=Wiring(clock=SteppingClock(datetime.fromisoformat(sys.argv[1]))), args=sys.argv[2:])")
 
 
 @contextmanager
 def callroute_serve(db: Path, now: datetime) -> Iterator[str]:
     """``callroute serve --port 0`` on ``db`` with its clock at ``now``, for the block; its base URL."""
     env = {**os.environ, "CALLROUTE_DB": for_child(db)}  # the database's URL on the PostgreSQL backend (tests/backends.py)
-    command = [sys.executable, "-c", _LAUNCH, now.isoformat(), "serve", "--host", "127.0.0.1", "--port", "0"]
+    command = serve_command(now, "--host", "127.0.0.1", "--port", "0")
     with serve_process(command, env, cwd=Path(__file__).resolve().parents[2]) as (_, url):
         yield url
 

@@ -10,10 +10,11 @@ from __future__ import annotations
 import re
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -82,6 +83,17 @@ async def running(db: Path, *, clock: Any = None, limits: Limits | None = None,
 
 def client(url: str, who: str | None = None) -> httpx.AsyncClient:
     return httpx.AsyncClient(base_url=url, headers=bearer(who) if who else {}, timeout=30)
+
+
+_FIXED_CLOCK_CLI = ("import sys; from datetime import datetime; from adapters.cli import Wiring, cli; "
+                    "from core.clock import SteppingClock; cli(prog_name='callroute', "
+                    "obj=Wiring(clock=SteppingClock(datetime.fromisoformat(sys.argv[1]))), args=sys.argv[2:])")
+
+
+def serve_command(now: datetime, *args: str) -> list[str]:
+    """``callroute serve ARGS`` as a command for a process of its own, its clock fixed at ``now`` through the wiring the
+    console script gives the wall clock: what it stores is dated ``now`` whatever the machine's clock says."""
+    return [sys.executable, "-c", _FIXED_CLOCK_CLI, now.isoformat(), "serve", *args]
 
 
 @contextmanager

@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from tests.adapters.clirun import invoke
-from tests.adapters.http_server import ADMIN, SLUG, bearer, prepare, serve_process
+from tests.adapters.http_server import ADMIN, LATER, SLUG, bearer, prepare, serve_command, serve_process
 from tests.backends import for_child
 
 
@@ -105,7 +105,7 @@ def served_logs(db: Path, level: str) -> list[str]:
     """What ``callroute serve --log-level LEVEL`` writes to stderr, from its start to its stop, around one stored command
     and one refused read."""
     env = {**os.environ, "CALLROUTE_DB": for_child(db)}
-    command = [sys.executable, "-m", "adapters.cli", "serve", "--port", "0", "--log-level", level]
+    command = serve_command(LATER, "--port", "0", "--log-level", level)  # its clock after the store's last change
     seen: list[str] = []
     with serve_process(command, env, within=30, seen=seen) as (process, url):
         stored = httpx.post(f"{url}/v1/commands", headers=bearer("admin"), timeout=10, json={"commands": [

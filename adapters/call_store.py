@@ -68,6 +68,21 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _ONE_MICRO = timedelta(microseconds=1)
 
 
+def calls_of(rows: Iterable[tuple[str, str, str, bytes | memoryview]]) -> Iterator[list[CallEvent]]:
+    """Rows ``(pbx, call_id, topic, body)`` in order of call, then of event, as one list of decoded events per call."""
+    decode = log.decode
+    current: tuple[str, str] | None = None
+    events: list[CallEvent] = []
+    for pbx, call_id, topic, body in rows:
+        if (pbx, call_id) != current:
+            if events:
+                yield events
+            current, events = (pbx, call_id), []
+        events.append(decode(topic, bytes(body)))
+    if events:
+        yield events
+
+
 def micros(at: datetime) -> int:
     """An instant as whole microseconds since the epoch (UTC)."""
     return (at - _EPOCH) // _ONE_MICRO
@@ -218,17 +233,7 @@ class CallStore:
             "SELECT c.pbx, c.call_id, e.topic, e.body FROM calls c JOIN call_events e "
             "ON e.tenant = c.tenant AND e.pbx = c.pbx AND e.call_id = c.call_id "
             "WHERE c.tenant = ? AND c.started BETWEEN ? AND ? ORDER BY c.started, c.pbx, c.call_id", (tenant, low, high))
-        decode = log.decode
-        current: tuple[str, str] | None = None
-        events: list[CallEvent] = []
-        for pbx, call_id, topic, body in rows:
-            if (pbx, call_id) != current:
-                if events:
-                    yield events
-                current, events = (pbx, call_id), []
-            events.append(decode(topic, body))
-        if events:
-            yield events
+        yield from calls_of(rows)
 
     def presence(self, tenant: str, until: datetime | None = None) -> Iterator[CallEvent]:
         """The tenant's presence events (endpoint and agent states) up to ``until``, in order of their instant."""

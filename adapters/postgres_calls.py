@@ -31,7 +31,7 @@ from typing import Any
 import psycopg
 from eventsourcing.persistence import OperationalError
 
-from adapters.call_store import CALLS_TABLE_MISSING, Appended, CallsCheck, ChainReport, calls_check, index_problems, micros
+from adapters.call_store import CALLS_TABLE_MISSING, Appended, CallsCheck, ChainReport, calls_check, calls_of, index_problems, micros
 from adapters.postgres import connect, translated, words
 from core.calls import log
 from core.calls.events import CallEvent
@@ -204,17 +204,7 @@ class PostgresCallStore:
             "ON e.tenant = c.tenant AND e.pbx = c.pbx AND e.call_id = c.call_id "
             f"WHERE c.tenant = %s AND c.started BETWEEN %s AND %s ORDER BY c.started, c.pbx {_C}, c.call_id {_C}, e.seq",
             (tenant, low, high))
-        decode = log.decode
-        current: tuple[str, str] | None = None
-        events: list[CallEvent] = []
-        for pbx, call_id, topic, body in rows:
-            if (pbx, call_id) != current:
-                if events:
-                    yield events
-                current, events = (pbx, call_id), []
-            events.append(decode(topic, bytes(body)))
-        if events:
-            yield events
+        yield from calls_of(rows)
 
     def presence(self, tenant: str, until: datetime | None = None) -> Iterator[CallEvent]:
         """The tenant's presence events (endpoint and agent states) up to ``until``, in order of their instant."""

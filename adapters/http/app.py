@@ -22,7 +22,7 @@ from litestar import Litestar, Request, Response, get, post
 from litestar.exceptions import HTTPException
 
 from adapters.http.answers import encode_answer
-from adapters.http.errors import ApiError, encode_error, refusal
+from adapters.http.errors import ApiError, encode_error, one_param, refusal
 from adapters.http.openapi import build_document
 from adapters.http.page_api import page_routes
 from adapters.http.service import ApiStore, WebhookSource
@@ -259,7 +259,7 @@ def create_app(
     async def table(request: Request[Any, Any, Any]) -> Response[bytes]:
         tenant = request.path_params["tenant"]
         q = _query(request)
-        return await api.answer(request, lambda actor: api.store.table(tenant, actor, _first(q, "at"), _first(q, "view")))
+        return await api.answer(request, lambda actor: api.store.table(tenant, actor, one_param(q, "at"), one_param(q, "view")))
 
     @get("/v1/tenants/{tenant:str}/explain")
     async def explain(request: Request[Any, Any, Any]) -> Response[bytes]:
@@ -271,25 +271,25 @@ def create_app(
     async def pending(request: Request[Any, Any, Any]) -> Response[bytes]:
         tenant = request.path_params["tenant"]
         q = _query(request)
-        return await api.answer(request, lambda actor: api.store.pending(tenant, actor, _first(q, "at")))
+        return await api.answer(request, lambda actor: api.store.pending(tenant, actor, one_param(q, "at")))
 
     @get("/v1/tenants/{tenant:str}/history")
     async def history(request: Request[Any, Any, Any]) -> Response[bytes]:
         tenant = request.path_params["tenant"]
         q = _query(request)
-        return await api.answer(request, lambda actor: api.store.history(tenant, actor, _first(q, "since"), _first(q, "until")))
+        return await api.answer(request, lambda actor: api.store.history(tenant, actor, one_param(q, "since"), one_param(q, "until")))
 
     @get("/v1/tenants/{tenant:str}/as-of")
     async def as_of(request: Request[Any, Any, Any]) -> Response[bytes]:
         tenant = request.path_params["tenant"]
         q = _query(request)
-        return await api.answer(request, lambda actor: api.store.as_of(tenant, actor, _first(q, "at"), _first(q, "view")))
+        return await api.answer(request, lambda actor: api.store.as_of(tenant, actor, one_param(q, "at"), one_param(q, "view")))
 
     @get("/v1/tenants/{tenant:str}/diff")
     async def diff(request: Request[Any, Any, Any]) -> Response[bytes]:
         tenant = request.path_params["tenant"]
         q = _query(request)
-        return await api.answer(request, lambda actor: api.store.diff(tenant, actor, _first(q, "from"), _first(q, "to")))
+        return await api.answer(request, lambda actor: api.store.diff(tenant, actor, one_param(q, "from"), one_param(q, "to")))
 
     @post("/v1/tenants/{tenant:str}/verify", status_code=200)
     async def verify(request: Request[Any, Any, Any]) -> Response[bytes]:
@@ -317,13 +317,6 @@ def create_app(
     )
 
 
-def _first(q: Mapping[str, list[str]], name: str) -> str | None:
-    values = q.get(name)
-    if not values:
-        return None
-    if len(values) > 1:
-        raise ApiError(422, "validation", f"{name}: given {len(values)} times; give it once", field=name)
-    return values[0]
 
 
 def _command_file(body: bytes) -> CommandFile:

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+from collections.abc import Mapping, Sequence
 
 import msgspec
 import structlog
@@ -142,3 +143,13 @@ def encode_error(error: ApiError) -> bytes:
 
 
 __all__ = ["ApiError", "domain_status", "encode_error", "refusal", "unauthorized"]
+
+
+def one_param(q: Mapping[str, Sequence[str]], name: str) -> str | None:
+    """A query parameter given at most once (``None`` when absent); twice or more is a 422 naming it."""
+    values = q.get(name)
+    if not values:
+        return None
+    if len(values) > 1:
+        raise ApiError(422, "validation", f"{name}: given {len(values)} times; give it once", field=name)
+    return values[0]

@@ -38,7 +38,7 @@ from adapters.http.answers import (
     changes_in_utc,
     history_in_utc,
 )
-from adapters.http.errors import ApiError, unauthorized
+from adapters.http.errors import ApiError, one_param, unauthorized
 from core.aggregates.context import Actor
 from core.aggregates.tokens import TokenBook
 from core.errors import DomainError, UnknownTenantError
@@ -210,20 +210,20 @@ class ApiStore:
 
     def explain(self, slug: str, actor: Actor, q: Mapping[str, Sequence[str]]) -> ExplainAnswer:
         zone = ZoneInfo(self.readable(slug, actor).time_zone)
-        dialled = _one(q, "to")
+        dialled = one_param(q, "to")
         if not dialled:
             raise ApiError(422, "required", "to: give the dialled number (E.164) or extension", field="to")
-        digits = _one(q, "digits")
+        digits = one_param(q, "digits")
         if digits is not None and DIGITS.fullmatch(digits) is None:
             raise ApiError(422, "validation", "digits: a caller presses the keys 0-9, * and # (give an empty value for none)",
                            field="digits")
-        presentation = _one(q, "presentation")
+        presentation = one_param(q, "presentation")
         if presentation is not None and presentation.lower() not in PRESENTATIONS:
             raise ApiError(422, "validation", f"presentation: one of {', '.join(PRESENTATIONS)}", field="presentation")
-        chosen, instant = _view(_one(q, "view")), self.instant(_one(q, "at"), zone, "at")
+        chosen, instant = _view(one_param(q, "view")), self.instant(one_param(q, "at"), zone, "at")
         table = self._table(slug, instant, chosen)
         states = _states(q, table)
-        caller, shown = normalise_caller(_one(q, "from"), presentation=presentation)
+        caller, shown = normalise_caller(one_param(q, "from"), presentation=presentation)
         call = Call(dialled=dialled, at=instant, caller=caller, presentation=shown, digits=digits)
         try:
             decision = route(table, call, states, explain=True)
@@ -459,13 +459,6 @@ def _record_verified(record: Any) -> RecordVerified:
                           detail=None if b is None else b.detail)
 
 
-def _one(q: Mapping[str, Sequence[str]], name: str) -> str | None:
-    values = q.get(name)
-    if not values:
-        return None
-    if len(values) > 1:
-        raise ApiError(422, "validation", f"{name}: given {len(values)} times; give it once", field=name)
-    return values[0]
 
 
 def _view(value: str | None) -> View:

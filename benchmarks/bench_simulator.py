@@ -14,7 +14,8 @@ as ``yield request | env.timeout(patience)`` (the way SimPy's documentation writ
 Figures, all from this one run, each side measured the same way:
 
 - start-up: whole new processes that simulate one call, against ``python -c pass`` and the SimPy script with one
-  call (target: callroute at most 0.15 s);
+  call (target: callroute at most 0.15 s); callroute's bytecode is compiled first, as a wheel's install does and as
+  SimPy's was, so that neither side compiles source in a timed run (``byte_compile``);
 - whole processes (what a user waits for: ``callroute simulate FILE`` against ``python simpy_model.py``), at 200,000
   calls with 50 agents and at 1,000,000 calls with 500 agents, the three alternating round after round, medians:
   the general engine (``--engine general``: the event calendar; target ≥ 2x SimPy) and the fast path (``--engine
@@ -39,6 +40,7 @@ than the calendar's logarithm; JSON line ``{"benchmark": "simulator_agents", ...
 from __future__ import annotations
 
 import argparse
+import compileall
 import json
 import math
 import os
@@ -318,8 +320,17 @@ def in_process(agents: int, calls: int) -> dict[str, Any]:
 # -- the default run ------------------------------------------------------------------------------------------------
 
 
+def byte_compile() -> None:
+    """Write callroute's bytecode first, as ``pip install`` does for a wheel (and did for SimPy): an editable install
+    leaves it to the first import, and where ``PYTHONDONTWRITEBYTECODE`` is set every run would compile the source anew
+    (about 0.13 s of each start-up), which SimPy's processes never do."""
+    for package in ("core", "simulator", "adapters"):
+        compileall.compile_dir(ROOT / package, quiet=1)
+
+
 def compare(calls: int, large_calls: int, large_agents: int, rounds: int, large_rounds: int, startup_runs: int) -> None:
     simpy = import_simpy()
+    byte_compile()
     with tempfile.TemporaryDirectory() as folder:
         work = Workdir(Path(folder))
         start = startup(work, startup_runs)
@@ -328,7 +339,7 @@ def compare(calls: int, large_calls: int, large_agents: int, rounds: int, large_
     inside = in_process(AGENTS, calls)
     print(f"M/M/c+M call centre: {RATE_PER_AGENT:g} calls/h per agent (90 % load, exponential talk time mean {MEAN_TALK:g} s), "
           f"exponential patience mean {MEAN_PATIENCE:g} s, one FIFO queue; SimPy {simpy.__version__}, seed {SEED}")
-    print(f"start-up (a whole process simulating one call, median of {startup_runs}): callroute {start['callroute']:.3f} s "
+    print(f"start-up (a whole process simulating one call, median of {startup_runs}; both sides' bytecode compiled): callroute {start['callroute']:.3f} s "
           f"(general engine {start['callroute_general']:.3f} s), SimPy {start['simpy']:.3f} s, python -c pass "
           f"{start['python']:.3f} s  (target <= 0.15 s{'' if start['callroute'] <= 0.15 else ': missed'})")
     for block in (small, large):

@@ -339,7 +339,8 @@ def compare(calls: int, large_calls: int, large_agents: int, rounds: int, large_
     inside = in_process(AGENTS, calls)
     print(f"M/M/c+M call centre: {RATE_PER_AGENT:g} calls/h per agent (90 % load, exponential talk time mean {MEAN_TALK:g} s), "
           f"exponential patience mean {MEAN_PATIENCE:g} s, one FIFO queue; SimPy {simpy.__version__}, seed {SEED}")
-    print(f"start-up (a whole process simulating one call, median of {startup_runs}; both sides' bytecode compiled): callroute {start['callroute']:.3f} s "
+    print(f"start-up (a whole process simulating one call, median of {startup_runs}; both sides' bytecode compiled): "
+          f"callroute {start['callroute']:.3f} s "
           f"(general engine {start['callroute_general']:.3f} s), SimPy {start['simpy']:.3f} s, python -c pass "
           f"{start['python']:.3f} s  (target <= 0.15 s{'' if start['callroute'] <= 0.15 else ': missed'})")
     for block in (small, large):

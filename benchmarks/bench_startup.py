@@ -6,7 +6,8 @@ Each command runs as a whole new process, as a person or a script runs it; the f
 the time from starting the process to the first byte on its standard output (for
 ``python -c pass``, which prints nothing, to its exit). ``table`` reads the demo's store
 (built once, first). callroute's bytecode is compiled first, as installing a wheel does: an
-editable install leaves that to the first import, which ``PYTHONDONTWRITEBYTECODE`` stops. Medians and the slowest run of each are printed, then one JSON line.
+editable install leaves that to the first import, which ``PYTHONDONTWRITEBYTECODE`` stops. Medians and the
+slowest run of each are printed, then one JSON line.
 """
 
 from __future__ import annotations

@@ -98,7 +98,7 @@ class _Line:
         """Whether an agent not free becomes free by an event of its own (the end of a wrap-up), which the calendar
         counts, or by the caller's leaving (no event of its own)."""
         self.readies = 0
-        """Ends of wrap-ups passed so far (events of the calendar)."""
+        """Ends of wrap-ups passed so far by ``release`` (events of the calendar; the loop counts its own at once)."""
 
     def release(self, t: float) -> None:
         """Agents free again by ``t`` join the free ones."""
@@ -330,7 +330,9 @@ class FastPath:
         """Take at most ``budget`` arrivals (the calendar's ``Arrivals._poisson``); ``False`` once the run is over.
 
         The loop keeps the counters in locals (``ran``, ``end``, ``arrived``) and hands them back to the attributes
-        around every call of a helper that reads or changes them."""
+        around every call of a helper that reads or changes them. What it reads of a call's number, queue node and line
+        it keeps in locals too, read again only when a call's number or node is not the last call's (never, in the
+        commonest run: one number whose calls all join one queue)."""
         pending, effects, numbers, lines = self.next, self.effects, self.numbers, self.lines
         kpis = self.kpis
         arrival, queued, answered = kpis.arrival, kpis.queued, kpis.answered
@@ -343,115 +345,134 @@ class FastPath:
         maybe = self.maybe
         ran, end, arrived = self.ran, self.end, self.arrived
         t = self.now
+        # One process: its next arrival in ``coming`` (``inf``: none), its heap of one written back when the loop stops.
+        coming = pending[0][0] if single else inf
+        index = 0
+        number: Any = None  # the last call's number and queue node, whose fields are in the locals below
+        node: Any = None
         try:
             for _ in range(budget):
-                if not pending:
+                if single:
+                    due = coming
+                elif pending:
+                    due, _, index = heappop(pending)
+                else:
+                    due = inf
+                if due == inf:  # no call comes any more
                     self.ran, self.end, self.arrived = ran, end, arrived
                     self._close()
                     return False
-                t, _, index = pending[0] if single else heappop(pending)
+                t = due
                 ran += 1
                 if t > end:
                     end = t
                 if t >= duration or arrived >= max_calls:
                     if single:
-                        pending.clear()
+                        coming = inf
                     continue  # the process ends here
-                number = numbers[index]
-                caller, digits = number.process.caller() if number.callers else (None, None)
+                if numbers[index] is not number:
+                    number = numbers[index]
+                    process, dialled, callers, flat = number.process, number.dialled, number.callers, number.flat
+                    one_node, next_draw, peak = number.single, process.rng.random, process.peak
+                    caller = digits = None
+                if callers:
+                    caller, digits = process.caller()
                 arrived += 1
-                if (effects and effects[0][0] <= t) or (maybe and maybe[0] < t):
+                if effects and effects[0][0] <= t:
                     self.ran = ran
                     self._flush(t)
-                    self._count(t)
                     ran = self.ran
+                while maybe and maybe[0] < t:  # ``_count``, written out
+                    heappop(maybe)
+                    ran += 1
                 # ``Switch.arrive``: the caller's patience, the figures, the plan; then ``Queues.enqueue``.
                 waits = -log(1.0 - patience_draw()) / patience_rate if patience_draw is not None else patience()
-                deadline = t + waits if waits != inf else inf
+                deadline = t + waits  # inf when the caller never hangs up
                 if records:
-                    call: Any = Call(arrived, number.dialled, caller, digits, t, waits)
+                    call: Any = Call(arrived, dialled, caller, digits, t, waits)
                     call.ring_states = dict(self.states)
                 else:
-                    call = (arrived, t)
-                dialled = number.dialled
+                    call = None  # an unrecorded call is made only where it is kept: (its id, its arrival)
                 arrival(t, dialled)
-                node = number.single if number.single is not None else number.nodes[caller is None, digits]
-                line = lines[node.queue]
-                busy = line.busy
-                free = line.free
-                if busy and busy[0][0] <= t:
-                    if line.strategy == "longest_idle":  # ``_Line.release``, written out for the common strategy
-                        ready = line.ready
-                        while busy and busy[0][0] <= t:
-                            position = heappop(busy)[1]
-                            if ready[position]:
-                                line.readies += 1
-                            free.append(position)
+                here = one_node if one_node is not None else number.nodes[caller is None, digits]
+                if here is not node:
+                    node = here
+                    line = lines[node.queue]
+                    line_id, busy, free, ready, agents, counts, wrap = (line.id, line.busy, line.free, line.ready, line.agents,
+                                                                        line.answered, line.wrap)
+                    longest, constants, talk_parts, max_wait = (line.strategy == "longest_idle", line.constant_delays,
+                                                                line.talk_parts, node.max_wait_seconds)
+                if longest:  # ``_Line.release``, written out for the common strategy
+                    while busy and busy[0][0] <= t:
+                        position = heappop(busy)[1]
+                        if ready[position]:
+                            ran += 1  # the end of a wrap-up (the event ``_Line.release`` counts in ``readies``)
+                        free.append(position)
+                elif busy and busy[0][0] <= t:
+                    line.release(t)
+                give_up = t + max_wait
+                waited = not free
+                queued(t, line_id, True, not waited)
+                # The agent free first takes a waiting caller, unless the caller or the maximum wait goes first.
+                if waited and not (busy and busy[0][0] < deadline and busy[0][0] < give_up):
+                    self.ran, self.end = ran, end
+                    self._leave(call or (arrived, t), number, line, node, t, deadline, give_up)
+                    ran, end = self.ran, self.end
+                else:
+                    if waited:
+                        start, position = heappop(busy)
+                        if ready[position]:
+                            ran += 1  # the wrap-up's end that frees the agent
                     else:
-                        line.release(t)
-                give_up = t + node.max_wait_seconds
-                if free:
-                    queued(t, line.id, True, True)
-                    position = free.popleft() if line.strategy == "longest_idle" else line.pick()
-                    constants = line.constant_delays
-                    answer = t + (constants[position] if constants is not None else line.delays[position]())
-                    if plain and answer < deadline and answer <= give_up:
-                        # ``_serve``'s answer at once, written out: the run of nine calls in ten of a call centre.
-                        line.last = position
-                        agent = line.agents[position]
+                        start, position = t, (free.popleft() if longest else line.pick())
+                    answer = start + (constants[position] if constants is not None else line.delays[position]())
+                    if plain and answer < deadline and (answer < give_up if waited else answer <= give_up):
+                        # ``_serve``'s answer, written out: the run of nearly every call of a call centre.
+                        agent = agents[position]
                         ran += 2  # the answer and the hang-up
-                        line.answered[position] += 1
-                        talk_parts = line.talk_parts
+                        if waited:  # the caller's patience and maximum-wait timers are on the calendar, and run stale
+                            if deadline != inf:
+                                heappush(maybe, deadline)
+                            heappush(maybe, give_up)
+                        if not longest:  # what only round robin (the last offered) and fewest calls read
+                            line.last = position
+                            counts[position] += 1
                         if talk_parts is not None:
                             talk_draw, talk_rate = talk_parts[position]
                             talk = -log(1.0 - talk_draw()) / talk_rate
                         else:
                             talk = line.talks[position]()
-                        if answer <= t and (not effects or effects[0][0] > answer):
-                            answered(answer, t, dialled, line.id, None, "agent", t)
+                        if answer <= t:  # at once; nothing is due before (what was, ran above; a plain run adds no effect)
+                            answered(answer, t, dialled, line_id, None, "agent", t)
                         else:
-                            self._effect(answer, _ANSWER, call, number, line, agent)
+                            self._effect(answer, _ANSWER, (arrived, t), number, line, agent)
                         hang_up = answer + talk
                         agent.answered += 1
-                        agent.busy_seconds += (hang_up - (answer or hang_up)) + line.wrap
+                        agent.busy_seconds += (hang_up - (answer or hang_up)) + wrap
                         if watch:
-                            self._watched(call, "answered", agent.extension)
+                            self._watched((arrived, t), "answered", agent.extension)
                         if hang_up > end:
                             end = hang_up
-                        line.ready[position] = True
-                        heappush(busy, (hang_up + line.wrap, position))
+                        ready[position] = True
+                        heappush(busy, (hang_up + wrap, position))
                     else:
                         self.ran, self.end = ran, end
-                        self._serve(t, answer, call, number, line, node, position, t, deadline, give_up, True)
+                        self._serve(start, answer, call or (arrived, t), number, line, node, position, t, deadline, give_up,
+                                    not waited)
                         ran, end = self.ran, self.end
-                else:
-                    queued(t, line.id, True, False)
-                    self.ran, self.end = ran, end
-                    # The agent free first takes the waiting caller, unless the caller or the maximum wait goes first.
-                    if busy and busy[0][0] < deadline and busy[0][0] < give_up:
-                        start, position = heappop(busy)
-                        if line.ready[position]:
-                            self.ran += 1  # the wrap-up's end that frees the agent
-                        self._serve(start, start + line.delays[position](), call, number, line, node, position, t, deadline,
-                                    give_up, False)
-                    else:
-                        self._leave(call, number, line, node, t, deadline, give_up)
-                    ran, end = self.ran, self.end
-                process = number.process
-                if number.flat:  # ``PoissonProcess.next_after`` of a flat process: ``Random.expovariate`` written out
-                    following = t + -log(1.0 - process.rng.random()) / process.peak
+                if flat:  # ``PoissonProcess.next_after`` of a flat process: ``Random.expovariate`` written out
+                    following = t + -log(1.0 - next_draw()) / peak
                 else:
                     following = process.next_after(t)
-                if arrived < max_calls and following < duration and following != inf:
-                    if single:
-                        pending[0] = (following, self.scheduled, index)  # the heap of one process, popped and pushed
-                    else:
-                        heappush(pending, (following, self.scheduled, index))
+                if single:
+                    coming = following if arrived < max_calls and following < duration else inf
+                elif arrived < max_calls and following < duration and following != inf:
+                    heappush(pending, (following, self.scheduled, index))
                     self.scheduled += 1
-                elif single:
-                    pending.clear()
         finally:
             self.ran, self.end, self.arrived, self.now = ran, end, arrived, t
+            if single:
+                pending[:] = [(coming, 0, 0)] if coming != inf else []
         self.switch.arrivals.arrived = arrived
         self.switch.calendar.now = t
         return True
@@ -512,7 +533,11 @@ class FastPath:
                     heappush(self.maybe, deadline)
                 heappush(self.maybe, give_up)
             line.answered[position] += 1
-            talk = line.talks[position]()
+            if line.talk_parts is not None:
+                talk_draw, talk_rate = line.talk_parts[position]
+                talk = -math.log(1.0 - talk_draw()) / talk_rate
+            else:
+                talk = line.talks[position]()
             effects = self.effects
             if answer <= t and (not effects or effects[0][0] > answer):  # answered at once, and nothing else is due first
                 if self.ordered:

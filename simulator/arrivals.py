@@ -12,10 +12,8 @@ import math
 import random
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 from zoneinfo import ZoneInfo
-
-import msgspec
 
 from core.aggregates.identifiers import normalise_number
 from core.errors import DomainError
@@ -28,20 +26,17 @@ if TYPE_CHECKING:
     from core.routing import RoutingTable
 
 
-class Arrival(msgspec.Struct, frozen=True, gc=False):
-    """A call coming in: its number in the run (its id), what was dialled, by whom, the digits the caller will press."""
+class Arrive(Protocol):
+    """Where a call coming in at ``t`` goes (the switch), with what is known of it, as plain arguments (no object a call):
 
-    number: int
-    dialled: str
-    caller: str | None
-    """As ``core.routing.normalise_caller`` reads it: ``None`` exactly when the caller is anonymous."""
-    digits: str | None
-    label: str | None = None
-    """The scenario's name for the call (``saturday``), if it gave one."""
-    talk: float | None = None
-    """How long the caller talks once answered, when known (explicit or replayed calls); else drawn at the answer."""
-    patience: float | None = None
-    """When the caller hangs up unanswered, seconds after arrival, when known; else drawn from the scenario's patience."""
+    its ``number`` in the run (its id), what was ``dialled``, by whom (``caller``, as ``core.routing.normalise_caller``
+    reads it: ``None`` exactly when the caller is anonymous), the ``digits`` the caller will press; the scenario's name
+    for the call (``label``: ``saturday``), if it gave one; how long the caller talks once answered (``talk``), when
+    known (explicit or replayed calls), else drawn at the answer; when the caller hangs up unanswered (``patience``,
+    seconds after arrival), when known, else drawn from the scenario's patience."""
+
+    def __call__(self, t: float, number: int, dialled: str, caller: str | None, digits: str | None, label: str | None = None,
+                 talk: float | None = None, patience: float | None = None) -> None: ...
 
 
 def check_dialled(table: RoutingTable, dialled: str, field: str) -> None:
@@ -71,6 +66,8 @@ class PoissonProcess:
         self.zone = local_start.tzinfo
         self.flat = spec.hourly_profile is None and spec.weekly_profile is None
         self.digits = sorted(spec.digits.items())
+        self.draw = callers.random  # ``caller``'s draws, bound once
+        self.anonymous_share = spec.anonymous_share
 
     def rate(self, t: float) -> float:
         local = (self.start_utc + timedelta(seconds=t)).astimezone(self.zone)  # wall clock, DST included
@@ -90,23 +87,26 @@ class PoissonProcess:
 
     def caller(self) -> tuple[str | None, str | None]:
         """The next caller's number (``None``: withheld) and the digits they will press."""
-        draw = self.callers.random
-        anonymous = self.spec.anonymous_share and draw() < self.spec.anonymous_share
-        caller = None if anonymous else f"+4670{int(draw() * 10_000_000):07d}"
-        digits = None
-        if self.digits:
-            x, total = draw(), 0.0
-            digits = ""
-            for digit, probability in self.digits:
-                total += probability
-                if x < total:
-                    digits = digit
-                    break
+        draw = self.draw
+        share = self.anonymous_share
+        anonymous = share and draw() < share
+        # ``f"+4670{n:07d}"`` for the draw's n below 10,000,000, at less cost: "+" and the digits of 4670 * 10**7 + n.
+        caller = None if anonymous else "+" + str(46_700_000_000 + int(draw() * 10_000_000))
+        if not self.digits:
+            return caller, None
+        x, total = draw(), 0.0
+        digits = ""
+        for digit, probability in self.digits:
+            total += probability
+            if x < total:
+                digits = digit
+                break
         return caller, digits
 
 
 WEEK = timedelta(weeks=1)
 _log = math.log
+_INF = math.inf
 
 
 def shift_weeks(spec: ReplayArrivals, start: datetime, zone: object) -> int:
@@ -131,7 +131,7 @@ def _nothing() -> None:
 class Arrivals:
     """The calls of a run: when they come, how many have come, and whether more will."""
 
-    def __init__(self, scenario: Scenario, calendar: Calendar, arrive: Callable[[float, Arrival], None]) -> None:
+    def __init__(self, scenario: Scenario, calendar: Calendar, arrive: Arrive) -> None:
         self.scenario = scenario
         self.calendar = calendar
         self.arrive = arrive
@@ -141,6 +141,8 @@ class Arrivals:
         """Arrival events still pending: explicit calls, and one per Poisson process that has not ended."""
         self.on_closed: Callable[[], None] = _nothing
         """Called when no more calls will come (set by the switch)."""
+        # Bound once: the calendar is handed it once a call, and looking a method up makes a new bound method each time.
+        self._poisson = self._poisson
 
     def schedule(self, table: RoutingTable) -> None:
         """Put every arrival process on the calendar; refuse a call to a number the tenant does not have."""
@@ -192,7 +194,7 @@ class Arrivals:
         call = timed[index][1]
         self.arrived += 1
         caller, _ = normalise_caller(call.caller, presentation=call.presentation)
-        self.arrive(t, Arrival(self.arrived, call.to, caller, call.digits, call.id, call.talk_seconds, call.patience_seconds))
+        self.arrive(t, self.arrived, call.to, caller, call.digits, call.id, call.talk_seconds, call.patience_seconds)
         index += 1
         if index < len(timed) and self._more() and self._within_duration(timed[index][0]):
             self.calendar.at(timed[index][0], self._replayed, (timed, index))
@@ -219,24 +221,28 @@ class Arrivals:
             self.arrived += 1
             # A normalised caller is withheld exactly when its caller id is None, so the caller alone carries that onwards.
             caller, _ = normalise_caller(spec.caller, presentation=spec.presentation)
-            self.arrive(t, Arrival(self.arrived, spec.to, caller, spec.digits, spec.id, spec.talk_seconds, spec.patience_seconds))
+            self.arrive(t, self.arrived, spec.to, caller, spec.digits, spec.id, spec.talk_seconds, spec.patience_seconds)
         if not self.open:
             self.on_closed()
 
     def _poisson(self, t: float, process: PoissonProcess) -> None:
         # ``_within_duration`` and ``_more`` written out: this runs once a call.
-        duration, limit = self.scenario.duration_seconds, self.scenario.max_calls
-        if (duration is not None and t >= duration) or (limit is not None and self.arrived >= limit):
+        scenario = self.scenario
+        duration, limit = scenario.duration_seconds, scenario.max_calls
+        arrived = self.arrived
+        if (duration is not None and t >= duration) or (limit is not None and arrived >= limit):
             self._close_one()
             return
         caller, digits = process.caller()
-        self.arrived += 1
-        self.arrive(t, Arrival(self.arrived, process.spec.to, caller, digits))
-        if process.flat and process.peak > 0:  # ``next_after`` of a flat process: ``Random.expovariate`` written out
-            following = t + -_log(1.0 - process.rng.random()) / process.peak
+        arrived = self.arrived = arrived + 1
+        self.arrive(t, arrived, process.spec.to, caller, digits)
+        peak = process.peak
+        if process.flat and peak > 0:  # ``next_after`` of a flat process: ``Random.expovariate`` written out
+            following = t + -_log(1.0 - process.rng.random()) / peak
         else:
             following = process.next_after(t)
-        if (limit is None or self.arrived < limit) and following != math.inf and (duration is None or following < duration):
+        arrived = self.arrived
+        if (limit is None or arrived < limit) and following != _INF and (duration is None or following < duration):
             self.calendar.at(following, self._poisson, process)
         else:
             self._close_one()

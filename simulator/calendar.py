@@ -25,9 +25,12 @@ class Calendar:
     event schedules as its last step and that would run right after it runs at once (``then``).
     A timer that may not matter can reserve its sequence number when it would be scheduled (``reserve``) and be
     put on the calendar later (``at_reserved``), or never: if it is, it runs exactly where it would have.
+    Timers that come a fixed delay after they are scheduled (a queue's maximum wait) come in the order they are
+    scheduled: they wait in a FIFO of their own, a lane, of which only the first is in the heap (``at_lane``), which
+    keeps the heap small; they run exactly where the heap would have run them.
     """
 
-    __slots__ = ("heap", "soon", "seq", "now", "events", "over")
+    __slots__ = ("heap", "soon", "seq", "now", "events", "over", "lanes")
 
     def __init__(self) -> None:
         # The heap holds (time, sequence, action, argument); ``at`` ties each action to its argument's type.
@@ -41,14 +44,16 @@ class Calendar:
         """Events run so far, stale timers included: they are popped like any other and then do nothing."""
         self.over = False
         """Set when no call is left and none will come: what is still pending (shifts, stale timers) changes no figure."""
+        self.lanes: dict[object, deque[tuple[float, int, Callable[[float, Any], None], Any]]] = {}
+        """``at_lane``'s FIFOs, by key: each in (time, sequence) order; the first of each non-empty one is in the heap."""
 
     def at(self, t: float, action: Callable[[float, T], None], arg: T) -> None:
         """Run ``action(t, arg)`` at virtual time ``t``, after everything already scheduled for ``t``."""
-        self.seq += 1
+        seq = self.seq = self.seq + 1
         if t == self.now:
-            self.soon.append((self.seq, action, arg))
+            self.soon.append((seq, action, arg))
         else:
-            heappush(self.heap, (t, self.seq, action, arg))
+            heappush(self.heap, (t, seq, action, arg))
 
     def then(self, t: float, action: Callable[[float, T], None], arg: T) -> None:
         """``at``, for the last thing the event being run does: an event due now that would run next runs at once.
@@ -63,6 +68,38 @@ class Calendar:
             action(t, arg)
         else:
             self.at(t, action, arg)
+
+    def at_lane(self, t: float, key: object, action: Callable[[float, T], None], arg: T) -> None:
+        """``at``, for a timer of a kind that is usually scheduled in time order (``key``: the kind, say a fixed delay).
+
+        It joins the lane ``key`` when it comes no earlier than the lane's last (it comes after it: its sequence number
+        is higher), else it goes on the heap; either way it runs where ``at`` would have run it."""
+        if t == self.now:
+            self.at(t, action, arg)
+            return
+        seq = self.seq = self.seq + 1
+        lane = self.lanes.get(key)
+        if lane is None:
+            lane = self.lanes[key] = deque()
+        if not lane:
+            lane.append((t, seq, action, arg))
+            heappush(self.heap, (t, seq, self._lane_first, lane))
+        elif t >= lane[-1][0]:
+            lane.append((t, seq, action, arg))
+        else:
+            heappush(self.heap, (t, seq, action, arg))
+
+    def _lane_first(self, t: float, lane: deque[tuple[float, int, Callable[[float, Any], None], Any]]) -> None:
+        """The first timer of ``lane`` is due: the next one takes its place in the heap, and it runs (one event)."""
+        _, _, action, arg = lane.popleft()
+        if lane:
+            following = lane[0]
+            heappush(self.heap, (following[0], following[1], self._lane_first, lane))
+        action(t, arg)
+
+    def __len__(self) -> int:
+        """Events pending: in the heap (each lane's first among them), the rest of the lanes, and those due now."""
+        return len(self.heap) + len(self.soon) + sum(len(lane) - 1 for lane in self.lanes.values() if lane)
 
     def reserve(self) -> int:
         """The sequence number a timer scheduled now would get; ``at_reserved`` puts it on the calendar later."""

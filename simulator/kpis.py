@@ -17,6 +17,7 @@ BUCKET = 0.1
 """Wait histogram resolution, seconds."""
 BUCKETS = 36_000 * 4
 """Four hours of waits at 0.1 s; longer waits fall in the last bucket."""
+_LAST = BUCKETS - 1
 
 
 class Breakdown(msgspec.Struct):
@@ -226,6 +227,8 @@ class Collector:
         self.wait_sum = 0.0
         self.max_wait = 0.0
         self.service_levels = service_levels
+        self.levels = tuple(enumerate(service_levels))
+        """Each threshold with its index, for the loops of ``answered`` (no ``enumerate`` a call)."""
         self.within = [0] * len(service_levels)
         self.numbers: dict[str, Breakdown] = {}
         self.queues: dict[str, Breakdown] = {}
@@ -250,14 +253,21 @@ class Collector:
             return
         self.counts["offered"] += 1
         hour = int(t // 3600)
-        if hour >= len(self.hourly_arrivals):
-            self._hour(self.hourly_arrivals, hour, 0)
-        self.hourly_arrivals[hour] += 1
-        (self.numbers.get(number) or _breakdown(self.numbers, number)).offered += 1
+        hourly = self.hourly_arrivals
+        if hour >= len(hourly):
+            self._hour(hourly, hour, 0)
+        hourly[hour] += 1
+        try:  # indexing, not ``get``: the cheaper once the number has been seen
+            breakdown = self.numbers[number]
+        except KeyError:
+            breakdown = _breakdown(self.numbers, number)
+        breakdown.offered += 1
 
     def _wait(self, arrived: float, wait: float) -> None:
         """The call that arrived at ``arrived`` stopped waiting for a person after ``wait`` seconds."""
-        index = min(int(wait / BUCKET), BUCKETS - 1)
+        index = int(wait / BUCKET)
+        if index > _LAST:  # ``min(index, BUCKETS - 1)``: a comparison is cheaper than the call
+            index = _LAST
         self.histogram[index] += 1
         self.wait_sum += wait
         if wait > self.max_wait:
@@ -289,7 +299,11 @@ class Collector:
         ``Kpis.waited`` is decided)."""
         if arrived < self.warm_up:
             return
-        (self.queues.get(queue) or _breakdown(self.queues, queue)).offered += 1
+        try:
+            breakdown = self.queues[queue]
+        except KeyError:
+            breakdown = _breakdown(self.queues, queue)
+        breakdown.offered += 1
         if not free_agent:
             (self.queue_waits.get(queue) or self._queue(queue)).waited += 1
             if first:
@@ -305,28 +319,49 @@ class Collector:
         self.answered_by[by] += 1
         wait = t - arrived
         self.answer_wait_sum += wait
-        self._wait(arrived, wait)
+        # ``_wait``, written out (this runs once an answered call), the hour worked out once for both series.
+        index = int(wait / BUCKET)
+        if index > _LAST:
+            index = _LAST
+        self.histogram[index] += 1
+        self.wait_sum += wait
+        if wait > self.max_wait:
+            self.max_wait = wait
         hour = int(arrived // 3600)
-        if hour >= len(self.hourly_answered):
-            self._hour(self.hourly_answered, hour, 0)
-        self.hourly_answered[hour] += 1
+        hourly_waited = self.hourly_waited
+        if hour >= len(hourly_waited):
+            self._hour(self.hourly_wait, hour, 0.0)
+            self._hour(hourly_waited, hour, 0)
+        self.hourly_wait[hour] += wait
+        hourly_waited[hour] += 1
+        hourly = self.hourly_answered
+        if hour >= len(hourly):
+            self._hour(hourly, hour, 0)
+        hourly[hour] += 1
         self.numbers[number].answered += 1
         within = self.within
         if queue is None:
-            for index, threshold in enumerate(self.service_levels):
+            for index, threshold in self.levels:
                 if wait <= threshold:
                     within[index] += 1
         else:
-            (self.queues.get(queue) or _breakdown(self.queues, queue)).answered += 1
+            try:
+                breakdown = self.queues[queue]
+            except KeyError:
+                breakdown = _breakdown(self.queues, queue)
+            breakdown.answered += 1
             in_queue = t - joined  # ``_left_queue``, written out: one loop over the thresholds for both
-            waits = self.queue_waits.get(queue) or self._queue(queue)
+            try:
+                waits = self.queue_waits[queue]
+            except KeyError:
+                waits = self._queue(queue)
             waits.waits += 1
             waits.wait_sum += in_queue
             if in_queue > waits.max_wait:
                 waits.max_wait = in_queue
             waits.answer_wait_sum += in_queue
             queue_within = waits.within
-            for index, threshold in enumerate(self.service_levels):
+            for index, threshold in self.levels:
                 if wait <= threshold:
                     within[index] += 1
                 if in_queue <= threshold:

@@ -62,6 +62,9 @@ ROUTING_STATE: dict[str, EndpointState] = {"available": "available", "offline": 
 """How an agent's state looks to routing."""
 
 
+_INF = math.inf  # a module global: one look-up fewer than ``math.inf`` for each of the run's calls
+
+
 class IllegalTransition(RuntimeError):
     """A state machine was asked for a transition it does not have."""
 
@@ -69,19 +72,20 @@ class IllegalTransition(RuntimeError):
 class Call:
     """One call: who dialled what, when, and where it is now."""
 
-    __slots__ = ("id", "label", "dialled", "caller", "digits", "arrived", "deadline", "state", "token", "where",
+    __slots__ = ("id", "name", "dialled", "caller", "digits", "arrived", "deadline", "state", "token", "where",
                  "queue", "outcome", "endpoint", "answered_at", "held", "agent", "group", "ring_states", "refused", "queue_node",
                  "retry_at", "talk", "sure", "joined")
 
     def __init__(self, call_id: int, dialled: str, caller: str | None, digits: str | None, arrived: float,
                  patience: float) -> None:
         self.id = call_id
-        self.label = str(call_id)
+        self.name: str | None = None
+        """The scenario's name for the call, if it has one (``label``)."""
         self.dialled = dialled
         self.caller = caller
         self.digits = digits
         self.arrived = arrived
-        self.deadline = arrived + patience if patience != math.inf else math.inf
+        self.deadline = arrived + patience if patience != _INF else _INF
         self.state = "arrived"
         self.token = 0
         """Bumped by every transition: timers scheduled under an older token are stale."""
@@ -107,10 +111,19 @@ class Call:
         self.retry_at = 0.0
         """A queue call is not offered again before this instant (the queue's pause after a ring round nobody answered)."""
         self.talk: float | None = None
-        self.sure = math.inf
+        self.sure = _INF
         """When an answer scheduled for it will come for sure (``inf``: none is): timers that would fire later do nothing,
         so they are not put on the calendar."""
         """How long the caller talks once answered, when the scenario knows it (a replayed call); else drawn then."""
+
+    @property
+    def label(self) -> str:
+        """The call's name: the scenario's, else its number (made when asked: most calls are never named)."""
+        return self.name if self.name is not None else str(self.id)
+
+    @label.setter
+    def label(self, label: str) -> None:
+        self.name = label
 
     def transition(self, event: str) -> str:
         """Apply ``event``; return the new state."""
@@ -126,7 +139,7 @@ class Agent:
     """A person at an extension: logged in or not, ringing, talking, wrapping up."""
 
     __slots__ = ("extension", "state", "free_since", "leaving", "busy_seconds", "logged_in_since", "logged_in_seconds",
-                 "answered", "call", "answer_delay", "talk_time", "wrap_up", "phone_lost", "kept", "freed")
+                 "answered", "call", "answer_delay", "talk_time", "wrap_up", "phone_lost", "kept", "freed", "talk_parts", "fixed_delay")
 
     def __init__(self, extension: str, answer_delay: Callable[[], float] = lambda: math.inf,
                  talk_time: Callable[[], float] = lambda: 0.0, wrap_up: Callable[[], float] = lambda: 0.0) -> None:
@@ -143,7 +156,11 @@ class Agent:
         self.call: Call | None = None
         """The call this agent is ringing for or talking to."""
         self.answer_delay = answer_delay
+        self.fixed_delay: float | None = getattr(answer_delay, "constant", None)
+        """A fixed answer delay's value (``streams.sampler``): what ``answer_delay()`` returns, without the call."""
         self.talk_time = talk_time
+        self.talk_parts: tuple[Callable[[], float], float] | None = getattr(talk_time, "parts", None)
+        """An exponential talk time's draw and rate (``streams.sampler``): ``Ringing.answer`` writes the draw out."""
         self.wrap_up = wrap_up
         self.kept: tuple[tuple[QueueState, int], ...] = ()
         """The queues that keep the set of their free agents, and this agent's position in each (``strategies.py``)."""

@@ -70,6 +70,8 @@ class Presence:
         self.clock = clock
         self.calendar = calendar
         self.trace = trace
+        # Bound once: the calendar is handed it once a call, and looking a method up makes a new bound method each time.
+        self._ready = self._ready
         self.states: dict[str, EndpointState] = {}
         """Endpoint states as routing reads them; available agents are left out."""
         self.agents: dict[str, Agent] = {}
@@ -127,32 +129,38 @@ class Presence:
 
     def set_state(self, agent: Agent, event: str, t: float) -> None:
         """Move ``agent``'s state machine by ``event``; keep routing's view and the trace in step."""
-        # ``Agent.transition`` inlined (the hot path of every call): the same table, the same error.
+        # ``Agent.transition`` inlined (the hot path of every call): the same table, the same error. Indexing, not
+        # ``get``: cheaper when the transition is there, as it is but for a bug.
         old = agent.state
-        state = AGENT_TRANSITIONS.get((old, event))
+        try:
+            state = AGENT_TRANSITIONS[old, event]
+        except KeyError:
+            state = None
         if state is None:
             agent.transition(event)  # raises IllegalTransition
         agent.state = state
-        if agent.kept:  # queues that keep their free agents: as ``strategies._free`` reads them
+        kept = agent.kept
+        if kept:  # queues that keep their free agents: as ``strategies._free`` reads them
             if state == "available":
                 if not agent.leaving:
                     agent.freed += 1
-                    for queue, position in agent.kept:
+                    for queue, position in kept:
                         queue.became_free(position, agent)
             elif old == "available":
-                for queue, position in agent.kept:
+                for queue, position in kept:
                     queue.taken(position)
+        extension = agent.extension
         if state == "available":
-            self.states.pop(agent.extension, None)
+            self.states.pop(extension, None)
         else:
-            self.states[agent.extension] = ROUTING_STATE[state]
-            if agent.extension in self.away_watch:
+            self.states[extension] = ROUTING_STATE[state]
+            if extension in self.away_watch:
                 if self.trace is not None:
-                    self.trace(AgentChanged(t=t, agent=agent.extension, state=state))
+                    self.trace(AgentChanged(t=t, agent=extension, state=state))
                 self.on_away(t, agent)
                 return
         if self.trace is not None:
-            self.trace(AgentChanged(t=t, agent=agent.extension, state=state))
+            self.trace(AgentChanged(t=t, agent=extension, state=state))
 
     def _available(self, t: float, agent: Agent) -> None:
         """A presence change to ``available``: the phone is back, or the agent logs in."""

@@ -79,6 +79,10 @@ class Queues:
         self.kpis = kpis
         self.flow = flow
         self.trace = trace
+        # Bound once: the calendar is handed these for most calls, and looking a method up makes a new bound method each
+        # time.
+        self._answered = self._answered
+        self._max_wait = self._max_wait
         self.queues: dict[str, QueueState] = {}
         """Every queue seen so far: waiting calls and strategy memory outlive a change of the table."""
         self.memberships: dict[str, list[tuple[QueueState, int]]] = {}
@@ -114,7 +118,7 @@ class Queues:
             idle = queue.idle
             if idle is not None:
                 heappush(idle, (since, position, agent))
-                if len(idle) > 2 * len(queue.agents) + 64:
+                if len(idle) > queue.idle_limit:
                     # Entries of a free spell that is over (the agent has been freed since) can never come up valid: drop them.
                     idle[:] = [entry for entry in idle if entry[2].free_since == entry[0]]
                     heapify(idle)
@@ -144,7 +148,10 @@ class Queues:
                 self.trace(QueueEmpty(t=t, call=call.id, queue=node.queue, on="join"))
             self.flow.run(t, call, node.when_empty)
             return
-        state = CALL_TRANSITIONS.get((call.state, "enqueue"))  # ``Call.transition("enqueue")``, inlined
+        try:
+            state = CALL_TRANSITIONS[call.state, "enqueue"]  # ``Call.transition("enqueue")``, inlined
+        except KeyError:
+            state = None
         if state is None:
             call.transition("enqueue")  # raises
         call.state = state
@@ -156,7 +163,7 @@ class Queues:
             self.trace(Queued(t=t, call=call.id, queue=node.queue))
         agents = queue.pick(queue, None)
         first = not call.where  # P(wait) is decided at the call's first queue: did it find a free agent there?
-        self.kpis.queued(call.arrived, node.queue, first, bool(agents))
+        self.kpis.queued(call.arrived, node.queue, first, True if agents else False)
         if first:
             call.where = "queued"
         give_up = t + node.max_wait_seconds
@@ -170,7 +177,8 @@ class Queues:
             if node.leave_when != "never":
                 self._watch()
                 self._check_soon(t, queue)
-        self.calendar.at(give_up, self._max_wait, MaxWait(call, node.queue, node.after_max_wait))
+        # Maximum waits of one length come in the order they are scheduled: a lane of the calendar keeps them.
+        self.calendar.at_lane(give_up, node.max_wait_seconds, self._max_wait, MaxWait(call, node.queue, node.after_max_wait))
 
     def _watch(self) -> None:
         """From now on, agents of queues who stop being free may make waiting callers leave: have presence say so."""
@@ -214,7 +222,13 @@ class Queues:
                 if call is not None:
                     self._offer(t, call, queue, queue.pick(queue, None) if queue.ring_all else (agent,))
                     return
-        self._idle(t, agent)
+        for queue, position in memberships:  # ``_idle``, written out: this runs once a call
+            idle = queue.idle
+            if idle is not None:
+                heappush(idle, (t, position, agent))
+                if len(idle) > queue.idle_limit:  # stale entries dropped, as ``_idle`` does
+                    idle[:] = [entry for entry in idle if entry[2].free_since == entry[0]]
+                    heapify(idle)
 
     def _next_waiting(self, queue: QueueState, agent: Agent, t: float) -> Call | None:
         """The longest-waiting call of ``queue`` that ``agent`` has not just let ring out and that is not pausing
@@ -250,7 +264,9 @@ class Queues:
             winner = agents[0]
             set_state(winner, "offer", t)
             winner.call = call
-            best = winner.answer_delay()
+            best = winner.fixed_delay
+            if best is None:
+                best = winner.answer_delay()
         else:
             best, winner = math.inf, agents[0]
             for agent in agents:
@@ -262,15 +278,17 @@ class Queues:
         call.held = agents
         if call.state != "queued":
             call.transition("offer")  # raises: only a queued call is offered
-        call.token += 1  # ``Call.transition("offer")``, inlined: queued stays queued
+        token = call.token = call.token + 1  # ``Call.transition("offer")``, inlined: queued stays queued
         queue.last_offered = agents[-1].extension
-        ring_seconds = queue.spec.agent_ring_seconds if queue.spec is not None else 0
-        offer = Offer(call, call.token, queue, agents, winner)
-        if best <= ring_seconds and t + best < call.deadline:
+        spec = queue.spec
+        ring_seconds = spec.agent_ring_seconds if spec is not None else 0
+        offer = Offer(call, token, queue, agents, winner)
+        answer = t + best
+        if best <= ring_seconds and answer < call.deadline:
             # Nothing but the call's own timers can take it from the agent before then: the answer comes for sure,
             # unless the queue's maximum wait comes first (``enqueue`` looks).
-            call.sure = t + best
-            self.calendar.at(t + best, self._answered, offer)
+            call.sure = answer
+            self.calendar.at(answer, self._answered, offer)
         else:
             call.sure = math.inf
             # Rings out after the ring time, or when the caller hangs up: at the deadline itself, which a sum
@@ -282,8 +300,12 @@ class Queues:
         if call.token != offer.token:
             return
         answered = offer.queue.answered
-        answered[winner.extension] = answered.get(winner.extension, 0) + 1
-        self.ringing.answer(t, call, winner.extension, winner, "agent")
+        extension = winner.extension
+        if extension in answered:
+            answered[extension] += 1
+        else:
+            answered[extension] = 1
+        self.ringing.answer(t, call, extension, winner, "agent")
         if len(offer.agents) > 1:
             others = [agent for agent in offer.agents if agent is not winner and agent.state == "ringing" and agent.call is call]
             for agent in others:

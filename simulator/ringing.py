@@ -24,6 +24,8 @@ from simulator.scenario import OthersSpec
 from simulator.streams import sampler, stream
 from simulator.trace import Answered, Rang, Trace
 
+_log = math.log
+
 
 class Answer(msgspec.Struct, gc=False):
     """An endpoint will answer ``call`` (if nothing has happened to it since ``token``)."""
@@ -77,6 +79,8 @@ class Ringing:
         self.others = others
         self.flow = flow
         self.trace = trace
+        # Bound once: the calendar is handed it once a call, and looking a method up makes a new bound method each time.
+        self._hang_up = self._hang_up
 
     def start(self, t: float, call: Call, ring: Ring) -> None:
         """``call`` reaches a ring node."""
@@ -163,7 +167,8 @@ class Ringing:
     def answer(self, t: float, call: Call, endpoint: str, agent: Agent | None, by: str) -> None:
         """``endpoint`` (``agent``, if it is one; ``by``: who it is, as ``Kpis.answered_by`` counts) answers ``call`` now;
         they talk until one hangs up."""
-        if call.state != "queued" and call.state != "ringing":
+        state = call.state
+        if state != "queued" and state != "ringing":
             call.transition("answer")  # raises
         call.state = "talking"  # ``Call.transition("answer")``, inlined
         call.token += 1
@@ -174,12 +179,19 @@ class Ringing:
         self.kpis.answered(t, call.arrived, call.dialled, call.queue, call.group, by, call.joined)
         if self.trace is not None:
             self.trace(Answered(t=t, call=call.id, endpoint=endpoint))
+        talk = call.talk
         if agent is not None:
             self.presence.set_state(agent, "answer", t)
             agent.answered += 1
-            talk = agent.talk_time() if call.talk is None else call.talk
-        else:
-            talk = self.others.talk() if call.talk is None else call.talk
+            if talk is None:
+                parts = agent.talk_parts
+                if parts is None:
+                    talk = agent.talk_time()
+                else:  # ``agent.talk_time()`` of an exponential, written out: the same operations, one call less
+                    draw, rate = parts
+                    talk = -_log(1.0 - draw()) / rate
+        elif talk is None:
+            talk = self.others.talk()
         self.calendar.at(t + talk, self._hang_up, call)
 
     def _hang_up(self, t: float, call: Call) -> None:
@@ -190,7 +202,8 @@ class Ringing:
         self.flow.finish(t, call, "answered", call.endpoint)
         agent = call.agent
         if agent is not None:
-            queue = self.plans.table.queues.get(call.queue) if call.queue is not None else None
+            queue_id = call.queue
+            queue = self.plans.table.queues.get(queue_id) if queue_id is not None else None
             # A queue call takes the queue's wrap-up time; other calls the agent's own.
             wrap = float(queue.wrap_up_seconds) if queue is not None else agent.wrap_up()
             self.presence.hang_up(t, agent, t - (call.answered_at or t), wrap)

@@ -43,7 +43,7 @@ class QueueState:
     """One queue over the run: its members under the table in force, its waiting calls, what its strategy remembers."""
 
     __slots__ = ("id", "spec", "agents", "index", "pick", "ring_all", "idle", "waiting", "last_offered", "answered", "draw",
-                 "checking", "free", "fewest")
+                 "checking", "free", "fewest", "idle_limit")
 
     def __init__(self, queue_id: str, seed: int) -> None:
         self.id = queue_id
@@ -58,6 +58,8 @@ class QueueState:
         self.idle: list[tuple[float, int, Agent]] | None = None
         """Longest idle only: (free since, position, agent), a heap; an entry is stale once the agent's state or
         ``free_since`` no longer match it, and is dropped when it comes up."""
+        self.idle_limit = 64
+        """``idle`` longer than this holds stale entries: ``Queues._idle`` drops them (twice the agents, and 64)."""
         self.waiting: deque[Call] = deque()
         self.last_offered: str | None = None
         self.answered: dict[str, int] = {}
@@ -75,6 +77,7 @@ class QueueState:
         self.spec = spec
         members = [agents[ext] for ext in spec.agents if ext in agents] if spec is not None else []
         self.agents = tuple(members)
+        self.idle_limit = 2 * len(members) + 64
         self.index = {agent.extension: i for i, agent in enumerate(members)}
         self.pick = STRATEGIES[spec.strategy] if spec is not None else _nobody
         self.ring_all = spec is not None and spec.strategy == "ring_all"

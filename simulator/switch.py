@@ -21,7 +21,7 @@ from collections.abc import Callable
 from zoneinfo import ZoneInfo
 
 from core.routing.plan import BusyTone, HopLimit, Lookup, Menu, Message, Missed, Node, Queue, Ring, Unavailable, Voicemail
-from simulator.arrivals import Arrival, Arrivals
+from simulator.arrivals import Arrivals
 from simulator.calendar import Calendar, Clock
 from simulator.config import LiveConfig
 from simulator.ivr import Menus
@@ -34,6 +34,9 @@ from simulator.ringing import OtherEndpoints, Ringing
 from simulator.scenario import Scenario
 from simulator.streams import sampler, stream
 from simulator.trace import Abandoned, Arrived, CallRecord, Ended, Routed, Trace
+
+_INF = math.inf
+_log = math.log
 
 WHERE = {"ringing": "ringing", "ivr": "ivr", "queued": "queue"}
 """Where a caller who runs out of patience abandons, by the call's state."""
@@ -56,6 +59,8 @@ class Switch:
         self.clock = Clock(scenario.start)
         self.kpis = Collector(list(scenario.service_level_seconds), scenario.warm_up_seconds)
         self.patience = sampler(scenario.patience, stream(scenario.seed, "patience"))
+        self.patience_parts: tuple[Callable[[], float], float] | None = getattr(self.patience, "parts", None)
+        """An exponential patience's draw and rate (``streams.sampler``), for ``arrive`` to write the draw out."""
         table = config.table_at(scenario.start)
         self.presence = Presence(scenario, table.users, ZoneInfo(table.time_zone), self.clock, self.calendar, trace)
         self.plans = Plans(scenario, config, self.clock, self.calendar, self.presence.states, trace)
@@ -67,6 +72,8 @@ class Switch:
         self.presence.on_free = self.queues.agent_free
         self.plans.on_live = lambda t, changed: self.queues.table_live(t, self.plans.table, changed)
         self.arrivals.on_closed = self._check_over
+        # Bound once: the calendar is handed it for most calls, and looking a method up makes a new bound method each time.
+        self._patience_out = self._patience_out
         self.presence.start()
         if scenario.warm_up_seconds:
             self.calendar.at(scenario.warm_up_seconds, self.kpis.warm_up_over, self.presence.agents)
@@ -91,36 +98,47 @@ class Switch:
         if not self.active and not self.arrivals.open:
             self.calendar.over = True
 
-    def arrive(self, t: float, arrival: Arrival) -> None:
-        """A call comes in: it is routed, and its plan carried out."""
-        patience = self.patience() if arrival.patience is None else arrival.patience
-        call = Call(arrival.number, arrival.dialled, arrival.caller, arrival.digits, t, patience)
-        if arrival.label:  # else its number, as ``Call`` names it
-            call.label = arrival.label
-        call.talk = arrival.talk
+    def arrive(self, t: float, number: int, dialled: str, caller: str | None, digits: str | None, label: str | None = None,
+               talk: float | None = None, patience: float | None = None) -> None:
+        """A call comes in: it is routed, and its plan carried out (the arguments: ``arrivals.Arrive``)."""
+        if patience is None:
+            parts = self.patience_parts
+            if parts is None:
+                patience = self.patience()
+            else:  # ``self.patience()`` of an exponential, written out: the same operations, one call less
+                draw, rate = parts
+                patience = -_log(1.0 - draw()) / rate
+        call = Call(number, dialled, caller, digits, t, patience)
+        if label:  # else its number, as ``Call`` names it
+            call.name = label
+        call.talk = talk
         if self.calls_out is not None:
             call.ring_states = dict(self.presence.states)
         self.active += 1
-        self.kpis.arrival(t, arrival.dialled)
+        self.kpis.arrival(t, dialled)
         trace = self.trace
         if trace is not None:
-            trace(Arrived(t=t, call=call.id, to=arrival.dialled, caller=arrival.caller))
+            trace(Arrived(t=t, call=call.id, to=dialled, caller=caller))
         # ``Plans.plan``'s cache looked up here first: most calls take a plan decided before.
-        planned = self.plans.cache.get((arrival.dialled, arrival.caller is None, arrival.digits)) or self.plans.plan(t, call)
+        plans = self.plans
+        planned = plans.cache.get((dialled, caller is None, digits)) or plans.plan(t, call)
         if planned.rejected:
             self.kpis.rejected(t)
+        plan = planned.plan
         if trace is not None:
-            trace(Routed(t=t, call=call.id, version=self.plans.version, plan=type(planned.plan).__name__))
-        if call.deadline == math.inf:
-            self.run(t, call, planned.plan)
+            trace(Routed(t=t, call=call.id, version=plans.version, plan=type(plan).__name__))
+        if call.deadline == _INF:
+            self.run(t, call, plan)
             return
         # The patience timer takes its place in the calendar's order now, but is put on it only if it can matter:
         # not when the call will be answered before it for sure.
         calendar = self.calendar
-        calendar.seq += 1  # ``Calendar.reserve``, inlined
-        seq = calendar.seq
-        self.run(t, call, planned.plan)
-        if call.sure == math.inf:
+        seq = calendar.seq = calendar.seq + 1  # ``Calendar.reserve``, inlined
+        if type(plan) is Queue:  # ``run`` for a queue, written out: a call that has just come is at no queue or group
+            self.queues.enqueue(t, call, plan)
+        else:
+            self.run(t, call, plan)
+        if call.sure == _INF:
             calendar.at_reserved(call.deadline, seq, self._patience_out, call)
 
     def run(self, t: float, call: Call, node: Node | None) -> None:
@@ -181,7 +199,7 @@ class Switch:
     def finish(self, t: float, call: Call, outcome: str, endpoint: str | None) -> None:
         """Record a call's end."""
         call.outcome = outcome
-        self.active -= 1
+        active = self.active = self.active - 1
         if self.watch and call.label in self.watch:
             self.outcomes[call.label] = (outcome, endpoint)
         if self.calls_out is not None:
@@ -191,7 +209,7 @@ class Switch:
                 digits=call.digits))
         if self.trace is not None:
             self.trace(Ended(t=t, call=call.id, outcome=outcome, endpoint=endpoint))
-        if not self.active and not self.arrivals.open:  # ``_check_over``, inlined
+        if not active and not self.arrivals.open:  # ``_check_over``, inlined
             self.calendar.over = True
 
     def result(self) -> Kpis:

@@ -79,6 +79,37 @@ def test_same_instant_events_run_in_the_heaps_order(plan: list[list[tuple[float,
     assert replay(Calendar(), plan) == replay(HeapCalendar(), plan)
 
 
+def replay_lanes(calendar: Any, plan: list[list[tuple[float, int]]]) -> list[tuple[float, int]]:
+    """Events that each schedule more: ``(delay, how)``: ``at`` (0), ``at_lane`` keyed by the delay (1), or by one key
+    for every delay (2: timers that come out of order, which the lane must leave to the heap)."""
+    ran: list[tuple[float, int]] = []
+
+    def action(t: float, index: int) -> None:
+        ran.append((t, index))
+        steps = plan[index % len(plan)]
+        for delay, how in steps:
+            child = len(ran) * 10 + len(steps)
+            if len(ran) > 300:
+                return
+            if how and hasattr(calendar, "at_lane"):
+                calendar.at_lane(t + delay, delay if how == 1 else "one", action, child)
+            else:
+                calendar.at(t + delay, action, child)
+
+    for start in (0.0, 0.0, 1.0, 0.0):
+        calendar.at(start, action, len(ran))
+    while calendar.run(7):
+        pass
+    return ran
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.lists(st.tuples(st.sampled_from([0.0, 0.5, 1.0, 2.0, 3.0]), st.sampled_from([0, 1, 2])), max_size=3),
+                min_size=1, max_size=6))
+def test_timers_in_lanes_run_in_the_heaps_order(plan: list[list[tuple[float, int]]]) -> None:
+    assert replay_lanes(Calendar(), plan) == replay_lanes(HeapCalendar(), plan)
+
+
 # -- the state machines ---------------------------------------------------------------------------------------------
 
 

@@ -10,6 +10,7 @@ that does the same for one.
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime
@@ -17,7 +18,6 @@ from typing import Any, Protocol, runtime_checkable
 from uuid import UUID
 
 import msgspec
-import structlog
 from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent, Repository
 from eventsourcing.persistence import IntegrityError, Mapper, Notification, Recording, StoredEvent
 
@@ -52,7 +52,45 @@ from core.queries import TenantView, UserView, tenant_view, user_view
 # the application's ``structlog.configure`` when an event is logged (wrap_logger is lazy).
 _stdlib_logger = logging.getLogger("callroute")
 _stdlib_logger.addHandler(logging.NullHandler())
-logger = structlog.wrap_logger(_stdlib_logger)
+
+
+class _Logger:
+    """``structlog.wrap_logger(_stdlib_logger)``, made on first use, so that a process that logs nothing never imports
+    structlog (~50 ms with rich, which ``structlog.dev`` imports when it is installed).
+
+    An event is left out without importing structlog only when nothing could show it: while structlog is not imported,
+    nobody has configured it or captures its events (``structlog.testing.capture_logs``), so its events can only come out
+    of the standard library logger, which they would reach rendered and which would drop them. Once structlog is
+    imported, every event goes to it, as before.
+    """
+
+    _LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING, "warn": logging.WARNING,
+               "error": logging.ERROR, "exception": logging.ERROR, "critical": logging.CRITICAL, "fatal": logging.CRITICAL}
+
+    def __init__(self) -> None:
+        self._wrapped: Any = None
+
+    def _logger(self) -> Any:
+        if self._wrapped is None:
+            import structlog
+
+            self._wrapped = structlog.wrap_logger(_stdlib_logger)
+        return self._wrapped
+
+    def __getattr__(self, name: str) -> Any:
+        level = self._LEVELS.get(name)
+        if level is None or self._wrapped is not None or "structlog" in sys.modules:
+            return getattr(self._logger(), name)
+
+        def log(*args: Any, **kwargs: Any) -> Any:
+            if "structlog" not in sys.modules and not _stdlib_logger.isEnabledFor(level):
+                return None
+            return getattr(self._logger(), name)(*args, **kwargs)
+
+        return log
+
+
+logger: Any = _Logger()
 
 # Re-validating a command by a typed msgpack round trip costs ~1 us;
 # msgspec.convert(to_builtins(...)) on the union costs ~23 us.

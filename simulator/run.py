@@ -4,6 +4,8 @@ The switch's calendar is the only scheduler: one trio task runs it in batches of
 ``CHECKPOINT_EVENTS`` events, and between batches moves trio's clock (``VirtualClock``) to the
 calendar's instant (so ``trio.current_time()`` is the virtual time whenever trio code can
 look), calls the progress callback and checkpoints (where a cancellation or Ctrl-C lands).
+The first batch runs before trio starts: nothing of trio runs during a batch, so a run that
+ends within one (a short scenario) is the same without it, and does not import trio (~60 ms).
 The fast path (``fastpath.py``), when a scenario allows it, is driven the same way, in
 batches of as many calls.
 Calls and agents are not trio tasks: trio wakes tasks due at the same instant in a
@@ -13,11 +15,11 @@ shuffled order, and a task switch costs more than a whole event of the switch.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import cache
 from pathlib import Path
-from typing import IO, Literal, Protocol
+from typing import IO, TYPE_CHECKING, Any, Literal, Protocol
 
 import msgspec
-import trio
 
 from core.aggregates.context import Actor
 from simulator.config import LiveConfig
@@ -106,21 +108,43 @@ def _describe_outcome(outcome: str, endpoint: str | None) -> str:
     return outcome.replace("_", " in ") if outcome.startswith("abandoned_") else outcome
 
 
-class VirtualClock(trio.abc.Clock):
-    """trio's clock in a run: the virtual time, moved on by the driver (``trio.testing.MockClock`` without
-    ``trio.testing``, whose import pulls in pytest). Nothing in a run sleeps: a deadline not yet reached is far away."""
+if TYPE_CHECKING:
+    import trio
 
-    def __init__(self) -> None:
-        self.now = 0.0
+    class VirtualClock(trio.abc.Clock):
+        now: float
 
-    def start_clock(self) -> None:
-        pass
 
-    def current_time(self) -> float:
-        return self.now
+@cache
+def _virtual_clock_class() -> type[VirtualClock]:
+    """``VirtualClock``, defined on first use: it is a ``trio.abc.Clock``, and trio is imported only by a run that needs
+    it (one of more than one batch)."""
+    import trio
 
-    def deadline_to_sleep_time(self, deadline: float) -> float:
-        return 0.0 if deadline <= self.now else 999_999_999.0
+    class VirtualClock(trio.abc.Clock):
+        """trio's clock in a run: the virtual time, moved on by the driver (``trio.testing.MockClock`` without
+        ``trio.testing``, whose import pulls in pytest). Nothing in a run sleeps: a deadline not yet reached is far away."""
+
+        def __init__(self) -> None:
+            self.now = 0.0
+
+        def start_clock(self) -> None:
+            pass
+
+        def current_time(self) -> float:
+            return self.now
+
+        def deadline_to_sleep_time(self, deadline: float) -> float:
+            return 0.0 if deadline <= self.now else 999_999_999.0
+
+    VirtualClock.__module__, VirtualClock.__qualname__ = __name__, "VirtualClock"
+    return VirtualClock
+
+
+def __getattr__(name: str) -> Any:
+    if name == "VirtualClock":
+        return _virtual_clock_class()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class Engine(Protocol):
@@ -132,11 +156,16 @@ class Engine(Protocol):
 
 
 async def _drive(switch: Switch, engine: Engine, clock: VirtualClock, progress: Callable[[Switch], None] | None) -> None:
-    while engine.run(CHECKPOINT_EVENTS):
+    """The batches after the first (which ``run_scenario`` ran before starting trio), each after a checkpoint."""
+    import trio
+
+    while True:
         clock.now = max(clock.now, engine.now)
         if progress is not None:
             progress(switch)
         await trio.lowlevel.checkpoint()
+        if not engine.run(CHECKPOINT_EVENTS):
+            break
     clock.now = max(clock.now, switch.calendar.now)
 
 
@@ -173,8 +202,11 @@ def run_scenario(scenario: Scenario, *, base: Path = Path("."), seed: int | None
             ran = fast
         elif engine == "fast":
             raise ScenarioError(f"the fast path cannot run this scenario: {fast} - at `$`")
-    clock = VirtualClock()
-    trio.run(_drive, switch, ran, clock, progress, clock=clock)
+    if ran.run(CHECKPOINT_EVENTS):  # more than one batch: trio hosts the rest, with a checkpoint between batches
+        import trio
+
+        clock = _virtual_clock_class()()
+        trio.run(_drive, switch, ran, clock, progress, clock=clock)
     for stream_writer in (writer, calls_writer):
         if stream_writer is not None:
             stream_writer.flush()

@@ -1,14 +1,14 @@
 """`callroute simulate`: run a scenario, print its figures, write its trace, report and JUnit file, check its assertions.
 
-Importing this module stays light: matplotlib (the report) and rich (the progress display) are
-imported only when a report is asked for or a terminal shows progress.
+Importing this module stays light: matplotlib (the report), rich (the progress display) and the XML
+writer (--junit) are imported only when a report is asked for, a terminal shows progress or a JUnit
+file is written.
 """
 
 from __future__ import annotations
 
 import sys
 import time
-import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -228,6 +228,8 @@ def run_and_report(scenario: Scenario, base: Path, seed: int | None, trace: Path
 
 def junit_xml(result: RunResult, suite: str) -> bytes:
     """The assertions as JUnit XML: one testsuite ``suite``, one testcase per assertion, a failure for each that failed."""
+    import xml.etree.ElementTree as ET  # only for --junit
+
     failed = sum(not a.passed for a in result.assertions)
     counts = {"tests": str(len(result.assertions)), "failures": str(failed), "errors": "0", "skipped": "0"}
     root = ET.Element("testsuites", {"name": "callroute simulate", **counts})

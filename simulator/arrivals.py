@@ -12,6 +12,7 @@ import math
 import random
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from heapq import heappush
 from typing import TYPE_CHECKING, Protocol
 from zoneinfo import ZoneInfo
 
@@ -67,6 +68,8 @@ class PoissonProcess:
         self.flat = spec.hourly_profile is None and spec.weekly_profile is None
         self.digits = sorted(spec.digits.items())
         self.draw = callers.random  # ``caller``'s draws, bound once
+        self.random = rng.random  # ``Arrivals._poisson``'s draw of a flat process, bound once
+        self.to = spec.to
         self.anonymous_share = spec.anonymous_share
 
     def rate(self, t: float) -> float:
@@ -106,7 +109,6 @@ class PoissonProcess:
 
 WEEK = timedelta(weeks=1)
 _log = math.log
-_INF = math.inf
 
 
 def shift_weeks(spec: ReplayArrivals, start: datetime, zone: object) -> int:
@@ -141,6 +143,10 @@ class Arrivals:
         """Arrival events still pending: explicit calls, and one per Poisson process that has not ended."""
         self.on_closed: Callable[[], None] = _nothing
         """Called when no more calls will come (set by the switch)."""
+        self.duration: float = math.inf if scenario.duration_seconds is None else scenario.duration_seconds
+        """``duration_seconds`` (``inf``: none), for ``_poisson``: a call comes only before it."""
+        self.limit: float = math.inf if scenario.max_calls is None else scenario.max_calls
+        """``max_calls`` (``inf``: none), for ``_poisson``."""
         # Bound once: the calendar is handed it once a call, and looking a method up makes a new bound method each time.
         self._poisson = self._poisson
 
@@ -226,23 +232,27 @@ class Arrivals:
             self.on_closed()
 
     def _poisson(self, t: float, process: PoissonProcess) -> None:
-        # ``_within_duration`` and ``_more`` written out: this runs once a call.
-        scenario = self.scenario
-        duration, limit = scenario.duration_seconds, scenario.max_calls
+        # ``_within_duration`` and ``_more`` written out, on ``duration`` and ``limit``: this runs once a call.
+        duration, limit = self.duration, self.limit
         arrived = self.arrived
-        if (duration is not None and t >= duration) or (limit is not None and arrived >= limit):
+        if t >= duration or arrived >= limit:
             self._close_one()
             return
         caller, digits = process.caller()
         arrived = self.arrived = arrived + 1
-        self.arrive(t, arrived, process.spec.to, caller, digits)
+        self.arrive(t, arrived, process.to, caller, digits)
         peak = process.peak
         if process.flat and peak > 0:  # ``next_after`` of a flat process: ``Random.expovariate`` written out
-            following = t + -_log(1.0 - process.rng.random()) / peak
+            following = t + -_log(1.0 - process.random()) / peak
         else:
             following = process.next_after(t)
-        arrived = self.arrived
-        if (limit is None or arrived < limit) and following != _INF and (duration is None or following < duration):
-            self.calendar.at(following, self._poisson, process)
+        # ``following < duration`` is false for ``inf`` (a process that has ended) whatever the duration.
+        if self.arrived < limit and following < duration:
+            calendar = self.calendar
+            if following == calendar.now:  # ``Calendar.at``, written out: a draw of 0 s comes at this instant
+                calendar.at(following, self._poisson, process)
+            else:
+                seq = calendar.seq = calendar.seq + 1
+                heappush(calendar.heap, (following, seq, self._poisson, process))
         else:
             self._close_one()

@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from core.routing import EndpointState
-    from simulator.strategies import QueueState
     from core.routing.plan import Queue as QueueNode
+    from simulator.strategies import QueueState
 
 CALL_TRANSITIONS: dict[tuple[str, str], str] = {
     ("arrived", "ring"): "ringing",

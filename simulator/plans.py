@@ -43,6 +43,11 @@ def _no_listener(t: float, changed: bool) -> None:
     pass
 
 
+def _wrap_ups(table: RoutingTable) -> dict[str, float]:
+    """Each queue's wrap-up seconds in ``table``, as ``Ringing._hang_up`` hands them on."""
+    return {queue_id: float(queue.wrap_up_seconds) for queue_id, queue in table.queues.items()}
+
+
 class Plans:
     """The table effective over the run, the plans of calls, and the strategy memory routing keeps between calls."""
 
@@ -56,6 +61,8 @@ class Plans:
         self.trace = trace
         self.memory = RoutingMemory(seed=scenario.seed)
         self.table: RoutingTable = config.table_at(scenario.start)
+        self.wrap_ups = _wrap_ups(self.table)
+        """Each queue's wrap-up seconds in the table in force, as a float: an agent takes them after a call of the queue."""
         self.cache: dict[tuple[str, bool, str | None], Planned] = {}
         self.provisioning_delay = sampler(scenario.provisioning.delay, stream(scenario.seed, "provisioning"))
         self.on_live: Callable[[float, bool], None] = _no_listener
@@ -107,5 +114,6 @@ class Plans:
         changed = table.version != self.table.version
         if changed:
             self.table = table
+            self.wrap_ups = _wrap_ups(table)
             self.cache.clear()
         self.on_live(t, changed)

@@ -81,6 +81,10 @@ class Presence:
         self.on_away: Callable[[float, Agent], None] = _ignore
         """Called when an agent in ``away_watch`` stops being free (the queues whose callers leave when agents go)."""
         self.away_watch: Collection[str] = frozenset()
+        """Extensions ``on_away`` hears of (set by ``watch_away``, which keeps ``quiet`` in step)."""
+        self.quiet = trace is None
+        """No trace is written and no agent's going away is watched (``watch_away``): a state change then does no more than
+        set the state, keep the free sets (``Agent.kept``) and keep ``states``, and the hot paths write that out."""
         seed = scenario.seed
         for extension, spec in _specs(scenario, users):
             self.agents[extension] = Agent(
@@ -126,6 +130,11 @@ class Presence:
         # Next day's shifts, scheduled at the start of this one: as many days as the run lasts.
         next_midnight = local_start.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=day + 1)
         self.calendar.at(max(t, seconds(next_midnight)), self._shift_day, ShiftDay(agent, item.shifts, local_start, day + 1))
+
+    def watch_away(self, extensions: Collection[str]) -> None:
+        """Have ``on_away`` told when an agent of ``extensions`` stops being free."""
+        self.away_watch = extensions
+        self.quiet = self.trace is None and not extensions
 
     def set_state(self, agent: Agent, event: str, t: float) -> None:
         """Move ``agent``'s state machine by ``event``; keep routing's view and the trace in step."""
@@ -232,10 +241,31 @@ class Presence:
 
     def hang_up(self, t: float, agent: Agent, talked: float, wrap_up: float) -> None:
         """``agent``'s call ended after ``talked`` seconds: wrap-up, then ready (or logged out, if they left meanwhile)."""
-        self.set_state(agent, "hang_up", t)
+        if self.quiet and agent.state == "talking":
+            # ``set_state(agent, "hang_up", t)`` when nothing watches: routing sees a talking agent busy already, as it
+            # sees one wrapping up, and the free sets do not change (neither state is free).
+            agent.state = "wrap_up"
+        else:
+            self.set_state(agent, "hang_up", t)
         agent.busy_seconds += talked + wrap_up
-        # The last step of the hang-up's event (``Ringing._hang_up``): a wrap-up of 0 s is over at once.
-        self.calendar.then(t + wrap_up, self._ready, agent)
+        # The last step of the hang-up's event (``Ringing._hang_up``): a wrap-up of 0 s is over at once, when nothing
+        # else is due now (``Calendar.then``, written out: this runs once an answered call).
+        ready = t + wrap_up
+        calendar = self.calendar
+        if ready == calendar.now and not calendar.soon and not calendar.over and (not calendar.heap or calendar.heap[0][0] > ready):
+            calendar.seq += 1
+            calendar.events += 1
+            if agent.state == "wrap_up" and not (agent.leaving or agent.phone_lost or agent.kept or self.trace is not None):
+                # ``_ready`` on its usual path, written out: ready, free, and handed to the queues.
+                agent.state = "available"
+                self.states.pop(agent.extension, None)
+                agent.free_since = ready
+                agent.call = None
+                self.on_free(ready, agent)
+            else:
+                self._ready(ready, agent)
+        else:
+            calendar.at(ready, self._ready, agent)
 
     def _ready(self, t: float, agent: Agent) -> None:
         if agent.leaving:
@@ -243,8 +273,19 @@ class Presence:
             self._close_login(agent, t)
             self.set_state(agent, "ready_to_leave", t)
             return
-        self.set_state(agent, "ready", t)
-        self.free(t, agent)
+        if agent.state == "wrap_up" and not agent.kept and self.trace is None:
+            # ``set_state(agent, "ready", t)`` for an agent in no queue that keeps its free agents, with no trace:
+            # available, so left out of ``states`` (``away_watch`` is only for agents who stop being free).
+            agent.state = "available"
+            self.states.pop(agent.extension, None)
+        else:
+            self.set_state(agent, "ready", t)
+        if agent.phone_lost:
+            self.free(t, agent)
+        else:  # ``free``, written out: the agent is not leaving (above) and keeps the phone
+            agent.free_since = t
+            agent.call = None
+            self.on_free(t, agent)
 
     def figures(self, end: float) -> dict[str, AgentFigures]:
         """Each agent's figures at the end of the run."""

@@ -36,10 +36,14 @@ from simulator.machines import CALL_TRANSITIONS, Agent, Call
 from simulator.presence import Presence
 from simulator.ringing import Ringing
 from simulator.strategies import QueueState
-from simulator.trace import QueueEmpty, Queued, Trace, WaitedTooLong
+from simulator.trace import Queued, QueueEmpty, Trace, WaitedTooLong
 
 if TYPE_CHECKING:
     from core.routing import RoutingTable
+
+
+ENQUEUED_FROM = frozenset(state for (state, event), new in CALL_TRANSITIONS.items() if event == "enqueue" and new == "queued")
+"""The call states ``enqueue`` leads from: to ``queued``, from each of them (``machines.CALL_TRANSITIONS``)."""
 
 
 class Offer(msgspec.Struct, gc=False):
@@ -108,7 +112,7 @@ class Queues:
         for agent in agents.values():
             agent.kept = tuple((queue, position) for queue, position in self.memberships.get(agent.extension, ()) if queue.keeps())
         if self.watching:
-            self.presence.away_watch = frozenset(self.memberships)
+            self.presence.watch_away(frozenset(self.memberships))
         for agent in agents.values():
             if agent.state == "available":
                 self._idle(agent.free_since, agent)
@@ -148,13 +152,9 @@ class Queues:
                 self.trace(QueueEmpty(t=t, call=call.id, queue=node.queue, on="join"))
             self.flow.run(t, call, node.when_empty)
             return
-        try:
-            state = CALL_TRANSITIONS[call.state, "enqueue"]  # ``Call.transition("enqueue")``, inlined
-        except KeyError:
-            state = None
-        if state is None:
+        if call.state not in ENQUEUED_FROM:  # ``Call.transition("enqueue")``, inlined
             call.transition("enqueue")  # raises
-        call.state = state
+        call.state = "queued"
         call.token += 1
         call.queue = node.queue
         call.joined = t
@@ -185,7 +185,7 @@ class Queues:
         if not self.watching:
             self.watching = True
             self.presence.on_away = self._agent_away
-            self.presence.away_watch = frozenset(self.memberships)
+            self.presence.watch_away(frozenset(self.memberships))
 
     def _agent_away(self, t: float, agent: Agent) -> None:
         for queue, _ in self.memberships.get(agent.extension, ()):
@@ -259,10 +259,17 @@ class Queues:
 
     def _offer(self, t: float, call: Call, queue: QueueState, agents: tuple[Agent, ...]) -> None:
         """Ring ``agents`` for ``call``; the fastest to answer takes it if they answer within the queue's ring time."""
-        set_state = self.presence.set_state
+        presence = self.presence
+        set_state = presence.set_state
         if len(agents) == 1:
             winner = agents[0]
-            set_state(winner, "offer", t)
+            if presence.quiet and winner.state == "available" and not winner.kept:
+                # ``set_state(winner, "offer", t)`` when nothing watches, for an agent in no queue that keeps its free
+                # agents: ringing, which routing sees as busy.
+                winner.state = "ringing"
+                presence.states[winner.extension] = "busy"
+            else:
+                set_state(winner, "offer", t)
             winner.call = call
             best = winner.fixed_delay
             if best is None:
@@ -288,7 +295,12 @@ class Queues:
             # Nothing but the call's own timers can take it from the agent before then: the answer comes for sure,
             # unless the queue's maximum wait comes first (``enqueue`` looks).
             call.sure = answer
-            self.calendar.at(answer, self._answered, offer)
+            calendar = self.calendar
+            seq = calendar.seq = calendar.seq + 1  # ``Calendar.at``, written out: this runs once a call
+            if answer == calendar.now:
+                calendar.soon.append((seq, self._answered, offer))
+            else:
+                heappush(calendar.heap, (answer, seq, self._answered, offer))
         else:
             call.sure = math.inf
             # Rings out after the ring time, or when the caller hangs up: at the deadline itself, which a sum

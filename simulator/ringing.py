@@ -10,6 +10,7 @@ other PBXs, users without a spec) answer with the scenario's ``others`` probabil
 from __future__ import annotations
 
 import math
+from heapq import heappush
 
 import msgspec
 
@@ -181,7 +182,13 @@ class Ringing:
             self.trace(Answered(t=t, call=call.id, endpoint=endpoint))
         talk = call.talk
         if agent is not None:
-            self.presence.set_state(agent, "answer", t)
+            presence = self.presence
+            if presence.quiet and agent.state == "ringing":
+                # ``set_state(agent, "answer", t)`` when nothing watches: routing sees a ringing agent busy already, as
+                # it sees one talking, and the free sets do not change (neither state is free).
+                agent.state = "talking"
+            else:
+                presence.set_state(agent, "answer", t)
             agent.answered += 1
             if talk is None:
                 parts = agent.talk_parts
@@ -192,7 +199,13 @@ class Ringing:
                     talk = -_log(1.0 - draw()) / rate
         elif talk is None:
             talk = self.others.talk()
-        self.calendar.at(t + talk, self._hang_up, call)
+        calendar = self.calendar
+        end = t + talk
+        seq = calendar.seq = calendar.seq + 1  # ``Calendar.at``, written out: this runs once an answered call
+        if end == calendar.now:
+            calendar.soon.append((seq, self._hang_up, call))
+        else:
+            heappush(calendar.heap, (end, seq, self._hang_up, call))
 
     def _hang_up(self, t: float, call: Call) -> None:
         if call.state != "talking":
@@ -202,8 +215,8 @@ class Ringing:
         self.flow.finish(t, call, "answered", call.endpoint)
         agent = call.agent
         if agent is not None:
-            queue_id = call.queue
-            queue = self.plans.table.queues.get(queue_id) if queue_id is not None else None
-            # A queue call takes the queue's wrap-up time; other calls the agent's own.
-            wrap = float(queue.wrap_up_seconds) if queue is not None else agent.wrap_up()
+            # A queue call takes the queue's wrap-up time (if the queue is still in the table); other calls the agent's own.
+            wrap = self.plans.wrap_ups.get(call.queue)  # type: ignore[arg-type]  # None: no queue call
+            if wrap is None:
+                wrap = agent.wrap_up()
             self.presence.hang_up(t, agent, t - (call.answered_at or t), wrap)

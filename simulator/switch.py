@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from heapq import heappush
 from zoneinfo import ZoneInfo
 
 from core.routing.plan import BusyTone, HopLimit, Lookup, Menu, Message, Missed, Node, Queue, Ring, Unavailable, Voicemail
@@ -111,7 +112,8 @@ class Switch:
         call = Call(number, dialled, caller, digits, t, patience)
         if label:  # else its number, as ``Call`` names it
             call.name = label
-        call.talk = talk
+        if talk is not None:
+            call.talk = talk
         if self.calls_out is not None:
             call.ring_states = dict(self.presence.states)
         self.active += 1
@@ -138,8 +140,8 @@ class Switch:
             self.queues.enqueue(t, call, plan)
         else:
             self.run(t, call, plan)
-        if call.sure == _INF:
-            calendar.at_reserved(call.deadline, seq, self._patience_out, call)
+        if call.sure == _INF:  # ``Calendar.at_reserved``, written out
+            heappush(calendar.heap, (call.deadline, seq, self._patience_out, call))
 
     def run(self, t: float, call: Call, node: Node | None) -> None:
         """Carry out one plan node for ``call``."""

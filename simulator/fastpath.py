@@ -16,7 +16,9 @@ The run is the same run, not an approximation of it:
   and the agent freed first takes a waiting caller, as ``Queues.agent_free`` does;
 - what the figures see goes through the same code: the switch's ``Collector`` gets the same calls with the same
   arguments in the same order (outcomes are put in time order through a small heap of pending effects, since a
-  later caller may hang up before an earlier one is answered), and finished calls are recorded by ``Switch.finish``;
+  later caller may hang up before an earlier one is answered), but for calls answered on arrival, which it only
+  counts and a plain run hands it in batches (``Collector.answered_on_arrival``); finished calls are recorded by
+  ``Switch.finish``;
 - the calendar's own figures (``Kpis.events``, the simulated time) are those of the general engine: its events are
   counted as it would run them (timers that come after the run is over are not).
 
@@ -332,10 +334,14 @@ class FastPath:
         The loop keeps the counters in locals (``ran``, ``end``, ``arrived``) and hands them back to the attributes
         around every call of a helper that reads or changes them. What it reads of a call's number, queue node and line
         it keeps in locals too, read again only when a call's number or node is not the last call's (never, in the
-        commonest run: one number whose calls all join one queue)."""
+        commonest run: one number whose calls all join one queue).
+
+        A plain run's calls answered on arrival, nearly all of them, go to the figures in batches
+        (``Collector.answered_on_arrival``): ``batch`` calls of the last call's number and queue, arrived in hour
+        ``batch_hour``, handed in once a call of another number, node or hour comes, and when the loop stops."""
         pending, effects, numbers, lines = self.next, self.effects, self.numbers, self.lines
         kpis = self.kpis
-        arrival, queued, answered = kpis.arrival, kpis.queued, kpis.answered
+        arrival, queued, on_arrival = kpis.arrival, kpis.queued, kpis.answered_on_arrival
         patience, records, plain, watch = self.patience, self.records, not self.ordered, self.watch
         max_calls = self.max_calls if self.max_calls is not None else math.inf
         duration = self.duration if self.duration is not None else math.inf
@@ -350,6 +356,8 @@ class FastPath:
         index = 0
         number: Any = None  # the last call's number and queue node, whose fields are in the locals below
         node: Any = None
+        dialled = line_id = ""
+        batch, batch_hour, batch_end = 0, 0, -1.0  # ``batch_end``: where the hour ends (the collector's ``t // 3600``)
         try:
             for _ in range(budget):
                 if single:
@@ -371,6 +379,9 @@ class FastPath:
                         coming = inf
                     continue  # the process ends here
                 if numbers[index] is not number:
+                    if batch:
+                        on_arrival(batch, batch_hour, dialled, line_id)
+                        batch = 0
                     number = numbers[index]
                     process, dialled, callers, flat = number.process, number.dialled, number.callers, number.flat
                     one_node, next_draw, peak = number.single, process.rng.random, process.peak
@@ -393,9 +404,11 @@ class FastPath:
                     call.ring_states = dict(self.states)
                 else:
                     call = None  # an unrecorded call is made only where it is kept: (its id, its arrival)
-                arrival(t, dialled)
                 here = one_node if one_node is not None else number.nodes[caller is None, digits]
                 if here is not node:
+                    if batch:
+                        on_arrival(batch, batch_hour, dialled, line_id)
+                        batch = 0
                     node = here
                     line = lines[node.queue]
                     line_id, busy, free, ready, agents, counts, wrap = (line.id, line.busy, line.free, line.ready, line.agents,
@@ -412,9 +425,12 @@ class FastPath:
                     line.release(t)
                 give_up = t + max_wait
                 waited = not free
-                queued(t, line_id, True, not waited)
-                # The agent free first takes a waiting caller, unless the caller or the maximum wait goes first.
+                # ``Switch.arrive``'s and ``Queues.enqueue``'s figures are counted in each branch below (in the batch for a
+                # call answered on arrival). The agent free first takes a waiting caller, unless the caller or the maximum
+                # wait goes first.
                 if waited and not (busy and busy[0][0] < deadline and busy[0][0] < give_up):
+                    arrival(t, dialled)
+                    queued(t, line_id, True, False)
                     self.ran, self.end = ran, end
                     self._leave(call or (arrived, t), number, line, node, t, deadline, give_up)
                     ran, end = self.ran, self.end
@@ -443,8 +459,16 @@ class FastPath:
                         else:
                             talk = line.talks[position]()
                         if answer <= t:  # at once; nothing is due before (what was, ran above; a plain run adds no effect)
-                            answered(answer, t, dialled, line_id, None, "agent", t)
+                            if t >= batch_end:  # arrivals come in time order: this one's hour is the batch's or later
+                                if batch:
+                                    on_arrival(batch, batch_hour, dialled, line_id)
+                                    batch = 0
+                                batch_hour = int(t // 3600)
+                                batch_end = (batch_hour + 1) * 3600.0
+                            batch += 1  # a plain run has no warm-up: the call counts
                         else:
+                            arrival(t, dialled)
+                            queued(t, line_id, True, not waited)
                             self._effect(answer, _ANSWER, (arrived, t), number, line, agent)
                         hang_up = answer + talk
                         agent.answered += 1
@@ -456,6 +480,8 @@ class FastPath:
                         ready[position] = True
                         heappush(busy, (hang_up + wrap, position))
                     else:
+                        arrival(t, dialled)
+                        queued(t, line_id, True, not waited)
                         self.ran, self.end = ran, end
                         self._serve(start, answer, call or (arrived, t), number, line, node, position, t, deadline, give_up,
                                     not waited)
@@ -470,6 +496,8 @@ class FastPath:
                     heappush(pending, (following, self.scheduled, index))
                     self.scheduled += 1
         finally:
+            if batch:
+                on_arrival(batch, batch_hour, dialled, line_id)
             self.ran, self.end, self.arrived, self.now = ran, end, arrived, t
             if single:
                 pending[:] = [(coming, 0, 0)] if coming != inf else []

@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, TypeVar
 
 import msgspec
 
+from simulator.queue_figures import QueueFigures, QueueWaits, figures_of_queue, within_levels
+
 if TYPE_CHECKING:
     from simulator.machines import Agent
 
@@ -55,40 +57,6 @@ ENDPOINT_BY: dict[str, str] = {"user": "user", "remote": "other_pbx", "external"
 def answered_by_key(kind: str, agent: bool) -> str:
     """``answered_by``'s key for an endpoint of ``kind`` that answered: an agent here, or by its kind."""
     return "agent" if agent else ENDPOINT_BY[kind]
-
-
-class QueueFigures(msgspec.Struct, frozen=True):
-    """One queue's waits, over the calls offered to it, each measured from when it joined the queue.
-
-    A call's wait in a queue runs from joining it until an agent of the queue answers, the caller hangs up there, or
-    the call leaves it unanswered (the maximum wait, the queue emptying), whichever comes first. A call offered to the
-    queue twice (a loop) counts twice. ``None``: nothing to average (no call answered there, no wait ended there).
-    """
-
-    waited: int
-    """Calls that found no free agent of the queue when they joined it."""
-    asa_seconds: float | None
-    """ASA (answered calls): mean wait of the calls an agent of the queue answered."""
-    mean_wait_seconds: float | None
-    """Mean wait, all calls: abandoned and sent-on calls included."""
-    wait_max: float
-    probability_of_waiting: float
-    """``waited`` / offered."""
-    abandon_rate: float
-    """Abandoned in the queue / offered."""
-    service_level: dict[str, float]
-    """``"20s"`` → calls answered within 20 s of joining the queue / offered."""
-
-
-class _QueueWaits(msgspec.Struct, gc=False):
-    """What the collector keeps of one queue's waits."""
-
-    within: list[int]
-    waited: int = 0
-    waits: int = 0
-    wait_sum: float = 0.0
-    answer_wait_sum: float = 0.0
-    max_wait: float = 0.0
 
 
 class AgentFigures(msgspec.Struct, frozen=True):
@@ -219,9 +187,9 @@ class Collector:
 
     def __init__(self, service_levels: list[float], warm_up: float = 0.0) -> None:
         self.warm_up = warm_up
-        self.counts = dict.fromkeys(("offered", "answered", "abandoned_ringing", "abandoned_ivr", "abandoned_queue",
-                                     "voicemail", "rejected", "busy", "message", "unavailable", "missed", "waited",
-                                     "overflowed"), 0)
+        self.counts = dict.fromkeys(("abandoned_ringing", "abandoned_ivr", "abandoned_queue", "voicemail", "rejected", "busy",
+                                     "message", "unavailable", "missed", "waited", "overflowed"), 0)
+        """Calls by what befell them; not offered and answered: ``hourly_arrivals`` and ``answered_by`` add up to those."""
         self.histogram = [0] * BUCKETS
         self.answer_wait_sum = 0.0
         self.wait_sum = 0.0
@@ -234,12 +202,15 @@ class Collector:
         self.queues: dict[str, Breakdown] = {}
         self.groups: dict[str, Breakdown] = {}
         self.answered_by = dict.fromkeys(ANSWERED_BY, 0)
-        self.queue_waits: dict[str, _QueueWaits] = {}
+        self.queue_waits: dict[str, QueueWaits] = {}
         self.hourly_arrivals: list[int] = []
         self.hourly_answered: list[int] = []
         self.hourly_abandoned: list[int] = []
         self.hourly_wait: list[float] = []
         self.hourly_waited: list[int] = []
+        self.hourly_on_arrival: list[int] = []
+        """Calls answered on arrival, by hour: waits of 0 s, counted here only, which ``result`` adds to the other figures
+        (answered and measured waits in the hour, the first bucket, the service levels)."""
         self.agents_at_warm_up: dict[str, tuple[float, float, int]] | None = None
         """Each agent's busy and logged-in seconds and answered calls when the warm-up ended (``None``: not yet)."""
 
@@ -251,8 +222,7 @@ class Collector:
     def arrival(self, t: float, number: str) -> None:
         if t < self.warm_up:
             return
-        self.counts["offered"] += 1
-        hour = int(t // 3600)
+        hour = int(t // 3600)  # the hourly arrivals add up to ``offered``
         hourly = self.hourly_arrivals
         if hour >= len(hourly):
             self._hour(hourly, hour, 0)
@@ -279,13 +249,13 @@ class Collector:
         self.hourly_wait[hour] += wait
         self.hourly_waited[hour] += 1
 
-    def _queue(self, queue: str) -> _QueueWaits:
+    def _queue(self, queue: str) -> QueueWaits:
         waits = self.queue_waits.get(queue)
         if waits is None:
-            waits = self.queue_waits[queue] = _QueueWaits([0] * len(self.service_levels))
+            waits = self.queue_waits[queue] = QueueWaits([0] * len(self.service_levels))
         return waits
 
-    def _left_queue(self, queue: str, wait: float) -> _QueueWaits:
+    def _left_queue(self, queue: str, wait: float) -> QueueWaits:
         """A call stopped waiting in ``queue`` after ``wait`` seconds there (answered, abandoned, or sent on)."""
         waits = self.queue_waits.get(queue) or self._queue(queue)
         waits.waits += 1
@@ -315,11 +285,36 @@ class Collector:
         a queue call."""
         if arrived < self.warm_up:
             return
-        self.counts["answered"] += 1
-        self.answered_by[by] += 1
+        self.answered_by[by] += 1  # who answered: it adds up to ``answered``
+        self.numbers[number].answered += 1
+        if queue is not None:
+            try:
+                breakdown = self.queues[queue]
+            except KeyError:
+                breakdown = _breakdown(self.queues, queue)
+            breakdown.answered += 1
+            try:
+                waits = self.queue_waits[queue]
+            except KeyError:
+                waits = self._queue(queue)
+        if group is not None:
+            self.groups.setdefault(group, Breakdown()).answered += 1
+        hour = int(arrived // 3600)
+        if t == arrived:  # on arrival, in the queue it joined then: waits of 0 s, whose figures ``result`` works out
+            hourly = self.hourly_on_arrival
+            if hour >= len(hourly):
+                self._hour(hourly, hour, 0)
+            hourly[hour] += 1
+            if queue is not None:
+                waits.on_arrival += 1
+            return
+        hourly = self.hourly_answered
+        if hour >= len(hourly):
+            self._hour(hourly, hour, 0)
+        hourly[hour] += 1
         wait = t - arrived
         self.answer_wait_sum += wait
-        # ``_wait``, written out (this runs once an answered call), the hour worked out once for both series.
+        # ``_wait``, written out (this runs once an answered call that waited), with the hour worked out above.
         index = int(wait / BUCKET)
         if index > _LAST:
             index = _LAST
@@ -327,34 +322,19 @@ class Collector:
         self.wait_sum += wait
         if wait > self.max_wait:
             self.max_wait = wait
-        hour = int(arrived // 3600)
         hourly_waited = self.hourly_waited
         if hour >= len(hourly_waited):
             self._hour(self.hourly_wait, hour, 0.0)
             self._hour(hourly_waited, hour, 0)
         self.hourly_wait[hour] += wait
         hourly_waited[hour] += 1
-        hourly = self.hourly_answered
-        if hour >= len(hourly):
-            self._hour(hourly, hour, 0)
-        hourly[hour] += 1
-        self.numbers[number].answered += 1
         within = self.within
         if queue is None:
             for index, threshold in self.levels:
                 if wait <= threshold:
                     within[index] += 1
         else:
-            try:
-                breakdown = self.queues[queue]
-            except KeyError:
-                breakdown = _breakdown(self.queues, queue)
-            breakdown.answered += 1
             in_queue = t - joined  # ``_left_queue``, written out: one loop over the thresholds for both
-            try:
-                waits = self.queue_waits[queue]
-            except KeyError:
-                waits = self._queue(queue)
             waits.waits += 1
             waits.wait_sum += in_queue
             if in_queue > waits.max_wait:
@@ -366,8 +346,24 @@ class Collector:
                     within[index] += 1
                 if in_queue <= threshold:
                     queue_within[index] += 1
-        if group is not None:
-            self.groups.setdefault(group, Breakdown()).answered += 1
+
+    def answered_on_arrival(self, calls: int, hour: int, number: str, queue: str) -> None:
+        """``arrival``, ``queued`` and ``answered`` of ``calls`` calls to ``number`` at once: calls that arrived in ``hour``
+        after the warm-up, joined ``queue`` (their first) with an agent of it free, and were answered by one on arrival.
+
+        Calls answered on arrival are only counted (``hourly_on_arrival``): a wait of 0 s adds 0.0 to a sum of waits,
+        which changes none (each is +0.0 or more), nor any maximum, so counting them here or one at a time comes to the
+        same figures. The caller hands a batch in before any call of another number or queue is counted, which keeps the
+        breakdowns in the order their numbers and queues came first."""
+        for series in (self.hourly_arrivals, self.hourly_on_arrival):
+            if hour >= len(series):
+                self._hour(series, hour, 0)
+            series[hour] += calls
+        self.answered_by["agent"] += calls
+        for breakdown in (_breakdown(self.numbers, number), _breakdown(self.queues, queue)):
+            breakdown.offered += calls
+            breakdown.answered += calls
+        (self.queue_waits.get(queue) or self._queue(queue)).on_arrival += calls
 
     def abandoned(self, t: float, arrived: float, number: str, where: str, queue: str | None, group: str | None,
                   joined: float) -> None:
@@ -455,23 +451,13 @@ class Collector:
                                           occupancy=busy / logged if logged else 0.0)
         return out
 
-    def _queue_figures(self, queue: str, breakdown: Breakdown) -> QueueFigures:
-        w = self.queue_waits.get(queue) or _QueueWaits([0] * len(self.service_levels))
-        offered = breakdown.offered
-        return QueueFigures(
-            waited=w.waited, asa_seconds=w.answer_wait_sum / breakdown.answered if breakdown.answered else None,
-            mean_wait_seconds=w.wait_sum / w.waits if w.waits else None, wait_max=w.max_wait,
-            probability_of_waiting=w.waited / offered if offered else 0.0,
-            abandon_rate=breakdown.abandoned / offered if offered else 0.0,
-            service_level={service_level_key(t): (n / offered if offered else 0.0)
-                           for t, n in zip(self.service_levels, w.within, strict=True)})
-
-    def percentile(self, share: float, total: int) -> float:
+    def percentile(self, histogram: list[int], share: float, total: int) -> float:
+        """The wait below which ``share`` of the ``total`` waits of ``histogram`` fall (the start of its bucket)."""
         if total == 0:
             return 0.0
         rank = math.ceil(share * total)
         seen = 0
-        for index, count in enumerate(self.histogram):
+        for index, count in enumerate(histogram):
             seen += count
             if seen >= rank:
                 return index * BUCKET if index < BUCKETS - 1 else self.max_wait
@@ -480,31 +466,44 @@ class Collector:
     def result(self, agents: dict[str, AgentFigures], simulated: float, events: int) -> Kpis:
         c = self.counts
         abandoned = c["abandoned_ringing"] + c["abandoned_ivr"] + c["abandoned_queue"]
-        offered = c["offered"]
-        waits = sum(self.histogram)  # every finished call: all the offered ones once the run is over
-        hours = max(len(self.hourly_arrivals), len(self.hourly_wait))
-        for counts in (self.hourly_arrivals, self.hourly_answered, self.hourly_abandoned, self.hourly_waited):
+        offered = sum(self.hourly_arrivals)  # each offered call counts in its hour
+        answered = sum(self.answered_by.values())  # and each answered one by who answered
+        on_arrival = self.hourly_on_arrival
+        hours = max(len(self.hourly_arrivals), len(self.hourly_wait), len(on_arrival))
+        for counts in (self.hourly_arrivals, self.hourly_answered, self.hourly_abandoned, self.hourly_waited, on_arrival):
             self._hour(counts, hours - 1, 0)
         self._hour(self.hourly_wait, hours - 1, 0.0)
+        # The calls answered on arrival: in their hours' answered calls and measured waits, the first bucket, every level.
+        calls_on_arrival = sum(on_arrival)
+        histogram = self.histogram[:min(int(self.max_wait / BUCKET), _LAST) + 1]  # the longest wait's bucket is the last used
+        histogram[0] += calls_on_arrival
+        waits = sum(histogram)  # every finished call: all the offered ones once the run is over
+        hourly_waited = [n + m for n, m in zip(self.hourly_waited, on_arrival, strict=True)]
+        keys = [service_level_key(t) for t in self.service_levels]
         return Kpis(
-            offered=offered, answered=c["answered"], abandoned=abandoned, abandoned_ringing=c["abandoned_ringing"],
+            offered=offered, answered=answered, abandoned=abandoned, abandoned_ringing=c["abandoned_ringing"],
             abandoned_ivr=c["abandoned_ivr"], abandoned_queue=c["abandoned_queue"], voicemail=c["voicemail"],
             rejected=c["rejected"], busy=c["busy"], message=c["message"], unavailable=c["unavailable"], missed=c["missed"],
             waited=c["waited"], overflowed=c["overflowed"],
-            asa_seconds=self.answer_wait_sum / c["answered"] if c["answered"] else 0.0,
+            asa_seconds=self.answer_wait_sum / answered if answered else 0.0,
             mean_wait_seconds=self.wait_sum / waits if waits else 0.0,
-            wait_p50=self.percentile(0.5, waits), wait_p90=self.percentile(0.9, waits),
-            wait_p95=self.percentile(0.95, waits), wait_p99=self.percentile(0.99, waits), wait_max=self.max_wait,
+            wait_p50=self.percentile(histogram, 0.5, waits), wait_p90=self.percentile(histogram, 0.9, waits),
+            wait_p95=self.percentile(histogram, 0.95, waits), wait_p99=self.percentile(histogram, 0.99, waits),
+            wait_max=self.max_wait,
             probability_of_waiting=c["waited"] / offered if offered else 0.0,
             abandon_rate=abandoned / offered if offered else 0.0,
-            service_level={service_level_key(t): (w / offered if offered else 0.0)
-                           for t, w in zip(self.service_levels, self.within, strict=True)},
+            service_level={key: (w / offered if offered else 0.0)
+                           for key, w in zip(keys, within_levels(self.service_levels, self.within, calls_on_arrival), strict=True)},
             answered_by={**self.answered_by, "voicemail": c["voicemail"]},
             agents=self._after_warm_up(agents), numbers=self.numbers, queues=self.queues,
-            queue_figures={queue: self._queue_figures(queue, breakdown) for queue, breakdown in self.queues.items()},
+            queue_figures={queue: figures_of_queue(self.queue_waits.get(queue) or QueueWaits([0] * len(keys)), breakdown,
+                                                self.service_levels, keys)
+                           for queue, breakdown in self.queues.items()},
             groups=self.groups,
-            hourly_arrivals=self.hourly_arrivals, hourly_answered=self.hourly_answered, hourly_abandoned=self.hourly_abandoned,
-            hourly_mean_wait=[w / n if n else None for w, n in zip(self.hourly_wait, self.hourly_waited, strict=True)],
-            wait_histogram=[(i * BUCKET, n) for i, n in enumerate(self.histogram) if n],
+            hourly_arrivals=self.hourly_arrivals,
+            hourly_answered=[n + m for n, m in zip(self.hourly_answered, on_arrival, strict=True)],
+            hourly_abandoned=self.hourly_abandoned,
+            hourly_mean_wait=[w / n if n else None for w, n in zip(self.hourly_wait, hourly_waited, strict=True)],
+            wait_histogram=[(i * BUCKET, n) for i, n in enumerate(histogram) if n],
             simulated_seconds=simulated, events=events,
         )

@@ -132,7 +132,7 @@ def test_json_and_csv_together_are_refused(tmp_path: Path) -> None:
     assert "--json and --csv cannot be used together" in result.stderr
 
 
-def test_a_query_imports_neither_the_simulator_nor_trio_nor_matplotlib(tmp_path: Path) -> None:
+def test_a_query_imports_neither_the_simulator_nor_trio_nor_matplotlib_nor_logging_or_number_libraries(tmp_path: Path) -> None:
     db = tmp_path / "c.sqlite"
     apply_seed(db)
     script = (
@@ -142,7 +142,8 @@ def test_a_query_imports_neither_the_simulator_nor_trio_nor_matplotlib(tmp_path:
         f"r = CliRunner().invoke(cli, ['--db', {for_child(db)!r}, '--actor', {ADMIN!r}, 'table', '--tenant', 'nordic-dental',"
         " '--desired', '--at', '2026-11-23T10:00:00+01:00'])\n"
         "assert r.exit_code == 0, r.output\n"
-        "print(sorted(m for m in sys.modules if m.split('.')[0] in {'simulator', 'trio', 'matplotlib'}))\n"
+        "unused = {'simulator', 'trio', 'matplotlib', 'structlog', 'rich', 'phonenumbers'}\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in unused))\n"
     )
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
     assert proc.stdout.strip() == "[]"

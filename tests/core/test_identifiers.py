@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from zoneinfo import available_timezones
+
 import pytest
 
-from core.aggregates.identifiers import normalise_number
-from core.errors import MalformedNumberError
+from core.aggregates.identifiers import _packaged_zone_names, check_time_zone, normalise_number
+from core.errors import MalformedNumberError, UnknownTimeZoneError
 
 
 @pytest.mark.parametrize(("raw", "reason"), [
@@ -24,3 +26,18 @@ def test_a_malformed_number_is_refused_in_callroutes_words(raw: str, reason: str
 
 def test_a_number_without_plus_is_accepted_as_e164() -> None:
     assert normalise_number("441234567890", field="number") == "+441234567890"
+
+
+def test_a_time_zone_is_accepted_exactly_when_zoneinfo_lists_it() -> None:
+    """The quick look in tzdata's own list answers as ``available_timezones`` does, for listed names and others."""
+    available = available_timezones()
+    assert _packaged_zone_names() <= available
+    odd = ["posixrules", "right/UTC", "posix/Europe/Stockholm", "localtime", "Factory", "../zoneinfo/UTC", "Europe//Oslo",
+           "./UTC", "europe/stockholm", "", "Mars/Olympus", "UTC", "Etc/GMT+1"]
+    for name in sorted(available) + odd:
+        try:
+            check_time_zone(name)
+            accepted = True
+        except UnknownTimeZoneError:
+            accepted = False
+        assert accepted == (name in available), name

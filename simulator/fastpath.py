@@ -16,9 +16,10 @@ The run is the same run, not an approximation of it:
   and the agent freed first takes a waiting caller, as ``Queues.agent_free`` does;
 - what the figures see goes through the same code: the switch's ``Collector`` gets the same calls with the same
   arguments in the same order (outcomes are put in time order through a small heap of pending effects, since a
-  later caller may hang up before an earlier one is answered), but for calls answered on arrival, which it only
-  counts and a plain run hands it in batches (``Collector.answered_on_arrival``); finished calls are recorded by
-  ``Switch.finish``;
+  later caller may hang up before an earlier one is answered), but for the answered calls of a plain run (no
+  recorded calls, no warm-up), which it counts in batches (``Collector.answered_on_arrival``, ``answered_later``),
+  and whose waits, if any, go in one by one in the answers' order (``answer_wait``: sums of floats depend on their
+  order); finished calls are recorded by ``Switch.finish``;
 - the calendar's own figures (``Kpis.events``, the simulated time) are those of the general engine: its events are
   counted as it would run them (timers that come after the run is over are not).
 
@@ -55,7 +56,7 @@ ENDINGS: dict[type, str] = {Voicemail: "voicemail", Message: "message", BusyTone
 STRATEGIES = ("longest_idle", "sequential", "round_robin", "fewest_calls", "random", "ring_all")
 
 # Pending effects, in time order (then the order they were found in, which is the order of cause and effect).
-_ANSWER, _HANG_UP, _LEAVE, _OFFER, _FREE, _WARM_UP = range(6)
+_ANSWER, _HANG_UP, _LEAVE, _OFFER, _FREE, _WARM_UP, _WAITS = range(7)
 
 
 class _Line:
@@ -316,7 +317,10 @@ class FastPath:
         self.ran = 0
         """Events the general engine runs for sure (the log-ins already ran on the calendar)."""
         self.maybe: list[float] = []
-        """Instants of stale timers the general engine runs only if the run lasts until then: counted once it has."""
+        """Instants of stale timers, which the general engine runs only if the run goes on past them (some event comes
+        later): those before ``end`` are counted and dropped by ``_stale``, when the list grows long and at the close."""
+        self.maybe_limit = 1024
+        """The length of ``maybe`` past which the loop hands it to ``_stale``."""
         self.end = 0.0
         """The latest instant an event certainly runs at: the end of the run, once every call is done."""
         self.now = 0.0
@@ -336,12 +340,13 @@ class FastPath:
         it keeps in locals too, read again only when a call's number or node is not the last call's (never, in the
         commonest run: one number whose calls all join one queue).
 
-        A plain run's calls answered on arrival, nearly all of them, go to the figures in batches
-        (``Collector.answered_on_arrival``): ``batch`` calls of the last call's number and queue, arrived in hour
-        ``batch_hour``, handed in once a call of another number, node or hour comes, and when the loop stops."""
+        A plain run's answered calls, nearly all of them, go to the figures in batches (``_hand_in``): ``batch`` calls
+        answered on arrival and ``later`` ones answered after it, of the last call's number and queue, arrived in hour
+        ``batch_hour``, handed in once a call of another number, node or hour comes, and when the loop stops; the wait of
+        each ``later`` one is a pending effect (``_WAITS``), handed in at its answer."""
         pending, effects, numbers, lines = self.next, self.effects, self.numbers, self.lines
         kpis = self.kpis
-        arrival, queued, on_arrival = kpis.arrival, kpis.queued, kpis.answered_on_arrival
+        arrival, queued, answer_wait = kpis.arrival, kpis.queued, kpis.answer_wait
         patience, records, plain, watch = self.patience, self.records, not self.ordered, self.watch
         max_calls = self.max_calls if self.max_calls is not None else math.inf
         duration = self.duration if self.duration is not None else math.inf
@@ -358,6 +363,8 @@ class FastPath:
         node: Any = None
         dialled = line_id = ""
         batch, batch_hour, batch_end = 0, 0, -1.0  # ``batch_end``: where the hour ends (the collector's ``t // 3600``)
+        later = later_waited = 0  # the batch's calls answered after arriving, and those of them that found no agent free
+        line_waits = None
         try:
             for _ in range(budget):
                 if single:
@@ -379,9 +386,9 @@ class FastPath:
                         coming = inf
                     continue  # the process ends here
                 if numbers[index] is not number:
-                    if batch:
-                        on_arrival(batch, batch_hour, dialled, line_id)
-                        batch = 0
+                    if batch or later:
+                        self._hand_in(batch, later, later_waited, batch_hour, dialled, line_id)
+                        batch = later = later_waited = 0
                     number = numbers[index]
                     process, dialled, callers, flat = number.process, number.dialled, number.callers, number.flat
                     one_node, next_draw, peak = number.single, process.rng.random, process.peak
@@ -389,13 +396,14 @@ class FastPath:
                 if callers:
                     caller, digits = process.caller()
                 arrived += 1
-                if effects and effects[0][0] <= t:
-                    self.ran = ran
-                    self._flush(t)
-                    ran = self.ran
-                while maybe and maybe[0] < t:  # ``_count``, written out
-                    heappop(maybe)
-                    ran += 1
+                while effects and effects[0][0] <= t:  # ``_flush``: a plain run's answers written out, the rest there
+                    if effects[0][2] != _WAITS:
+                        self.ran = ran
+                        self._flush(t)
+                        ran = self.ran
+                        break
+                    _, _, _, wait, hour, waits, _ = heappop(effects)
+                    answer_wait(wait, hour, waits)
                 # ``Switch.arrive``: the caller's patience, the figures, the plan; then ``Queues.enqueue``.
                 waits = -log(1.0 - patience_draw()) / patience_rate if patience_draw is not None else patience()
                 deadline = t + waits  # inf when the caller never hangs up
@@ -406,15 +414,17 @@ class FastPath:
                     call = None  # an unrecorded call is made only where it is kept: (its id, its arrival)
                 here = one_node if one_node is not None else number.nodes[caller is None, digits]
                 if here is not node:
-                    if batch:
-                        on_arrival(batch, batch_hour, dialled, line_id)
-                        batch = 0
+                    if batch or later:
+                        self._hand_in(batch, later, later_waited, batch_hour, dialled, line_id)
+                        batch = later = later_waited = 0
                     node = here
                     line = lines[node.queue]
                     line_id, busy, free, ready, agents, counts, wrap = (line.id, line.busy, line.free, line.ready, line.agents,
                                                                         line.answered, line.wrap)
                     longest, constants, talk_parts, max_wait = (line.strategy == "longest_idle", line.constant_delays,
                                                                 line.talk_parts, node.max_wait_seconds)
+                    if plain:
+                        line_waits = kpis.waits_of(line_id)
                 if longest:  # ``_Line.release``, written out for the common strategy
                     while busy and busy[0][0] <= t:
                         position = heappop(busy)[1]
@@ -448,8 +458,10 @@ class FastPath:
                         ran += 2  # the answer and the hang-up
                         if waited:  # the caller's patience and maximum-wait timers are on the calendar, and run stale
                             if deadline != inf:
-                                heappush(maybe, deadline)
-                            heappush(maybe, give_up)
+                                maybe.append(deadline)
+                            maybe.append(give_up)
+                            if len(maybe) > self.maybe_limit:
+                                ran += self._stale(end)
                         if not longest:  # what only round robin (the last offered) and fewest calls read
                             line.last = position
                             counts[position] += 1
@@ -458,18 +470,21 @@ class FastPath:
                             talk = -log(1.0 - talk_draw()) / talk_rate
                         else:
                             talk = line.talks[position]()
+                        if t >= batch_end:  # arrivals come in time order: this one's hour is the batch's or later
+                            if batch or later:
+                                self._hand_in(batch, later, later_waited, batch_hour, dialled, line_id)
+                                batch = later = later_waited = 0
+                            batch_hour = int(t // 3600)
+                            batch_end = (batch_hour + 1) * 3600.0
+                        # A plain run has no warm-up: the call counts, in the batch.
                         if answer <= t:  # at once; nothing is due before (what was, ran above; a plain run adds no effect)
-                            if t >= batch_end:  # arrivals come in time order: this one's hour is the batch's or later
-                                if batch:
-                                    on_arrival(batch, batch_hour, dialled, line_id)
-                                    batch = 0
-                                batch_hour = int(t // 3600)
-                                batch_end = (batch_hour + 1) * 3600.0
-                            batch += 1  # a plain run has no warm-up: the call counts
-                        else:
-                            arrival(t, dialled)
-                            queued(t, line_id, True, not waited)
-                            self._effect(answer, _ANSWER, (arrived, t), number, line, agent)
+                            batch += 1
+                        else:  # its wait goes to the figures at the answer, in the answers' order (``_WAITS``)
+                            later += 1
+                            if waited:
+                                later_waited += 1
+                            self.seq = seq = self.seq + 1  # ``_effect``, written out
+                            heappush(effects, (answer, seq, _WAITS, answer - t, batch_hour, line_waits, None))
                         hang_up = answer + talk
                         agent.answered += 1
                         agent.busy_seconds += (hang_up - (answer or hang_up)) + wrap
@@ -496,8 +511,8 @@ class FastPath:
                     heappush(pending, (following, self.scheduled, index))
                     self.scheduled += 1
         finally:
-            if batch:
-                on_arrival(batch, batch_hour, dialled, line_id)
+            if batch or later:
+                self._hand_in(batch, later, later_waited, batch_hour, dialled, line_id)
             self.ran, self.end, self.arrived, self.now = ran, end, arrived, t
             if single:
                 pending[:] = [(coming, 0, 0)] if coming != inf else []
@@ -506,6 +521,14 @@ class FastPath:
         return True
 
     # -- one call ----------------------------------------------------------------------------------------------------
+
+    def _hand_in(self, at_once: int, later: int, waited: int, hour: int, number: str, queue: str) -> None:
+        """A plain run's batch of answered calls of one hour, number and queue to the figures: ``at_once`` answered on
+        arrival, ``later`` after it (``waited`` of which found no agent free), whose waits go in one by one."""
+        if at_once:
+            self.kpis.answered_on_arrival(at_once, hour, number, queue)
+        if later:
+            self.kpis.answered_later(later, waited, hour, number, queue)
 
     def _effect(self, t: float, kind: int, a: Any, b: Any, c: Any, d: Any) -> None:
         self.seq += 1
@@ -518,7 +541,9 @@ class FastPath:
         records = self.records
         while effects and effects[0][0] <= until:
             t, _, kind, a, b, c, d = heappop(effects)
-            if kind == _ANSWER:  # (call, number, line, agent)
+            if kind == _WAITS:  # (wait, hour of arrival, queue's waits, -): a plain run's answer, counted in a batch
+                kpis.answer_wait(a, b, c)
+            elif kind == _ANSWER:  # (call, number, line, agent)
                 if self.ordered:
                     d.answered += 1
                 arrived = a.arrived if records else a[1]
@@ -557,9 +582,8 @@ class FastPath:
         if answer < deadline and (answer <= give_up if at_once else answer < give_up):
             self.ran += 2  # the answer and the hang-up
             if not at_once:  # a waiting caller's patience and maximum-wait timers are on the calendar, and run stale
-                if deadline != math.inf:
-                    heappush(self.maybe, deadline)
-                heappush(self.maybe, give_up)
+                self._timer(deadline)
+                self._timer(give_up)
             line.answered[position] += 1
             if line.talk_parts is not None:
                 talk_draw, talk_rate = line.talk_parts[position]
@@ -592,9 +616,9 @@ class FastPath:
             return
         # The caller leaves while it rings: patience (its timer first at one instant) or the maximum wait takes the call.
         if answer < deadline:
-            heappush(self.maybe, answer)  # the answer was scheduled, and comes after the maximum wait took the call
+            self._timer(answer)  # the answer was scheduled, and comes after the maximum wait took the call
         else:
-            heappush(self.maybe, min(s + line.ring, max(s, deadline)))  # ``Queues._offer``'s ring-out timer
+            self._timer(min(s + line.ring, max(s, deadline)))  # ``Queues._offer``'s ring-out timer
         gone = self._leave(call, number, line, node, t, deadline, give_up)
         line.ready[position] = False  # freed by the caller's leaving, not by an event of its own
         if records:
@@ -613,8 +637,7 @@ class FastPath:
             at, outcome, other = give_up, ENDINGS[type(after)], deadline
             endpoint = after.box if isinstance(after, Voicemail) else None
         self.ran += 1
-        if other != math.inf:
-            heappush(self.maybe, other)
+        self._timer(other)
         self._effect(at, _LEAVE, call, number, line, (outcome, endpoint))
         if self.watch and not self.records:
             self._watched(call, outcome, endpoint)
@@ -630,18 +653,27 @@ class FastPath:
 
     # -- the calendar's count of events ------------------------------------------------------------------------------
 
-    def _count(self, t: float) -> None:
-        """Count the maybe-run events before ``t``: the run certainly goes on past them (a call arrived at ``t``)."""
+    def _timer(self, at: float) -> None:
+        """A stale timer at ``at`` (``inf``: never runs), kept in ``maybe``."""
+        if at != math.inf:
+            self.maybe.append(at)
+            if len(self.maybe) > self.maybe_limit:
+                self.ran += self._stale(self.end)
+
+    def _stale(self, end: float) -> int:
+        """How many stale timers come before ``end``, dropped from ``maybe``: the run goes on past them for sure (it does
+        until its end, which only grows), and they are counted as the general engine runs them. The others are kept."""
         maybe = self.maybe
-        while maybe and maybe[0] < t:
-            heappop(maybe)
-            self.ran += 1
+        before = len(maybe)
+        maybe[:] = [at for at in maybe if at >= end]
+        self.maybe_limit = max(1024, 2 * len(maybe))  # a long list of later timers is gone through seldom
+        return before - len(maybe)
 
     def _close(self) -> None:
         """No call comes any more: carry out what is pending, and hand the switch the calendar's figures."""
         end = self.end
         self._flush(end)
-        self._count(end)
+        self.ran += self._stale(end)
         for line in self.lines.values():  # wrap-ups that end before the run does
             self.ran += line.readies + sum(1 for ready, position in line.busy if line.ready[position] and ready < end)
         calendar = self.switch.calendar

@@ -365,6 +365,59 @@ class Collector:
             breakdown.answered += calls
         (self.queue_waits.get(queue) or self._queue(queue)).on_arrival += calls
 
+    def answered_later(self, calls: int, waited: int, hour: int, number: str, queue: str) -> None:
+        """The counts of ``arrival``, ``queued`` and ``answered`` of ``calls`` calls to ``number`` at once: calls that
+        arrived in ``hour`` after the warm-up, joined ``queue`` (their first) on arrival, ``waited`` of them with no agent
+        of it free, and were answered by one after arriving. Each one's wait is handed to ``answer_wait`` when the general
+        engine would call ``answered``; the batch is handed in as ``answered_on_arrival``'s are."""
+        for series in (self.hourly_arrivals, self.hourly_answered):
+            if hour >= len(series):
+                self._hour(series, hour, 0)
+            series[hour] += calls
+        if hour >= len(self.hourly_waited):
+            self._hour(self.hourly_wait, hour, 0.0)
+            self._hour(self.hourly_waited, hour, 0)
+        self.hourly_waited[hour] += calls
+        self.answered_by["agent"] += calls
+        for breakdown in (_breakdown(self.numbers, number), _breakdown(self.queues, queue)):
+            breakdown.offered += calls
+            breakdown.answered += calls
+        waits = self.waits_of(queue)
+        waits.waits += calls
+        waits.waited += waited
+        self.counts["waited"] += waited
+
+    def waits_of(self, queue: str) -> QueueWaits:
+        """What is kept of ``queue``'s waits (created empty the first time, which changes no figure)."""
+        return self.queue_waits.get(queue) or self._queue(queue)
+
+    def answer_wait(self, wait: float, hour: int, waits: QueueWaits) -> None:
+        """The wait of a call counted by ``answered_later`` (``hour``: of its arrival; ``waits``: its queue's, which it
+        joined on arrival), added as ``answered`` adds it: sums of floats depend on their order, so the caller hands in
+        each wait where the general engine calls ``answered``."""
+        self.answer_wait_sum += wait
+        self.wait_sum += wait
+        hourly_wait = self.hourly_wait
+        if hour >= len(hourly_wait):
+            self._hour(hourly_wait, hour, 0.0)
+            self._hour(self.hourly_waited, hour, 0)
+        hourly_wait[hour] += wait
+        waits.wait_sum += wait
+        waits.answer_wait_sum += wait
+        index = int(wait / BUCKET)
+        if index > _LAST:
+            index = _LAST
+        self.histogram[index] += 1
+        if wait > self.max_wait:
+            self.max_wait = wait
+        if wait > waits.max_wait:
+            waits.max_wait = wait
+        within, queue_within = self.within, waits.within
+        for index, threshold in self.levels:
+            if wait <= threshold:
+                within[index] += 1
+                queue_within[index] += 1
+
     def abandoned(self, t: float, arrived: float, number: str, where: str, queue: str | None, group: str | None,
                   joined: float) -> None:
         """The caller hung up at ``t`` (``where``: ringing, ivr, queue); ``joined``: when the call joined ``queue``."""

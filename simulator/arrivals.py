@@ -31,12 +31,13 @@ class Arrive(Protocol):
     """Where a call coming in at ``t`` goes (the switch), with what is known of it, as plain arguments (no object a call):
 
     its ``number`` in the run (its id), what was ``dialled``, by whom (``caller``, as ``core.routing.normalise_caller``
-    reads it: ``None`` exactly when the caller is anonymous), the ``digits`` the caller will press; the scenario's name
+    reads it: ``None`` exactly when the caller is anonymous; or, drawn, the int whose digits follow its "+", made the
+    string only if it is read: ``Call.caller``), the ``digits`` the caller will press; the scenario's name
     for the call (``label``: ``saturday``), if it gave one; how long the caller talks once answered (``talk``), when
     known (explicit or replayed calls), else drawn at the answer; when the caller hangs up unanswered (``patience``,
     seconds after arrival), when known, else drawn from the scenario's patience."""
 
-    def __call__(self, t: float, number: int, dialled: str, caller: str | None, digits: str | None, label: str | None = None,
+    def __call__(self, t: float, number: int, dialled: str, caller: str | int | None, digits: str | None, label: str | None = None,
                  talk: float | None = None, patience: float | None = None) -> None: ...
 
 
@@ -71,6 +72,9 @@ class PoissonProcess:
         self.random = rng.random  # ``Arrivals._poisson``'s draw of a flat process, bound once
         self.to = spec.to
         self.anonymous_share = spec.anonymous_share
+        self.plain = not spec.anonymous_share and not spec.digits
+        """No caller is anonymous and none presses digits: ``caller()`` draws the number only (``Arrivals._poisson``
+        writes it out, and leaves the number an int until it is read)."""
 
     def rate(self, t: float) -> float:
         local = (self.start_utc + timedelta(seconds=t)).astimezone(self.zone)  # wall clock, DST included
@@ -238,9 +242,13 @@ class Arrivals:
         if t >= duration or arrived >= limit:
             self._close_one()
             return
-        caller, digits = process.caller()
-        arrived = self.arrived = arrived + 1
-        self.arrive(t, arrived, process.to, caller, digits)
+        if process.plain:  # ``process.caller()`` written out: a number (its digits, as an int), no digits pressed
+            arrived = self.arrived = arrived + 1
+            self.arrive(t, arrived, process.to, 46_700_000_000 + int(process.draw() * 10_000_000), None)
+        else:
+            caller, digits = process.caller()
+            arrived = self.arrived = arrived + 1
+            self.arrive(t, arrived, process.to, caller, digits)
         peak = process.peak
         if process.flat and peak > 0:  # ``next_after`` of a flat process: ``Random.expovariate`` written out
             following = t + -_log(1.0 - process.random()) / peak

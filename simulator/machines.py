@@ -72,27 +72,28 @@ class IllegalTransition(RuntimeError):
 class Call:
     """One call: who dialled what, when, and where it is now."""
 
-    __slots__ = ("id", "name", "dialled", "caller", "digits", "arrived", "deadline", "state", "token", "where",
-                 "queue", "outcome", "endpoint", "answered_at", "held", "agent", "group", "ring_states", "refused", "queue_node",
+    __slots__ = ("id", "name", "dialled", "drawn_caller", "digits", "arrived", "deadline", "state", "token", "where",
+                 "queue", "endpoint", "answered_at", "held", "agent", "group", "ring_states", "refused", "queue_node",
                  "retry_at", "talk", "sure", "joined")
 
-    def __init__(self, call_id: int, dialled: str, caller: str | None, digits: str | None, arrived: float,
+    def __init__(self, call_id: int, dialled: str, caller: str | int | None, digits: str | None, arrived: float,
                  patience: float) -> None:
         self.id = call_id
         self.name: str | None = None
         """The scenario's name for the call, if it has one (``label``)."""
         self.dialled = dialled
-        self.caller = caller
+        self.drawn_caller = caller
+        """The caller's number (``None``: withheld), or the digits of a drawn one as an int (``Arrivals._poisson``: the
+        number is "+" and them), until ``caller`` is first read: most calls' numbers never are."""
         self.digits = digits
         self.arrived = arrived
-        self.deadline = arrived + patience if patience != _INF else _INF
+        self.deadline = arrived + patience  # ``inf`` for a caller who never hangs up (``arrived`` is finite)
         self.state = "arrived"
         self.token = 0
         """Bumped by every transition: timers scheduled under an older token are stale."""
         self.where = ""
         """``""`` before its first queue, then ``queued``; ``overflowed`` once it has left a queue unanswered."""
         self.queue: str | None = None
-        self.outcome: str | None = None
         self.endpoint: str | None = None
         self.answered_at: float | None = None
         self.held: tuple[Agent, ...] = ()
@@ -115,6 +116,14 @@ class Call:
         """When an answer scheduled for it will come for sure (``inf``: none is): timers that would fire later do nothing,
         so they are not put on the calendar."""
         """How long the caller talks once answered, when the scenario knows it (a replayed call); else drawn then."""
+
+    @property
+    def caller(self) -> str | None:
+        """Who called: their number, as ``core.routing.normalise_caller`` reads it (``None``: withheld)."""
+        caller = self.drawn_caller
+        if type(caller) is int:
+            caller = self.drawn_caller = f"+{caller}"
+        return caller  # type: ignore[return-value]  # not an int any more
 
     @property
     def label(self) -> str:

@@ -241,7 +241,8 @@ class Presence:
 
     def hang_up(self, t: float, agent: Agent, talked: float, wrap_up: float) -> None:
         """``agent``'s call ended after ``talked`` seconds: wrap-up, then ready (or logged out, if they left meanwhile)."""
-        if self.quiet and agent.state == "talking":
+        quiet = self.quiet and agent.state == "talking"
+        if quiet:
             # ``set_state(agent, "hang_up", t)`` when nothing watches: routing sees a talking agent busy already, as it
             # sees one wrapping up, and the free sets do not change (neither state is free).
             agent.state = "wrap_up"
@@ -255,8 +256,9 @@ class Presence:
         if ready == calendar.now and not calendar.soon and not calendar.over and (not calendar.heap or calendar.heap[0][0] > ready):
             calendar.seq += 1
             calendar.events += 1
-            if agent.state == "wrap_up" and not (agent.leaving or agent.phone_lost or agent.kept or self.trace is not None):
-                # ``_ready`` on its usual path, written out: ready, free, and handed to the queues.
+            if quiet and not (agent.leaving or agent.phone_lost or agent.kept):
+                # ``_ready`` on its usual path, written out (no trace; the agent wrapping up since just now): ready, free,
+                # and handed to the queues.
                 agent.state = "available"
                 self.states.pop(agent.extension, None)
                 agent.free_since = ready

@@ -260,7 +260,6 @@ class Queues:
     def _offer(self, t: float, call: Call, queue: QueueState, agents: tuple[Agent, ...]) -> None:
         """Ring ``agents`` for ``call``; the fastest to answer takes it if they answer within the queue's ring time."""
         presence = self.presence
-        set_state = presence.set_state
         if len(agents) == 1:
             winner = agents[0]
             if presence.quiet and winner.state == "available" and not winner.kept:
@@ -269,13 +268,14 @@ class Queues:
                 winner.state = "ringing"
                 presence.states[winner.extension] = "busy"
             else:
-                set_state(winner, "offer", t)
+                presence.set_state(winner, "offer", t)
             winner.call = call
             best = winner.fixed_delay
             if best is None:
                 best = winner.answer_delay()
         else:
             best, winner = math.inf, agents[0]
+            set_state = presence.set_state
             for agent in agents:
                 set_state(agent, "offer", t)
                 agent.call = call
@@ -287,8 +287,7 @@ class Queues:
             call.transition("offer")  # raises: only a queued call is offered
         token = call.token = call.token + 1  # ``Call.transition("offer")``, inlined: queued stays queued
         queue.last_offered = agents[-1].extension
-        spec = queue.spec
-        ring_seconds = spec.agent_ring_seconds if spec is not None else 0
+        ring_seconds = queue.ring_seconds
         offer = Offer(call, token, queue, agents, winner)
         answer = t + best
         if best <= ring_seconds and answer < call.deadline:
@@ -313,9 +312,9 @@ class Queues:
             return
         answered = offer.queue.answered
         extension = winner.extension
-        if extension in answered:
+        try:  # indexing, not ``get``: the cheaper once the agent has answered a call of the queue
             answered[extension] += 1
-        else:
+        except KeyError:
             answered[extension] = 1
         self.ringing.answer(t, call, extension, winner, "agent")
         if len(offer.agents) > 1:

@@ -43,12 +43,14 @@ class QueueState:
     """One queue over the run: its members under the table in force, its waiting calls, what its strategy remembers."""
 
     __slots__ = ("id", "spec", "agents", "index", "pick", "ring_all", "idle", "waiting", "last_offered", "answered", "draw",
-                 "checking", "free", "fewest", "idle_limit")
+                 "checking", "free", "fewest", "idle_limit", "ring_seconds")
 
     def __init__(self, queue_id: str, seed: int) -> None:
         self.id = queue_id
         self.spec: CallQueue | None = None
         """The queue in the table in force (``None``: no longer in it)."""
+        self.ring_seconds = 0
+        """How long an offer rings an agent: the spec's ``agent_ring_seconds`` (0 once the queue is out of the table)."""
         self.agents: tuple[Agent, ...] = ()
         """The members that are simulated agents, in the queue's order."""
         self.index: dict[str, int] = {}
@@ -75,6 +77,7 @@ class QueueState:
     def configure(self, spec: CallQueue | None, agents: dict[str, Agent]) -> None:
         """Take the queue as the table in force has it (``None``: removed); its idle list is rebuilt by the caller."""
         self.spec = spec
+        self.ring_seconds = spec.agent_ring_seconds if spec is not None else 0
         members = [agents[ext] for ext in spec.agents if ext in agents] if spec is not None else []
         self.agents = tuple(members)
         self.idle_limit = 2 * len(members) + 64

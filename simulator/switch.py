@@ -99,7 +99,7 @@ class Switch:
         if not self.active and not self.arrivals.open:
             self.calendar.over = True
 
-    def arrive(self, t: float, number: int, dialled: str, caller: str | None, digits: str | None, label: str | None = None,
+    def arrive(self, t: float, number: int, dialled: str, caller: str | int | None, digits: str | None, label: str | None = None,
                talk: float | None = None, patience: float | None = None) -> None:
         """A call comes in: it is routed, and its plan carried out (the arguments: ``arrivals.Arrive``)."""
         if patience is None:
@@ -120,7 +120,7 @@ class Switch:
         self.kpis.arrival(t, dialled)
         trace = self.trace
         if trace is not None:
-            trace(Arrived(t=t, call=call.id, to=dialled, caller=caller))
+            trace(Arrived(t=t, call=call.id, to=dialled, caller=call.caller))
         # ``Plans.plan``'s cache looked up here first: most calls take a plan decided before.
         plans = self.plans
         planned = plans.cache.get((dialled, caller is None, digits)) or plans.plan(t, call)
@@ -200,7 +200,6 @@ class Switch:
 
     def finish(self, t: float, call: Call, outcome: str, endpoint: str | None) -> None:
         """Record a call's end."""
-        call.outcome = outcome
         active = self.active = self.active - 1
         if self.watch and call.label in self.watch:
             self.outcomes[call.label] = (outcome, endpoint)

@@ -487,7 +487,7 @@ class FastPath:
                             heappush(effects, (answer, seq, _WAITS, answer - t, batch_hour, line_waits, None))
                         hang_up = answer + talk
                         agent.answered += 1
-                        agent.busy_seconds += (hang_up - (answer or hang_up)) + wrap
+                        agent.busy_seconds += (hang_up - answer) + wrap
                         if watch:
                             self._watched((arrived, t), "answered", agent.extension)
                         if hang_up > end:
@@ -598,7 +598,7 @@ class FastPath:
             else:
                 self._effect(answer, _ANSWER, call, number, line, agent)
             hang_up = answer + talk
-            busy = (hang_up - (answer or hang_up)) + line.wrap
+            busy = (hang_up - answer) + line.wrap
             if self.ordered:
                 self._effect(hang_up, _HANG_UP, call, agent, busy, None)
             else:

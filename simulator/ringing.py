@@ -219,4 +219,5 @@ class Ringing:
             wrap = self.plans.wrap_ups.get(call.queue)  # type: ignore[arg-type]  # None: no queue call
             if wrap is None:
                 wrap = agent.wrap_up()
-            self.presence.hang_up(t, agent, t - (call.answered_at or t), wrap)
+            answered = call.answered_at
+            self.presence.hang_up(t, agent, t - answered if answered is not None else 0.0, wrap)  # answered at 0.0 talks too

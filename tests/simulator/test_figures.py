@@ -225,3 +225,14 @@ def test_a_uniform_distribution_with_low_above_high_is_refused_naming_the_field(
         msgspec.convert({"tenant": {"slug": TENANT}, "arrivals": [explicit()], "patience": {"dist": "uniform", "low": 2, "high": 1}},
                         Scenario)
     assert msgspec.convert({"dist": "uniform", "low": 3, "high": 3}, Uniform) == Uniform(low=3, high=3)  # equal ends: allowed
+
+
+def test_a_call_answered_at_the_very_start_counts_its_talk_in_the_agents_busy_time() -> None:
+    """A call answered at t = 0.0 talked its 100 s like any other: not 0 s because its answer instant is 0 (a Poisson
+    process's first call comes after 0, so only explicit calls meet this, on the general engine)."""
+    commands = [create_tenant(), add_user("2001"), save_queue("q", ["2001"], wrap_up_seconds=0),
+                route_number(NUMBER, {"kind": "queue", "queue": "q"})]
+    agents = [{"extension": "2001", "answer_delay": fixed(0), "talk_time": fixed(100)}]
+    for at in (0, 5):
+        k = run_scenario(scenario(commands, [explicit({"at_seconds": at, "to": NUMBER})], agents=agents)).kpis
+        assert (k.answered, k.agents["2001"].busy_seconds) == (1, 100.0), at

@@ -242,6 +242,10 @@ class Arrivals:
         if t >= duration or arrived >= limit:
             self._close_one()
             return
+        # What the event does after the call has arrived is only to schedule the next arrival, or nothing: the call's
+        # answer, if it is due now, may run before that (``Calendar.ahead``).
+        calendar = self.calendar
+        calendar.arriving = True
         if process.plain:  # ``process.caller()`` written out: a number (its digits, as an int), no digits pressed
             arrived = self.arrived = arrived + 1
             self.arrive(t, arrived, process.to, 46_700_000_000 + int(process.draw() * 10_000_000), None)
@@ -249,14 +253,23 @@ class Arrivals:
             caller, digits = process.caller()
             arrived = self.arrived = arrived + 1
             self.arrive(t, arrived, process.to, caller, digits)
+        calendar.arriving = False
+        held = calendar.held
         peak = process.peak
         if process.flat and peak > 0:  # ``next_after`` of a flat process: ``Random.expovariate`` written out
             following = t + -_log(1.0 - process.random()) / peak
         else:
             following = process.next_after(t)
         # ``following < duration`` is false for ``inf`` (a process that has ended) whatever the duration.
-        if self.arrived < limit and following < duration:
-            calendar = self.calendar
+        if held:
+            # The answer ran ahead: the next arrival takes the number held for it, on the heap, where ``run`` merges it
+            # with what waits beside the heap by (time, sequence) (a draw of 0 s included).
+            calendar.held = 0
+            if self.arrived < limit and following < duration:
+                heappush(calendar.heap, (following, held, self._poisson, process))
+            else:
+                self._close_one()
+        elif self.arrived < limit and following < duration:
             if following == calendar.now:  # ``Calendar.at``, written out: a draw of 0 s comes at this instant
                 calendar.at(following, self._poisson, process)
             else:

@@ -28,9 +28,10 @@ class Calendar:
     Timers that come a fixed delay after they are scheduled (a queue's maximum wait) come in the order they are
     scheduled: they wait in a FIFO of their own, a lane, of which only the first is in the heap (``at_lane``), which
     keeps the heap small; they run exactly where the heap would have run them.
+    An arrival's event may run the answer of its call at once, before its own last step (``ahead``).
     """
 
-    __slots__ = ("heap", "soon", "seq", "now", "events", "over", "lanes")
+    __slots__ = ("heap", "soon", "seq", "now", "events", "over", "lanes", "arriving", "held")
 
     def __init__(self) -> None:
         # The heap holds (time, sequence, action, argument); ``at`` ties each action to its argument's type.
@@ -46,6 +47,11 @@ class Calendar:
         """Set when no call is left and none will come: what is still pending (shifts, stale timers) changes no figure."""
         self.lanes: dict[object, deque[tuple[float, int, Callable[[float, Any], None], Any]]] = {}
         """``at_lane``'s FIFOs, by key: each in (time, sequence) order; the first of each non-empty one is in the heap."""
+        self.arriving = False
+        """Set by an arrival's event while its call arrives: everything the event does after scheduling its call's
+        answer is to schedule the next arrival, or nothing (``Arrivals._poisson``); ``ahead`` may run the answer."""
+        self.held = 0
+        """The sequence number ``ahead`` held back for the next arrival (0: none)."""
 
     def at(self, t: float, action: Callable[[float, T], None], arg: T) -> None:
         """Run ``action(t, arg)`` at virtual time ``t``, after everything already scheduled for ``t``."""
@@ -68,6 +74,27 @@ class Calendar:
             action(t, arg)
         else:
             self.at(t, action, arg)
+
+    def ahead(self, t: float) -> bool:
+        """Whether the event due at ``t`` being scheduled now, by an arrival's event (``arriving``), may run at once,
+        before the arrival's last step; if so, its sequence number is taken and the next one held for that step.
+
+        ``run`` would run it next, after the arrival's event, when it is due now, nothing else is due now (nothing waits
+        beside the heap, the heap's first event is later) and the run is not over: the arrival's last step schedules
+        only the next arrival, which runs after it (the arrival's event puts it on the heap with the held number,
+        ``held``, where ``run`` orders it by (time, sequence) with what the event run ahead scheduled after it, as if
+        it had been scheduled first). Running the event before that step is then the same run when the event reads
+        neither the heap nor what waits beside it (an answer does not) and the step does not depend on what the event
+        does (the counting of the event aside: it is counted as it runs; the budget of the batch aside: that changes no
+        figure). The caller runs it at once when this says so; it is the one event of the arrival run so: ``arriving``
+        is cleared. (``Queues._offer`` asks, for a call's answer.)"""
+        if (self.arriving and t == self.now and not self.soon and not self.over
+                and (not self.heap or self.heap[0][0] > t)):
+            self.arriving = False
+            self.held = self.seq = self.seq + 2
+            self.events += 1
+            return True
+        return False
 
     def at_lane(self, t: float, key: object, action: Callable[[float, T], None], arg: T) -> None:
         """``at``, for a timer of a kind that is usually scheduled in time order (``key``: the kind, say a fixed delay).

@@ -93,6 +93,14 @@ class Queues:
         """Agent's extension → their queues and their position in each, in the table's order."""
         self.watching = False
         """A caller with a leave rule has joined: presence reports queue agents who stop being free."""
+        self.uncounted: Call | None = None
+        """The call arriving now whose arrival and joining of its queue the figures have not counted yet (set by
+        ``Switch.arrive`` in a plain run): counted in the batch if it is answered at once, else when it joins."""
+        self.at_once = 0
+        """Calls answered on arrival not yet handed to the figures: a batch (``Collector.answered_on_arrival``) of
+        calls of ``at_once_key``."""
+        self.at_once_key: tuple[int, str, str] = (-1, "", "")
+        """The hour of arrival, number and queue of the batch's calls."""
         self.configure(table)
 
     def configure(self, table: RoutingTable) -> None:
@@ -148,6 +156,10 @@ class Queues:
         """``call`` reaches a queue node: it is turned away by the join rule, offered to a free agent, or waits."""
         queue = self.queues[node.queue]
         if node.when_empty is not None and not queue.has(JOIN_LEVEL[node.join_when]):
+            uncounted = self.uncounted
+            if uncounted is not None:  # it does not join: its arrival is counted now, as when it came
+                self.uncounted = None
+                self.kpis.arrival(uncounted.arrived, uncounted.dialled)
             if self.trace is not None:
                 self.trace(QueueEmpty(t=t, call=call.id, queue=node.queue, on="join"))
             self.flow.run(t, call, node.when_empty)
@@ -163,12 +175,19 @@ class Queues:
             self.trace(Queued(t=t, call=call.id, queue=node.queue))
         agents = queue.pick(queue, None)
         first = not call.where  # P(wait) is decided at the call's first queue: did it find a free agent there?
-        self.kpis.queued(call.arrived, node.queue, first, True if agents else False)
+        uncounted = self.uncounted
+        if uncounted is None or not agents:
+            if uncounted is not None:  # no agent free: it is counted now, as when it came and joined
+                self.uncounted = None
+                self.kpis.arrival(uncounted.arrived, uncounted.dialled)
+            self.kpis.queued(call.arrived, node.queue, first, True if agents else False)
         if first:
             call.where = "queued"
         give_up = t + node.max_wait_seconds
         if agents:
             self._offer(t, call, queue, agents)
+            if self.uncounted is not None:  # not answered at once: counted now, as when it came and joined
+                self._count_arrival()
             if call.sure <= give_up:
                 return  # answered before the maximum wait for sure: the timer would do nothing
             call.sure = math.inf  # the maximum wait may come first
@@ -288,23 +307,81 @@ class Queues:
         token = call.token = call.token + 1  # ``Call.transition("offer")``, inlined: queued stays queued
         queue.last_offered = agents[-1].extension
         ring_seconds = queue.ring_seconds
-        offer = Offer(call, token, queue, agents, winner)
         answer = t + best
         if best <= ring_seconds and answer < call.deadline:
             # Nothing but the call's own timers can take it from the agent before then: the answer comes for sure,
             # unless the queue's maximum wait comes first (``enqueue`` looks).
             call.sure = answer
             calendar = self.calendar
+            if calendar.arriving and calendar.ahead(answer):
+                # The answer runs now, in the arrival's event, as the event it would be (``Calendar.ahead``).
+                counted = True
+                if self.uncounted is call:  # a plain run's call that has just come: counted in the batch, if it can be
+                    counted = len(agents) > 1 or not self._in_batch(call)
+                    if counted:
+                        self._count_arrival()
+                if len(agents) == 1:  # ``_answered``, written out: the one agent rung answers
+                    answered = queue.answered
+                    extension = winner.extension
+                    try:
+                        answered[extension] += 1
+                    except KeyError:
+                        answered[extension] = 1
+                    self.ringing.answer(answer, call, extension, winner, "agent", counted)
+                else:
+                    self._answered(answer, Offer(call, token, queue, agents, winner))
+                return
+            offer = Offer(call, token, queue, agents, winner)
             seq = calendar.seq = calendar.seq + 1  # ``Calendar.at``, written out: this runs once a call
             if answer == calendar.now:
                 calendar.soon.append((seq, self._answered, offer))
             else:
                 heappush(calendar.heap, (answer, seq, self._answered, offer))
         else:
+            offer = Offer(call, token, queue, agents, winner)
             call.sure = math.inf
             # Rings out after the ring time, or when the caller hangs up: at the deadline itself, which a sum
             # ``t + (deadline - t)`` can miss by a rounding (the ring would then end just before the caller's patience).
             self.calendar.at(min(t + ring_seconds, max(t, call.deadline)), self._missed, offer)
+
+    def _count_arrival(self) -> None:
+        """Count the arrival of the call ``uncounted`` and its joining of its queue, its first, with an agent free."""
+        call = self.uncounted
+        assert call is not None and call.queue is not None
+        self.uncounted = None
+        self.kpis.arrival(call.arrived, call.dialled)
+        self.kpis.queued(call.arrived, call.queue, True, True)
+
+    def _in_batch(self, call: Call) -> bool:
+        """Count ``call`` (``uncounted``: it has just come, joined its first queue with an agent free and is answered at
+        once by the one rung) in the batch of calls answered on arrival, if its number and queue have been seen.
+
+        In the batch, its counts are added later, but they are only counts (the waits of 0 s are counted, not summed:
+        ``Collector.answered_on_arrival``), whose order changes no figure, and to breakdowns that exist already, whose
+        order is the order their numbers and queues were first seen. A call of a number or queue never seen is counted
+        at once, which adds it in its place. The batch is handed in when it changes, and by ``Switch.result``."""
+        number, queue = call.dialled, call.queue
+        assert queue is not None
+        key = (int(call.arrived // 3600), number, queue)
+        self.uncounted = None
+        if key == self.at_once_key:
+            self.at_once += 1
+            return True
+        kpis = self.kpis
+        if number in kpis.numbers and queue in kpis.queues and queue in kpis.queue_waits:
+            self.hand_in()
+            self.at_once_key = key
+            self.at_once = 1
+            return True
+        self.uncounted = call
+        return False
+
+    def hand_in(self) -> None:
+        """Hand the batch of calls answered on arrival to the figures."""
+        if self.at_once:
+            hour, number, queue = self.at_once_key
+            self.kpis.answered_on_arrival(self.at_once, hour, number, queue)
+            self.at_once = 0
 
     def _answered(self, t: float, offer: Offer) -> None:
         call, winner = offer.call, offer.winner

@@ -165,9 +165,9 @@ class Ringing:
             self.plans.record_group_answer(answer.endpoint, t)
         self.answer(t, answer.call, answer.endpoint, answer.agent, answer.by)
 
-    def answer(self, t: float, call: Call, endpoint: str, agent: Agent | None, by: str) -> None:
+    def answer(self, t: float, call: Call, endpoint: str, agent: Agent | None, by: str, count: bool = True) -> None:
         """``endpoint`` (``agent``, if it is one; ``by``: who it is, as ``Kpis.answered_by`` counts) answers ``call`` now;
-        they talk until one hangs up."""
+        they talk until one hangs up. ``count=False``: the figures count it otherwise (``Queues._in_batch``)."""
         state = call.state
         if state != "queued" and state != "ringing":
             call.transition("answer")  # raises
@@ -177,7 +177,8 @@ class Ringing:
         call.answered_at = t
         call.endpoint = endpoint
         call.agent = agent
-        self.kpis.answered(t, call.arrived, call.dialled, call.queue, call.group, by, call.joined)
+        if count:
+            self.kpis.answered(t, call.arrived, call.dialled, call.queue, call.group, by, call.joined)
         if self.trace is not None:
             self.trace(Answered(t=t, call=call.id, endpoint=endpoint))
         talk = call.talk

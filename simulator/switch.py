@@ -69,6 +69,9 @@ class Switch:
                                self, trace)
         self.queues = Queues(self.plans.table, scenario.seed, self.calendar, self.presence, self.ringing, self.kpis, self, trace)
         self.menus = Menus(self.calendar, self, trace)
+        self.plain = trace is None and calls_out is None and not watch_calls and not scenario.warm_up_seconds
+        """Nothing watches the run's calls one by one and none is left out of the figures: a call that comes and is
+        answered at once by an agent of its queue is counted in a batch (``Queues._in_batch``)."""
         self.arrivals = Arrivals(scenario, self.calendar, self.arrive)
         self.presence.on_free = self.queues.agent_free
         self.plans.on_live = lambda t, changed: self.queues.table_live(t, self.plans.table, changed)
@@ -117,7 +120,9 @@ class Switch:
         if self.calls_out is not None:
             call.ring_states = dict(self.presence.states)
         self.active += 1
-        self.kpis.arrival(t, dialled)
+        plain = self.plain
+        if not plain:
+            self.kpis.arrival(t, dialled)
         trace = self.trace
         if trace is not None:
             trace(Arrived(t=t, call=call.id, to=dialled, caller=call.caller))
@@ -127,6 +132,13 @@ class Switch:
         if planned.rejected:
             self.kpis.rejected(t)
         plan = planned.plan
+        if plain:
+            # Its arrival counted once its plan is found (finding it counts at most ``rejected``, a count, whose order
+            # changes no figure): now, or by the queue it joins (``Queues.uncounted``), which may count it in a batch.
+            if type(plan) is Queue:
+                self.queues.uncounted = call
+            else:
+                self.kpis.arrival(t, dialled)
         if trace is not None:
             trace(Routed(t=t, call=call.id, version=plans.version, plan=type(plan).__name__))
         if call.deadline == _INF:
@@ -216,4 +228,5 @@ class Switch:
     def result(self) -> Kpis:
         """The run's figures."""
         end = self.calendar.now
+        self.queues.hand_in()
         return self.kpis.result(self.presence.figures(end), end, self.calendar.events)

@@ -110,6 +110,70 @@ def test_timers_in_lanes_run_in_the_heaps_order(plan: list[list[tuple[float, int
     assert replay_lanes(Calendar(), plan) == replay_lanes(HeapCalendar(), plan)
 
 
+def replay_arrivals(calendar: Any, plan: list[tuple[float, float, float]]) -> list[tuple[float, str, int]]:
+    """Arrivals as ``Arrivals._poisson`` makes them, their answers due at once run ahead when ``Calendar.ahead`` allows
+    (``Queues._offer``): each ``(gap, talk, other)`` of ``plan`` is an arrival, the gap to the next one, the talk of its
+    answer (whose hang-up schedules an event ``other`` later); ties of instants on purpose."""
+    ran: list[tuple[float, str, int]] = []
+
+    def other(t: float, index: int) -> None:
+        ran.append((t, "other", index))
+
+    def hang_up(t: float, index: int) -> None:
+        ran.append((t, "hang_up", index))
+        calendar.at(t + plan[index][2], other, index)
+
+    def answer(t: float, index: int) -> None:
+        ran.append((t, "answer", index))
+        calendar.at(t + plan[index][1], hang_up, index)
+
+    def arrival(t: float, index: int) -> None:
+        ran.append((t, "arrival", index))
+        ahead = getattr(calendar, "ahead", None)
+        if ahead is not None:
+            calendar.arriving = True
+        if ahead is not None and ahead(t):
+            answer(t, index)
+        else:
+            calendar.at(t, answer, index)
+        if ahead is not None:
+            calendar.arriving = False
+        held = getattr(calendar, "held", 0)
+        if index + 1 < len(plan):
+            if held:
+                heappush(calendar.heap, (t + plan[index][0], held, arrival, index + 1))
+            else:
+                calendar.at(t + plan[index][0], arrival, index + 1)
+        if held:
+            calendar.held = 0
+
+    calendar.at(0.0, arrival, 0)
+    calendar.at(1.0, other, -1)
+    while calendar.run(5):
+        pass
+    return ran
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from([0.0, 1.0, 2.0]), st.sampled_from([0.0, 1.0, 2.0, 3.0]),
+                          st.sampled_from([0.0, 1.0])), min_size=1, max_size=12))
+def test_answers_run_ahead_in_the_heaps_order(plan: list[tuple[float, float, float]]) -> None:
+    assert replay_arrivals(Calendar(), plan) == replay_arrivals(HeapCalendar(), plan)
+
+
+def test_an_answer_runs_ahead_only_when_nothing_else_is_due_now() -> None:
+    calendar = Calendar()
+    assert not calendar.ahead(0.0)  # no arrival's event is running
+    calendar.arriving = True
+    calendar.at(0.0, lambda t, arg: None, None)
+    assert not calendar.ahead(0.0)  # something waits beside the heap
+    calendar.soon.clear()
+    calendar.at(0.0 + 1.0, lambda t, arg: None, None)
+    assert not calendar.ahead(1.0)  # not due now
+    assert calendar.ahead(0.0) and (calendar.seq, calendar.held, calendar.events) == (4, 4, 1) and not calendar.arriving
+    assert not calendar.ahead(0.0)  # one answer a time
+
+
 # -- the state machines ---------------------------------------------------------------------------------------------
 
 

@@ -66,19 +66,11 @@ def _configure_structlog(configure: Callable[[ModuleType], None]) -> None:
     structlog = sys.modules.get("structlog")
     if structlog is not None:
         _pending = None
-        _uninstall()
         configure(structlog)
         return
     _pending = configure
     if _FINDER not in sys.meta_path:
         sys.meta_path.insert(0, _FINDER)
-
-
-def _uninstall() -> None:
-    try:
-        sys.meta_path.remove(_FINDER)
-    except ValueError:
-        pass
 
 
 def _configured(module: ModuleType) -> None:
@@ -90,15 +82,26 @@ def _configured(module: ModuleType) -> None:
 
 
 class _ConfigureOnImport:
-    """An import hook (``sys.meta_path``) that configures structlog right after it is imported, once."""
+    """An import hook (``sys.meta_path``) that configures structlog right after it is imported.
+
+    It stays installed: it answers only for structlog, and only until structlog is imported (an import looks in
+    ``sys.modules`` first), and taking it out of ``sys.meta_path`` could make another thread's import, looping over
+    that list at the same moment, skip a finder. A mere look-up (``importlib.util.find_spec``) gets the wrapped spec
+    and imports nothing; the import that follows is still configured."""
+
+    def __init__(self) -> None:
+        self.looking = False
 
     def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> Any:
-        if fullname != "structlog":
+        if fullname != "structlog" or self.looking:
             return None
-        _uninstall()
         from importlib.util import find_spec
 
-        spec = find_spec(fullname)  # by the finders after this one, as the import would have found it
+        self.looking = True  # the look-up below asks the finders again, this one included
+        try:
+            spec = find_spec(fullname)  # by the other finders, as the import would have found it
+        finally:
+            self.looking = False
         if spec is not None and spec.loader is not None and hasattr(spec.loader, "exec_module"):
             spec.loader = _Loader(spec.loader)
         return spec

@@ -49,7 +49,8 @@ from core.queries import TenantView, UserView, tenant_view, user_view
 # A library must not print: structlog's default configuration writes to stdout, so core's
 # events go to the standard library logger "callroute", silent (NullHandler) unless the
 # application sets up logging. Processors and level filtering stay structlog's, read from
-# the application's ``structlog.configure`` when an event is logged (wrap_logger is lazy).
+# the application's ``structlog.configure`` when an event is logged (wrap_logger is lazy),
+# once structlog is imported; until then the standard logger's level decides (``_Logger``).
 _stdlib_logger = logging.getLogger("callroute")
 _stdlib_logger.addHandler(logging.NullHandler())
 

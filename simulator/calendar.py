@@ -25,6 +25,9 @@ class Calendar:
     event schedules as its last step and that would run right after it runs at once (``then``).
     A timer that may not matter can reserve its sequence number when it would be scheduled (``reserve``) and be
     put on the calendar later (``at_reserved``), or never: if it is, it runs exactly where it would have.
+    The hottest callers write ``then``, ``reserve`` and ``at_reserved`` out in place (``Presence.hang_up``,
+    ``Switch.arrive``), each saying so; the methods are the reference those copies follow, and the tests run them
+    against a plain heap.
     Timers that come a fixed delay after they are scheduled (a queue's maximum wait) come in the order they are
     scheduled: they wait in a FIFO of their own, a lane, of which only the first is in the heap (``at_lane``), which
     keeps the heap small; they run exactly where the heap would have run them.

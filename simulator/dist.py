@@ -1,9 +1,9 @@
 """Replications on a Dask distributed cluster (the optional ``dist`` extra: ``pip install 'callroute[dist]'``).
 
 The client stays outside trio: it submits each replication's task (``simulator.replications.run_task``, which runs its
-own ``trio.run`` in the worker) and gathers the results as they finish. A task carries everything it needs (the
-scenario, its files, the seed), so a worker needs callroute installed and nothing else: the same task gives the same
-bytes on the cluster as in this process.
+own ``trio.run`` in the worker, if it lasts more than a batch) and gathers the results as they finish. A task carries
+everything it needs (the scenario, its files, the seed), so a worker needs callroute installed and nothing else: the
+same task gives the same bytes on the cluster as in this process.
 
 Start a cluster on other machines with ``dask scheduler`` (it listens on port 8786) and, on each worker machine,
 ``dask worker tcp://SCHEDULER:8786``; then ``callroute simulate X --replications 100 --cluster tcp://SCHEDULER:8786``.

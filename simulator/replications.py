@@ -2,7 +2,7 @@
 each figure summarised as a mean with a 95 % confidence interval.
 
 A replication is a task: the scenario encoded as JSON, the files it refers to (``tenant.commands_files``, the store
-of ``tenant.store``) as bytes, a seed and who runs it. ``run_task`` runs one in a fresh ``trio.run`` wherever it is
+of ``tenant.store``) as bytes, a seed and who runs it. ``run_task`` runs one (a fresh ``trio.run`` past its first batch) wherever it is
 called (this process, a worker process, a Dask worker) and returns the ``RunResult`` encoded as JSON: the same task
 gives the same bytes anywhere, so the summary does not depend on how many workers ran it, nor where.
 
@@ -242,7 +242,7 @@ def make_tasks(scenario: Scenario, base: Path, seeds: Sequence[int], reader: Act
 
 
 def run_task(task: bytes) -> bytes:
-    """Run one replication (in its own ``trio.run``) and return its ``RunResult`` as JSON."""
+    """Run one replication (in its own ``trio.run``, if it lasts more than a batch) and return its ``RunResult`` as JSON."""
     decoded = msgspec.msgpack.decode(task, type=Task)
     scenario = msgspec.json.decode(decoded.scenario, type=Scenario)
     with tempfile.TemporaryDirectory(prefix="callroute-replication-") as folder:

@@ -97,3 +97,25 @@ def test_core_events_are_readable_lines_on_a_terminal() -> None:
     assert len(lines) == 2
     assert re.fullmatch(r"\S+Z \[warning +\] command\.rejected +command=rename_tenant .*rule=permission_denied.*", lines[0])
     assert re.fullmatch(r"\S+Z \[info +\] commands\.applied +actor=admin@acme .*versions=\{'acme': 1\}", lines[1])
+
+
+LOOKED_UP_FIRST = """
+import importlib.util, sys
+from adapters.logging import configure_logging
+configure_logging("info")
+importlib.util.find_spec("structlog")  # a look-up that imports nothing
+assert "structlog" not in sys.modules, "configuring must not import structlog"
+import structlog
+structlog.get_logger().info("after the look-up")
+"""
+
+
+def test_structlog_imported_after_a_mere_look_up_is_still_configured() -> None:
+    """The configuration waits for structlog's import (it is not imported by a command that logs nothing): a look-up of
+    it before the import must not lose it (the event is a JSON line on stderr, not console text on stdout)."""
+    done = subprocess.run([sys.executable, "-c", LOOKED_UP_FIRST], capture_output=True, text=True, cwd=ROOT, check=False,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == ""
+    event = json.loads(done.stderr.strip().splitlines()[-1])
+    assert (event["event"], event["level"]) == ("after the look-up", "info")

@@ -351,9 +351,10 @@ def compare(calls: int, large_calls: int, large_agents: int, rounds: int, large_
                             ("simpy", "SimPy                    ")):
             print(f"  {label} {s[side]:7.2f} s  {block['calls'] / s[side]:9,.0f} calls/s   (CPU {c[side]:6.2f} s)")
         for side, target in (("general", 2), ("fast", 5)):
-            ratio = block[f"ratio_{side}"]
-            print(f"  {side} / SimPy: {ratio:.2f}x (CPU {block[f'cpu_ratio_{side}']:.2f}x)  "
-                  f"(target >= {target}x{'' if ratio >= target else ': missed'})")
+            ratio, cpu_ratio = block[f"ratio_{side}"], block[f"cpu_ratio_{side}"]
+            print(f"  {side} / SimPy: {ratio:.2f}x (CPU {cpu_ratio:.2f}x)  "
+                  f"(target >= {target}x{'' if ratio >= target else ': missed'}; "
+                  f"by CPU{'' if cpu_ratio >= target else ': missed'})")
     i = inside["cpu_seconds"]
     print(f"in this process, the engines alone ({calls:,} calls, {AGENTS} agents; the scenario's set-up, "
           f"{inside['setup_seconds']:.2f} s, left out): general {i['general']:.2f} s ({inside['ratio_general']:.2f}x SimPy), "
@@ -374,6 +375,10 @@ def compare(calls: int, large_calls: int, large_agents: int, rounds: int, large_
     print(json.dumps({
         "benchmark": "simulator", "ratio": ratio, "target": 2, "met": ratio >= 2,
         "fast_ratio": small["ratio_fast"], "fast_target": 5, "fast_met": small["ratio_fast"] >= 5,
+        # By CPU time, which a shared machine's load does not bend (wall time favours the shorter runs under load).
+        "cpu_ratio": small["cpu_ratio_general"], "cpu_met": small["cpu_ratio_general"] >= 2,
+        "fast_cpu_ratio": small["cpu_ratio_fast"], "fast_cpu_met": small["cpu_ratio_fast"] >= 5,
+        "large_cpu_ratio": large["cpu_ratio_general"], "large_fast_cpu_ratio": large["cpu_ratio_fast"],
         "large_ratio": large["ratio_general"], "large_fast_ratio": large["ratio_fast"],
         "startup_seconds": start["callroute"], "startup_target_seconds": 0.15, "startup": start,
         "whole_processes": [small, large], "in_process": inside, "simpy_version": simpy.__version__,

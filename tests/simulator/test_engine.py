@@ -50,6 +50,15 @@ class HeapCalendar:
         return True
 
 
+def started(calendar: Any, action: Callable[[float, int], None], ran: list[tuple[float, int]]) -> list[tuple[float, int]]:
+    """Four first events (three at 0, one at 1) that each schedule more, run in small batches to the end: what ran."""
+    for start in (0.0, 0.0, 1.0, 0.0):
+        calendar.at(start, action, len(ran))
+    while calendar.run(7):
+        pass
+    return ran
+
+
 def replay(calendar: Any, plan: list[list[tuple[float, bool]]]) -> list[tuple[float, int]]:
     """Run events that each schedule more (delays from ``plan``, some zero, some with a reserved sequence)."""
     ran: list[tuple[float, int]] = []
@@ -66,11 +75,7 @@ def replay(calendar: Any, plan: list[list[tuple[float, bool]]]) -> list[tuple[fl
             else:
                 calendar.at(t + delay, action, child)
 
-    for start in (0.0, 0.0, 1.0, 0.0):
-        calendar.at(start, action, len(ran))
-    while calendar.run(7):
-        pass
-    return ran
+    return started(calendar, action, ran)
 
 
 @settings(max_examples=200, deadline=None)
@@ -96,11 +101,7 @@ def replay_lanes(calendar: Any, plan: list[list[tuple[float, int]]]) -> list[tup
             else:
                 calendar.at(t + delay, action, child)
 
-    for start in (0.0, 0.0, 1.0, 0.0):
-        calendar.at(start, action, len(ran))
-    while calendar.run(7):
-        pass
-    return ran
+    return started(calendar, action, ran)
 
 
 @settings(max_examples=200, deadline=None)

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import click
 import msgspec
 
+from adapters.utc import each_leaf, instant_text_in_utc
 from adapters.words import instant_text
 
 __all__ = ["Tree", "echo_json", "echo_table", "echo_tree", "echo_warnings", "exclusive", "instant_text", "on_terminal",
@@ -24,19 +25,9 @@ def on_terminal() -> bool:
     return bool(getattr(sys.stdout, "isatty", lambda: False)())
 
 
-def _utc(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
-    if isinstance(value, dict):
-        return {k: _utc(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_utc(v) for v in value]
-    return value
-
-
 def echo_json(value: Any) -> None:
     """``value`` as indented JSON, every instant in UTC with a ``Z``."""
-    plain = _utc(msgspec.to_builtins(value, builtin_types=(datetime,)))
+    plain = each_leaf(msgspec.to_builtins(value, builtin_types=(datetime,)), instant_text_in_utc)
     click.echo(msgspec.json.format(msgspec.json.encode(plain), indent=2))
 
 

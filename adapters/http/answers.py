@@ -8,11 +8,12 @@ stored with (a stored event keeps its own).
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 import msgspec
 
+from adapters.utc import each_leaf, instant_in_utc, written_instant_in_utc
 from core.aggregates.provisioning import Confirmation
 from core.calls.conformance import CallCheck
 from core.projections.history import FieldChange, HistoryEntry
@@ -25,32 +26,10 @@ View = Literal["effective", "desired"]
 _ENCODER = msgspec.json.Encoder()
 
 
-def _in_utc(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.astimezone(UTC) if value.tzinfo is not None else value  # msgspec writes UTC's offset as ``Z``
-    if isinstance(value, dict):
-        return {key: _in_utc(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [_in_utc(item) for item in value]
-    return value
-
-
 def _written_in_utc(value: Any) -> Any:
     """A plain JSON value of history's (``core.projections.history.plain``: an instant is the text ``isoformat`` wrote)
     with each such instant in UTC with a ``Z``; any other value as it is."""
-    if isinstance(value, str):
-        try:
-            instant = datetime.fromisoformat(value)
-        except ValueError:
-            return value
-        if instant.tzinfo is None or instant.isoformat() != value:
-            return value
-        return instant.astimezone(UTC).isoformat().replace("+00:00", "Z")
-    if isinstance(value, dict):
-        return {key: _written_in_utc(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [_written_in_utc(item) for item in value]
-    return value
+    return each_leaf(value, written_instant_in_utc)
 
 
 def changes_in_utc(changes: Any) -> list[FieldChange]:
@@ -68,7 +47,7 @@ def history_in_utc(entries: Any) -> list[HistoryEntry]:
 def encode_answer(answer: Any) -> bytes:
     """An answer as JSON, every instant in it RFC 3339 in UTC with a ``Z`` (msgspec would write each with its own offset:
     the demo's events were saved at +01:00). Only the answer is normalised; the stored events are not touched."""
-    return _ENCODER.encode(_in_utc(msgspec.to_builtins(answer, builtin_types=(datetime,))))
+    return _ENCODER.encode(each_leaf(msgspec.to_builtins(answer, builtin_types=(datetime,)), instant_in_utc))
 
 
 class ErrorDetail(msgspec.Struct, frozen=True, omit_defaults=True):

@@ -87,19 +87,23 @@ def test_demo_recreates_a_store_an_earlier_demo_made(tmp_path: Path) -> None:
     assert "It is at version 39" in again.stdout
 
 
+def assert_demo_refuses(db: Path, what: str) -> None:
+    """Running the demo again on ``db`` is refused in one line naming ``what`` it would delete, and nothing changes."""
+    before = stored_rows(db)
+    again = invoke(["demo", "--db", str(db)])
+    assert again.exit_code == 2
+    assert again.stderr == (f"callroute: error: {db} is an earlier demo's store, but it also holds {what}, which recreating "
+                            "the demo would delete; choose another path with --db, or remove the file\n")
+    assert stored_rows(db) == before
+
+
 @pytest.mark.sqlite_only  # the demo recreates its SQLite file; see tests/backends.py
 def test_demo_refuses_to_delete_the_tokens_issued_on_its_store_and_says_so(tmp_path: Path) -> None:
     db = tmp_path / "callroute-demo.sqlite"
     assert invoke(["demo", "--db", str(db)]).exit_code == 0
     issued = invoke(["token", "create", "--db", str(db), "--principal", ADMIN])
     assert issued.exit_code == 0, issued.output
-    before = stored_rows(db)
-    again = invoke(["demo", "--db", str(db)])
-    assert again.exit_code == 2
-    assert again.stderr == (f"callroute: error: {db} is an earlier demo's store, but it also holds bearer tokens (an access "
-                            "record: callroute token create), which recreating the demo would delete; choose another "
-                            "path with --db, or remove the file\n")
-    assert stored_rows(db) == before
+    assert_demo_refuses(db, "bearer tokens (an access record: callroute token create)")
 
 
 @pytest.mark.sqlite_only  # the demo recreates its SQLite file; see tests/backends.py
@@ -109,13 +113,7 @@ def test_demo_refuses_to_delete_the_call_events_ingested_on_its_store_and_says_s
     db = tmp_path / "callroute-demo.sqlite"
     assert invoke(["demo", "--db", str(db)]).exit_code == 0
     assert store(db, call("c1", ANN)).stats.stored == 2
-    before = stored_rows(db)
-    again = invoke(["demo", "--db", str(db)])
-    assert again.exit_code == 2
-    assert again.stderr == (f"callroute: error: {db} is an earlier demo's store, but it also holds 2 call events "
-                            "(callroute ingest), which recreating the demo would delete; choose another path with --db, "
-                            "or remove the file\n")
-    assert stored_rows(db) == before
+    assert_demo_refuses(db, "2 call events (callroute ingest)")
 
 
 # -- 2. tables and trees at 80 columns -----------------------------------------------------------

@@ -1,7 +1,7 @@
 """Running a scenario: trio hosts the switch in virtual time; results, trace and assertions.
 
-The switch's calendar is the only scheduler: one trio task runs it in batches of
-``CHECKPOINT_EVENTS`` events, and between batches moves trio's clock (``VirtualClock``) to the
+The switch's calendar is the only scheduler: one trio task (``host.py``) runs it in batches of
+``CHECKPOINT_EVENTS`` events, and between batches moves trio's clock (``host.VirtualClock``) to the
 calendar's instant (so ``trio.current_time()`` is the virtual time whenever trio code can
 look), calls the progress callback and checkpoints (where a cancellation or Ctrl-C lands).
 The first batch runs before trio starts: nothing of trio runs during a batch, so a run that
@@ -15,9 +15,8 @@ shuffled order, and a task switch costs more than a whole event of the switch.
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import cache
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, Literal, Protocol
+from typing import IO, Literal, Protocol
 
 import msgspec
 
@@ -108,65 +107,12 @@ def _describe_outcome(outcome: str, endpoint: str | None) -> str:
     return outcome.replace("_", " in ") if outcome.startswith("abandoned_") else outcome
 
 
-if TYPE_CHECKING:
-    import trio
-
-    class VirtualClock(trio.abc.Clock):
-        now: float
-
-
-@cache
-def _virtual_clock_class() -> type[VirtualClock]:
-    """``VirtualClock``, defined on first use: it is a ``trio.abc.Clock``, and trio is imported only by a run that needs
-    it (one of more than one batch)."""
-    import trio
-
-    class VirtualClock(trio.abc.Clock):
-        """trio's clock in a run: the virtual time, moved on by the driver (``trio.testing.MockClock`` without
-        ``trio.testing``, whose import pulls in pytest). Nothing in a run sleeps: a deadline not yet reached is far away."""
-
-        def __init__(self) -> None:
-            self.now = 0.0
-
-        def start_clock(self) -> None:
-            pass
-
-        def current_time(self) -> float:
-            return self.now
-
-        def deadline_to_sleep_time(self, deadline: float) -> float:
-            return 0.0 if deadline <= self.now else 999_999_999.0
-
-    VirtualClock.__module__, VirtualClock.__qualname__ = __name__, "VirtualClock"
-    return VirtualClock
-
-
-def __getattr__(name: str) -> Any:
-    if name == "VirtualClock":
-        return _virtual_clock_class()
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
 class Engine(Protocol):
     """What the driver runs in batches: the calendar (the general engine) or the fast path."""
 
     now: float
 
     def run(self, budget: int) -> bool: ...
-
-
-async def _drive(switch: Switch, engine: Engine, clock: VirtualClock, progress: Callable[[Switch], None] | None) -> None:
-    """The batches after the first (which ``run_scenario`` ran before starting trio), each after a checkpoint."""
-    import trio
-
-    while True:
-        clock.now = max(clock.now, engine.now)
-        if progress is not None:
-            progress(switch)
-        await trio.lowlevel.checkpoint()
-        if not engine.run(CHECKPOINT_EVENTS):
-            break
-    clock.now = max(clock.now, switch.calendar.now)
 
 
 def run_scenario(scenario: Scenario, *, base: Path = Path("."), seed: int | None = None, trace: IO[bytes] | None = None,
@@ -203,10 +149,9 @@ def run_scenario(scenario: Scenario, *, base: Path = Path("."), seed: int | None
         elif engine == "fast":
             raise ScenarioError(f"the fast path cannot run this scenario: {fast} - at `$`")
     if ran.run(CHECKPOINT_EVENTS):  # more than one batch: trio hosts the rest, with a checkpoint between batches
-        import trio
+        from simulator.host import host
 
-        clock = _virtual_clock_class()()
-        trio.run(_drive, switch, ran, clock, progress, clock=clock)
+        host(switch, ran, progress, CHECKPOINT_EVENTS)
     for stream_writer in (writer, calls_writer):
         if stream_writer is not None:
             stream_writer.flush()

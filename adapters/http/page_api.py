@@ -19,7 +19,7 @@ import msgspec
 from litestar import Request, Response, get
 
 from adapters.http.answers import CallsAnswer, TenantsAnswer, TenantSummary, TimelineAnswer, TimelineChange, ZoneOffset
-from adapters.http.errors import ApiError
+from adapters.http.errors import ApiError, one_param
 from core.aggregates.context import Actor
 
 MAX_CALLS = 2000
@@ -43,11 +43,9 @@ def decode_query(request: Request[Any, Any, Any], kind: type[Any]) -> Any:
     params = request.query_params
     values: dict[str, str] = {}
     for name in kind.__struct_fields__:
-        given = list(params.getall(name, []))
-        if len(given) > 1:
-            raise ApiError(422, "validation", f"{name}: given {len(given)} times; give it once", field=name)
-        if given:
-            values[name] = given[0]
+        given = one_param({name: params.getall(name, [])}, name)
+        if given is not None:
+            values[name] = given
     try:
         return msgspec.convert(values, kind, strict=False)
     except msgspec.ValidationError as exc:

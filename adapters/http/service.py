@@ -87,8 +87,6 @@ class ApiStore:
     pbx_directory: Path | None = None
     webhooks: Mapping[str, WebhookSource] = field(default_factory=dict)
     app: CallrouteApp | None = None
-    path: Path | None = None
-    """The SQLite file (for the projection check); None for a database or an application in memory."""
     location: Any = None
     """Where the store is, as ``adapters.bootstrap`` takes it (None: an application in memory)."""
     _owned: bool = False
@@ -104,16 +102,12 @@ class ApiStore:
         if isinstance(self.store, CallrouteApp):
             self.app = self.store
             name = self.app.env.get("SQLITE_DBNAME") if hasattr(self.app, "env") else None
-            self.path = Path(name) if name and name != ":memory:" else None
-            self.location = self.path
+            self.location = Path(name) if name and name != ":memory:" else None
         else:
             self.location = self.store
             problem = bootstrap.store_problem(self.store)  # type: ignore[arg-type]
             if problem is not None:
                 raise RuntimeError(str(problem))
-            # An SQLite file, or a postgresql:// database (its call tables are beside its events: ``open_call_store``).
-            is_file = getattr(bootstrap, "is_file_store", lambda location: True)(self.store)
-            self.path = Path(self.store) if is_file else None  # type: ignore[arg-type]
             self.app = bootstrap.build_app(self.store, clock=self.clock, pbx_directory=self.pbx_directory)  # type: ignore[arg-type]
             self._owned = True
         self._book = TokenBook(self.app)

@@ -9,23 +9,20 @@ that does the same for one.
 
 from __future__ import annotations
 
-import logging
-import sys
 from collections.abc import Callable, Iterable, Sequence
-from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 from uuid import UUID
 
 import msgspec
 from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent, Repository
-from eventsourcing.persistence import IntegrityError, Mapper, Notification, Recording, StoredEvent
+from eventsourcing.persistence import IntegrityError, Mapper, Notification, Recording
 
 from core import commands as c
 from core.aggregates.access import Action, check_access, may, not_visible
 from core.aggregates.chained import EarlyInstantError
 from core.aggregates.context import Actor, CommandContext
-from core.aggregates.identifiers import NAME_RULE, REASON_RULE, Principal, Reason, rule_problem, tenant_id
+from core.aggregates.identifiers import tenant_id
 from core.aggregates.provisioning import Provisioning, provisioning_id
 from core.aggregates.rules import PbxDirectory
 from core.aggregates.commanding import PinHasher, Receipt
@@ -36,158 +33,22 @@ from core.codec import MsgspecMapper
 from core.integrity import CheckedRepository, broken
 from core.errors import (
     AlreadyExistsError,
-    ConcurrentChangeError,
     DomainError,
     PermissionDeniedError,
     UnknownExtensionError,
     UnknownTenantError,
-    ValidationFailed,
 )
 from core.linked_members import recheck_linking_tenants
+from core.logger import logger
 from core.queries import TenantView, UserView, tenant_view, user_view
-
-# A library must not print: structlog's default configuration writes to stdout, so core's
-# events go to the standard library logger "callroute", silent (NullHandler) unless the
-# application sets up logging. Processors and level filtering stay structlog's, read from
-# the application's ``structlog.configure`` when an event is logged (wrap_logger is lazy),
-# once structlog is imported; until then the standard logger's level decides (``_Logger``).
-_stdlib_logger = logging.getLogger("callroute")
-_stdlib_logger.addHandler(logging.NullHandler())
-
-
-class _Logger:
-    """``structlog.wrap_logger(_stdlib_logger)``, made on first use, so that a process that logs nothing never imports
-    structlog (~50 ms with rich, which ``structlog.dev`` imports when it is installed).
-
-    An event is left out without importing structlog only when nothing could show it: while structlog is not imported,
-    nobody has configured it or captures its events (``structlog.testing.capture_logs``), so its events can only come out
-    of the standard library logger, which they would reach rendered and which would drop them. Once structlog is
-    imported, every event goes to it, as before.
-    """
-
-    _LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING, "warn": logging.WARNING,
-               "error": logging.ERROR, "exception": logging.ERROR, "critical": logging.CRITICAL, "fatal": logging.CRITICAL}
-
-    def __init__(self) -> None:
-        self._wrapped: Any = None
-
-    def _logger(self) -> Any:
-        if self._wrapped is None:
-            import structlog
-
-            self._wrapped = structlog.wrap_logger(_stdlib_logger)
-        return self._wrapped
-
-    def __getattr__(self, name: str) -> Any:
-        level = self._LEVELS.get(name)
-        if level is None or self._wrapped is not None or "structlog" in sys.modules:
-            return getattr(self._logger(), name)
-
-        def log(*args: Any, **kwargs: Any) -> Any:
-            if "structlog" not in sys.modules and not _stdlib_logger.isEnabledFor(level):
-                return None
-            return getattr(self._logger(), name)(*args, **kwargs)
-
-        return log
-
-
-logger: Any = _Logger()
+from core.rejections import CommandRejected, _check_actor_and_reason, _unreadable
+from core.writers import _FIRST_TRY, EventWriter, _outlasted, _Retry
 
 # Re-validating a command by a typed msgpack round trip costs ~1 us;
 # msgspec.convert(to_builtins(...)) on the union costs ~23 us.
 _COMMAND_ENCODER = msgspec.msgpack.Encoder()
 _COMMAND_DECODER = msgspec.msgpack.Decoder(c.Command)
 _USER_COMMANDS = (c.AddUser, c.RemoveUser)
-
-
-class CommandRejected(DomainError):
-    """One command of a batch was refused; nothing of the batch was stored."""
-
-    def __init__(self, index: int, command: object, cause: DomainError | msgspec.ValidationError) -> None:
-        self.index = index
-        self.command_name = c.command_tag(command)
-        self.cause = cause
-        if isinstance(cause, DomainError):
-            field = cause.field
-            rule = cause.rule
-            detail = cause.message
-        else:
-            field, detail = _split_validation(str(cause))
-            rule = "schema"
-        self.rule = rule
-        where = f"commands[{index}]" + (f".{field}" if field else "")
-        super().__init__(f"{where} ({self.command_name}): {detail}", field=field)
-
-    def __str__(self) -> str:
-        return self.message
-
-
-def _split_validation(text: str) -> tuple[str | None, str]:
-    message, sep, path = text.rpartition(" - at `$.")
-    if not sep:
-        return None, text
-    return path.rstrip("`"), message
-
-
-def _unreadable(touched: dict[UUID, Any], commanded: set[str], actor: Actor) -> set[UUID]:
-    """The tenants a batch changed that its actor named in no command and may not read: left out of its receipt.
-
-    They are the tenants linking a cloud PBX whose users the batch changed, whose members core re-checked in the same
-    transaction (``recheck_linking_tenants``); a receipt names no tenant, version or event its actor could not read.
-    """
-    return {key for key, agg in touched.items()
-            if isinstance(agg, Tenant) and agg.state.slug not in commanded
-            and not may(actor, agg.state.admins, agg.state.partner, action="read")}
-
-
-def _check_actor_and_reason(actor: Actor, reason: object) -> None:
-    """Refuse a ``reason`` or an actor that a command could not carry (the same rules as the schema's), naming the field."""
-    checks = (("reason", reason, Reason, REASON_RULE), ("actor.principal", actor.principal, Principal, NAME_RULE),
-              ("actor.partner", actor.partner, Principal, NAME_RULE))
-    for field, value, rule, words in checks:
-        if value is not None and (problem := rule_problem(value, rule, words)) is not None:
-            raise ValidationFailed(problem, field=field)
-
-
-class _Retry(Exception):
-    """Another writer got in first; the batch is run again on fresh state, at a fresh clock reading (``CallrouteApp.execute``)."""
-
-    def __init__(self, cause: str) -> None:
-        super().__init__(cause)
-        self.cause = cause
-        """``version_clash``: a tenant was saved by another writer after this batch loaded it (or its cached copy was
-        behind); ``early_instant``: the clock was read before another writer stored a later change; ``stale_cache``: a
-        command was refused on a cached tenant that another process had changed since (``CallrouteApp._stale``)."""
-
-
-_FIRST_TRY = nullcontext()
-"""The context of a batch's first attempt: nothing (a retry's comes from the event writer, ``CallrouteApp.execute``)."""
-
-
-class EventWriter(Protocol):
-    """Appends stored events to the store's event table in one transaction (the edge supplies a lean one for SQLite).
-
-    A writer may also be a ``RetryingEventWriter``: core looks its ``retrying`` up with ``getattr`` and goes without it
-    (retrying at once) when the writer has none.
-    """
-
-    def insert(self, stored_events: Sequence[StoredEvent]) -> list[int]:
-        """Insert the events; their notification ids, in order; eventsourcing's ``IntegrityError`` on a version clash."""
-        ...
-
-
-@runtime_checkable
-class RetryingEventWriter(EventWriter, Protocol):
-    """An event writer that also sets the scene for a batch's next try after it lost to other writers (optional)."""
-
-    def retrying(self, lost: int) -> AbstractContextManager[object]:
-        """The context each retry of a batch runs in, ``lost`` tries having lost so far (1 before the second try).
-
-        Entered before the try reads the clock and loads its tenants, left when the try has stored its events or failed:
-        the edge's pause (core neither sleeps nor draws random numbers) and, after some lost tries, its write lock
-        (``adapters/event_writer.SQLiteEventWriter.retrying``).
-        """
-        ...
 
 
 class CallrouteApp(CommandMethods, Application):
@@ -288,20 +149,6 @@ class CallrouteApp(CommandMethods, Application):
                 guard = _FIRST_TRY if retrying is None else retrying(attempt)
                 attempt += 1
 
-    def _outlasted(self, attempt: int, slugs: Iterable[str], early: EarlyInstantError | None) -> ConcurrentChangeError:
-        """The error of a batch whose every attempt lost to other writers (``early``: the last lost on its clock reading)."""
-        names = ", ".join(repr(slug) for slug in sorted(set(slugs)) if slug) or "the tenant"
-        tries = f"{attempt} attempt{'' if attempt == 1 else 's'}"
-        if early is not None:
-            now = self.clock.now()  # read once more: a clock that is still behind the stored change is not a race
-            if now < early.last_change:
-                gap = (early.last_change - now).total_seconds()
-                return ConcurrentChangeError(
-                    f"this machine's clock still read {now.isoformat()} after {tries}, {gap:.3f} s before the last change "
-                    f"of {names} ({early.last_change.isoformat()}), stored by a writer whose clock is ahead; nothing was "
-                    "stored, retry when the clocks agree")
-        return ConcurrentChangeError(f"other writers kept changing {names} through {tries}; nothing was stored, retry")
-
     def _execute(
         self, commands: Sequence[Any], actor: Actor, reason: str | None, at: datetime, *, from_clock: bool = False, attempt: int = 1
     ) -> Receipt:
@@ -325,7 +172,7 @@ class CallrouteApp(CommandMethods, Application):
                         # between (or this clock is behind that writer's): not the caller's input, so tried again.
                         if not last_try:
                             raise _Retry("early_instant") from exc
-                        raise self._outlasted(attempt, [getattr(checked, "tenant", "")], exc) from exc
+                        raise _outlasted(self.clock, attempt, [getattr(checked, "tenant", "")], exc) from exc
                     if not last_try and self._stale(touched):
                         # Refused on a cached tenant another process has changed since: try again on what is stored.
                         raise _Retry("stale_cache") from exc
@@ -348,7 +195,7 @@ class CallrouteApp(CommandMethods, Application):
             except IntegrityError as exc:
                 if not last_try:
                     raise _Retry("version_clash") from exc
-                raise self._outlasted(attempt, [a.state.slug for a in touched.values() if isinstance(a, Tenant)], None) from exc
+                raise _outlasted(self.clock, attempt, [a.state.slug for a in touched.values() if isinstance(a, Tenant)], None) from exc
         except BaseException:
             self._evict(touched)
             raise

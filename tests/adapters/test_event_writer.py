@@ -82,7 +82,7 @@ def test_a_retry_after_another_writer_got_in_first_reads_the_clock_again(tmp_pat
 
 
 def test_the_sqlite_writer_is_a_retrying_event_writer_as_core_declares_it(tmp_path: Path) -> None:
-    from core.service import RetryingEventWriter
+    from core.writers import RetryingEventWriter
 
     # Core looks ``retrying`` up by name: a writer that renamed it would silently retry without pause or lock.
     assert isinstance(app_on(tmp_path / "c.sqlite").event_writer, RetryingEventWriter)

@@ -5,7 +5,7 @@
 - pending at t: versions made by t and not yet confirmed by t, each with its deadline
   under the provider policy in force when it was made; overdue when past it.
 
-A timeline read back from the projection's store has a ``checker`` (``routing.StoredRows``):
+A timeline read back from the projection's store has a ``checker`` (``stored_rows.StoredRows``):
 the rows an answer rests on are checked against the stored events before it is given (the
 rows read from the store come first; rows added from events read in this process need none).
 """

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 import msgspec
 
 from simulator.calendar import Calendar, Clock
-from simulator.kpis import AgentFigures
+from simulator.kpi_model import AgentFigures
 from simulator.machines import AGENT_TRANSITIONS, ROUTING_STATE, Agent, Call
 from simulator.scenario import AgentGroupSpec, AgentSpec, Scenario, ScenarioError, Shift
 from simulator.streams import sampler, stream

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import msgspec
 
 if TYPE_CHECKING:
-    from simulator.kpis import Breakdown
+    from simulator.kpi_model import Breakdown
 
 
 class QueueFigures(msgspec.Struct, frozen=True):

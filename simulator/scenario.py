@@ -16,7 +16,7 @@ from adapters.inputs import InputError, read_document
 from core.aggregates.identifiers import ClockTime, Extension, Principal, whole
 from core.commands import Command
 from core.routing.caller import Presentation
-from simulator.kpis import figure_names
+from simulator.kpi_model import figure_names
 from simulator.streams import Distribution, Exponential, Fixed, Never
 
 TEN_YEARS = 10 * 365 * 86400.0

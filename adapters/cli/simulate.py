@@ -21,7 +21,7 @@ from adapters.cli.common import Env, pass_env
 from adapters.cli.errors import BROKEN, Failure, exit_code, refusal_text, schema_text
 from adapters.cli.output import echo_warnings
 from core.errors import DomainError, StoreIntegrityError
-from simulator.kpis import ANSWERED_BY, Kpis
+from simulator.kpi_model import ANSWERED_BY, Kpis
 from simulator.run import EngineChoice, RunResult, run_scenario
 from simulator.scenario import Scenario, ScenarioError, load_scenario
 

@@ -34,6 +34,7 @@ from simulator.flow import CallFlow
 from simulator.kpis import Collector
 from simulator.machines import CALL_TRANSITIONS, Agent, Call
 from simulator.presence import Presence
+from simulator.queue_batch import ArrivalBatch
 from simulator.ringing import Ringing
 from simulator.strategies import QueueState
 from simulator.trace import Queued, QueueEmpty, Trace, WaitedTooLong
@@ -71,8 +72,8 @@ class MaxWait(msgspec.Struct, gc=False):
     after: Node | None
 
 
-class Queues:
-    """Every queue of the tenant over the run."""
+class Queues(ArrivalBatch):
+    """Every queue of the tenant over the run (its batch counting of calls answered on arrival: ``ArrivalBatch``)."""
 
     def __init__(self, table: RoutingTable, seed: int, calendar: Calendar, presence: Presence, ringing: Ringing,
                  kpis: Collector, flow: CallFlow, trace: Trace | None) -> None:
@@ -93,14 +94,7 @@ class Queues:
         """Agent's extension → their queues and their position in each, in the table's order."""
         self.watching = False
         """A caller with a leave rule has joined: presence reports queue agents who stop being free."""
-        self.uncounted: Call | None = None
-        """The call arriving now whose arrival and joining of its queue the figures have not counted yet (set by
-        ``Switch.arrive`` in a plain run): counted in the batch if it is answered at once, else when it joins."""
-        self.at_once = 0
-        """Calls answered on arrival not yet handed to the figures: a batch (``Collector.answered_on_arrival``) of
-        calls of ``at_once_key``."""
-        self.at_once_key: tuple[int, str, str] = (-1, "", "")
-        """The hour of arrival, number and queue of the batch's calls."""
+        self._start_batch()
         self.configure(table)
 
     def configure(self, table: RoutingTable) -> None:
@@ -343,45 +337,6 @@ class Queues:
             # Rings out after the ring time, or when the caller hangs up: at the deadline itself, which a sum
             # ``t + (deadline - t)`` can miss by a rounding (the ring would then end just before the caller's patience).
             self.calendar.at(min(t + ring_seconds, max(t, call.deadline)), self._missed, offer)
-
-    def _count_arrival(self) -> None:
-        """Count the arrival of the call ``uncounted`` and its joining of its queue, its first, with an agent free."""
-        call = self.uncounted
-        assert call is not None and call.queue is not None
-        self.uncounted = None
-        self.kpis.arrival(call.arrived, call.dialled)
-        self.kpis.queued(call.arrived, call.queue, True, True)
-
-    def _in_batch(self, call: Call) -> bool:
-        """Count ``call`` (``uncounted``: it has just come, joined its first queue with an agent free and is answered at
-        once by the one rung) in the batch of calls answered on arrival, if its number and queue have been seen.
-
-        In the batch, its counts are added later, but they are only counts (the waits of 0 s are counted, not summed:
-        ``Collector.answered_on_arrival``), whose order changes no figure, and to breakdowns that exist already, whose
-        order is the order their numbers and queues were first seen. A call of a number or queue never seen is counted
-        at once, which adds it in its place. The batch is handed in when it changes, and by ``Switch.result``."""
-        number, queue = call.dialled, call.queue
-        assert queue is not None
-        key = (int(call.arrived // 3600), number, queue)
-        self.uncounted = None
-        if key == self.at_once_key:
-            self.at_once += 1
-            return True
-        kpis = self.kpis
-        if number in kpis.numbers and queue in kpis.queues and queue in kpis.queue_waits:
-            self.hand_in()
-            self.at_once_key = key
-            self.at_once = 1
-            return True
-        self.uncounted = call
-        return False
-
-    def hand_in(self) -> None:
-        """Hand the batch of calls answered on arrival to the figures."""
-        if self.at_once:
-            hour, number, queue = self.at_once_key
-            self.kpis.answered_on_arrival(self.at_once, hour, number, queue)
-            self.at_once = 0
 
     def _answered(self, t: float, offer: Offer) -> None:
         call, winner = offer.call, offer.winner

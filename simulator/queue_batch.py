@@ -1,0 +1,68 @@
+"""The batch counting of calls answered on arrival: ``Queues`` counts a plain run's call that is answered at once by
+the one agent rung in a batch, handed to the figures when it changes (``Collector.answered_on_arrival``)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from simulator.kpis import Collector
+    from simulator.machines import Call
+
+
+class ArrivalBatch:
+    """The arrival counting of ``Queues``: the call not counted yet, and the batch of calls answered on arrival."""
+
+    kpis: Collector
+    uncounted: Call | None
+    """The call arriving now whose arrival and joining of its queue the figures have not counted yet (set by
+    ``Switch.arrive`` in a plain run): counted in the batch if it is answered at once, else when it joins."""
+    at_once: int
+    """Calls answered on arrival not yet handed to the figures: a batch (``Collector.answered_on_arrival``) of
+    calls of ``at_once_key``."""
+    at_once_key: tuple[int, str, str]
+    """The hour of arrival, number and queue of the batch's calls."""
+
+    def _start_batch(self) -> None:
+        self.uncounted = None
+        self.at_once = 0
+        self.at_once_key = (-1, "", "")
+
+    def _count_arrival(self) -> None:
+        """Count the arrival of the call ``uncounted`` and its joining of its queue, its first, with an agent free."""
+        call = self.uncounted
+        assert call is not None and call.queue is not None
+        self.uncounted = None
+        self.kpis.arrival(call.arrived, call.dialled)
+        self.kpis.queued(call.arrived, call.queue, True, True)
+
+    def _in_batch(self, call: Call) -> bool:
+        """Count ``call`` (``uncounted``: it has just come, joined its first queue with an agent free and is answered at
+        once by the one rung) in the batch of calls answered on arrival, if its number and queue have been seen.
+
+        In the batch, its counts are added later, but they are only counts (the waits of 0 s are counted, not summed:
+        ``Collector.answered_on_arrival``), whose order changes no figure, and to breakdowns that exist already, whose
+        order is the order their numbers and queues were first seen. A call of a number or queue never seen is counted
+        at once, which adds it in its place. The batch is handed in when it changes, and by ``Switch.result``."""
+        number, queue = call.dialled, call.queue
+        assert queue is not None
+        key = (int(call.arrived // 3600), number, queue)
+        self.uncounted = None
+        if key == self.at_once_key:
+            self.at_once += 1
+            return True
+        kpis = self.kpis
+        if number in kpis.numbers and queue in kpis.queues and queue in kpis.queue_waits:
+            self.hand_in()
+            self.at_once_key = key
+            self.at_once = 1
+            return True
+        self.uncounted = call
+        return False
+
+    def hand_in(self) -> None:
+        """Hand the batch of calls answered on arrival to the figures."""
+        if self.at_once:
+            hour, number, queue = self.at_once_key
+            self.kpis.answered_on_arrival(self.at_once, hour, number, queue)
+            self.at_once = 0

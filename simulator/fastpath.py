@@ -23,272 +23,31 @@ The run is the same run, not an approximation of it:
 - the calendar's own figures (``Kpis.events``, the simulated time) are those of the general engine: its events are
   counted as it would run them (timers that come after the run is over are not).
 
-``prepare`` says whether a run may take the fast path (``FastPath``) or why not (a sentence); ``run_scenario``
-takes it on its own when it may, and the result names the engine that ran. A test runs random eligible scenarios
-through both engines and compares every figure and every recorded call.
+``prepare`` (``fastpath_eligibility.py``) says whether a run may take the fast path (``FastPath``) or why not (a
+sentence); ``run_scenario`` takes it on its own when it may, and the result names the engine that ran. Its state per
+queue and per number is in ``fastpath_queues.py``. A test runs random eligible scenarios through both engines and
+compares every figure and every recorded call.
 """
 
 from __future__ import annotations
 
 import math
-from bisect import bisect_left, insort
-from collections import deque
 from heapq import heappop, heappush
 from typing import TYPE_CHECKING, Any
 
-from core.aggregates.services import JOIN_LEVEL
-from core.routing import Call as RoutingCall
-from core.routing import route
 from core.routing.plan import BusyTone, HopLimit, Message, Missed, Queue, Unavailable, Voicemail
-from simulator.arrivals import PoissonProcess
 from simulator.machines import Call
-from simulator.scenario import AgentSpec, PoissonArrivals
-from simulator.streams import Fixed, Never, Uniform
 
 if TYPE_CHECKING:
-    from simulator.machines import Agent
-    from simulator.strategies import QueueState
+    from simulator.fastpath_queues import _Line, _Number
     from simulator.switch import Switch
 
 ENDINGS: dict[type, str] = {Voicemail: "voicemail", Message: "message", BusyTone: "busy", Unavailable: "unavailable",
                             Missed: "missed", HopLimit: "missed", type(None): "missed"}
 """Where a caller may go after the queue's maximum wait, on the fast path: an ending (``Switch.run``'s outcomes)."""
-STRATEGIES = ("longest_idle", "sequential", "round_robin", "fewest_calls", "random", "ring_all")
 
 # Pending effects, in time order (then the order they were found in, which is the order of cause and effect).
 _ANSWER, _HANG_UP, _LEAVE, _OFFER, _FREE, _WARM_UP, _WAITS = range(7)
-
-
-class _Line:
-    """One queue on the fast path: its agents, who is free since when, and what its strategy remembers."""
-
-    __slots__ = ("id", "state", "agents", "extensions", "ring", "wrap", "strategy", "busy", "free", "answered", "last", "draw",
-                 "delays", "talks", "ready", "readies", "constant_delays", "talk_parts")
-
-    def __init__(self, state: QueueState) -> None:
-        spec = state.spec
-        assert spec is not None
-        self.id = state.id
-        self.state = state
-        self.agents: tuple[Agent, ...] = state.agents
-        self.extensions = [agent.extension for agent in state.agents]
-        self.ring = spec.agent_ring_seconds
-        self.wrap = float(spec.wrap_up_seconds)
-        self.strategy = "sequential" if spec.strategy == "ring_all" else spec.strategy  # answering at once: the first free
-        self.busy: list[tuple[float, int]] = []
-        """(free again at, position) of every agent not free."""
-        # Everyone logged in at 0 and is free since then.
-        count = len(self.agents)
-        self.free: Any = list(range(count))
-        """The free agents: positions (a heap, or in order), or (calls answered, position) for fewest calls; for longest
-        idle, a FIFO of positions: agents become free in order of (free since, position), the order it picks them in
-        (the busy heap gives them back in that order, and each is free again no earlier than the last one given back)."""
-        if self.strategy == "fewest_calls":
-            self.free = [(0, p) for p in range(count)]
-        elif self.strategy == "longest_idle":
-            self.free = deque(range(count))
-        self.answered = [0] * count
-        self.last: int | None = state.index.get(state.last_offered) if state.last_offered is not None else None
-        self.draw = state.draw
-        self.delays = [agent.answer_delay for agent in self.agents]
-        self.talks = [agent.talk_time for agent in self.agents]
-        # The loop writes out the commonest draws (``streams.sampler``'s parts): fixed answer delays, exponential talk.
-        constants = [getattr(delay, "constant", None) for delay in self.delays]
-        self.constant_delays: list[float] | None = constants if None not in constants else None  # type: ignore[assignment]
-        parts = [getattr(talk, "parts", None) for talk in self.talks]
-        self.talk_parts: list[tuple[Any, float]] | None = parts if None not in parts else None  # type: ignore[assignment]
-        self.ready = [False] * count
-        """Whether an agent not free becomes free by an event of its own (the end of a wrap-up), which the calendar
-        counts, or by the caller's leaving (no event of its own)."""
-        self.readies = 0
-        """Ends of wrap-ups passed so far by ``release`` (events of the calendar; the loop counts its own at once)."""
-
-    def release(self, t: float) -> None:
-        """Agents free again by ``t`` join the free ones."""
-        busy = self.busy
-        while busy and busy[0][0] <= t:
-            since, position = heappop(busy)
-            if self.ready[position]:
-                self.readies += 1
-            strategy = self.strategy
-            if strategy == "longest_idle":
-                self.free.append(position)
-            elif strategy == "sequential":
-                heappush(self.free, position)
-            elif strategy == "fewest_calls":
-                heappush(self.free, (self.answered[position], position))
-            else:
-                insort(self.free, position)
-
-    def pick(self) -> int:
-        """The free agent the strategy offers a new call to, taken from the free ones (``strategies.py``)."""
-        free = self.free
-        strategy = self.strategy
-        if strategy == "longest_idle":
-            return free.popleft()
-        if strategy == "fewest_calls":
-            return heappop(free)[1]
-        if strategy == "sequential":
-            return heappop(free)
-        if strategy == "round_robin":
-            start = 0 if self.last is None else self.last + 1
-            index = bisect_left(free, start)
-            return free.pop(index if index < len(free) else 0)
-        return free.pop(self.draw(len(free)))  # random: a uniform draw among the free, in the queue's order
-
-
-class _Number:
-    """What the calls of one Poisson process get: its process, and the queue node of each kind of caller."""
-
-    __slots__ = ("process", "dialled", "nodes", "single", "callers", "flat")
-
-    def __init__(self, process: PoissonProcess, nodes: dict[tuple[bool, str | None], Queue], callers: bool) -> None:
-        self.process = process
-        self.dialled = process.spec.to
-        self.nodes = nodes
-        values = list(nodes.values())
-        self.single = values[0] if all(node == values[0] for node in values) else None
-        """The node of every call when all kinds of caller get the same one."""
-        self.callers = callers or self.single is None
-        """Whether each call's caller is drawn (for the recorded calls, or because the plan depends on it)."""
-        self.flat = type(process) is PoissonProcess and process.flat and process.peak > 0
-        """A process at one rate all along: its next arrival is one exponential draw."""
-
-
-def _bounded_delay(spec: Any, ring: int, ring_all: bool) -> str | None:
-    """Why an answer delay may miss the queue's ring time (``None``: it never does), which the fast path cannot model."""
-    if ring_all:
-        return None if isinstance(spec, Fixed) and spec.value == 0 else "a ring-all queue whose agents do not answer at once"
-    if isinstance(spec, Fixed):
-        return None if spec.value <= ring else "an answer delay longer than the ring time"
-    if isinstance(spec, Uniform):
-        # ``uniform`` may round up to ``high`` and a hair past it: only below the ring time for sure.
-        return None if spec.high < ring else "an answer delay that may reach the ring time"
-    return "an answer delay without an upper bound"
-
-
-def prepare(switch: Switch) -> FastPath | str:
-    """The fast path for ``switch``'s run (set up, arrivals scheduled, nothing run yet), or why it cannot take it."""
-    scenario = switch.scenario
-    if switch.trace is not None:
-        return "a trace is written (it records every agent's state change)"
-    if scenario.changes:
-        return "the configuration changes during the run"
-    if scenario.presence:
-        return "agents' presence changes during the run"
-    if any(isinstance(spec, AgentSpec) and spec.shifts for spec in scenario.agents):
-        return "agents work shifts"
-    if not all(type(spec) is PoissonArrivals for spec in scenario.arrivals):
-        return "not every arrival process is Poisson"
-    calendar = switch.calendar
-    log_in, warm_up, poisson = switch.presence._log_in, switch.kpis.warm_up_over, switch.arrivals._poisson
-    processes: list[tuple[float, PoissonProcess]] = []
-    warm: list[tuple[float, Any, Any]] = []
-    for t, _, action, arg in sorted(calendar.heap, key=lambda entry: entry[:2]):
-        if action == poisson:
-            processes.append((t, arg))
-        elif action == warm_up:
-            warm.append((t, action, arg))
-        else:
-            return f"the calendar holds {getattr(action, '__qualname__', action)}"
-    if any(action != log_in for _, action, _ in calendar.soon):
-        return "the calendar holds more than the agents' log-ins at the start"
-    if len(processes) != switch.arrivals.open:
-        return "not every arrival is a Poisson process"
-    if calendar.over:  # no call comes (the first arrival is after the duration): nothing runs, not even the log-ins
-        return FastPath(switch, [], [], {}, warm)
-    # The agents log in at 0, as in the general engine (the same events, counted as they run).
-    calendar.run(len(calendar.soon))
-    if calendar.soon or any(agent.state != "available" for agent in switch.presence.agents.values()):
-        return "an agent is not available once logged in"
-    numbers = _numbers(switch, [process for _, process in processes])
-    if isinstance(numbers, str):
-        return numbers
-    lines: dict[str, _Line] = {}
-    seen: dict[str, str] = {}
-    for number in numbers:
-        for node in number.nodes.values():
-            if node.queue in lines:
-                continue
-            problem = _queue_problem(switch, node)
-            if problem is not None:
-                return problem
-            line = lines[node.queue] = _Line(switch.queues.queues[node.queue])
-            for extension in line.extensions:
-                if seen.setdefault(extension, node.queue) != node.queue:
-                    return f"agent {extension} serves two queues ({seen[extension]} and {node.queue})"
-    for number in numbers:
-        for node in number.nodes.values():
-            problem = _node_problem(switch, node, lines[node.queue])
-            if problem is not None:
-                return problem
-    return FastPath(switch, numbers, [t for t, _ in processes], lines, warm)
-
-
-def _numbers(switch: Switch, processes: list[PoissonProcess]) -> list[_Number] | str:
-    """Each process's queue node per kind of caller (withheld or not, digits pressed): one plan for all its calls.
-
-    Routed as ``Plans.plan`` routes a call. A plan that depends on nothing but the table and the call (``agents``:
-    only the queue node's informative list) is the same for every call; so is one that depends on the endpoints'
-    states only through a queue's join rule asking for an agent logged in or reachable (every agent is, all along).
-    """
-    plans = switch.plans
-    numbers = []
-    for process in processes:
-        spec = process.spec
-        kinds = ([True] if spec.anonymous_share > 0 else []) + ([False] if spec.anonymous_share < 1 else [])
-        digits: list[str | None] = [*sorted(spec.digits), ""] if spec.digits else [None]
-        nodes: dict[tuple[bool, str | None], Queue] = {}
-        for anonymous in kinds:
-            for digit in digits:
-                probe = RoutingCall(dialled=spec.to, at=switch.clock.wall(0.0), caller=None if anonymous else "+46700000000",
-                                    digits=digit, call_id="0")
-                try:
-                    decision = route(plans.table, probe, switch.presence.states, plans.memory, hop_limit=switch.scenario.max_hops)
-                except Exception:  # noqa: BLE001 - the general engine reports it, at the call that meets it
-                    return "a call's plan cannot be decided"
-                node = decision.plan
-                if decision.rejected_anonymous or type(node) is not Queue:
-                    return f"calls to {spec.to} do not all go to a queue"
-                by_states = "states" in decision.depends_on and JOIN_LEVEL[node.join_when] in (1, 2)
-                if not decision.depends_on <= {"agents", "states"} or ("states" in decision.depends_on and not by_states):
-                    return f"the plan of calls to {spec.to} depends on the time or on the endpoints' states"
-                if decision.memory is not plans.memory:
-                    return f"the plan of calls to {spec.to} changes the routing memory"
-                nodes[anonymous, digit] = node
-        numbers.append(_Number(process, nodes, switch.calls_out is not None))
-    return numbers
-
-
-def _queue_problem(switch: Switch, node: Queue) -> str | None:
-    state = switch.queues.queues.get(node.queue)
-    if state is None or state.spec is None:
-        return f"queue {node.queue} is not in the table"
-    spec = state.spec
-    if spec.strategy not in STRATEGIES:
-        return f"queue {node.queue}'s strategy {spec.strategy}"
-    for agent in state.agents:
-        agent_spec = switch.presence.specs[agent.extension]
-        problem = _bounded_delay(agent_spec.answer_delay, spec.agent_ring_seconds, spec.strategy == "ring_all")
-        if problem is not None:
-            return f"agent {agent.extension}: {problem}"
-        if isinstance(agent_spec.talk_time, Never):
-            return f"agent {agent.extension} never hangs up"
-    return None
-
-
-def _node_problem(switch: Switch, node: Queue, line: _Line) -> str | None:
-    if node.leave_when != "never":
-        return f"callers leave queue {node.queue} when its agents go (leave_when)"
-    if node.when_empty is not None:
-        level = JOIN_LEVEL[node.join_when]
-        if level == 3:
-            return f"queue {node.queue} turns callers away when no agent is free (join_when)"
-        if level and not line.agents:
-            return f"queue {node.queue} has no agent and turns callers away"
-    if type(node.after_max_wait) not in ENDINGS:
-        return f"callers go on from queue {node.queue} after its maximum wait"
-    return None
 
 
 class FastPath:

@@ -22,7 +22,7 @@ import msgspec
 
 from core.aggregates.context import Actor
 from simulator.config import LiveConfig
-from simulator.kpis import Kpis
+from simulator.kpi_model import Kpis
 from simulator.scenario import CALL_ASSERTION, FIGURE_ASSERTION, NOT_UNDERSTOOD, Scenario, ScenarioError, needs_limit
 from simulator.switch import Switch
 from simulator.trace import TraceWriter
@@ -141,7 +141,7 @@ def run_scenario(scenario: Scenario, *, base: Path = Path("."), seed: int | None
     switch.schedule_arrivals()
     ran: Engine = switch.calendar
     if engine != "general":
-        from simulator.fastpath import prepare
+        from simulator.fastpath_eligibility import prepare
 
         fast = prepare(switch)
         if not isinstance(fast, str):

@@ -1,0 +1,106 @@
+"""Chained event classes share one ``__init__``, ``__eq__``, ``__hash__`` and ``__repr__`` (``core/aggregates/chained.py``).
+
+They must behave as the frozen dataclasses the library's metaclass would have made: the same fields in the same order,
+frozen instances, equality and hashing by field values, and a ``TypeError`` naming what is wrong in a construction.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+import core.aggregates  # noqa: F401 - registers every concept's event types
+from core.aggregates.chained import ChainedEvent
+from core.aggregates.tenant import TenantCreated
+from core.aggregates.users import UserAdded
+
+AT = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
+ID = uuid.UUID("12345678-1234-5678-1234-567812345678")
+
+
+def every_event_class() -> list[type]:
+    found: list[type] = []
+    pending = [ChainedEvent]
+    while pending:
+        cls = pending.pop()
+        found.append(cls)
+        pending.extend(cls.__subclasses__())
+    return found
+
+
+def user_added(**changes: Any) -> UserAdded:
+    fields: dict[str, Any] = {"originator_id": ID, "originator_version": 2, "timestamp": AT, "actor": "admin@acme",
+                              "partner": None, "reason": None, "prev_hash": "p", "hash": "h", "extension": "2001",
+                              "name": "Ann", "email": None, "license": "basic"}
+    return UserAdded(**{**fields, **changes})
+
+
+def annotated_names(cls: type) -> list[str]:
+    """The fields a dataclass would collect: annotations base first, each name at its first place, ClassVars left out."""
+    names: list[str] = []
+    for klass in reversed(cls.__mro__):
+        for name, annotation in vars(klass).get("__annotations__", {}).items():
+            if "ClassVar" not in str(annotation) and name not in names:
+                names.append(name)
+    return names
+
+
+@pytest.mark.parametrize("cls", every_event_class(), ids=lambda cls: cls.__qualname__)
+def test_each_class_has_the_fields_a_dataclass_would_have_in_order(cls: type) -> None:
+    names = [field.name for field in dataclasses.fields(cls)]
+    assert names == annotated_names(cls)
+    assert list(inspect.signature(cls).parameters) == names
+    assert cls.__dataclass_params__.frozen
+
+
+def test_a_construction_keeps_the_field_order_and_checks_the_origin() -> None:
+    event = user_added()
+    assert list(vars(event)) == [field.name for field in dataclasses.fields(UserAdded)]
+    with pytest.raises(TypeError, match="non-UUID originator_id"):
+        user_added(originator_id="not a uuid")
+
+
+def test_missing_unexpected_and_repeated_arguments_are_named() -> None:
+    fields = vars(user_added()).copy()
+    del fields["name"], fields["email"]
+    with pytest.raises(TypeError, match=r"UserAdded\(\) missing required arguments: 'name', 'email'"):
+        UserAdded(**fields)
+    with pytest.raises(TypeError, match=r"unexpected keyword argument 'bogus'"):
+        user_added(bogus=1)
+    values = list(vars(user_added()).values())
+    assert UserAdded(*values) == user_added()
+    with pytest.raises(TypeError, match=r"multiple values for argument 'originator_id'"):
+        UserAdded(*values[:1], **{name: value for name, value in vars(user_added()).items()})
+    with pytest.raises(TypeError, match=r"takes 12 arguments but 13 were given"):
+        UserAdded(*values, "extra")
+
+
+def test_instances_are_frozen() -> None:
+    event = user_added()
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        event.name = "Bob"  # type: ignore[misc]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        del event.name
+
+
+def test_equality_and_hashing_follow_the_field_values_and_the_class() -> None:
+    assert user_added() == user_added()
+    assert hash(user_added()) == hash(user_added())
+    assert user_added() != user_added(name="Bob")
+    assert len({user_added(), user_added(), user_added(name="Bob")}) == 2
+    created = TenantCreated(originator_id=ID, originator_version=1, timestamp=AT, originator_topic="callroute/Tenant",
+                            actor="a", partner=None, reason=None, prev_hash="p", hash="h", slug="acme", name="Acme",
+                            time_zone="Europe/Stockholm", plan="unlimited")
+    assert created != user_added()
+    assert user_added().__eq__(created) is NotImplemented
+
+
+def test_repr_names_the_class_and_every_field() -> None:
+    text = repr(user_added())
+    assert text.startswith("UserAdded(originator_id=UUID('12345678-1234-5678-1234-567812345678'), originator_version=2, ")
+    assert text.endswith("extension='2001', name='Ann', email=None, license='basic')")

@@ -22,25 +22,66 @@ from core.errors import ConflictError, ValidationFailed
 
 
 class _ChainedEventType(type(Aggregate.Event)):  # type: ignore[misc]
-    """Makes each chained event class a frozen dataclass whose ``__init__``, ``__eq__``, ``__hash__`` and ``__repr__`` are
-    ``ChainedEvent``'s, one for all, rather than four functions compiled for each class.
+    """The metaclass of chained events: each class is a frozen dataclass as the library's metaclass makes it, without
+    the functions that metaclass has ``dataclass(frozen=True)`` compile from source for every class.
 
-    The library's metaclass has ``dataclass(frozen=True)`` write those four from source for every event class: of the
-    ~75 ms it takes to import the tenant's concepts, ~30 ms went to compiling them (some 280 functions). The fields, their
-    order, the frozen instances and what equality and hashing mean are the same; ``inspect.signature`` of a class still
-    names its fields (``__signature__`` below, as the library's metaclass sets it).
+    Those are ``__init__``, ``__repr__``, ``__eq__``, ``__hash__``, ``__setattr__`` and ``__delattr__``, six per class
+    and 414 for the 69 event classes: with the collection of their fields, about 45 ms of the 75 ms it took to import
+    the tenant's concepts, a quarter of a one-call ``simulate``. ``ChainedEvent`` has one of each for all (below). An
+    event class that only adds fields to one chained base (all but the three creation events) gets its
+    ``__dataclass_fields__`` here, the way ``dataclasses`` records them (``dataclasses.fields``, ``replace`` and
+    ``asdict`` read them); any other is left to ``dataclasses``. The fields, their order, frozen instances, and what
+    equality, hashing and ``repr`` give are unchanged (``tests/core/test_event_classes.py`` checks every class).
     """
 
     def __new__(mcs, name: str, bases: tuple[type, ...], namespace: dict[str, Any]) -> Any:
+        documented = bool(namespace.get("__doc__"))
+        if not documented:  # a dataclass writes "Name(field, ...)" by way of inspect.signature: the same, directly
+            namespace["__doc__"] = name
         cls = type.__new__(mcs, name, bases, namespace)
-        cls = dataclasses.dataclass(frozen=True, init=False, repr=False, eq=False)(cls)
+        if not _added_fields(cls, bases, namespace):
+            cls = dataclasses.dataclass(frozen=True, init=False, repr=False, eq=False)(cls)
+            if not any(isinstance(base, _ChainedEventType) for base in bases):  # ChainedEvent: frozen for every subclass
+                cls.__setattr__ = _frozen_setattr
+                cls.__delattr__ = _frozen_delattr
         cls._field_names = tuple(field.name for field in dataclasses.fields(cls))
+        if not documented:
+            cls.__doc__ = f"{name}({', '.join(cls._field_names)})"
         return cls
 
     @property
     def __signature__(cls) -> inspect.Signature:
+        """What the library's metaclass sets on each event class: the fields, as ``__init__`` takes them."""
         return inspect.Signature([inspect.Parameter(field.name, inspect.Parameter.POSITIONAL_OR_KEYWORD)
                                   for field in dataclasses.fields(cls)])
+
+
+def _added_fields(cls: Any, bases: tuple[type, ...], namespace: dict[str, Any]) -> bool:
+    """Record the fields of a class that adds plain fields (no default, no ClassVar or InitVar) to one chained base, as
+    ``dataclasses`` would: its base's, then its own in order; ``False`` for any other class, left to ``dataclasses``."""
+    annotations = namespace.get("__annotations__", {})
+    if len(bases) != 1 or not isinstance(bases[0], _ChainedEventType) or any(
+            name in namespace or any(word in str(annotation) for word in ("ClassVar", "InitVar", "KW_ONLY"))
+            for name, annotation in annotations.items()):
+        return False
+    fields = dict(bases[0].__dataclass_fields__)
+    for name, annotation in annotations.items():
+        field = dataclasses.field()
+        # ``_FIELD`` marks a field (not a ClassVar or InitVar) for ``dataclasses.fields``: the one private name used.
+        field.name, field.type, field._field_type = name, annotation, dataclasses._FIELD  # type: ignore[attr-defined]
+        fields[name] = field
+    cls.__dataclass_fields__ = fields
+    cls.__dataclass_params__ = bases[0].__dataclass_params__  # type: ignore[attr-defined]
+    cls.__match_args__ = tuple(field.name for field in dataclasses.fields(cls))
+    return True
+
+
+def _frozen_setattr(self: Any, name: str, value: Any) -> None:
+    raise dataclasses.FrozenInstanceError(f"cannot assign to field {name!r}")
+
+
+def _frozen_delattr(self: Any, name: str) -> None:
+    raise dataclasses.FrozenInstanceError(f"cannot delete field {name!r}")
 
 
 class ChainedEvent(Aggregate.Event, metaclass=_ChainedEventType):

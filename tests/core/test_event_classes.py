@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import pickle
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -56,6 +57,10 @@ def test_each_class_has_the_fields_a_dataclass_would_have_in_order(cls: type) ->
     assert names == annotated_names(cls)
     assert list(inspect.signature(cls).parameters) == names
     assert cls.__dataclass_params__.frozen
+    assert cls.__match_args__ == tuple(names)
+    assert cls.__doc__
+    if cls.__doc__.startswith(cls.__name__ + "("):  # no docstring of its own: named as a dataclass names it
+        assert cls.__doc__ == f"{cls.__name__}({', '.join(names)})"
 
 
 def test_a_construction_keeps_the_field_order_and_checks_the_origin() -> None:
@@ -80,12 +85,28 @@ def test_missing_unexpected_and_repeated_arguments_are_named() -> None:
         UserAdded(*values, "extra")
 
 
-def test_instances_are_frozen() -> None:
+@pytest.mark.parametrize("cls", every_event_class(), ids=lambda cls: cls.__qualname__)
+def test_instances_of_each_class_are_frozen(cls: type) -> None:
+    event = object.__new__(cls)
+    for name in ("hash", "actor", "anything"):
+        with pytest.raises(dataclasses.FrozenInstanceError, match=f"cannot assign to field '{name}'"):
+            setattr(event, name, "x")
+        with pytest.raises(dataclasses.FrozenInstanceError, match=f"cannot delete field '{name}'"):
+            delattr(event, name)
+
+
+def test_the_dataclass_functions_work_on_an_event() -> None:
     event = user_added()
-    with pytest.raises(dataclasses.FrozenInstanceError):
-        event.name = "Bob"  # type: ignore[misc]
-    with pytest.raises(dataclasses.FrozenInstanceError):
-        del event.name
+    assert dataclasses.is_dataclass(event)
+    assert dataclasses.replace(event, name="Bob") == user_added(name="Bob")
+    assert dataclasses.asdict(event) == vars(event)
+    assert pickle.loads(pickle.dumps(event)) == event
+    match event:
+        case UserAdded(_, _, _, "admin@acme"):
+            matched = True
+        case _:
+            matched = False
+    assert matched
 
 
 def test_equality_and_hashing_follow_the_field_values_and_the_class() -> None:

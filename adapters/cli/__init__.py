@@ -14,6 +14,7 @@ from typing import Any
 import click
 
 from adapters.cli.common import CallrouteContext, Wiring, attach_global_options, root_options
+from adapters.cli.ending import end_at_once
 from adapters.cli.errors import Failure
 
 __all__ = ["Failure", "Wiring", "cli", "main"]
@@ -181,5 +182,8 @@ def main() -> None:
         _starting = True
     try:
         cli(prog_name="callroute", obj=Wiring())
+    except SystemExit as done:  # click ends every command so, its exit status in ``code``
+        end_at_once(done.code)  # when the command left nothing to close (``adapters/cli/ending.py``)
+        raise
     finally:
         _started()

@@ -18,6 +18,7 @@ import click
 import msgspec
 
 from adapters.cli.common import Env, pass_env
+from adapters.cli.ending import nothing_to_close
 from adapters.cli.errors import BROKEN, Failure, exit_code, refusal_text, schema_text
 from adapters.cli.output import echo_warnings
 from core.errors import DomainError, StoreIntegrityError
@@ -308,6 +309,8 @@ def run_command(env: Env, scenario_file: Path, seed: int | None, replications: i
         run_replications(env, scenario_file, scenario, replications or 1, seed=seed, workers=workers, cluster=cluster,
                          trace=trace, calls=calls, report=report, junit=junit, as_json=as_json)
         return
+    if scenario.tenant.store is None:
+        nothing_to_close()  # an in-memory store; run_and_report closes the files it writes
     try:
         result = run_and_report(scenario, scenario_file.parent, seed, trace, report,
                                 progress=_stderr_is_terminal() and not as_json, calls=calls, reader=env.actor, engine=engine)

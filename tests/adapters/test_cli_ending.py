@@ -1,0 +1,126 @@
+"""How a command's process ends (``adapters/cli/ending.py``): at once only when the command left nothing to close."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from adapters.cli import ending
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLES = ROOT / "examples"
+
+# The console script's ``main`` on a command line, with an exit handler and an object that says when the interpreter is
+# torn down (module globals are freed then, not by ``os._exit``).
+PROBE = """
+import atexit, os, sys, threading, time
+class Witness:
+    def __del__(self, write=os.write):  # the module's globals may be gone by then
+        write(2, b"torn down\\n")
+witness = Witness()
+atexit.register(lambda: print("exit handler", file=sys.stderr))
+if sys.argv[1] == "thread":
+    threading.Thread(target=lambda: (time.sleep(0.3), print("thread done", file=sys.stderr))).start()
+from adapters.cli import main
+sys.argv = ["callroute", *sys.argv[2:]]
+main()
+"""
+
+
+def run_probe(mode: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-c", PROBE, mode, *args], cwd=ROOT, capture_output=True, text=True,
+                          check=False, timeout=120)
+
+
+def test_a_simulation_ends_without_teardown_after_its_output_and_exit_handlers(tmp_path: Path) -> None:
+    calls = tmp_path / "calls.jsonl"
+    done = run_probe("plain", "simulate", str(EXAMPLES / "mmc.toml"), "--json", "--calls", str(calls))
+    assert done.returncode == 0, done.stderr
+    figures = json.loads(done.stdout)
+    assert len(calls.read_text().splitlines()) == figures["kpis"]["offered"] > 0
+    assert done.stderr.splitlines() == ["exit handler"]
+
+
+def test_another_thread_alive_means_the_ordinary_ending() -> None:
+    done = run_probe("thread", "simulate", str(EXAMPLES / "mmc.toml"), "--json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["kpis"]["offered"] > 0
+    assert done.stderr.splitlines() == ["thread done", "exit handler", "torn down"]
+
+
+def test_a_command_that_did_not_allow_it_ends_the_ordinary_way(tmp_path: Path) -> None:
+    done = run_probe("plain", "--db", str(tmp_path / "store.db"), "table", "--tenant", "nobody")
+    assert done.returncode != 0
+    assert done.stderr.splitlines()[-2:] == ["exit handler", "torn down"]
+
+
+class Ended(Exception):
+    def __init__(self, status: int) -> None:
+        self.status = status
+
+
+@pytest.fixture
+def allowed(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The command allowed it; ``os._exit`` raises ``Ended`` instead, and what ran before it is listed."""
+    steps: list[str] = []
+    monkeypatch.setattr(ending, "_nothing_to_close", True)
+
+    def fake_exit(status: int) -> None:
+        steps.append("exit")
+        raise Ended(status)
+
+    monkeypatch.setattr(ending.os, "_exit", fake_exit)
+    monkeypatch.setattr(ending.atexit, "_run_exitfuncs", lambda: steps.append("exit handlers"))
+    return steps
+
+
+@pytest.mark.parametrize(("code", "status"), [(None, 0), (0, 0), (1, 1), (3, 3)])
+def test_the_exit_status_is_kept_and_exit_handlers_run_first(allowed: list[str], code: Any, status: int,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(ending, "_other_threads", lambda: False)  # pytest may run threads of its own
+    with pytest.raises(Ended) as ended:
+        ending.end_at_once(code)
+    assert ended.value.status == status
+    assert allowed == ["exit handlers", "exit"]
+
+
+def test_a_text_exit_status_is_left_to_the_interpreter(allowed: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(ending, "_other_threads", lambda: False)
+    ending.end_at_once("callroute: error")
+    assert allowed == []
+
+
+def test_output_that_cannot_be_flushed_is_left_to_the_interpreter(allowed: list[str],
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    class Broken:
+        def flush(self) -> None:
+            raise BrokenPipeError
+
+    monkeypatch.setattr(ending, "_other_threads", lambda: False)
+    monkeypatch.setattr(sys, "stdout", Broken())
+    ending.end_at_once(0)
+    assert allowed == []
+
+
+def test_a_live_thread_is_left_to_the_interpreter(allowed: list[str]) -> None:
+    release = threading.Event()
+    worker = threading.Thread(target=release.wait)
+    worker.start()
+    try:
+        ending.end_at_once(0)
+    finally:
+        release.set()
+        worker.join()
+    assert allowed == []
+
+
+def test_without_the_commands_word_nothing_happens(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(ending, "_nothing_to_close", False)
+    monkeypatch.setattr(ending.os, "_exit", lambda status: pytest.fail("ended"))
+    ending.end_at_once(0)

@@ -21,7 +21,8 @@ callers may be served. A queue saved without the rules behaves as before them.
 from __future__ import annotations
 
 import math
-from heapq import heapify, heappush
+from collections import deque
+from heapq import heappush
 from typing import TYPE_CHECKING
 
 import msgspec
@@ -36,7 +37,7 @@ from simulator.machines import CALL_TRANSITIONS, Agent, Call
 from simulator.presence import Presence
 from simulator.queue_batch import ArrivalBatch
 from simulator.ringing import Ringing
-from simulator.strategies import QueueState
+from simulator.strategies import QueueState, idle_in_order
 from simulator.trace import Queued, QueueEmpty, Trace, WaitedTooLong
 
 if TYPE_CHECKING:
@@ -84,10 +85,10 @@ class Queues(ArrivalBatch):
         self.kpis = kpis
         self.flow = flow
         self.trace = trace
-        # Bound once: the calendar is handed these for most calls, and looking a method up makes a new bound method each
-        # time.
-        self._answered = self._answered
-        self._max_wait = self._max_wait
+        # Bound once, under names of their own: the calendar is handed these for most calls; looking a method up makes a
+        # new bound method each time, and an attribute that hides a method is looked up the slow way (never specialised).
+        self._answered_bound = self._answered
+        self._max_wait_bound = self._max_wait
         self.queues: dict[str, QueueState] = {}
         """Every queue seen so far: waiting calls and strategy memory outlive a change of the table."""
         self.memberships: dict[str, list[tuple[QueueState, int]]] = {}
@@ -123,11 +124,10 @@ class Queues(ArrivalBatch):
         for queue, position in self.memberships.get(agent.extension, ()):
             idle = queue.idle
             if idle is not None:
-                heappush(idle, (since, position, agent))
+                idle_in_order(idle, (since, position, agent))
                 if len(idle) > queue.idle_limit:
                     # Entries of a free spell that is over (the agent has been freed since) can never come up valid: drop them.
-                    idle[:] = [entry for entry in idle if entry[2].free_since == entry[0]]
-                    heapify(idle)
+                    queue.idle = deque(entry for entry in idle if entry[2].free_since == entry[0])
 
     def table_live(self, t: float, table: RoutingTable, changed: bool) -> None:
         """A change went live: take the new table, and let agents it put in a queue serve the calls waiting there."""
@@ -191,7 +191,8 @@ class Queues(ArrivalBatch):
                 self._watch()
                 self._check_soon(t, queue)
         # Maximum waits of one length come in the order they are scheduled: a lane of the calendar keeps them.
-        self.calendar.at_lane(give_up, node.max_wait_seconds, self._max_wait, MaxWait(call, node.queue, node.after_max_wait))
+        self.calendar.at_lane(give_up, node.max_wait_seconds, self._max_wait_bound,
+                              MaxWait(call, node.queue, node.after_max_wait))
 
     def _watch(self) -> None:
         """From now on, agents of queues who stop being free may make waiting callers leave: have presence say so."""
@@ -238,10 +239,12 @@ class Queues(ArrivalBatch):
         for queue, position in memberships:  # ``_idle``, written out: this runs once a call
             idle = queue.idle
             if idle is not None:
-                heappush(idle, (t, position, agent))
+                if idle and t <= idle[-1][0]:  # freed at the instant the last one was: in its place by position
+                    idle_in_order(idle, (t, position, agent))
+                else:  # after every other: last (``idle_in_order``, on its usual path)
+                    idle.append((t, position, agent))
                 if len(idle) > queue.idle_limit:  # stale entries dropped, as ``_idle`` does
-                    idle[:] = [entry for entry in idle if entry[2].free_since == entry[0]]
-                    heapify(idle)
+                    queue.idle = deque(entry for entry in idle if entry[2].free_since == entry[0])
 
     def _next_waiting(self, queue: QueueState, agent: Agent, t: float) -> Call | None:
         """The longest-waiting call of ``queue`` that ``agent`` has not just let ring out and that is not pausing
@@ -328,9 +331,9 @@ class Queues(ArrivalBatch):
             offer = Offer(call, token, queue, agents, winner)
             seq = calendar.seq = calendar.seq + 1  # ``Calendar.at``, written out: this runs once a call
             if answer == calendar.now:
-                calendar.soon.append((seq, self._answered, offer))
+                calendar.soon.append((seq, self._answered_bound, offer))
             else:
-                heappush(calendar.heap, (answer, seq, self._answered, offer))
+                heappush(calendar.heap, (answer, seq, self._answered_bound, offer))
         else:
             offer = Offer(call, token, queue, agents, winner)
             call.sure = math.inf

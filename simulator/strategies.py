@@ -15,10 +15,11 @@ not leaving, not in ``exclude``: those who let this call ring out):
 
 Ties go to the agent listed first in the queue.
 
-None of them scans the queue's agents (a queue may hold 2,000): longest idle keeps a heap of the idle agents (an
-entry is dropped when it comes up stale); the others keep the set of free agents as the agents' state machines
-change (``QueueState.free``: their positions in order; fewest calls, a heap of them by calls answered), and a pick
-looks only at free agents. The sets are kept by ``Presence.set_state``, at the very transitions ``_free`` reads.
+None of them scans the queue's agents (a queue may hold 2,000): longest idle keeps the idle agents in the order they
+became free, oldest first (an entry is dropped when it comes up stale); the others keep the set of free agents as the
+agents' state machines change (``QueueState.free``: their positions in order; fewest calls, a heap of them by calls
+answered), and a pick looks only at free agents. The sets are kept by ``Presence.set_state``, at the very transitions
+``_free`` reads.
 """
 
 from __future__ import annotations
@@ -57,9 +58,11 @@ class QueueState:
         """Extension → position in ``agents``."""
         self.pick: Pick = _nobody
         self.ring_all = False
-        self.idle: list[tuple[float, int, Agent]] | None = None
-        """Longest idle only: (free since, position, agent), a heap; an entry is stale once the agent's state or
-        ``free_since`` no longer match it, and is dropped when it comes up."""
+        self.idle: deque[tuple[float, int, Agent]] | None = None
+        """Longest idle only: (free since, position, agent), in that order, oldest first (``idle_in_order``): the order
+        a heap of them would give them up in, but an agent freed now goes last, as most do, without a comparison of
+        entries; an entry is stale once the agent's state or ``free_since`` no longer match it, and is dropped when it
+        comes up."""
         self.idle_limit = 64
         """``idle`` longer than this holds stale entries: ``Queues._idle`` drops them (twice the agents, and 64)."""
         self.waiting: deque[Call] = deque()
@@ -84,7 +87,7 @@ class QueueState:
         self.index = {agent.extension: i for i, agent in enumerate(members)}
         self.pick = STRATEGIES[spec.strategy] if spec is not None else _nobody
         self.ring_all = spec is not None and spec.strategy == "ring_all"
-        self.idle = [] if spec is not None and spec.strategy == "longest_idle" else None
+        self.idle = deque() if spec is not None and spec.strategy == "longest_idle" else None
         strategy = spec.strategy if spec is not None else None
         self.free = [p for p, agent in enumerate(members) if _free(agent, None)] if strategy in KEPT_FREE else None
         self.fewest = None
@@ -120,7 +123,7 @@ class QueueState:
     def put_back(self, agent: Agent) -> None:
         """Return an agent a strategy picked but who got no call to the idle list (longest idle takes them off it)."""
         if self.idle is not None:
-            heappush(self.idle, (agent.free_since, self.index[agent.extension], agent))
+            idle_in_order(self.idle, (agent.free_since, self.index[agent.extension], agent))
 
     def logged_in(self) -> int:
         """Members who can be offered a call now or later: logged in with a reachable phone (free or not)."""
@@ -135,6 +138,18 @@ class QueueState:
             return any(_free(agent, None) for agent in self.agents)
         away = ("offline",) if level == 1 else ("offline", "unreachable")
         return any(agent.state not in away for agent in self.agents)
+
+
+def idle_in_order(idle: deque[tuple[float, int, Agent]], entry: tuple[float, int, Agent]) -> None:
+    """Put ``entry`` (free since, position, agent) in its place in ``idle``, which is in (free since, position) order:
+    last, as an agent freed now goes, unless it comes before the last one (an agent put back, the idle agents of a table
+    that went live, or one freed at the same instant as the last but listed before it), rare enough for a search."""
+    if idle:
+        since, position, _ = idle[-1]
+        if entry[0] < since or (entry[0] == since and entry[1] < position):
+            insort(idle, entry)
+            return
+    idle.append(entry)
 
 
 def _free(agent: Agent, exclude: set[str] | None) -> bool:
@@ -166,7 +181,7 @@ def longest_idle(queue: QueueState, exclude: set[str] | None) -> tuple[Agent, ..
         return ()
     if not exclude:
         while idle:
-            since, _, agent = heappop(idle)
+            since, _, agent = idle.popleft()
             if agent.state == "available" and agent.free_since == since:
                 return (agent,)
         return ()
@@ -176,7 +191,6 @@ def longest_idle(queue: QueueState, exclude: set[str] | None) -> tuple[Agent, ..
         return ()
     chosen = min(candidates)
     idle.remove(chosen)
-    heapify(idle)
     return (chosen[2],)
 
 

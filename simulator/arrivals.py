@@ -151,8 +151,9 @@ class Arrivals:
         """``duration_seconds`` (``inf``: none), for ``_poisson``: a call comes only before it."""
         self.limit: float = math.inf if scenario.max_calls is None else scenario.max_calls
         """``max_calls`` (``inf``: none), for ``_poisson``."""
-        # Bound once: the calendar is handed it once a call, and looking a method up makes a new bound method each time.
-        self._poisson = self._poisson
+        # Bound once, under a name of its own: the calendar is handed it once a call; looking a method up makes a new
+        # bound method each time, and an attribute that hides a method is looked up the slow way (never specialised).
+        self._poisson_bound = self._poisson
 
     def schedule(self, table: RoutingTable) -> None:
         """Put every arrival process on the calendar; refuse a call to a number the tenant does not have."""
@@ -172,7 +173,7 @@ class Arrivals:
                 first = process.next_after(0.0)
                 if first != math.inf and self._within_duration(first):
                     self.open += 1
-                    self.calendar.at(first, self._poisson, process)
+                    self.calendar.at(first, self._poisson_bound, process)
             elif isinstance(spec, ReplayArrivals):
                 self._schedule_replay(table, zone, spec, f"$.arrivals[{index}]")
         if not self.open:
@@ -246,18 +247,23 @@ class Arrivals:
         # answer, if it is due now, may run before that (``Calendar.ahead``).
         calendar = self.calendar
         calendar.arriving = True
+        # Callables kept in attributes (``arrive``, ``draw``, ``random``) are read into a local first: ``obj.f()`` of
+        # one that is not a method is never specialised (a dictionary look-up every time), ``f = obj.f`` is.
+        arrive = self.arrive
         if process.plain:  # ``process.caller()`` written out: a number (its digits, as an int), no digits pressed
             arrived = self.arrived = arrived + 1
-            self.arrive(t, arrived, process.to, 46_700_000_000 + int(process.draw() * 10_000_000), None)
+            draw = process.draw
+            arrive(t, arrived, process.to, 46_700_000_000 + int(draw() * 10_000_000), None)
         else:
             caller, digits = process.caller()
             arrived = self.arrived = arrived + 1
-            self.arrive(t, arrived, process.to, caller, digits)
+            arrive(t, arrived, process.to, caller, digits)
         calendar.arriving = False
         held = calendar.held
         peak = process.peak
         if process.flat and peak > 0:  # ``next_after`` of a flat process: ``Random.expovariate`` written out
-            following = t + -_log(1.0 - process.random()) / peak
+            random = process.random
+            following = t + -_log(1.0 - random()) / peak
         else:
             following = process.next_after(t)
         # ``following < duration`` is false for ``inf`` (a process that has ended) whatever the duration.
@@ -266,14 +272,14 @@ class Arrivals:
             # with what waits beside the heap by (time, sequence) (a draw of 0 s included).
             calendar.held = 0
             if self.arrived < limit and following < duration:
-                heappush(calendar.heap, (following, held, self._poisson, process))
+                heappush(calendar.heap, (following, held, self._poisson_bound, process))
             else:
                 self._close_one()
         elif self.arrived < limit and following < duration:
             if following == calendar.now:  # ``Calendar.at``, written out: a draw of 0 s comes at this instant
-                calendar.at(following, self._poisson, process)
+                calendar.at(following, self._poisson_bound, process)
             else:
                 seq = calendar.seq = calendar.seq + 1
-                heappush(calendar.heap, (following, seq, self._poisson, process))
+                heappush(calendar.heap, (following, seq, self._poisson_bound, process))
         else:
             self._close_one()

@@ -70,8 +70,9 @@ class Presence:
         self.clock = clock
         self.calendar = calendar
         self.trace = trace
-        # Bound once: the calendar is handed it once a call, and looking a method up makes a new bound method each time.
-        self._ready = self._ready
+        # Bound once, under a name of its own: the calendar is handed it once a call; looking a method up makes a new
+        # bound method each time, and an attribute that hides a method is looked up the slow way (never specialised).
+        self._ready_bound = self._ready
         self.states: dict[str, EndpointState] = {}
         """Endpoint states as routing reads them; available agents are left out."""
         self.agents: dict[str, Agent] = {}
@@ -263,11 +264,12 @@ class Presence:
                 self.states.pop(agent.extension, None)
                 agent.free_since = ready
                 agent.call = None
-                self.on_free(ready, agent)
+                on_free = self.on_free  # read first: ``self.on_free(...)`` of an attribute is never specialised
+                on_free(ready, agent)
             else:
                 self._ready(ready, agent)
         else:
-            calendar.at(ready, self._ready, agent)
+            calendar.at(ready, self._ready_bound, agent)
 
     def _ready(self, t: float, agent: Agent) -> None:
         if agent.leaving:

@@ -19,14 +19,26 @@ class ArrivalBatch:
     ``Switch.arrive`` in a plain run): counted in the batch if it is answered at once, else when it joins."""
     at_once: int
     """Calls answered on arrival not yet handed to the figures: a batch (``Collector.answered_on_arrival``) of
-    calls of ``at_once_key``."""
-    at_once_key: tuple[int, str, str]
-    """The hour of arrival, number and queue of the batch's calls."""
+    calls of ``at_once_hour``, ``at_once_number`` and ``at_once_queue``."""
+    at_once_hour: int
+    """The hour of arrival of the batch's calls (kept apart from their number and queue: no tuple made a call)."""
+    at_once_start: float
+    at_once_end: float
+    """The bounds of ``at_once_hour`` in seconds (``at_once_hour * 3600`` and an hour later): a call arrived in that
+    hour exactly when ``at_once_start <= arrived < at_once_end`` (``int(arrived // 3600)``, the floor of an exact
+    quotient, is ``at_once_hour`` just then): two comparisons a call, where the hour takes a division and an ``int``."""
+    at_once_number: str
+    at_once_queue: str
 
     def _start_batch(self) -> None:
         self.uncounted = None
         self.at_once = 0
-        self.at_once_key = (-1, "", "")
+        self._batch_of(-1, "", "")
+
+    def _batch_of(self, hour: int, number: str, queue: str) -> None:
+        """The batch is of calls that arrived in ``hour`` to ``number`` and joined ``queue``."""
+        self.at_once_hour, self.at_once_number, self.at_once_queue = hour, number, queue
+        self.at_once_start, self.at_once_end = hour * 3600.0, (hour + 1) * 3600.0
 
     def _count_arrival(self) -> None:
         """Count the arrival of the call ``uncounted`` and its joining of its queue, its first, with an agent free."""
@@ -46,15 +58,16 @@ class ArrivalBatch:
         at once, which adds it in its place. The batch is handed in when it changes, and by ``Switch.result``."""
         number, queue = call.dialled, call.queue
         assert queue is not None
-        key = (int(call.arrived // 3600), number, queue)
+        arrived = call.arrived
         self.uncounted = None
-        if key == self.at_once_key:
+        if (self.at_once_start <= arrived < self.at_once_end and number == self.at_once_number
+                and queue == self.at_once_queue):
             self.at_once += 1
             return True
         kpis = self.kpis
         if number in kpis.numbers and queue in kpis.queues and queue in kpis.queue_waits:
             self.hand_in()
-            self.at_once_key = key
+            self._batch_of(int(arrived // 3600), number, queue)
             self.at_once = 1
             return True
         self.uncounted = call
@@ -63,6 +76,5 @@ class ArrivalBatch:
     def hand_in(self) -> None:
         """Hand the batch of calls answered on arrival to the figures."""
         if self.at_once:
-            hour, number, queue = self.at_once_key
-            self.kpis.answered_on_arrival(self.at_once, hour, number, queue)
+            self.kpis.answered_on_arrival(self.at_once, self.at_once_hour, self.at_once_number, self.at_once_queue)
             self.at_once = 0

@@ -80,8 +80,9 @@ class Ringing:
         self.others = others
         self.flow = flow
         self.trace = trace
-        # Bound once: the calendar is handed it once a call, and looking a method up makes a new bound method each time.
-        self._hang_up = self._hang_up
+        # Bound once, under a name of its own: the calendar is handed it once a call; looking a method up makes a new
+        # bound method each time, and an attribute that hides a method is looked up the slow way (never specialised).
+        self._hang_up_bound = self._hang_up
 
     def start(self, t: float, call: Call, ring: Ring) -> None:
         """``call`` reaches a ring node."""
@@ -204,9 +205,9 @@ class Ringing:
         end = t + talk
         seq = calendar.seq = calendar.seq + 1  # ``Calendar.at``, written out: this runs once an answered call
         if end == calendar.now:
-            calendar.soon.append((seq, self._hang_up, call))
+            calendar.soon.append((seq, self._hang_up_bound, call))
         else:
-            heappush(calendar.heap, (end, seq, self._hang_up, call))
+            heappush(calendar.heap, (end, seq, self._hang_up_bound, call))
 
     def _hang_up(self, t: float, call: Call) -> None:
         if call.state != "talking":

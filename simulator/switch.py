@@ -76,8 +76,9 @@ class Switch:
         self.presence.on_free = self.queues.agent_free
         self.plans.on_live = lambda t, changed: self.queues.table_live(t, self.plans.table, changed)
         self.arrivals.on_closed = self._check_over
-        # Bound once: the calendar is handed it for most calls, and looking a method up makes a new bound method each time.
-        self._patience_out = self._patience_out
+        # Bound once, under a name of its own: the calendar is handed it for most calls; looking a method up makes a new
+        # bound method each time, and an attribute that hides a method is looked up the slow way (never specialised).
+        self._patience_out_bound = self._patience_out
         self.presence.start()
         if scenario.warm_up_seconds:
             self.calendar.at(scenario.warm_up_seconds, self.kpis.warm_up_over, self.presence.agents)
@@ -153,7 +154,7 @@ class Switch:
         else:
             self.run(t, call, plan)
         if call.sure == _INF:  # ``Calendar.at_reserved``, written out
-            heappush(calendar.heap, (call.deadline, seq, self._patience_out, call))
+            heappush(calendar.heap, (call.deadline, seq, self._patience_out_bound, call))
 
     def run(self, t: float, call: Call, node: Node | None) -> None:
         """Carry out one plan node for ``call``."""

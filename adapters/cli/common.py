@@ -164,7 +164,7 @@ class Env:
 
     def __init__(self, ctx: click.Context) -> None:
         from core.aggregates.context import Actor
-        from core.aggregates.identifiers import name_problem
+        from core.aggregates.identifiers import NAME_RULE, Principal, name_problem, rule_problem
 
         wiring = ctx.find_root().obj
         self.wiring: Wiring = wiring if isinstance(wiring, Wiring) else Wiring()
@@ -172,8 +172,10 @@ class Env:
         principal = setting(ctx, "actor") or os.environ.get("CALLROUTE_ACTOR") or _default_actor()
         partner = setting(ctx, "partner")
         for flag, value in (("--actor", principal), ("--partner", partner)):
-            if value is not None and (problem := name_problem(value)) is not None:
-                raise Failure(f"{flag} {value!r}: {problem}")
+            # The rule a command's actor keeps (characters, 1 to 200 of them), for reads as well as changes.
+            if value is not None and (problem := name_problem(value) or rule_problem(value, Principal, NAME_RULE)):
+                shown = repr(value) if len(value) <= 60 else repr(value[:57]) + "…"
+                raise Failure(f"{flag} {shown}: {problem}")
         self.actor = Actor(principal=principal, partner=partner, operator=bool(setting(ctx, "operator")))
         self._app: CallrouteApp | None = None
         self._created: list[Path] = []

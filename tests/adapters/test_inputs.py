@@ -287,6 +287,22 @@ def test_an_actor_or_partner_with_a_control_character_or_an_override_is_refused(
     assert result.stderr == f"callroute: error: {shown}: names may not contain control characters or bidirectional overrides\n"
 
 
+@pytest.mark.parametrize("command", [["tenant", "list"], ["table", "--tenant", "acme"],
+                                     ["tenant", "create", "--tenant", "acme", "--name", "Acme", "--time-zone", "Europe/London"]])
+@pytest.mark.parametrize(("flag", "value"), [("--actor", "a" * 201), ("--partner", "p" * 250)])
+def test_an_actor_or_partner_over_200_characters_is_refused_for_reads_and_changes(db: Path, command: list[str], flag: str,
+                                                                                  value: str) -> None:
+    args = ["--actor", ADMIN, flag, value] if flag == "--partner" else [flag, value]
+    result = invoke(["--db", str(db), *args, *command])
+    assert result.exit_code == 2
+    assert result.stderr == f"callroute: error: {flag} {value[:57]!r}…: at most 200 characters (got {len(value)})\n"
+
+
+def test_an_actor_of_200_characters_is_taken(db: Path) -> None:
+    result = invoke(["--db", str(db), "--actor", "a" * 200, "tenant", "list"])
+    assert result.exit_code == 0, result.stderr
+
+
 def test_callroute_actor_with_an_override_is_refused(db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CALLROUTE_ACTOR", "admin\u2066")
     result = invoke(["--db", str(db), "tenant", "list"])

@@ -191,31 +191,12 @@ def _projection_lines(env: Env, slug: str | None) -> tuple[list[str], bool]:
 
     Nothing when the store has no projection yet; the rows are compared up to the projection's stored position.
     """
-    from adapters.bootstrap import open_projection_store
-    from core.projections.check import check_projection
+    from adapters.projection_check import compare_projection
 
-    store = open_projection_store(env.db, create=False)  # the same SQLite file or PostgreSQL database as the events
-    if store is None:
-        return [], False
-    try:
-        try:
-            loaded = store.load()
-        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-            return [f"projection: a stored row cannot be read ({exc})"], True
-        keys = store.keys()
-        try:
-            check = check_projection(env.app, loaded, store.table, keys, tenant=slug)
-        except (sqlite3.DatabaseError, PersistenceError):
-            raise
-        except Exception as exc:  # noqa: BLE001 - whatever stops the rebuild is reported, in one line
-            return [f"projection: cannot be rebuilt from the events to compare its rows: {exc}"], True
-    finally:
-        store.close()
-    if check.problems:
-        more = [f"projection: and {_count(check.more, 'more disagreement')}"] if check.more else []
-        return [*check.problems, *more], True
-    if not check.tenants and not check.tables:
-        return [], False
+    found = compare_projection(env.app, env.db, slug)  # the same SQLite file or PostgreSQL database as the events
+    if found.status != "agree" or found.check is None:
+        return found.problems, found.status == "disagree"
+    check = found.check
     whose = f"{slug}'s rows" if slug is not None else f"the rows of {_count(check.tenants, 'tenant')}"
     return [f"projection: {whose} agree with the events ({_count(check.changes, 'change record')}, "
             f"{_count(check.confirmations, 'confirmation')}, {_count(check.policies, 'provider policy', 'provider policies')}, "

@@ -357,29 +357,16 @@ class ApiStore:
     def _projection_check(self, slug: str | None) -> tuple[ProjectionStatus, ProjectionRows | None, list[str]]:
         """``_projection_problems`` with what was compared: ``agree`` (and how many rows of each kind, as ``audit verify``
         prints them), ``disagree`` (a line per disagreement), or ``absent`` (no projection, or none of its rows yet)."""
-        from adapters.bootstrap import open_projection_store
-        from core.projections.check import check_projection
+        from adapters.projection_check import compare_projection
 
         if self.location is None:
             return "absent", None, []
-        store = open_projection_store(self.location, create=False)
-        if store is None:
-            return "absent", None, []
-        try:
-            try:
-                loaded = store.load()
-            except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-                return "disagree", None, [f"projection: a stored row cannot be read ({exc})"]
-            check = check_projection(self._app(), loaded, store.table, store.keys(), tenant=slug)
-        finally:
-            store.close()
-        rows = ProjectionRows(tenants=check.tenants, changes=check.changes, confirmations=check.confirmations,
-                              policies=check.policies, tables=check.tables)
-        if check.problems:
-            return "disagree", rows, [*check.problems, *([f"projection: and {check.more} more disagreements"] if check.more else [])]
-        if not check.tenants and not check.tables:
-            return "absent", None, []  # as audit verify: the projection has no row of it yet (it has not caught up)
-        return "agree", rows, []
+        found = compare_projection(self._app(), self.location, slug)
+        check = found.check
+        rows = None if check is None else ProjectionRows(tenants=check.tenants, changes=check.changes,
+                                                         confirmations=check.confirmations, policies=check.policies,
+                                                         tables=check.tables)
+        return found.status, rows, found.problems
 
     # -- writes ---------------------------------------------------------------------------------------------------------
 

@@ -334,3 +334,25 @@ async def test_verify_names_a_projection_row_that_disagrees_with_its_events(stor
         answer = (await http.post(f"{TENANT}/verify")).json()
     assert (answer["intact"], answer["projection_status"]) == (False, "disagree")
     assert answer["projection_rows"]["changes"] >= 1 and any("actor" in line for line in answer["projection"])
+
+
+async def test_a_projection_that_cannot_be_rebuilt_is_a_disagreement_named_as_audit_verify_names_it(
+        store: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """What stops the rebuild (here a fault put in its place) is one line of ``projection``, as on the command line,
+    never a 500: the events were verified, and it is the projection that cannot be judged."""
+    import core.projections.check
+    from tests.adapters.test_cli import run
+
+    def cannot(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("no rows for this version")
+
+    async with running(store) as url, client(url, "admin") as http:
+        await http.get(f"{TENANT}/pending")  # the projection is built, and kept in the store
+        monkeypatch.setattr(core.projections.check, "check_projection", cannot)
+        answer = await http.post(f"{TENANT}/verify")
+    line = "projection: cannot be rebuilt from the events to compare its rows: no rows for this version"
+    assert answer.status_code == 200
+    assert (answer.json()["intact"], answer.json()["projection_status"], answer.json()["projection"],
+            answer.json()["projection_rows"]) == (False, "disagree", [line], None)
+    code, out, _ = run(store, "audit", "verify", "--tenant", SLUG, actor=ADMIN)
+    assert code != 0 and line in out

@@ -5,7 +5,16 @@ from __future__ import annotations
 from collections.abc import Iterable
 from zoneinfo import ZoneInfo
 
-from adapters.words import describe, hours_text, instant_text, ring_time_text, seconds, unknown_text, words
+from adapters.words import (
+    describe,
+    hours_text,
+    instant_text,
+    ring_time_text,
+    seconds,
+    terminal_safe,
+    unknown_text,
+    words,
+)
 from core.aggregates.catalog import PbxLink, UnknownPbxMember
 from core.aggregates.groups import CloudMember, MemberRef, SipMember, member_label
 from core.aggregates.hours import OpeningHours
@@ -49,7 +58,7 @@ def render_user(user: UserView) -> list[str]:
         state = "on" if user.out_of_hours.enabled else "off"
         lines.append(f"      out of hours ({state}): unavailable {', '.join(days) or 'never'}"
                      f" → {describe(user.out_of_hours.when_unavailable)}")
-    return lines
+    return [terminal_safe(line) for line in lines]
 
 
 def hours(value: OpeningHours | None) -> str:
@@ -138,4 +147,4 @@ def render_tenant(view: TenantView) -> str:
     for user in view.users:
         lines.extend(render_user(user))
     lines.extend(render_services(view))
-    return "\n".join(lines)
+    return "\n".join(terminal_safe(line) for line in lines)

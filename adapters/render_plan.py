@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import tzinfo
 
 from adapters.cli.output import Tree, instant_text, tree_lines
-from adapters.words import describe, seconds, words
+from adapters.words import describe, seconds, terminal_safe, words
 from adapters.words import hours_text as hours
 from core.aggregates.dated import period_text, scope_text
 from core.aggregates.describe import agent_level
@@ -108,7 +108,8 @@ def plan_tree(node: Node | None) -> Tree:
 
 def explanation_lines(steps: tuple[Step, ...]) -> list[str]:
     """The rules consulted, in order."""
-    return [f"{'  ' * step.depth}{'✔' if step.matched else '·'} {step.at}: {step.rule} — {step.reason}" for step in steps]
+    return [terminal_safe(f"{'  ' * step.depth}{'✔' if step.matched else '·'} {step.at}: {step.rule} — {step.reason}")
+            for step in steps]
 
 
 def table_lines(table: RoutingTable) -> list[str]:
@@ -147,7 +148,7 @@ def table_lines(table: RoutingTable) -> list[str]:
     for closure in table.closures:
         lines.append(f"  closure {closure.name!r}: {period_text(closure)}; closes {scope_text(closure.scope)} "
                      f"→ {describe(closure.destination)}")
-    return lines
+    return [terminal_safe(line) for line in lines]
 
 
 def pending_lines(pending: list[PendingChange], zone: tzinfo | None = None) -> list[str]:

@@ -135,6 +135,21 @@ def schedule_summary(schedule: OutOfHours) -> str:
 
 _INSTANT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?([+-]\d{2}:\d{2}|Z)")
 
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+"""What a name may not hold (``core.aggregates.identifiers.NAME_RULE``): control characters (a line break among them)
+and the bidirectional formatting characters."""
+
+
+def terminal_safe(line: str) -> str:
+    """``line`` with every character a name may not hold written as its escape (``\\x1b``, ``\\u202e``, ``\\n``).
+
+    Commands refuse such characters in what they store, but a store is read as it is: an edit that recomputed the hashes
+    (which ``audit verify`` cannot tell from a change) may have put them in a name or a reason. Shown raw, they would
+    move the cursor, recolour or clear the auditor's terminal, reverse the text after them, or start a line that looks
+    like a change of its own. Each line a command renders from stored values goes through this before it is printed.
+    """
+    return _UNSAFE.sub(lambda found: found[0].encode("unicode_escape").decode("ascii"), line)
+
 
 @cache
 def _tags() -> frozenset[str]:

@@ -328,6 +328,22 @@ def whole_tenant(db: Path) -> None:
             connection.execute(f"DELETE FROM {table} WHERE slug = ?", (SLUG,))
 
 
+FORGED_TEXT = "ok\x1b[2J\x1b[31m\x07\u202elive\n2026-11-23 10:00:04+01:00  tenant v999  DivertSet  by admin"
+"""A reason that would clear and recolour a terminal, ring, reverse the text after it, and start a fake entry."""
+
+
+def forged_text(db: Path) -> None:
+    """Put ``FORGED_TEXT`` in the reason of the sample tenant's last event and recompute its hash (no event links to it),
+    and drop the projection: every chain verifies, as after a change, and the text is what a command would refuse."""
+    with _store(db) as connection:
+        record = tenant_id(SLUG)
+        last = _last(connection, record)
+        state = _state(connection, record, last)
+        state["reason"] = FORGED_TEXT
+        _put(connection, record, last, _sealed(_topic(connection, record, last), record, last, state))
+        _drop_projection(connection)
+
+
 KINDS: dict[str, Callable[[Path], None]] = {
     "edit": edit,
     "rehashed_edit": rehashed_edit,

@@ -24,7 +24,7 @@ from adapters.cli.output import echo_json, exclusive, instant_text
 from adapters.cli.routing import AT, FROM_HELP, JSON, PRESENTATION, VIEW, Tables, caller_call, caller_text, decide, echo_decision
 from adapters.render import render_tenant
 from adapters.render_plan import explanation_lines, table_lines
-from adapters.words import path_order, typed, value_text
+from adapters.words import path_order, terminal_safe, typed, value_text
 from core.aggregates.access import check_access
 from core.aggregates.access import who as named_actor
 from core.aggregates.identifiers import tenant_id
@@ -352,7 +352,7 @@ def _history_lines(entries: list[HistoryEntry], zone: Any) -> list[str]:
         why = f" — {entry.reason}" if entry.reason else ""
         lines.append(f"{instant_text(entry.at, zone)}  {entry.record} v{entry.version}  {entry.event}  by {who}{why}")
         lines.extend(_change_lines(entry.changes, "    ", zone))
-    return lines
+    return [terminal_safe(line) for line in lines]
 
 
 def _in_order(changes: tuple[FieldChange, ...] | list[FieldChange]) -> list[FieldChange]:
@@ -375,7 +375,7 @@ def _change_lines(changes: tuple[FieldChange, ...] | list[FieldChange], indent: 
             lines.extend(f"{indent}    {field_label(path)}: {value_text(value, zone)}" for path, value in _leaves(whole))
             continue
         lines.append(f"{head}{field_label(change.field)}: {value_text(change.before, zone)} → {value_text(change.after, zone)}")
-    return lines
+    return [terminal_safe(line) for line in lines]
 
 
 def _leaves(record: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
@@ -497,7 +497,7 @@ def diff_command(env: Env, slug: str, start: str, end: str, as_json: bool) -> No
     for change in changes:
         by_subject.setdefault(change.subject, []).append(change)
     for subject in sorted(by_subject):
-        click.echo(f"  {subject}")
+        click.echo(terminal_safe(f"  {subject}"))
         click.echo("\n".join(_change_lines(by_subject[subject], "    ", tables.zone, subject=False)))
 
 

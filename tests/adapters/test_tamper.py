@@ -150,3 +150,18 @@ def test_an_untouched_store_still_verifies_after_the_projection_is_dropped(store
     code, out, _ = verify(store, "--expect-head", head, "--no-later-events")
     assert code == 0, out
     assert "projection" not in out
+
+
+def test_control_characters_a_rehashed_edit_put_in_a_reason_are_shown_escaped(store: Path) -> None:
+    """Commands refuse them, so only an edit of the store can put them there; an auditor's terminal must not run them."""
+    from tests.tampering import forged_text
+
+    forged_text(store)
+    assert verify(store)[0] == 0  # the hashes were recomputed: nothing shows the edit but the text itself
+    result = invoke(["--db", str(store), "--actor", OPERATOR, "--operator", "audit", "history", "--tenant", SLUG])
+    assert result.exit_code == 0, result.stderr
+    forged = [line for line in result.stdout.splitlines() if "— ok" in line]
+    assert len(forged) == 1
+    assert forged[0].endswith(r" — ok\x1b[2J\x1b[31m\x07\u202elive\n2026-11-23 10:00:04+01:00  tenant v999  DivertSet  by admin")
+    assert not any(char in result.stdout for char in "\x1b\x07\u202e")
+    assert not any(line.startswith("2026-11-23 10:00:04+01:00  tenant v999") for line in result.stdout.splitlines())

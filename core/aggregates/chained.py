@@ -30,8 +30,10 @@ class _ChainedEventType(type(Aggregate.Event)):  # type: ignore[misc]
     the tenant's concepts, a quarter of a one-call ``simulate``. ``ChainedEvent`` has one of each for all (below). An
     event class that only adds fields to one chained base (all but the three creation events) gets its
     ``__dataclass_fields__`` here, the way ``dataclasses`` records them (``dataclasses.fields``, ``replace`` and
-    ``asdict`` read them); any other is left to ``dataclasses``. The fields, their order, frozen instances, and what
-    equality, hashing and ``repr`` give are unchanged (``tests/core/test_event_classes.py`` checks every class).
+    ``asdict`` read them); any other is left to ``dataclasses``. A class with a field that has a default, a factory or
+    flags, or an InitVar (none so far, but a default is the usual way to grow an event), gets the dataclass's own
+    methods, which honour them, as the library's metaclass would make it. The fields, their order, frozen instances,
+    and what equality, hashing and ``repr`` give are unchanged (``tests/core/test_event_classes.py`` checks every class).
     """
 
     def __new__(mcs, name: str, bases: tuple[type, ...], namespace: dict[str, Any]) -> Any:
@@ -39,7 +41,9 @@ class _ChainedEventType(type(Aggregate.Event)):  # type: ignore[misc]
         if not documented:  # a dataclass writes "Name(field, ...)" by way of inspect.signature: the same, directly
             namespace["__doc__"] = name
         cls = type.__new__(mcs, name, bases, namespace)
-        if not _added_fields(cls, bases, namespace):
+        if _beyond_plain_fields(cls, bases, namespace):
+            cls = dataclasses.dataclass(frozen=True)(cls)
+        elif not _added_fields(cls, bases, namespace):
             cls = dataclasses.dataclass(frozen=True, init=False, repr=False, eq=False)(cls)
             if not any(isinstance(base, _ChainedEventType) for base in bases):  # ChainedEvent: frozen for every subclass
                 cls.__setattr__ = _frozen_setattr
@@ -54,6 +58,24 @@ class _ChainedEventType(type(Aggregate.Event)):  # type: ignore[misc]
         """What the library's metaclass sets on each event class: the fields, as ``__init__`` takes them."""
         return inspect.Signature([inspect.Parameter(field.name, inspect.Parameter.POSITIONAL_OR_KEYWORD)
                                   for field in dataclasses.fields(cls)])
+
+
+def _beyond_plain_fields(cls: Any, bases: tuple[type, ...], namespace: dict[str, Any]) -> bool:
+    """Whether a field of the class, or one it inherits, has a default (its own value or a class attribute of that
+    name), a default factory or flags, or is an InitVar or keyword-only: what the shared methods do not know of."""
+    for name, annotation in namespace.get("__annotations__", {}).items():
+        text = str(annotation)
+        if "ClassVar" not in text and ("InitVar" in text or "KW_ONLY" in text or hasattr(cls, name)):
+            return True
+    for base in bases:
+        for field in getattr(base, "__dataclass_fields__", {}).values():
+            if "ClassVar" in str(field.type):
+                continue
+            if (field.default is not dataclasses.MISSING or field.default_factory is not dataclasses.MISSING
+                    or not (field.init and field.repr and field.compare) or field.hash is not None
+                    or field.kw_only is True or "InitVar" in str(field.type)):
+                return True
+    return False
 
 
 def _added_fields(cls: Any, bases: tuple[type, ...], namespace: dict[str, Any]) -> bool:
@@ -119,11 +141,14 @@ class ChainedEvent(Aggregate.Event, metaclass=_ChainedEventType):
             return NotImplemented
         return self.__dict__ == other.__dict__
 
+    # In the fields' order, as a dataclass's: a decoded event's ``__dict__`` is in the order of its stored JSON.
     def __hash__(self) -> int:
-        return hash(tuple(self.__dict__.values()))
+        state = self.__dict__
+        return hash(tuple([state[name] for name in self._field_names]))
 
     def __repr__(self) -> str:
-        fields = ", ".join(f"{name}={value!r}" for name, value in self.__dict__.items())
+        state = self.__dict__
+        fields = ", ".join(f"{name}={state[name]!r}" for name in self._field_names)
         return f"{type(self).__qualname__}({fields})"
 
     def __init_subclass__(cls, **kwargs: Any) -> None:

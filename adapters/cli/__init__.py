@@ -9,6 +9,7 @@ from __future__ import annotations
 import gc
 import importlib
 import importlib.util
+import sys
 from typing import Any
 
 import click
@@ -180,10 +181,13 @@ def main() -> None:
     if gc.isenabled():
         gc.disable()
         _starting = True
+    # Called by the console script or ``python -m adapters.cli`` (whose module is ``__main__``), not by other code that
+    # expects control back: only then may the process end at once.
+    entry_point = sys._getframe(1).f_globals.get("__name__") == "__main__"
     try:
         cli(prog_name="callroute", obj=Wiring())
     except SystemExit as done:  # click ends every command so, its exit status in ``code``
-        end_at_once(done.code)  # when the command left nothing to close (``adapters/cli/ending.py``)
+        end_at_once(done.code, entry_point=entry_point)  # when the command left nothing to close (``adapters/cli/ending.py``)
         raise
     finally:
         _started()

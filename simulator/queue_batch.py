@@ -18,15 +18,14 @@ class ArrivalBatch:
     """The call arriving now whose arrival and joining of its queue the figures have not counted yet (set by
     ``Switch.arrive`` in a plain run): counted in the batch if it is answered at once, else when it joins."""
     at_once: int
-    """Calls answered on arrival not yet handed to the figures: a batch (``Collector.answered_on_arrival``) of
-    calls of ``at_once_hour``, ``at_once_number`` and ``at_once_queue``."""
-    at_once_hour: int
-    """The hour of arrival of the batch's calls (kept apart from their number and queue: no tuple made a call)."""
+    """Calls answered on arrival not yet handed to the figures: a batch (``Collector.answered_on_arrival``) of calls
+    that arrived in the hour from ``at_once_start`` to ``at_once_end`` to ``at_once_number`` and joined
+    ``at_once_queue`` (kept apart, not a key tuple: no tuple made a call)."""
     at_once_start: float
     at_once_end: float
-    """The bounds of ``at_once_hour`` in seconds (``at_once_hour * 3600`` and an hour later): a call arrived in that
-    hour exactly when ``at_once_start <= arrived < at_once_end`` (``int(arrived // 3600)``, the floor of an exact
-    quotient, is ``at_once_hour`` just then): two comparisons a call, where the hour takes a division and an ``int``."""
+    """The bounds of the batch's hour in seconds (``hour * 3600`` and an hour later): a call arrived in that hour
+    exactly when ``at_once_start <= arrived < at_once_end`` (``int(arrived // 3600)``, the floor of an exact quotient,
+    is the hour just then): two comparisons a call, where the hour takes a division and an ``int``."""
     at_once_number: str
     at_once_queue: str
 
@@ -37,7 +36,7 @@ class ArrivalBatch:
 
     def _batch_of(self, hour: int, number: str, queue: str) -> None:
         """The batch is of calls that arrived in ``hour`` to ``number`` and joined ``queue``."""
-        self.at_once_hour, self.at_once_number, self.at_once_queue = hour, number, queue
+        self.at_once_number, self.at_once_queue = number, queue
         self.at_once_start, self.at_once_end = hour * 3600.0, (hour + 1) * 3600.0
 
     def _count_arrival(self) -> None:
@@ -76,5 +75,6 @@ class ArrivalBatch:
     def hand_in(self) -> None:
         """Hand the batch of calls answered on arrival to the figures."""
         if self.at_once:
-            self.kpis.answered_on_arrival(self.at_once, self.at_once_hour, self.at_once_number, self.at_once_queue)
+            hour = int(self.at_once_start // 3600)  # exact: a whole number of hours
+            self.kpis.answered_on_arrival(self.at_once, hour, self.at_once_number, self.at_once_queue)
             self.at_once = 0

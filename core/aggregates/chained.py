@@ -79,12 +79,12 @@ def _beyond_plain_fields(cls: Any, bases: tuple[type, ...], namespace: dict[str,
 
 
 def _added_fields(cls: Any, bases: tuple[type, ...], namespace: dict[str, Any]) -> bool:
-    """Record the fields of a class that adds plain fields (no default, no ClassVar or InitVar) to one chained base, as
-    ``dataclasses`` would: its base's, then its own in order; ``False`` for any other class, left to ``dataclasses``."""
+    """Record the fields of a class that adds plain fields to one chained base (``_beyond_plain_fields`` has ruled out
+    the others but ClassVars), as ``dataclasses`` would: its base's, then its own in order; ``False`` for any other
+    class, left to ``dataclasses``."""
     annotations = namespace.get("__annotations__", {})
-    if len(bases) != 1 or not isinstance(bases[0], _ChainedEventType) or any(
-            name in namespace or any(word in str(annotation) for word in ("ClassVar", "InitVar", "KW_ONLY"))
-            for name, annotation in annotations.items()):
+    if (len(bases) != 1 or not isinstance(bases[0], _ChainedEventType)
+            or any("ClassVar" in str(annotation) for annotation in annotations.values())):
         return False
     fields = dict(bases[0].__dataclass_fields__)
     for name, annotation in annotations.items():

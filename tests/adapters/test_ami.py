@@ -10,7 +10,8 @@ import msgspec
 import pytest
 
 from adapters.pbx.ami import HEAD_BYTES, AmiFrame, AmiParser, encode_action, login_action
-from adapters.pbx.ami_calls import AmiCallMapper, ChannelName, dialstring_endpoint, interface_endpoint
+from adapters.pbx.ami_calls import AmiCallMapper
+from adapters.pbx.ami_values import ChannelName, dialstring_endpoint, interface_endpoint
 from core.calls.events import (
     AgentStateChanged,
     CallEnded,

@@ -27,12 +27,11 @@ A process killed while copying into SQLite leaves its ``.NAME.migrate-…`` file
 
 from __future__ import annotations
 
-import itertools
 import os
 import secrets
 import sqlite3
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import closing, contextmanager
+from collections.abc import Callable, Sequence
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -80,7 +79,7 @@ def _open(location: Any, *, create: bool) -> Any:
     return CallrouteApp(env, clock=WallClock(), pin_hasher=Argon2PinHasher())
 
 
-def _words(exc: BaseException) -> str:
+def words(exc: BaseException) -> str:
     return " ".join(str(exc).split()) or type(exc).__name__
 
 
@@ -166,6 +165,7 @@ def migrate_store(source: Any, target: Any, *, page: int | None = None) -> Copie
     """Copy the store at ``source`` into the empty store at ``target`` (each an SQLite path or a ``postgresql://`` URL) and
     check the copy, all or nothing; ``MigrationError`` (one line) when it is refused or fails, and then DST is as it was."""
     from adapters.bootstrap import is_file_store, shown, store_problem
+    from adapters.cli.migrate_calls import source_calls
 
     source, target = shown(source), shown(target)  # named without a password in every message
     page = page or PAGE
@@ -183,7 +183,7 @@ def migrate_store(source: Any, target: Any, *, page: int | None = None) -> Copie
     problem = store_problem(target)
     if problem is not None and not problem.missing:
         raise MigrationError(str(problem), problem.exit_code)
-    calls = _source_calls(source)
+    calls = source_calls(source)
     src = _open(source, create=False)
     try:
         if is_file_store(target):
@@ -192,192 +192,9 @@ def migrate_store(source: Any, target: Any, *, page: int | None = None) -> Copie
     except MigrationError:
         raise
     except Exception as exc:  # a lost connection, a full disk, a damaged SRC: one line, and DST as it was
-        raise MigrationError(f"{target}: the copy failed ({_words(exc)}); nothing was copied, DST is as it was", BROKEN) from exc
+        raise MigrationError(f"{target}: the copy failed ({words(exc)}); nothing was copied, DST is as it was", BROKEN) from exc
     finally:
         src.close()
-
-
-# -- call events: the three tables, row for row ---------------------------------------------------------------------------
-
-CALL_TABLES = ("call_events", "calls", "call_chain_heads")
-_CALL_COLUMNS = {"call_events": "seq, tenant, pbx, key, call_id, at, topic, body, hash",
-                 "calls": "pbx, call_id, tenant, started",
-                 "call_chain_heads": "tenant, hash, events"}
-_CALL_ORDER = {"call_events": "seq", "calls": "pbx{c}, call_id{c}", "call_chain_heads": "tenant{c}"}
-"""Each table's rows in one order on either store: text by its bytes (SQLite's BINARY, PostgreSQL's ``COLLATE "C"``)."""
-_CALL_ROWS = {"call_events": "call events", "calls": "rows in its calls table", "call_chain_heads": "call chain heads"}
-_FETCH = 2000
-_cursors = itertools.count(1)
-
-CallRows = Callable[[str], Iterator[tuple[Any, ...]]]
-"""A store's rows of one call table (``CALL_TABLES``), in ``_CALL_ORDER``; none for a missing table."""
-
-
-def _select(table: str, collate: str) -> str:
-    return f"SELECT {_CALL_COLUMNS[table]} FROM {table} ORDER BY {_CALL_ORDER[table].format(c=collate)}"  # noqa: S608
-
-
-def _calls_problem(check: Any) -> str:
-    """The first thing ``verify_calls`` found wrong, in its words."""
-    for chain in check.walk.chains:
-        if chain.broken is not None:
-            return f"{chain.tenant}: BROKEN at call event {chain.broken.position:,} of {chain.events:,}: {chain.broken.problem}"
-    return str(check.index[0]) if check.index else "not intact"
-
-
-def _source_calls(source: Any) -> Any:
-    """``verify_calls`` on SRC (None: it has no call tables); ``MigrationError`` when its call events do not verify, for
-    the copy of a broken chain could not be checked against it."""
-    from adapters.call_store import verify_calls
-
-    try:
-        check = verify_calls(source)
-    except Exception as exc:
-        raise MigrationError(f"{source}: its call events cannot be read ({_words(exc)}); nothing was copied", BROKEN) from exc
-    if check is not None and not check.intact:
-        raise MigrationError(f"{source}: its call events do not verify ({_calls_problem(check)}); migrate copies only call "
-                             "events that verify (see callroute audit verify --operator); nothing was copied", BROKEN)
-    return check
-
-
-def _sqlite_rows(connection: sqlite3.Connection) -> CallRows:
-    tables = {name for (name,) in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-
-    def rows(table: str) -> Iterator[tuple[Any, ...]]:
-        if table not in tables:
-            return
-        cursor = connection.execute(_select(table, ""))
-        try:
-            yield from cursor
-        finally:
-            cursor.close()
-
-    return rows
-
-
-def _postgres_rows(connection: Any) -> CallRows:
-    """The call tables on the connection's search path, read inside the transaction it has open (server-side cursors)."""
-    tables = {name for (name,) in connection.execute(
-        "SELECT name FROM unnest(%s::text[]) AS t(name) WHERE to_regclass(name) IS NOT NULL", (list(CALL_TABLES),))}
-
-    def rows(table: str) -> Iterator[tuple[Any, ...]]:
-        if table not in tables:
-            return
-        with connection.cursor(name=f"callroute_migrate_{next(_cursors)}") as cursor:
-            cursor.itersize = _FETCH
-            cursor.execute(_select(table, ' COLLATE "C"'))
-            for row in cursor:
-                yield tuple(bytes(value) if isinstance(value, memoryview) else value for value in row)
-
-    return rows
-
-
-@contextmanager
-def _call_source(location: Any) -> Iterator[CallRows]:
-    """The call tables of the store at ``location`` in one read snapshot: a writer's commit meanwhile is not seen."""
-    from adapters.bootstrap import is_file_store
-
-    if is_file_store(location):
-        with closing(sqlite3.connect(f"file:{location}?mode=ro", uri=True, isolation_level=None)) as connection:
-            connection.execute("BEGIN")
-            try:
-                yield _sqlite_rows(connection)
-            finally:
-                connection.execute("COMMIT")
-        return
-    from adapters.postgres import connect, translated
-    from core.wiring import resolve_store
-
-    with translated(), closing(connect(resolve_store(location))) as connection, connection.transaction():  # type: ignore[arg-type]
-        connection.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
-        yield _postgres_rows(connection)
-
-
-def _insert_call_page(insert: Callable[[str, Sequence[tuple[Any, ...]]], Any], table: str, rows: Sequence[tuple[Any, ...]]) -> None:
-    """Insert one page of SRC's rows of a call table into DST (one place, so a test can make a copy fail part-way)."""
-    insert(table, rows)
-
-
-def _copy_calls(rows: CallRows, insert: Callable[[str, Sequence[tuple[Any, ...]]], Any], page: int) -> int:
-    """Every row of SRC's call tables (``rows``), a page at a time, through ``insert``; how many call events."""
-    events = 0
-    for table in CALL_TABLES:
-        with closing(rows(table)) as found:  # type: ignore[type-var]
-            batch: list[tuple[Any, ...]] = []
-            for row in found:
-                batch.append(row)
-                if len(batch) == page:
-                    _insert_call_page(insert, table, batch)
-                    batch = []
-                events += table == "call_events"
-            if batch:
-                _insert_call_page(insert, table, batch)
-    return events
-
-
-def _where(table: str, index: int, row: tuple[Any, ...]) -> str:
-    if table == "call_events":
-        return f"call event {index:,} (seq {row[0]}, tenant {row[1]})"
-    if table == "calls":
-        return f"the calls table's row for {row[0]} call {row[1]}"
-    return f"{row[0]}'s call chain head"
-
-
-def _first_call_difference(ours: CallRows, theirs: CallRows) -> str | None:
-    """Where DST's call tables (``theirs``) first differ from SRC's (``ours``), row for row, byte for byte; None."""
-    for table in CALL_TABLES:
-        with closing(ours(table)) as mine, closing(theirs(table)) as copied:  # type: ignore[type-var]
-            index = 0
-            for a, b in itertools.zip_longest(mine, copied):
-                if a is None or b is None:
-                    return f"it holds {'fewer' if b is None else 'more'} {_CALL_ROWS[table]} than SRC after {index:,}"
-                index += 1
-                if tuple(a) != tuple(b):
-                    return f"{_where(table, index, a)} is not SRC's"
-    return None
-
-
-def _check_calls(source: Any, target: Any, copied: int, copy: CallRows, verify_copy: Callable[[], Any]) -> str:
-    """Raise ``MigrationError`` unless DST's call tables (``copy``) are SRC's row for row and byte for byte, and
-    ``verify_copy()`` (``verify_calls`` on DST) is intact and SRC's, calls head and all; that calls head."""
-    from adapters.call_store import verify_calls
-
-    now = verify_calls(source)
-    stored = now.walk.events if now is not None else 0
-    if now is None or stored != copied:
-        change = (f"{_count(stored - copied, 'call event')} stored in SRC" if stored > copied else
-                  "SRC's call events were removed" if now is not None else "SRC's call tables were removed")
-        raise MigrationError(f"{source}: {change} during the copy; nothing was copied: run migrate again when nothing "
-                             "writes to SRC", BROKEN)
-    with _call_source(source) as ours:
-        difference = _first_call_difference(ours, copy)
-    if difference is not None:
-        raise MigrationError(f"{target}: the copy differs from SRC: {difference}; nothing was copied", BROKEN)
-    check = verify_copy()
-    if check is None or not check.intact:
-        why = "it has no call tables" if check is None else _calls_problem(check)
-        raise MigrationError(f"{target}: the copy's call events do not verify ({why}); nothing was copied", BROKEN)
-    if check != now:
-        raise MigrationError(f"{target}: the copy's calls head {check.walk.head.hex()} after {check.walk.events:,} call events "
-                             f"is not SRC's {now.walk.head.hex()} after {now.walk.events:,}; nothing was copied", BROKEN)
-    return str(now.walk.head.hex())
-
-
-def _calls_into_sqlite(source: Any, target: Path, temporary: Path, page: int) -> tuple[int, str]:
-    """SRC's call tables into the new file ``temporary`` (one transaction), checked; how many call events, the calls head."""
-    from adapters.call_store import SCHEMA, verify_calls
-
-    with closing(sqlite3.connect(temporary, isolation_level=None)) as connection:
-        connection.executescript(SCHEMA)
-        statements = {table: f"INSERT INTO {table} ({columns}) VALUES ({','.join('?' * (columns.count(',') + 1))})"
-                      for table, columns in _CALL_COLUMNS.items()}
-        connection.execute("BEGIN IMMEDIATE")
-        with _call_source(source) as rows:
-            copied = _copy_calls(rows, lambda table, page_rows: connection.executemany(statements[table], page_rows), page)
-        connection.execute("COMMIT")
-    with _call_source(temporary) as copy:
-        head = _check_calls(source, target, copied, copy, lambda: verify_calls(temporary))
-    return copied, head
 
 
 # -- into SQLite: a file of its own, linked into place ------------------------------------------------------------------
@@ -438,6 +255,7 @@ def _publish(temporary: Path, path: Path) -> None:
 
 def _into_sqlite(src: Any, source: Any, path: Path, page: int, calls: Any) -> Copied:
     from adapters.bootstrap import build_app, build_projection
+    from adapters.cli.migrate_calls import calls_into_sqlite
 
     if path.exists():
         wal = path.with_name(path.name + "-wal")
@@ -463,7 +281,7 @@ def _into_sqlite(src: Any, source: Any, path: Path, page: int, calls: Any) -> Co
                                page)
         finally:
             dst.close()
-        call_events, calls_head = _calls_into_sqlite(source, path, temporary, page) if calls is not None else (None, None)
+        call_events, calls_head = calls_into_sqlite(source, path, temporary, page) if calls is not None else (None, None)
         app = build_app(temporary)
         try:
             build_projection(app, temporary).store.close()  # DST's routing projection, from the copied events
@@ -513,33 +331,10 @@ class _Rows:
         return [StoredEvent(originator_id=row[0], originator_version=row[1], topic=row[2], state=bytes(row[3])) for row in rows]
 
 
-def _postgres_holds_calls(connection: Any) -> bool:
-    """Whether the call tables on the connection's search path hold any row."""
-    tables = [name for (name,) in connection.execute(
-        "SELECT name FROM unnest(%s::text[]) AS t(name) WHERE to_regclass(name) IS NOT NULL", (list(CALL_TABLES),))]
-    return any(connection.execute(f"SELECT 1 FROM {table} LIMIT 1").fetchone() for table in tables)  # noqa: S608
-
-
-def _calls_into_postgres(connection: Any, source: Any, target: Any, page: int) -> tuple[int, str]:
-    """SRC's call tables into DST's (made in this transaction), under their SRC ``seq``, checked inside the transaction;
-    how many call events, the calls head."""
-    from adapters.postgres_calls import check_calls
-
-    def insert(table: str, rows: Sequence[tuple[Any, ...]]) -> None:
-        with connection.cursor() as cursor, cursor.copy(f"COPY {table} ({_CALL_COLUMNS[table]}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
-
-    with _call_source(source) as rows:
-        copied = _copy_calls(rows, insert, page)
-    # The next call event stored in DST is numbered after the copied ones, as in SRC.
-    connection.execute("SELECT setval(pg_get_serial_sequence('call_events', 'seq'), (SELECT max(seq) FROM call_events))")
-    return copied, _check_calls(source, target, copied, _postgres_rows(connection), lambda: check_calls(connection))
-
-
 def _into_postgres(src: Any, source: Any, target: Any, page: int, calls: Any) -> Copied:
     from psycopg import errors, sql
 
+    from adapters.cli.migrate_calls import calls_into_postgres, postgres_holds_calls
     from adapters.postgres import PROJECTION_SCHEMA, PostgresProjectionStore, connect, translated
     from adapters.postgres_calls import SCHEMA as CALLS_SCHEMA
     from core.projections.routing import RoutingProjection
@@ -580,7 +375,7 @@ def _into_postgres(src: Any, source: Any, target: Any, page: int, calls: Any) ->
                 connection.execute("LOCK TABLE call_events IN EXCLUSIVE MODE")  # as a call store's writer takes it
             if (connection.execute(sql.SQL("SELECT 1 FROM {} LIMIT 1").format(events_table)).fetchone()
                     or connection.execute("SELECT 1 FROM projection_position WHERE position > 0").fetchone()
-                    or _postgres_holds_calls(connection)):
+                    or postgres_holds_calls(connection)):
                 raise _not_empty(target)
 
             insert = sql.SQL("INSERT INTO {} (notification_id, originator_id, originator_version, topic, state) "
@@ -606,7 +401,7 @@ def _into_postgres(src: Any, source: Any, target: Any, page: int, calls: Any) ->
                         cursor.executemany(sql.SQL("INSERT INTO {} (originator_id, originator_version, topic, state) "
                                                    "VALUES (%s, %s, %s, %s)").format(snapshots_table),
                                            [(s.originator_id, s.originator_version, s.topic, s.state) for s in snapshots])
-            call_events, calls_head = (_calls_into_postgres(connection, source, target, page) if calls is not None
+            call_events, calls_head = (calls_into_postgres(connection, source, target, page) if calls is not None
                                        else (None, None))
             projection_store = PostgresProjectionStore.__new__(PostgresProjectionStore)
             projection_store.name, projection_store.store, projection_store.connection = "routing", store, connection
@@ -643,16 +438,16 @@ def migrate(source: str, target: str) -> None:
         copied = migrate_store(src, dst)
     except MigrationError as exc:
         raise Failure(str(exc), exc.exit_code) from None
-    what = f"{_count(copied.events, 'event')} of {_count(copied.records, 'record')}"
+    what = f"{count(copied.events, 'event')} of {count(copied.records, 'record')}"
     if copied.call_events is None:
-        what += f" and {_count(copied.snapshots, 'snapshot')}"
+        what += f" and {count(copied.snapshots, 'snapshot')}"
     else:
-        what += f", {_count(copied.snapshots, 'snapshot')} and {_count(copied.call_events, 'call event')}"
+        what += f", {count(copied.snapshots, 'snapshot')} and {count(copied.call_events, 'call event')}"
     click.echo(f"copied {what} from {src} to {dst}")
     click.echo(f"store head {copied.head} after {copied.events:,} events, the same in both")
     if copied.calls_head is not None:
         click.echo(f"store calls head {copied.calls_head} after {copied.call_events:,} call events, the same in both")
 
 
-def _count(n: int, word: str) -> str:
+def count(n: int, word: str) -> str:
     return f"{n:,} {word}{'' if n == 1 else 's'}"

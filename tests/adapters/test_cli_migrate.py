@@ -132,16 +132,16 @@ def test_call_events_are_copied_to_another_sqlite_file_with_the_same_answers(tmp
 
 def failing_calls(monkeypatch: pytest.MonkeyPatch, when: Callable[[int], None]) -> list[str]:
     """``when(pages inserted so far)`` before each page of call-table rows is inserted; the tables of the pages inserted."""
-    from adapters.cli import migrate
+    from adapters.cli import migrate, migrate_calls
 
-    real, inserted = migrate._insert_call_page, []
+    real, inserted = migrate_calls._insert_call_page, []
 
     def insert(into: Any, table: str, rows: Sequence[Any]) -> None:
         when(len(inserted))
         real(into, table, rows)
         inserted.append(table)
 
-    monkeypatch.setattr(migrate, "_insert_call_page", insert)
+    monkeypatch.setattr(migrate_calls, "_insert_call_page", insert)
     monkeypatch.setattr(migrate, "PAGE", 10)
     return inserted
 
@@ -165,16 +165,16 @@ def test_a_copy_that_fails_in_the_call_events_leaves_no_file_and_no_folder(tmp_p
 
 
 def test_a_call_event_changed_on_the_way_is_found_and_no_file_is_left(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from adapters.cli import migrate
+    from adapters.cli import migrate_calls
 
-    real = migrate._insert_call_page
+    real = migrate_calls._insert_call_page
 
     def altering(into: Any, table: str, rows: Sequence[Any]) -> None:
         if table == "call_chain_heads":  # a chain head that is not SRC's: the calls head over the rows would not show it
             rows = [(row[0], row[1], row[2] - 1) if row[0] == "nordic-dental-malmo" else row for row in rows]
         real(into, table, rows)
 
-    monkeypatch.setattr(migrate, "_insert_call_page", altering)
+    monkeypatch.setattr(migrate_calls, "_insert_call_page", altering)
     source, target = tmp_path / "source.sqlite", tmp_path / "copy.sqlite"
     with_calls(str(source), tmp_path)
     refused = invoke(["migrate", str(source), str(target)])

@@ -344,9 +344,9 @@ def test_a_copy_from_postgres_into_sqlite_that_fails_part_way_leaves_no_file_and
 def failing_calls_after(pages: int, fail: Callable[[], None], monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, int]]:
     """Make the copy fail (``fail()``) once ``pages`` pages of call-table rows are inserted; (table, rows) of each page
     inserted, as they go."""
-    from adapters.cli import migrate
+    from adapters.cli import migrate_calls
 
-    real, inserted = migrate._insert_call_page, []
+    real, inserted = migrate_calls._insert_call_page, []
 
     def insert(into: Any, table: str, rows: Sequence[Any]) -> None:
         if len(inserted) == pages:
@@ -354,7 +354,7 @@ def failing_calls_after(pages: int, fail: Callable[[], None], monkeypatch: pytes
         real(into, table, rows)
         inserted.append((table, len(rows)))
 
-    monkeypatch.setattr(migrate, "_insert_call_page", insert)
+    monkeypatch.setattr(migrate_calls, "_insert_call_page", insert)
     return inserted
 
 
@@ -410,16 +410,16 @@ def test_a_copy_into_postgres_whose_connection_dies_in_the_call_events_leaves_th
 def test_a_call_event_changed_on_the_way_into_postgres_is_found_and_nothing_is_committed(
         tmp_path: Path, postgres_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """One byte of one call event's body changed (its chain hash left as it was): the row-for-row check finds it."""
-    from adapters.cli import migrate
+    from adapters.cli import migrate_calls
 
-    real = migrate._insert_call_page
+    real = migrate_calls._insert_call_page
 
     def altering(into: Any, table: str, rows: Sequence[Any]) -> None:
         if table == "call_events":
             rows = [(*row[:7], row[7].replace(b"fs1", b"fs2"), row[8]) if row[0] == 5 else row for row in rows]
         real(into, table, rows)
 
-    monkeypatch.setattr(migrate, "_insert_call_page", altering)
+    monkeypatch.setattr(migrate_calls, "_insert_call_page", altering)
     source = str(tmp_path / "source.sqlite")
     with_calls(source, tmp_path)
     refused = invoke(["migrate", source, postgres_url])

@@ -4,7 +4,7 @@ Every method takes the principal its token stands for and checks first that it m
 tenant, through ``CallrouteApp.get_tenant``: a tenant it may not read is refused exactly as one that does
 not exist. The reads are the command line's (``adapters/cli/routing.py``, ``adapters/cli/audit.py``), made
 through the same core calls: the routing projection (caught up before each read), ``tenant_history``,
-``state_changes``, ``verify_store`` and ``check_projection``.
+``state_changes``, ``verify_store`` and ``check_projection`` (the verify endpoints: ``verify_service.py``).
 """
 
 from __future__ import annotations
@@ -27,21 +27,17 @@ from adapters.http.answers import (
     ExplainAnswer,
     HistoryAnswer,
     PendingAnswer,
-    ProjectionRows,
-    ProjectionStatus,
-    RecordVerified,
-    StoreVerifyAnswer,
     TableAnswer,
-    VerifyAnswer,
     View,
     WebhookAnswer,
     changes_in_utc,
     history_in_utc,
 )
 from adapters.http.errors import ApiError, one_param, unauthorized
+from adapters.http.verify_service import VerifyReads
 from core.aggregates.context import Actor
 from core.aggregates.tokens import TokenBook
-from core.errors import DomainError, UnknownTenantError
+from core.errors import DomainError
 from core.routing import PRESENTATIONS, Call, normalise_caller, route
 from core.service import CallrouteApp
 
@@ -78,7 +74,7 @@ class _Intake:
 
 
 @dataclass
-class ApiStore:
+class ApiStore(VerifyReads):
     """The application, its projection, the tokens and the webhook intakes; every method runs in the store's thread."""
 
     store: Any
@@ -282,92 +278,6 @@ class ApiStore:
             return version
         return self._version_at(slug, self.instant(text, zone, name), "desired", name)
 
-    def verify(self, slug: str, actor: Actor) -> VerifyAnswer:
-        """``audit verify --tenant``: may the actor verify it (judged by its verified events when it cannot be loaded)."""
-        from core.audit import verify_store
-
-        self._may_verify(slug, actor)
-        report = verify_store(self._app(), slug)
-        if not report.records:
-            raise self._no_tenant(slug, actor)
-        records = [_record_verified(record) for record in report.records]
-        status: ProjectionStatus
-        if report.intact:
-            status, rows, projection = self._projection_check(slug)
-        else:
-            status, rows, projection = "not_compared", None, [
-                "projection: not compared with the events, which are not as written"]
-        return VerifyAnswer(tenant=slug, intact=report.intact and not projection, records=records, projection=projection,
-                            projection_status=status, projection_rows=rows, tenant_head=report.store_head,
-                            events=report.events)
-
-    def verify_all(self, actor: Actor, request_line: str) -> StoreVerifyAnswer:
-        """``audit verify --operator``: every record of the store, the projection's rows and the store head, for an operator.
-
-        It names every tenant, so anyone else is answered exactly as a path that does not exist (``request_line``:
-        ``POST /v1/verify``, as the unknown-path answer names it): the one refusal for what a principal may not read.
-        """
-        from core.audit import verify_store
-
-        if not actor.operator:
-            raise ApiError(404, "not_found", f"no such path: {request_line}")
-        report = verify_store(self._app())
-        records = [_record_verified(record) for record in report.records]
-        projection = self._projection_problems(None) if report.intact else [
-            "projection: not compared with the events, which are not as written"]
-        return StoreVerifyAnswer(intact=bool(report.records) and report.intact and not projection, records=records,
-                                 projection=projection, store_head=report.store_head, events=report.events)
-
-    def _no_tenant(self, slug: str, actor: Actor) -> DomainError:
-        from core.aggregates.access import not_visible
-
-        return UnknownTenantError(f"no tenant {slug!r}", field="tenant") if actor.operator else not_visible(actor, slug)
-
-    def _may_verify(self, slug: str, actor: Actor) -> None:
-        from core.aggregates.access import check_access
-        from core.aggregates.identifiers import tenant_id
-        from core.aggregates.provisioning import provisioning_id
-        from core.audit import replay_verified, verify_chain
-
-        app = self._app()
-        if actor.operator:
-            if not any(app.recorder.select_events(record, limit=1) for record in (tenant_id(slug), provisioning_id(slug))):
-                raise self._no_tenant(slug, actor)
-            return
-        try:
-            state = app.tenant(slug).state
-        except UnknownTenantError:
-            raise self._no_tenant(slug, actor) from None
-        except Exception:  # noqa: BLE001 - its stored events or snapshot do not load as written: judged by its verified events
-            state = None
-            try:
-                tenant = replay_verified(app.recorder, app.mapper, tenant_id(slug), verify_chain(app.recorder, app.mapper, tenant_id(slug)))
-                state = None if tenant is None else tenant.state
-            except Exception:  # noqa: BLE001, S110 - nothing of it can be trusted: only an operator may verify it
-                pass
-        if state is None:
-            raise self._no_tenant(slug, actor)
-        check_access(actor, slug, state.admins, state.partner, action="verify")
-
-    def _projection_problems(self, slug: str | None) -> list[str]:
-        """The projection's stored rows of the tenant (``None``: of every tenant) against a rebuild from the events
-        (``audit verify``'s check), in the SQLite file or the PostgreSQL database; nothing when it keeps none yet."""
-        return self._projection_check(slug)[2]
-
-    def _projection_check(self, slug: str | None) -> tuple[ProjectionStatus, ProjectionRows | None, list[str]]:
-        """``_projection_problems`` with what was compared: ``agree`` (and how many rows of each kind, as ``audit verify``
-        prints them), ``disagree`` (a line per disagreement), or ``absent`` (no projection, or none of its rows yet)."""
-        from adapters.projection_check import compare_projection
-
-        if self.location is None:
-            return "absent", None, []
-        found = compare_projection(self._app(), self.location, slug)
-        check = found.check
-        rows = None if check is None else ProjectionRows(tenants=check.tenants, changes=check.changes,
-                                                         confirmations=check.confirmations, policies=check.policies,
-                                                         tables=check.tables)
-        return found.status, rows, found.problems
-
     # -- writes ---------------------------------------------------------------------------------------------------------
 
     def execute(self, commands: Sequence[Any], actor: Actor, reason: str | None) -> CommandsStored:
@@ -430,16 +340,6 @@ class ApiStore:
         if at.tzinfo is None:
             at = at.replace(tzinfo=zone)
         return at
-
-
-def _record_verified(record: Any) -> RecordVerified:
-    """One record of ``verify_store``'s report as the API answers it."""
-    b = record.report.first_break
-    return RecordVerified(name=record.name, events=record.report.events, head=record.report.head, intact=b is None,
-                          broken_at=None if b is None else b.version, problem=None if b is None else b.problem,
-                          detail=None if b is None else b.detail)
-
-
 
 
 def _view(value: str | None) -> View:

@@ -19,10 +19,11 @@ import psycopg
 import pytest
 import trio
 
-from adapters import projector as projector_module
+from adapters import followers as followers_module
 from adapters.bootstrap import build_app, open_projection_store
+from adapters.followers import ListeningFollower, follower_for
 from adapters.http.worker import StoreThread
-from adapters.projector import ListeningFollower, Projector, follow, follower_for
+from adapters.projector import Projector, follow
 from core import commands as c
 from core.aggregates.context import Actor
 from core.aggregates.targets import ToExtension, ToVoicemail
@@ -145,7 +146,7 @@ def run_following(url: str, body: Callable[[Following], Awaitable[None]], *, int
 def test_a_postgres_store_is_followed_by_listening(postgres_url: str) -> None:
     follower, note = follower_for(postgres_url)
     assert isinstance(follower, ListeningFollower) and note is None
-    assert follower.interval == projector_module.DEFAULT_FALLBACK_SECONDS
+    assert follower.interval == followers_module.DEFAULT_FALLBACK_SECONDS
     assert follower_for(postgres_url, 2.5)[0].interval == 2.5  # type: ignore[attr-defined]
 
 
@@ -169,7 +170,7 @@ def test_a_write_from_another_connection_wakes_the_follower_at_once(postgres_url
 def test_a_killed_listen_connection_is_restarted_and_nothing_is_missed_or_applied_twice(
         postgres_url: str, writer: CallrouteApp, monkeypatch: pytest.MonkeyPatch) -> None:
     # The watchdog waits a second before starting the next subscription, so that writes land while none listens.
-    monkeypatch.setattr(projector_module, "FIRST_RESTART_PAUSE_SECONDS", 1.0)
+    monkeypatch.setattr(followers_module, "FIRST_RESTART_PAUSE_SECONDS", 1.0)
     figures: dict[str, float] = {}
 
     async def body(following: Following) -> None:
